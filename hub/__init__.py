@@ -1,0 +1,1 @@
+"""Concord's engine: contracts, errors, http, mapping, warehouse, engine, cli, dashboard."""

@@ -1,0 +1,214 @@
+"""Build the shared ``requests.Session``: auth, retries, rate limit, call counting.
+
+Retries live here and nowhere else. The adapter re-sends a request when:
+
+- the answer is 429 or 502/503/504 (the server did not process it), after the
+  ``Retry-After`` it asked for, else exponential backoff with jitter;
+- the connection could not be opened (nothing was sent), for any method;
+- the connection dropped after sending, for idempotent methods only (a POST
+  might have been processed: it is not re-sent blindly, the error goes up).
+
+When the attempts run out the last response is returned unchanged, so the
+client library (simple-salesforce, pyodata, zeep) raises its own error and the
+connector maps it with :func:`classify_response`. An auth failure (as the
+:class:`AuthHandler` defines it) triggers one ``refresh()`` and one re-send.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
+from hub.http.auth import AuthHandler
+from hub.http.ledger import CallLedger
+from hub.http.limiter import RateLimiter
+from hub.http.redact import install_log_redaction, redactor
+
+log = logging.getLogger("concord.http")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = 6
+    backoff_base: float = 0.2
+    backoff_max: float = 30.0
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    #: a Retry-After longer than this is not slept through: the response goes up as is
+    max_retry_after: float = 120.0
+    timeout: float = 60.0
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ConcordAdapter(HTTPAdapter):
+    def __init__(self, system: str, *, policy: RetryPolicy, ledger: CallLedger, auth: AuthHandler | None,
+                 limiter: RateLimiter | None, sleep: Callable[[float], None], observers: list[Callable] | None = None,
+                 pool_maxsize: int = 16) -> None:
+        super().__init__(max_retries=0, pool_connections=4, pool_maxsize=pool_maxsize)
+        self.system, self.policy, self.ledger, self.auth, self.limiter = system, policy, ledger, auth, limiter
+        self._sleep = sleep
+        self._rng = random.Random()
+        self.observers = observers or []
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.policy.backoff_max, self.policy.backoff_base * (2 ** (attempt - 1))) * (0.5 + self._rng.random() / 2)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.policy.timeout
+        attempt, refreshed = 0, False
+        method = (request.method or "GET").upper()
+        while True:
+            attempt += 1
+            if self.limiter:
+                self.limiter.acquire()
+            if self.auth:
+                self.auth.apply(request)
+            try:
+                response = super().send(request, **kwargs)
+            except requests.ConnectionError as exc:
+                self.ledger.record(self.system, 0, retry=attempt > 1)
+                not_sent = _not_sent(exc)
+                if attempt < self.policy.max_attempts and (not_sent or method in IDEMPOTENT):
+                    delay = self._backoff(attempt)
+                    log.info("%s %s: connection error (%s); retry %d in %.2fs", self.system, method,
+                             type(exc).__name__, attempt, delay)
+                    self._sleep(delay)
+                    continue
+                raise
+            except requests.Timeout:
+                self.ledger.record(self.system, 0, retry=attempt > 1)
+                if attempt < self.policy.max_attempts and method in IDEMPOTENT:
+                    self._sleep(self._backoff(attempt))
+                    continue
+                raise
+            self.ledger.record(self.system, response.status_code, retry=attempt > 1)
+            for obs in self.observers:
+                obs(response)
+            if self.auth and not refreshed and self.auth.is_auth_failure(response):
+                refreshed = True
+                response.close()
+                log.info("%s: auth failure (%s); refreshing credentials once", self.system, response.status_code)
+                self.auth.refresh()
+                redactor.add(*self.auth.secrets())
+                attempt -= 1  # the refresh does not use up a retry
+                continue
+            if response.status_code in self.policy.retry_statuses and attempt < self.policy.max_attempts:
+                delay = parse_retry_after(response.headers.get("Retry-After"))
+                if delay is not None and delay > self.policy.max_retry_after:
+                    return response
+                delay = self._backoff(attempt) if delay is None else delay
+                log.info("%s %s %s -> %d; retry %d in %.2fs", self.system, method, _short(request.url),
+                         response.status_code, attempt, delay)
+                response.close()
+                self._sleep(delay)
+                continue
+            return response
+
+
+def _short(url: str | None) -> str:
+    return (url or "").split("?", 1)[0]
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """True when the connection could not be opened at all (the request never left)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (NewConnectionError, ConnectionRefusedError)):
+            return True
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException) and id(reason) not in seen:
+            cur = reason
+            continue
+        nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = nxt or cur.__cause__ or cur.__context__
+    return False
+
+
+class HttpToolkit:
+    """Builds sessions for connectors; owns the run's call ledger and per-system limiters."""
+
+    def __init__(self, ledger: CallLedger | None = None, *, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "concord-hub/0.1") -> None:
+        self.ledger = ledger or CallLedger()
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.user_agent = user_agent
+        self._limiters: dict[str, RateLimiter] = {}
+        install_log_redaction()
+
+    def limiter(self, system: str, rate_per_second: float | None, burst: int | None = None) -> RateLimiter | None:
+        if not rate_per_second:
+            return None
+        if system not in self._limiters:
+            self._limiters[system] = RateLimiter(rate_per_second, burst, sleep=self.sleep)
+        return self._limiters[system]
+
+    def session(self, system: str, *, auth: AuthHandler | None = None, verify: bool | str = True,
+                rate_per_second: float | None = None, policy: RetryPolicy | None = None,
+                observers: list[Callable[[requests.Response], None]] | None = None,
+                secrets: list[str] | None = None) -> requests.Session:
+        """A session for one system. ``verify`` may be a CA file (sandboxes' self-signed certs)."""
+        s = requests.Session()
+        if isinstance(verify, str):
+            # REQUESTS_CA_BUNDLE would override session.verify (see protocols.md section 8)
+            s.trust_env = False
+        s.verify = verify
+        s.headers["User-Agent"] = self.user_agent
+        adapter = ConcordAdapter(system, policy=policy or self.policy, ledger=self.ledger, auth=auth,
+                                 limiter=self.limiter(system, rate_per_second), sleep=self.sleep,
+                                 observers=observers)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        redactor.add(*(secrets or []))
+        if auth:
+            redactor.add(*auth.secrets())
+        return s
+
+
+# --------------------------------------------------------------------------------------------
+# Status -> action table (after the retry layer has done its part)
+# --------------------------------------------------------------------------------------------
+def classify_response(response: requests.Response, *, system: str | None = None, message: str | None = None,
+                      record_id: str | None = None) -> HubError | None:
+    """Map a final HTTP answer to the error taxonomy (None for success)."""
+    status = response.status_code
+    if status < 400:
+        return None
+    text = message or redactor((response.text or "")[:500])
+    if status in (401, 403) and "REQUEST_LIMIT" not in text:
+        return AuthError(f"{system or 'system'} refused the credentials ({status}): {text}", code=str(status), system=system)
+    if status in (412, 428):
+        return StaleRecordError(f"precondition failed ({status}): {text}", code=str(status), system=system,
+                                record_id=record_id)
+    if status in (408, 429) or status >= 500 or "REQUEST_LIMIT" in text:
+        return TransientError(f"{system or 'system'} answered {status}: {text}", code=str(status), system=system,
+                              retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    return RecordError(f"{system or 'system'} rejected the request ({status}): {text}", code=str(status),
+                       system=system, record_id=record_id)

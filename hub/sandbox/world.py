@@ -1,0 +1,369 @@
+"""The seeded world that feeds every sandbox.
+
+One ``World(seed, size)`` describes ``size`` companies, their people, a product
+catalogue, orders and invoices. Every object is computed from ``(seed, kind,
+index)`` alone, so iterating a million companies keeps memory flat and any
+object can be fetched at random (``world.company(123456)``).
+
+Ground truth: objects of the same kind and index are the same real-world entity.
+Each sandbox projects them into its own shape with :class:`Noise` (typos,
+other formats, missing fields) and reports which world index every record
+came from (``truth`` helpers below), so matching can be scored.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+BASE_TIME = dt.datetime(2026, 1, 5, 8, 0, 0, tzinfo=dt.timezone.utc)
+
+_COUNTRIES = [
+    # code, currency, vat prefix, cities (city, postcode, region), street words, phone cc
+    ("DE", "EUR", "DE", [("Berlin", "10115", "BE"), ("München", "80331", "BY"), ("Hamburg", "20095", "HH"),
+                         ("Köln", "50667", "NW"), ("Stuttgart", "70173", "BW")], ["Hauptstraße", "Bahnhofstraße", "Gartenweg", "Lindenallee"], "49"),
+    ("FR", "EUR", "FR", [("Paris", "75001", "IDF"), ("Lyon", "69001", "ARA"), ("Toulouse", "31000", "OCC")],
+     ["Rue de la Paix", "Avenue Victor Hugo", "Boulevard Voltaire"], "33"),
+    ("GB", "GBP", "GB", [("London", "EC1A 1BB", "ENG"), ("Manchester", "M1 1AE", "ENG"), ("Leeds", "LS1 1UR", "ENG")],
+     ["High Street", "Station Road", "Church Lane"], "44"),
+    ("US", "USD", "US", [("New York", "10001", "NY"), ("Chicago", "60601", "IL"), ("Austin", "73301", "TX"),
+                         ("Seattle", "98101", "WA")], ["Main Street", "Oak Avenue", "Market Street"], "1"),
+    ("NL", "EUR", "NL", [("Amsterdam", "1012 AB", "NH"), ("Rotterdam", "3011 AA", "ZH")], ["Kerkstraat", "Dorpsstraat"], "31"),
+    ("CN", "CNY", "CN", [("Shanghai", "200000", "SH"), ("Beijing", "100000", "BJ"), ("Shenzhen", "518000", "GD")],
+     ["Nanjing Road", "Huaihai Road", "Chang'an Avenue"], "86"),
+]
+_LEGAL = {"DE": ["GmbH", "AG", "GmbH & Co. KG"], "FR": ["SA", "SARL", "SAS"], "GB": ["Ltd", "PLC", "LLP"],
+          "US": ["Inc", "LLC", "Corp"], "NL": ["B.V.", "N.V."], "CN": ["有限公司", "Co., Ltd."]}
+_STEMS = ["Acme", "Nordwind", "Bluepeak", "Silverline", "Orbis", "Kestrel", "Vantage", "Helix", "Lumen", "Ironwood",
+          "Polaris", "Crescent", "Meridian", "Sparrow", "Granite", "Cobalt", "Aurora", "Redwood", "Summit", "Tidewater",
+          "Falcon", "Juniper", "Northstar", "Quantum", "Riverside", "Sterling", "Harbor", "Evergreen", "Zenith", "Atlas"]
+_SUFFIX = ["Systems", "Logistics", "Foods", "Industries", "Software", "Trading", "Medical", "Energy", "Textiles",
+           "Robotics", "Analytics", "Pharma", "Motors", "Retail", "Consulting", "Materials", "Optics", "Labs"]
+_INDUSTRY = ["Manufacturing", "Retail", "Technology", "Healthcare", "Energy", "Logistics", "Food & Beverage", "Finance"]
+_CJK_STEMS = ["华为", "东方", "长城", "金山", "海星", "天宇", "中兴", "永安", "宏达", "瑞丰", "恒通", "新世纪"]
+_CJK_SUFFIX = ["科技", "贸易", "物流", "制造", "医药", "能源", "电子", "食品"]
+_FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Grace", "Hannah", "Ivan", "Julia", "Karl", "Lena",
+          "Marco", "Nina", "Oliver", "Paula", "Quentin", "Rosa", "Stefan", "Tara", "Uwe", "Vera", "William", "Yuki"]
+_LAST = ["Müller", "Schmidt", "Dubois", "Martin", "Smith", "Jones", "Johnson", "Brown", "de Vries", "Jansen",
+         "Wagner", "Becker", "Moreau", "Taylor", "Wilson", "Fischer", "Weber", "Bernard", "Clark", "Lewis"]
+_CJK_SURNAME = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"]
+_CJK_GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟", "涛"]
+_TITLES = ["Purchasing Manager", "CFO", "Head of IT", "Buyer", "Sales Director", "Accounts Payable", "CEO"]
+_UNITS = ["EA", "KG", "M", "L", "PAK", "H"]
+_GROUPS = ["Hardware", "Software", "Services", "Spare Parts", "Consumables"]
+_TERMS = ["NET30", "NET45", "NET60", "NET14", "DUE"]
+_OWNERS = ["a.weber@example.com", "j.smith@example.com", "l.chen@example.com", "m.rossi@example.com"]
+
+
+def _rng(seed: int, kind: str, index: int) -> random.Random:
+    digest = hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def _ts(rng: random.Random, days: int = 300) -> dt.datetime:
+    # Whole seconds, and deliberately coarse so that several records share a timestamp.
+    return BASE_TIME + dt.timedelta(days=rng.randrange(days), seconds=rng.randrange(0, 86400, 60))
+
+
+@dataclass(frozen=True)
+class Company:
+    index: int
+    world_id: str
+    name: str              # trading name without legal form
+    legal_form: str
+    cjk_name: str          # 中文 name used by Chinese CRMs
+    country: str
+    currency: str
+    street: str
+    postal_code: str
+    city: str
+    region: str
+    tax_id: str
+    duns: str
+    phone: str             # E.164
+    website: str
+    email: str
+    industry: str
+    credit_limit: Decimal
+    payment_terms: str
+    lifecycle: str         # customer | prospect
+    erp_number: str
+    owner: str
+    employees: int
+    annual_revenue: Decimal
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name} {self.legal_form}"
+
+
+@dataclass(frozen=True)
+class Person:
+    index: int
+    world_id: str
+    company_index: int
+    first_name: str
+    last_name: str
+    cjk_name: str
+    email: str
+    phone: str
+    mobile: str
+    job_title: str
+    birth_date: dt.date
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Product:
+    index: int
+    world_id: str
+    sku: str
+    name: str
+    description: str
+    group: str
+    unit: str
+    list_price: Decimal
+    currency: str
+    gtin: str
+    weight_kg: Decimal
+    active: bool
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_number: int
+    product_index: int
+    sku: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+
+    @property
+    def net_amount(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Order:
+    index: int
+    world_id: str
+    order_number: str
+    company_index: int
+    order_date: dt.date
+    requested_delivery_date: dt.date
+    status: str
+    currency: str
+    customer_reference: str
+    lines: tuple[OrderLine, ...]
+    updated_at: dt.datetime
+
+    @property
+    def net_amount(self) -> Decimal:
+        return sum((ln.net_amount for ln in self.lines), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class Invoice:
+    index: int
+    world_id: str
+    invoice_number: str
+    order_index: int
+    company_index: int
+    invoice_date: dt.date
+    due_date: dt.date
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+    status: str
+    updated_at: dt.datetime
+
+
+class World:
+    """A deterministic world of ``size`` companies (and ~2 people each, orders, invoices)."""
+
+    def __init__(self, seed: int = 42, size: int = 100) -> None:
+        if size < 1:
+            raise ValueError("a world needs at least one company")
+        self.seed, self.size = seed, size
+        self.n_people = size * 2
+        self.n_products = max(10, min(5000, size // 5))
+        self.n_orders = size
+        self.n_invoices = size
+
+    # ---- single objects -----------------------------------------------------------------
+    def company(self, i: int) -> Company:
+        r = _rng(self.seed, "company", i)
+        code, cur, vat, cities, streets, cc = _COUNTRIES[r.randrange(len(_COUNTRIES))]
+        city, postcode, region = r.choice(cities)
+        stem, suffix = r.choice(_STEMS), r.choice(_SUFFIX)
+        # The index makes names unique enough for a realistic (not trivial) matching task.
+        name = f"{stem} {suffix} {_alpha(i)}" if i >= len(_STEMS) * len(_SUFFIX) // 4 else f"{stem} {suffix}"
+        legal = r.choice(_LEGAL[code])
+        host = f"{stem}{suffix}{i}".lower().replace(" ", "")
+        created = _ts(r, 200)
+        return Company(
+            index=i, world_id=f"C{i:07d}", name=name, legal_form=legal,
+            cjk_name=f"{r.choice(_CJK_STEMS)}{r.choice(_CJK_SUFFIX)}{_cjk_num(i)}有限公司",
+            country=code, currency=cur, street=f"{r.choice(streets)} {r.randrange(1, 200)}",
+            postal_code=postcode, city=city, region=region,
+            tax_id=f"{vat}{100000000 + (i * 7919 + self.seed) % 900000000:09d}",
+            duns=f"{(i * 104729 + 15485863 + self.seed) % 1000000000:09d}",
+            phone=f"+{cc}{r.randrange(200000000, 999999999)}",
+            website=f"https://www.{host}.example.com", email=f"info@{host}.example.com",
+            industry=r.choice(_INDUSTRY),
+            credit_limit=Decimal(r.randrange(5, 500) * 1000), payment_terms=r.choice(_TERMS),
+            lifecycle="customer" if r.random() < 0.7 else "prospect",
+            erp_number=f"{1000000 + i}", owner=r.choice(_OWNERS),
+            employees=r.randrange(5, 20000), annual_revenue=Decimal(r.randrange(1, 5000) * 10000),
+            created_at=created, updated_at=created + dt.timedelta(days=r.randrange(0, 60)),
+        )
+
+    def person(self, i: int) -> Person:
+        r = _rng(self.seed, "person", i)
+        first, last = r.choice(_FIRST), r.choice(_LAST)
+        company_index = i // 2 if i // 2 < self.size else r.randrange(self.size)
+        c = self.company(company_index)
+        host = c.email.split("@", 1)[1]
+        local = f"{first}.{last}".lower().replace(" ", "").replace("ü", "ue").replace("ö", "oe")
+        return Person(
+            index=i, world_id=f"P{i:07d}", company_index=company_index, first_name=first, last_name=last,
+            cjk_name=f"{r.choice(_CJK_SURNAME)}{r.choice(_CJK_GIVEN)}{r.choice(_CJK_GIVEN)}",
+            email=f"{local}{i}@{host}", phone=c.phone[:-3] + f"{r.randrange(100, 999)}",
+            mobile=f"+{c.phone[1:3]}1{r.randrange(10000000, 99999999)}", job_title=r.choice(_TITLES),
+            birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=r.randrange(0, 15000)), updated_at=_ts(r),
+        )
+
+    def product(self, i: int) -> Product:
+        r = _rng(self.seed, "product", i)
+        group = r.choice(_GROUPS)
+        stem = r.choice(_STEMS)
+        return Product(
+            index=i, world_id=f"M{i:07d}", sku=f"MAT-{i:06d}", name=f"{stem} {group[:-1] if group.endswith('s') else group} {i}",
+            description=f"{stem} {group.lower()} item number {i}", group=group, unit=r.choice(_UNITS),
+            list_price=Decimal(r.randrange(100, 500000)) / 100, currency="EUR",
+            gtin=f"40{i:011d}", weight_kg=Decimal(r.randrange(1, 50000)) / 1000, active=r.random() > 0.05,
+            updated_at=_ts(r),
+        )
+
+    def order(self, i: int) -> Order:
+        r = _rng(self.seed, "order", i)
+        company_index = r.randrange(self.size)
+        c = self.company(company_index)
+        odate = (BASE_TIME + dt.timedelta(days=r.randrange(0, 300))).date()
+        lines = []
+        for n in range(1, r.randrange(1, 5) + 1):
+            pi = r.randrange(self.n_products)
+            p = self.product(pi)
+            lines.append(OrderLine(n, pi, p.sku, Decimal(r.randrange(1, 50)), p.unit, p.list_price))
+        return Order(index=i, world_id=f"O{i:07d}", order_number=f"{5000000 + i}", company_index=company_index,
+                     order_date=odate, requested_delivery_date=odate + dt.timedelta(days=r.randrange(3, 30)),
+                     status=r.choice(["open", "open", "in_process", "completed", "cancelled"]), currency=c.currency,
+                     customer_reference=f"PO-{r.randrange(10000, 99999)}", lines=tuple(lines), updated_at=_ts(r))
+
+    def invoice(self, i: int) -> Invoice:
+        r = _rng(self.seed, "invoice", i)
+        o = self.order(i)
+        amount = (o.net_amount * Decimal("1.19")).quantize(Decimal("0.01"))
+        paid = r.choice([Decimal(0), amount, (amount / 2).quantize(Decimal("0.01"))])
+        open_amount = amount - paid
+        status = "paid" if open_amount == 0 else ("partially_paid" if paid else "open")
+        idate = o.order_date + dt.timedelta(days=r.randrange(1, 20))
+        return Invoice(index=i, world_id=f"I{i:07d}", invoice_number=f"90{i:08d}", order_index=i,
+                       company_index=o.company_index, invoice_date=idate, due_date=idate + dt.timedelta(days=30),
+                       currency=o.currency, amount=amount, open_amount=open_amount, status=status, updated_at=_ts(r))
+
+    # ---- streams (constant memory) ------------------------------------------------------
+    def companies(self, start: int = 0, stop: int | None = None) -> Iterator[Company]:
+        for i in range(start, self.size if stop is None else min(stop, self.size)):
+            yield self.company(i)
+
+    def people(self) -> Iterator[Person]:
+        return (self.person(i) for i in range(self.n_people))
+
+    def products(self) -> Iterator[Product]:
+        return (self.product(i) for i in range(self.n_products))
+
+    def orders(self) -> Iterator[Order]:
+        return (self.order(i) for i in range(self.n_orders))
+
+    def invoices(self) -> Iterator[Invoice]:
+        return (self.invoice(i) for i in range(self.n_invoices))
+
+    # ---- presence: which system holds which object (ground truth of overlaps) ------------
+    def present(self, system: str, kind: str, index: int, share: float) -> bool:
+        """Deterministically: does ``system`` hold object ``index`` of ``kind``? ``share`` in [0, 1]."""
+        return _rng(self.seed, f"presence:{system}:{kind}", index).random() < share
+
+    def noise(self, system: str, kind: str, index: int) -> "Noise":
+        """A noise source private to one projection of one object (deterministic)."""
+        return Noise(_rng(self.seed, f"noise:{system}:{kind}", index))
+
+
+def _alpha(i: int) -> str:
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    out = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, len(letters))
+        out = letters[rem] + out
+    return out
+
+
+def _cjk_num(i: int) -> str:
+    digits = "零一二三四五六七八九"
+    return "".join(digits[int(d)] for d in str(i))
+
+
+class Noise:
+    """Realistic, seeded corruption used when a sandbox projects world objects."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def typo(self, s: str, p: float = 0.1) -> str:
+        """With probability p: swap, drop or double one letter (never the first)."""
+        if len(s) < 4 or not self.chance(p):
+            return s
+        i = self.rng.randrange(1, len(s) - 1)
+        op = self.rng.randrange(3)
+        if op == 0:
+            return s[:i] + s[i + 1] + s[i] + s[i + 2:]
+        if op == 1:
+            return s[:i] + s[i + 1:]
+        return s[:i] + s[i] + s[i:]
+
+    def case(self, s: str, p: float = 0.1) -> str:
+        if not self.chance(p):
+            return s
+        return self.rng.choice([s.upper(), s.lower(), s.title()])
+
+    def maybe(self, value: object, p_missing: float = 0.05) -> object:
+        return None if self.chance(p_missing) else value
+
+    def spaces(self, s: str, p: float = 0.05) -> str:
+        return f" {s}  " if self.chance(p) else s
+
+    def street(self, s: str, p: float = 0.3) -> str:
+        if not self.chance(p):
+            return s
+        for long, short in (("straße", "str."), ("Street", "St."), ("Avenue", "Ave."), ("Road", "Rd.")):
+            if long in s:
+                return s.replace(long, short)
+        return s
+
+    def phone(self, e164: str, p: float = 0.5) -> str:
+        """Write an E.164 number the way people type it."""
+        if not self.chance(p):
+            return e164
+        cc_len = 1 if e164.startswith("+1") else 2
+        cc, rest = e164[1:1 + cc_len], e164[1 + cc_len:]
+        return self.rng.choice([f"+{cc} {rest[:3]} {rest[3:]}", f"00{cc}-{rest}", f"+{cc} ({rest[:3]}) {rest[3:6]}-{rest[6:]}"])
