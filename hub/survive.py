@@ -1,0 +1,104 @@
+"""Survivorship: how a golden record takes each field from its sources (pure functions).
+
+For every field a source record *changed* (against the last version Concord saw of that same
+record; on first sighting, every field it has), the field's strategy decides:
+
+- ``priority``: the change wins only if its system ranks at least as high as the system that
+  owns the field now (a lower-ranked system's edits are not taken, and the planner writes the
+  owner's value back to it). An empty value never displaces another system's value.
+- ``latest``: the most recent change wins (by the source's own change timestamp, ties and unknown
+  times by rank). A first sighting of a record fills gaps and otherwise goes by rank, so an
+  initial load is decided by priority, not by the order in which systems were read.
+
+Lineage says, per field, which system and source record the golden value came from, and when.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.config.model import Survivorship
+
+
+@dataclass(frozen=True)
+class Lineage:
+    system: str
+    source_id: str
+    source_updated_at: str | None
+
+
+@dataclass(frozen=True)
+class SurviveResult:
+    golden: dict[str, Any]
+    lineage: dict[str, Lineage]          # full lineage after the change
+    changed_fields: frozenset[str]       # golden fields whose value changed
+    lineage_changed: frozenset[str]      # fields whose lineage entry changed
+
+
+def _rank(priority: tuple[str, ...], system: str) -> int:
+    return priority.index(system) if system in priority else len(priority)
+
+
+def survive(policy: Survivorship, golden: Mapping[str, Any], lineage: Mapping[str, Lineage], *, system: str,
+            source_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any],
+            updated_at: str | None) -> SurviveResult:
+    """Apply one source record's version to a golden record."""
+    new_golden = dict(golden)
+    new_lineage = dict(lineage)
+    first = previous is None
+    prev = previous or {}
+    touched = set(current) if first else {f for f in set(prev) | set(current) if prev.get(f) != current.get(f)}
+    changed: set[str] = set()
+    lin_changed: set[str] = set()
+    for f in sorted(touched):
+        value = current.get(f)
+        fpol = policy.fields.get(f)
+        strategy = (fpol.strategy if fpol and fpol.strategy else policy.strategy)
+        priority = (fpol.priority if fpol and fpol.priority else policy.priority)
+        owner = new_lineage.get(f)
+        have = new_golden.get(f)
+        if owner is None or have is None:
+            take = value is not None
+        elif owner.system == system and owner.source_id == source_id:
+            take = True
+        elif value is None:
+            take = strategy == "latest" and not first and _newer_or_equal(updated_at, owner, priority, system)
+        elif strategy == "priority" or first:
+            take = _rank(priority, system) < _rank(priority, owner.system) or (
+                _rank(priority, system) == _rank(priority, owner.system) and owner.system == system)
+        else:
+            take = _newer_or_equal(updated_at, owner, priority, system)
+        if not take:
+            continue
+        if value is None:
+            if f in new_golden:
+                del new_golden[f]
+                changed.add(f)
+            if f in new_lineage:
+                del new_lineage[f]
+                lin_changed.add(f)
+            continue
+        if have != value:
+            new_golden[f] = value
+            changed.add(f)
+        lin = Lineage(system, source_id, updated_at)
+        if new_lineage.get(f) != lin and (have != value or owner is None or owner.system != system
+                                          or owner.source_id != source_id):
+            new_lineage[f] = lin
+            lin_changed.add(f)
+    return SurviveResult(new_golden, new_lineage, frozenset(changed), frozenset(lin_changed))
+
+
+def _newer_or_equal(updated_at: str | None, owner: Lineage, priority: tuple[str, ...], system: str) -> bool:
+    if updated_at and owner.source_updated_at:
+        if updated_at != owner.source_updated_at:
+            return updated_at > owner.source_updated_at
+        return _rank(priority, system) <= _rank(priority, owner.system)
+    return True  # an unknown time is "now": the change just arrived
+
+
+def detach(golden: Mapping[str, Any], lineage: Mapping[str, Lineage], *, system: str,
+           source_id: str) -> dict[str, Lineage]:
+    """Lineage after a source record is deleted or unlinked: its entries go, the values stay."""
+    return {f: lin for f, lin in lineage.items() if not (lin.system == system and lin.source_id == source_id)}

@@ -1,0 +1,4 @@
+"""The unified warehouse (SQLAlchemy Core; SQLite by default, PostgreSQL by URL)."""
+from hub.warehouse.db import Warehouse
+
+__all__ = ["Warehouse"]

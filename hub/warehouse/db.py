@@ -1,0 +1,170 @@
+"""The warehouse connection: SQLite (embedded default) or PostgreSQL, chosen by URL.
+
+- ``Warehouse.open(url)`` creates the engine, applies SQLite pragmas (WAL, busy timeout, foreign
+  keys, working SAVEPOINTs) and migrates the schema with Alembic.
+- ``tx()`` is one transaction; a page and its cursor commit in one ``tx()``.
+- ``dry_run()`` runs everything inside one outer transaction that is rolled back at the end
+  (``concord plan``): every ``tx()`` inside becomes a SAVEPOINT.
+- ``upsert()`` is set-based ``INSERT ... ON CONFLICT`` on both engines.
+- ``stream_lock()`` keeps one worker per stream on PostgreSQL (advisory lock).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from hub.errors import ConfigError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _normalise_url(url: str) -> str:
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+class Warehouse:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._dry: threading.local = threading.local()
+
+    # ---- construction --------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> "Warehouse":
+        try:
+            url = _normalise_url(url)
+            kwargs: dict[str, Any] = {"echo": echo}
+            if url.startswith("sqlite"):
+                kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+            else:
+                kwargs["pool_pre_ping"] = True
+            engine = create_engine(url, **kwargs)
+        except Exception as exc:  # bad URL or missing driver
+            raise ConfigError(f"cannot open warehouse {make_url(url).render_as_string(hide_password=True)}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            _sqlite_setup(engine)
+        wh = cls(engine)
+        if migrate:
+            wh.migrate()
+        return wh
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest Alembic revision (serialised across workers on PostgreSQL)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("concord:migrate")})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---- transactions ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Connection]:
+        conn: Connection | None = getattr(self._dry, "conn", None)
+        if conn is not None:
+            with conn.begin_nested():
+                yield conn
+            return
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[Connection]:
+        """Everything inside runs for real against the warehouse, then is rolled back."""
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            self._dry.conn = conn
+            try:
+                yield conn
+            finally:
+                self._dry.conn = None
+                trans.rollback()
+
+    @property
+    def is_dry_run(self) -> bool:
+        return getattr(self._dry, "conn", None) is not None
+
+    # ---- set-based writes -------------------------------------------------------------------
+    def upsert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+               update: Sequence[str] | None = None) -> None:
+        """INSERT rows; on a key conflict update ``update`` columns (all non-key columns by default)."""
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        cols = update if update is not None else [c for c in rows[0] if c not in keys]
+        stmt = insert(table)
+        if cols:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                              set_={c: getattr(stmt.excluded, c) for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        for chunk in _chunks(list(rows), 500):
+            conn.execute(stmt, chunk)
+
+    # ---- scale-out -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def stream_lock(self, name: str, *, wait: bool = False) -> Iterator[bool]:
+        """Hold a cluster-wide lock for one stream (PostgreSQL advisory lock; SQLite has one writer).
+
+        Yields True when this process holds the lock, False when another worker does.
+        """
+        if self.dialect != "postgresql" or self.is_dry_run:
+            yield True
+            return
+        key = _lock_key(f"concord:stream:{name}")
+        with self.engine.connect() as conn:
+            fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            got = conn.execute(text(f"SELECT {fn}(:k)"), {"k": key}).scalar()
+            conn.commit()
+            got = True if wait else bool(got)
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _chunks(rows: list[dict[str, Any]], n: int) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(rows), n):
+        yield rows[i:i + n]
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN so SAVEPOINTs work
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
