@@ -1,0 +1,80 @@
+"""Everything one run needs: the project, the warehouse, connectors, the HTTP toolkit, the run id."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub import registry
+from hub.config.loader import Project
+from hub.contracts import ConnectorContext, EntitySpec, entity_by_name
+from hub.http import CallLedger, HttpToolkit
+from hub.warehouse import Warehouse
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class StreamStats:
+    system: str
+    entity: str
+    direction: str                  # pull | push
+    status: str = "success"         # success | partial | failed | skipped
+    records_in: int = 0             # read (pull) / planned (push)
+    records_changed: int = 0        # landed as new/changed (pull)
+    records_out: int = 0            # written ok (push)
+    quarantined: int = 0
+    failed: int = 0                 # failed writes (push) that will be retried
+    dead: int = 0                   # dead-lettered writes
+    api_calls: int = 0
+    error: str | None = None
+    started_at: dt.datetime = field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+    lag_seconds: float | None = None
+
+
+@dataclass
+class RunContext:
+    project: Project
+    warehouse: Warehouse
+    http: HttpToolkit
+    run_id: int | None = None
+    now: Callable[[], dt.datetime] = utcnow
+    progress: Any = None            # hub.engine.progress.Progress or None
+    _connectors: dict[str, Any] = field(default_factory=dict)
+    _specs: dict[tuple[str, str], EntitySpec] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, project: Project, warehouse: Warehouse, *, http: HttpToolkit | None = None,
+               progress: Any = None) -> "RunContext":
+        budgets = {n: s.daily_budget for n, s in project.config.systems.items() if s.daily_budget}
+        return cls(project, warehouse, http or HttpToolkit(CallLedger(budgets)), progress=progress)
+
+    @property
+    def ledger(self) -> CallLedger:
+        return self.http.ledger
+
+    def connector(self, system: str) -> Any:
+        if system not in self._connectors:
+            scfg = self.project.config.systems[system]
+            cls = registry.connector_class(scfg.connector)
+            config = self.project.connector_configs.get(system) or cls.Config.model_validate(scfg.config)
+            ctx = ConnectorContext(system=system, base_dir=self.project.base_dir, http=self.http, now=self.now)
+            self._connectors[system] = cls(config, ctx)
+        return self._connectors[system]
+
+    def spec(self, system: str, source_entity: str) -> EntitySpec:
+        key = (system, source_entity)
+        if key not in self._specs:
+            self._specs[key] = entity_by_name(self.connector(system), source_entity)
+        return self._specs[key]
+
+    def close(self) -> None:
+        for c in self._connectors.values():
+            close = getattr(c, "close", None)
+            if callable(close):
+                close()
+        self._connectors.clear()

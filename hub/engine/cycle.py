@@ -1,0 +1,136 @@
+"""One sync cycle: pull -> land -> map -> match -> survive -> plan -> push (DESIGN.md section 2).
+
+``run_cycle`` is what ``concord sync``, ``concord plan`` (``dry_run=True``: everything runs inside
+one transaction that is rolled back, and nothing is pushed) and the Prefect flows call.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hub.engine.context import RunContext, StreamStats
+from hub.engine.ledger import finish_run, record_stream, start_run
+from hub.engine.plan import PlannedChange, pending_changes, plan_entity
+from hub.engine.process import ProcessStats, process_entity
+from hub.engine.pull import pull_stream
+from hub.engine.push import push_entity
+from hub.errors import HubError
+from hub.warehouse import tables as T
+
+log = logging.getLogger("concord.cycle")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+
+
+@dataclass
+class RunSummary:
+    run_id: int | None
+    mode: str
+    status: str = "success"
+    streams: list[StreamStats] = field(default_factory=list)
+    process: ProcessStats = field(default_factory=ProcessStats)
+    planned: list[PlannedChange] = field(default_factory=list)
+    api_calls: dict[str, Any] = field(default_factory=dict)
+    conflicts_open: int = 0
+    golden_records: dict[str, int] = field(default_factory=dict)
+    duration_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"success": EXIT_OK, "partial": EXIT_PARTIAL}.get(self.status, EXIT_FAILED)
+
+    def counts(self) -> dict[str, Any]:
+        """Records read, written and quarantined per system and stream."""
+        out: dict[str, Any] = {}
+        for s in self.streams:
+            d = out.setdefault(s.system, {}).setdefault(s.entity, {})
+            if s.direction == "pull":
+                d.update(read=s.records_in, changed=s.records_changed,
+                         quarantined=d.get("quarantined", 0) + s.quarantined, pull_status=s.status)
+            else:
+                d.update(written=s.records_out, failed=s.failed, dead_lettered=s.dead, push_status=s.status)
+            if s.error:
+                d.setdefault("errors", []).append(f"{s.direction}: {s.error}")
+        for system, per in self.process.by_system.items():
+            if per.get("quarantined"):
+                out.setdefault(system, {}).setdefault("_mapping", {})["quarantined"] = per["quarantined"]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "mode": self.mode, "status": self.status, "exit_code": self.exit_code,
+                "duration_s": round(self.duration_s, 3), "streams": self.counts(),
+                "process": {k: v for k, v in asdict(self.process).items()},
+                "planned": [c.as_dict() for c in self.planned] if self.mode == "plan" else len(self.planned),
+                "api_calls": self.api_calls, "conflicts_open": self.conflicts_open,
+                "golden_records": self.golden_records, "error": self.error}
+
+
+def run_cycle(ctx: RunContext, *, dry_run: bool = False, entities: list[str] | None = None,
+              push: bool = True, prefect_flow_run_id: str | None = None) -> RunSummary:
+    """Run one full cycle. With ``dry_run`` nothing is written anywhere (``concord plan``)."""
+    if dry_run:
+        with ctx.warehouse.dry_run():
+            return _cycle(ctx, "plan", entities, push=False, prefect_flow_run_id=None)
+    return _cycle(ctx, "sync", entities, push=push, prefect_flow_run_id=prefect_flow_run_id)
+
+
+def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool,
+           prefect_flow_run_id: str | None) -> RunSummary:
+    t0 = time.perf_counter()
+    start_run(ctx, mode, prefect_flow_run_id)
+    summary = RunSummary(ctx.run_id, mode)
+    order = [e for e in ctx.project.entity_order() if not entities or e in entities]
+    try:
+        for entity in order:
+            for system in ctx.project.config.entities[entity].sources:
+                summary.streams.append(_locked(ctx, f"pull:{system}:{entity}", lambda: pull_stream(ctx, entity, system),
+                                               system, entity, "pull"))
+        for entity in order:
+            with ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
+                process_entity(ctx, entity, summary.process)
+                plan_entity(ctx, entity)
+        with ctx.warehouse.tx() as conn:
+            summary.planned = pending_changes(conn)
+        if push:
+            for entity in order:
+                for rule in ctx.project.config.entities[entity].sync:
+                    summary.streams.append(_locked(ctx, f"push:{rule.target}:{entity}",
+                                                   lambda: push_entity(ctx, entity, rule.target),
+                                                   rule.target, entity, "push"))
+    except HubError as exc:
+        summary.status, summary.error = "failed", f"{exc.kind}: {exc.message}"
+        log.error("cycle failed: %s", summary.error)
+    summary.duration_s = time.perf_counter() - t0
+    summary.api_calls = ctx.ledger.snapshot()
+    _totals(ctx, summary)
+    if summary.status != "failed":
+        if any(s.status == "failed" for s in summary.streams):
+            summary.status = "failed"
+        elif summary.process.quarantined or any(s.status == "partial" for s in summary.streams):
+            summary.status = "partial"
+    for st in summary.streams:
+        record_stream(ctx, st)
+    finish_run(ctx, summary.status, {k: v for k, v in summary.as_dict().items() if k != "planned"}, summary.error)
+    return summary
+
+
+def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direction: str) -> StreamStats:
+    with ctx.warehouse.stream_lock(name) as got:
+        if not got:
+            return StreamStats(system, entity, direction, status="skipped",
+                               error="another worker is syncing this stream")
+        return fn()
+
+
+def _totals(ctx: RunContext, summary: RunSummary) -> None:
+    from sqlalchemy import func, select
+
+    with ctx.warehouse.tx() as conn:
+        g = T.golden.c
+        summary.golden_records = {r.entity: r.n for r in conn.execute(
+            select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
+        summary.conflicts_open = conn.execute(select(func.count()).select_from(T.conflict)
+                                              .where(T.conflict.c.status == "open")).scalar() or 0

@@ -1,0 +1,176 @@
+"""Plan: diff each touched golden record against every target's last known state.
+
+``plan_record`` is pure and deterministic; ``plan_entity`` loads the dirty golden records,
+plans them and queues the changes in the ``outbox`` (values stay canonical there: they are put
+into the target's field names at push time, when the cross-references of parents written
+moments earlier are known).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, or_, select, update
+
+from hub.config.model import SyncRule
+from hub.contracts import EntitySpec
+from hub.engine.context import RunContext
+from hub.engine.util import idempotency_key, stable_hash
+from hub.warehouse import tables as T
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    entity: str
+    system: str
+    target_entity: str
+    golden_id: str
+    op: str                                   # create | upsert | update | delete
+    target_id: str | None
+    canonical: dict[str, Any]                 # flat canonical values to write
+    before: dict[str, Any] = field(default_factory=dict)   # the target's current values of those fields
+    idempotency_key: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entity": self.entity, "system": self.system, "target_entity": self.target_entity,
+                "golden_id": self.golden_id, "op": self.op, "target_id": self.target_id,
+                "fields": {k: {"from": self.before.get(k), "to": v} for k, v in sorted(self.canonical.items())}}
+
+
+def plan_record(*, entity: str, rule: SyncRule, spec: EntitySpec, fields: set[str], in_fields: set[str],
+                golden_id: str, golden: Mapping[str, Any], deleted: bool, target_id: str | None,
+                current: Mapping[str, Any] | None, written: Mapping[str, Any] | None) -> PlannedChange | None:
+    """The change one target needs so that it agrees with the golden record (None: it agrees)."""
+    system = rule.target
+    if deleted:
+        if target_id and rule.may_delete and "delete" in spec.capabilities:
+            return PlannedChange(entity, system, spec.name, golden_id, "delete", target_id, {}, {},
+                                 idempotency_key(entity, golden_id, system, "delete", target_id))
+        return None
+    if target_id is None:
+        if not rule.may_create:
+            return None
+        values = {f: golden[f] for f in sorted(fields) if golden.get(f) is not None}
+        if not values:
+            return None
+        op = "upsert" if spec.external_id_field and "upsert" in spec.capabilities else "create"
+        if op not in spec.capabilities:
+            return None
+        return PlannedChange(entity, system, spec.name, golden_id, op, None, values, {},
+                             idempotency_key(entity, golden_id, system, "create"))
+    if not rule.may_update or "update" not in spec.capabilities and "upsert" not in spec.capabilities:
+        return None
+    diff, before = {}, {}
+    for f in sorted(fields):
+        want = golden.get(f)
+        if want is None:
+            continue  # never blank a target field that no source holds a value for
+        known = (current or {}).get(f) if f in in_fields and current is not None else (written or {}).get(f)
+        if known != want:
+            diff[f], before[f] = want, known
+    if not diff:
+        return None
+    return PlannedChange(entity, system, spec.name, golden_id, "update", target_id, diff, before,
+                         idempotency_key(entity, golden_id, system, "update", target_id, stable_hash(diff)))
+
+
+def plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
+    """Plan every dirty golden record of an entity and queue the changes in the outbox."""
+    ecfg = ctx.project.config.entities[entity]
+    planned: list[PlannedChange] = []
+    rules = [r for r in ecfg.sync]
+    if not rules:
+        with ctx.warehouse.tx() as conn:
+            conn.execute(delete(T.dirty).where(T.dirty.c.entity == entity))
+        return planned
+    targets = {}
+    for rule in rules:
+        m = ctx.project.mapping(entity, rule.target)
+        spec = ctx.spec(rule.target, ctx.project.source_entity(entity, rule.target))
+        out = m.out_fields() if rule.fields == "all" else m.out_fields() & set(rule.fields)
+        targets[rule.target] = (rule, spec, out, m.in_fields())
+    last = ""
+    while True:
+        with ctx.warehouse.tx() as conn:
+            d = T.dirty.c
+            ids = [r.golden_id for r in conn.execute(select(d.golden_id).where(d.entity == entity, d.golden_id > last)
+                                                     .order_by(d.golden_id).limit(ctx.project.config.batch_size))]
+            if not ids:
+                break
+            batch = _plan_batch(conn, entity, ids, targets)
+            _enqueue(ctx, conn, batch)
+            conn.execute(delete(T.dirty).where(d.entity == entity, d.golden_id.in_(ids)))
+            planned.extend(batch)
+            last = ids[-1]
+    return planned
+
+
+def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str, Any]) -> list[PlannedChange]:
+    g, x, r, ts = T.golden.c, T.xref.c, T.raw_record.c, T.target_state.c
+    goldens = {row.golden_id: row for row in conn.execute(select(g.golden_id, g.data, g.deleted)
+                                                           .where(g.entity == entity, g.golden_id.in_(ids)))}
+    links: dict[tuple[str, str], str] = {}
+    for row in conn.execute(select(x.golden_id, x.system, x.source_id).where(
+            x.entity == entity, x.golden_id.in_(ids), x.state != "deleted").order_by(x.created_at, x.source_id)):
+        links.setdefault((row.golden_id, row.system), row.source_id)
+    current: dict[tuple[str, str], Any] = {}
+    if links:
+        conds = [and_(r.system == s, r.source_id == sid) for (_g, s), sid in links.items()]
+        for i in range(0, len(conds), 200):
+            for row in conn.execute(select(r.system, r.source_id, r.canonical).where(
+                    r.entity == entity, or_(*conds[i:i + 200]))):
+                current[(row.system, row.source_id)] = row.canonical
+    written = {(row.golden_id, row.system): row.data for row in conn.execute(
+        select(ts.golden_id, ts.system, ts.data).where(ts.entity == entity, ts.golden_id.in_(ids)))}
+    out = []
+    for gid in ids:
+        gr = goldens.get(gid)
+        if gr is None:
+            continue
+        for system, (rule, spec, fields, in_fields) in targets.items():
+            tid = links.get((gid, system))
+            ch = plan_record(entity=entity, rule=rule, spec=spec, fields=fields, in_fields=in_fields,
+                             golden_id=gid, golden=gr.data, deleted=bool(gr.deleted), target_id=tid,
+                             current=current.get((system, tid)) if tid else None, written=written.get((gid, system)))
+            if ch is not None:
+                out.append(ch)
+    return out
+
+
+def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) -> None:
+    if not changes:
+        return
+    now = ctx.now()
+    o = T.outbox.c
+    open_rows: dict[tuple[str, str], list[Any]] = {}
+    gids = sorted({c.golden_id for c in changes})
+    for i in range(0, len(gids), 500):
+        for row in conn.execute(select(o.id, o.golden_id, o.system, o.idempotency_key, o.status).where(
+                o.entity == changes[0].entity, o.golden_id.in_(gids[i:i + 500]),
+                o.status.in_(["pending", "failed"]))):
+            open_rows.setdefault((row.golden_id, row.system), []).append(row)
+    supersede, rows = [], []
+    for c in changes:
+        olds = open_rows.get((c.golden_id, c.system), [])
+        if any(old.idempotency_key == c.idempotency_key for old in olds):
+            continue  # the same write is already queued
+        supersede.extend(old.id for old in olds)
+        rows.append({"run_id": ctx.run_id, "entity": c.entity, "system": c.system, "target_entity": c.target_entity,
+                     "golden_id": c.golden_id, "op": c.op, "target_id": c.target_id, "fields": {},
+                     "canonical": c.canonical, "idempotency_key": c.idempotency_key, "status": "pending",
+                     "attempts": 0, "created_at": now, "updated_at": now})
+    for i in range(0, len(supersede), 500):
+        conn.execute(update(T.outbox).where(o.id.in_(supersede[i:i + 500])).values(status="superseded", updated_at=now))
+    if rows:
+        conn.execute(T.outbox.insert(), rows)
+
+
+def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> list[PlannedChange]:
+    """What the next push would send: queued and retryable outbox rows, in push order."""
+    o = T.outbox.c
+    q = select(T.outbox).where(o.status.in_(["pending", "failed", "sending"])).order_by(o.id)
+    if systems:
+        q = q.where(o.system.in_(systems))
+    return [PlannedChange(r.entity, r.system, r.target_entity, r.golden_id, r.op, r.target_id, dict(r.canonical),
+                          {}, r.idempotency_key) for r in conn.execute(q)]

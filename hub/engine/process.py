@@ -1,0 +1,234 @@
+"""Map, match and survive: staged records become golden records, one batch per transaction."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from hub.config.model import EntityConfig
+from hub.engine.context import RunContext
+from hub.engine.crashpoints import crashpoint
+from hub.engine.golden import GoldenState, load_golden, save_golden
+from hub.engine.quarantine import quarantine_rows, resolve_records
+from hub.engine.resolver import XrefResolver
+from hub.engine.util import golden_id_for
+from hub.errors import HubError, RecordError
+from hub.matching import Candidate, ExactMatcher
+from hub.survive import detach, survive
+from hub.warehouse import tables as T
+
+log = logging.getLogger("concord.process")
+
+
+@dataclass
+class ProcessStats:
+    mapped: int = 0
+    quarantined: int = 0
+    linked: int = 0
+    created: int = 0
+    deleted: int = 0
+    by_system: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def bump(self, system: str, key: str, n: int = 1) -> None:
+        d = self.by_system.setdefault(system, {})
+        d[key] = d.get(key, 0) + n
+        setattr(self, key, getattr(self, key) + n)
+
+
+def process_entity(ctx: RunContext, entity: str, stats: ProcessStats | None = None) -> ProcessStats:
+    """Process every pending staged record of an entity, systems in survivorship-priority order."""
+    stats = stats or ProcessStats()
+    ecfg = ctx.project.config.entities[entity]
+    matcher = ExactMatcher(ecfg.match)
+    for system in ctx.project.system_order(entity):
+        last = ""
+        while True:
+            with ctx.warehouse.tx() as conn:
+                rows = _pending(conn, system, entity, last, ctx.project.config.batch_size)
+                if not rows:
+                    break
+                _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats)
+                last = rows[-1].source_id
+            crashpoint("process.after_batch")
+    return stats
+
+
+def _pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Any]:
+    r = T.raw_record.c
+    return list(conn.execute(select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at)
+                             .where(r.system == system, r.entity == entity, r.status == "pending", r.source_id > after)
+                             .order_by(r.source_id).limit(limit)))
+
+
+def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
+                   rows: list[Any], matcher: ExactMatcher, stats: ProcessStats) -> None:
+    now = ctx.now()
+    mapping = ctx.project.mapping(entity, system)
+    resolver = XrefResolver(conn, system)
+    mapped: list[tuple[Any, dict[str, Any]]] = []
+    bad: list[dict[str, Any]] = []
+    deletions: list[Any] = []
+    for row in rows:
+        if row.deleted:
+            deletions.append(row)
+            continue
+        try:
+            mapped.append((row, mapping.to_canonical_flat(row.payload, resolver=resolver)))
+        except HubError as exc:
+            err = exc if isinstance(exc, RecordError) else RecordError(exc.message)
+            bad.append({"system": system, "entity": entity, "source_id": row.source_id, "stage": "map",
+                        "error": err, "payload": row.payload})
+        except Exception as exc:  # a transform bug must not sink the batch
+            bad.append({"system": system, "entity": entity, "source_id": row.source_id, "stage": "map",
+                        "error": RecordError(f"{type(exc).__name__}: {exc}"), "payload": row.payload})
+
+    # -- match: cross-reference first, then exact keys over indexed blocking keys ----------
+    xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
+    keys_by_record = {r.source_id: matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
+    candidates = _candidates(conn, entity, keys_by_record)
+    taken = _linked_to_system(conn, entity, system, {c.golden_id for cs in candidates.values() for c in cs})
+    decisions, new_links = [], []
+    batch_keys: dict[tuple[str, str], str] = {}        # keys of goldens created in this batch
+    target_of: dict[str, str] = {}
+    for row, canon in mapped:
+        sid = row.source_id
+        if sid in xrefs:
+            target_of[sid] = xrefs[sid]
+            continue
+        cands = [c for c in candidates.get(sid, []) if c.golden_id not in taken]
+        cands += [Candidate(batch_keys[k], k[0], k[1]) for k in keys_by_record[sid]
+                  if k in batch_keys and batch_keys[k] not in taken]
+        d = matcher.decide(canon, cands)
+        gid = d.golden_id if d.decision == "link" else golden_id_for(entity, system, sid)
+        if d.decision == "link":
+            stats.bump(system, "linked")
+        else:
+            stats.bump(system, "created")
+        taken.add(gid)
+        for k in keys_by_record[sid]:
+            batch_keys.setdefault(k, gid)
+        target_of[sid] = gid
+        new_links.append({"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
+                          "state": "linked", "created_at": now, "updated_at": now})
+        decisions.append({"run_id": ctx.run_id, "entity": entity, "system": system, "source_id": sid,
+                          "golden_id": gid, "decision": d.decision, "rule": d.rule, "score": d.score,
+                          "evidence": d.evidence, "decided_at": now})
+
+    # -- survive ----------------------------------------------------------------------------
+    gids = set(target_of.values()) | {xrefs[r.source_id] for r in deletions if r.source_id in xrefs}
+    states = load_golden(conn, entity, gids)
+    for row, canon in mapped:
+        gid = target_of[row.source_id]
+        st = states.get(gid) or states.setdefault(gid, GoldenState(gid, {}, {}, exists=False))
+        previous = row.canonical if row.golden_id == gid else None
+        res = survive(ecfg.survivorship, st.data, st.lineage, system=system, source_id=row.source_id,
+                      previous=previous, current=canon, updated_at=row.source_updated_at)
+        if res.changed_fields or st.deleted:
+            st.data, st.dirty_data, st.deleted = res.golden, True, False
+        st.removed_lineage |= set(st.lineage) - set(res.lineage)
+        st.lineage = res.lineage
+        st.dirty_lineage |= set(res.lineage_changed)
+        st.touched = True
+    for row in deletions:
+        gid = xrefs.get(row.source_id)
+        stats.bump(system, "deleted")
+        if gid is None or gid not in states:
+            continue
+        st = states[gid]
+        lineage = detach(st.data, st.lineage, system=system, source_id=row.source_id)
+        st.removed_lineage |= set(st.lineage) - set(lineage)
+        st.lineage, st.touched = lineage, True
+    deleted_ids = [r.source_id for r in deletions]
+    if deleted_ids:
+        _mark_xref_deleted(conn, entity, system, deleted_ids, now)
+        alive = _live_golden(conn, entity, {xrefs[s] for s in deleted_ids if s in xrefs})
+        for gid in {xrefs[s] for s in deleted_ids if s in xrefs} - alive - set(target_of.values()):
+            if gid in states and not states[gid].deleted:
+                states[gid].deleted, states[gid].dirty_data = True, True
+
+    # -- write, set-based -------------------------------------------------------------------------
+    ctx.warehouse.upsert(conn, T.xref, new_links, ["entity", "system", "source_id"], update=["golden_id", "state",
+                                                                                            "updated_at"])
+    if decisions:
+        conn.execute(T.match_decision.insert(), decisions)
+    save_golden(ctx, conn, entity, states.values(), matcher.keys)
+    if mapped:
+        r = T.raw_record.c
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.source_id == bindparam("sid"))
+                     .values(status="mapped", canonical=bindparam("canon"), golden_id=bindparam("gid"),
+                             mapped_at=now),
+                     [{"sid": row.source_id, "canon": canon, "gid": target_of[row.source_id]} for row, canon in mapped])
+        resolve_records(conn, {(system, entity, row.source_id) for row, _ in mapped}, now)
+    if deletions:
+        r = T.raw_record.c
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.source_id.in_(deleted_ids)).values(status="mapped", mapped_at=now))
+    if bad:
+        quarantine_rows(ctx, conn, bad)
+        r = T.raw_record.c
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.source_id.in_([b["source_id"] for b in bad]))
+                     .values(status="quarantined"))
+        stats.bump(system, "quarantined", len(bad))
+    stats.bump(system, "mapped", len(mapped))
+
+
+def _xrefs(conn: Connection, entity: str, system: str, ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    x = T.xref.c
+    for i in range(0, len(ids), 500):
+        q = select(x.source_id, x.golden_id).where(x.entity == entity, x.system == system,
+                                                   x.source_id.in_(ids[i:i + 500]), x.state != "deleted")
+        out.update({r.source_id: r.golden_id for r in conn.execute(q)})
+    return out
+
+
+def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]]) -> dict[str, list[Candidate]]:
+    wanted: dict[str, set[str]] = {}
+    for keys in keys_by_record.values():
+        for name, value in keys:
+            wanted.setdefault(name, set()).add(value[:400])
+    found: dict[tuple[str, str], list[str]] = {}
+    mk = T.match_key.c
+    for name, values in wanted.items():
+        vals = sorted(values)
+        for i in range(0, len(vals), 500):
+            q = select(mk.key_value, mk.golden_id).where(mk.entity == entity, mk.key_name == name,
+                                                         mk.key_value.in_(vals[i:i + 500]))
+            for r in conn.execute(q):
+                found.setdefault((name, r.key_value), []).append(r.golden_id)
+    return {sid: [Candidate(g, n, v) for n, v in keys for g in found.get((n, v[:400]), [])]
+            for sid, keys in keys_by_record.items()}
+
+
+def _linked_to_system(conn: Connection, entity: str, system: str, gids: set[str]) -> set[str]:
+    """Golden records that already have a live record of this system (never merged automatically)."""
+    out: set[str] = set()
+    x = T.xref.c
+    ids = sorted(gids)
+    for i in range(0, len(ids), 500):
+        q = select(x.golden_id).where(x.entity == entity, x.system == system, x.golden_id.in_(ids[i:i + 500]),
+                                      x.state != "deleted")
+        out.update(r.golden_id for r in conn.execute(q))
+    return out
+
+
+def _mark_xref_deleted(conn: Connection, entity: str, system: str, ids: list[str], now: Any) -> None:
+    x = T.xref.c
+    for i in range(0, len(ids), 500):
+        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id.in_(ids[i:i + 500]))
+                     .values(state="deleted", updated_at=now))
+
+
+def _live_golden(conn: Connection, entity: str, gids: set[str]) -> set[str]:
+    out: set[str] = set()
+    x = T.xref.c
+    ids = sorted(gids)
+    for i in range(0, len(ids), 500):
+        q = select(x.golden_id).where(x.entity == entity, x.golden_id.in_(ids[i:i + 500]), x.state != "deleted")
+        out.update(r.golden_id for r in conn.execute(q))
+    return out

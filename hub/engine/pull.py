@@ -1,0 +1,151 @@
+"""Pull: read a stream page by page and land each page in ``raw_record`` with its cursor, atomically.
+
+An unchanged payload (same hash) is a no-op. Pages may repeat records (inclusive cursors), and a
+rerun after a crash re-reads from the last committed cursor: both are harmless.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from hub.contracts import Cursor, EntitySpec, Page, source_id_of
+from hub.engine.context import RunContext, StreamStats
+from hub.engine.crashpoints import crashpoint
+from hub.engine.quarantine import quarantine_rows
+from hub.engine.util import json_safe, normalise_timestamp, stable_hash
+from hub.errors import HubError, RecordError
+from hub.warehouse import tables as T
+
+log = logging.getLogger("concord.pull")
+
+
+def load_cursor(conn: Connection, system: str, entity: str) -> Cursor | None:
+    row = conn.execute(select(T.cursor.c.value, T.cursor.c.key).where(
+        T.cursor.c.system == system, T.cursor.c.entity == entity)).first()
+    return Cursor(value=row.value, key=row.key) if row else None
+
+
+def save_cursor(ctx: RunContext, conn: Connection, system: str, entity: str, cur: Cursor) -> None:
+    ctx.warehouse.upsert(conn, T.cursor, [{"system": system, "entity": entity, "value": cur.value, "key": cur.key,
+                                           "run_id": ctx.run_id, "updated_at": ctx.now()}], ["system", "entity"])
+
+
+def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, spec: EntitySpec,
+              page: Page) -> tuple[int, int, int]:
+    """Stage one page. Returns (records read, records new or changed, records quarantined)."""
+    now = ctx.now()
+    rows: dict[str, dict[str, Any]] = {}
+    bad: list[dict[str, Any]] = []
+    for rec in page.records:
+        try:
+            if not isinstance(rec, Mapping):
+                raise RecordError(f"record is a {type(rec).__name__}, not an object")
+            sid = source_id_of(spec, rec)
+            payload = json_safe(rec)
+        except (RecordError, TypeError, ValueError) as exc:
+            err = exc if isinstance(exc, HubError) else RecordError(str(exc))
+            safe = json_safe(rec) if isinstance(rec, Mapping) else {"value": repr(rec)[:2000]}
+            bad.append({"system": system, "entity": entity, "source_id": "(no key) " + stable_hash(safe)[:12],
+                        "stage": "land", "error": err, "payload": safe})
+            continue
+        cursor_field = spec.cursor.field if spec.cursor else None
+        rows[sid] = {"system": system, "entity": entity, "source_id": sid, "source_entity": spec.name,
+                     "payload": payload, "payload_hash": stable_hash(payload),
+                     "source_updated_at": normalise_timestamp(rec.get(cursor_field)) if cursor_field else None,
+                     "deleted": False, "status": "pending", "seen_run": ctx.run_id, "landed_at": now}
+    ids = list(rows) + [d for d in page.deleted if d not in rows]
+    existing = _existing(conn, system, entity, ids)
+    changed = [r for sid, r in rows.items()
+               if sid not in existing or existing[sid][0] != r["payload_hash"] or existing[sid][1]]
+    if changed:
+        ctx.warehouse.upsert(conn, T.raw_record, changed, ["system", "entity", "source_id"],
+                             update=["source_entity", "payload", "payload_hash", "source_updated_at", "deleted",
+                                     "status", "seen_run", "landed_at"])
+    changed_ids = {r["source_id"] for r in changed}
+    unchanged = [sid for sid in rows if sid in existing and sid not in changed_ids]
+    if unchanged and ctx.run_id is not None:
+        for chunk in _chunks(unchanged, 500):
+            conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
+                         .values(seen_run=ctx.run_id))
+    gone = [d for d in page.deleted if d in existing and not existing[d][1]]
+    if gone:
+        mark_deleted(conn, system, entity, gone, now)
+    if bad:
+        quarantine_rows(ctx, conn, bad)
+    return len(page.records), len(changed) + len(gone), len(bad)
+
+
+def mark_deleted(conn: Connection, system: str, entity: str, ids: Sequence[str], now: Any) -> None:
+    for chunk in _chunks(list(ids), 500):
+        conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
+                     .values(deleted=True, status="pending", landed_at=now))
+
+
+def reconcile_snapshot(ctx: RunContext, conn: Connection, system: str, entity: str) -> int:
+    """After a complete snapshot: records not seen in this run were deleted at the source."""
+    q = select(T.raw_record.c.source_id).where(
+        _stream(system, entity), T.raw_record.c.deleted.is_(False),
+        (T.raw_record.c.seen_run != ctx.run_id) | T.raw_record.c.seen_run.is_(None))
+    gone = [r.source_id for r in conn.execute(q)]
+    if gone:
+        mark_deleted(conn, system, entity, gone, ctx.now())
+    return len(gone)
+
+
+def _stream(system: str, entity: str) -> Any:
+    return and_(T.raw_record.c.system == system, T.raw_record.c.entity == entity)
+
+
+def _existing(conn: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
+    out: dict[str, tuple[str, bool]] = {}
+    for chunk in _chunks(ids, 500):
+        q = select(T.raw_record.c.source_id, T.raw_record.c.payload_hash, T.raw_record.c.deleted).where(
+            _stream(system, entity), T.raw_record.c.source_id.in_(chunk))
+        out.update({r.source_id: (r.payload_hash, bool(r.deleted)) for r in conn.execute(q)})
+    return out
+
+
+def _chunks(items: list[str], n: int) -> Any:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
+    """Read one (system, entity) stream from its cursor to the end, committing page by page."""
+    stats = StreamStats(system, entity, "pull")
+    source_entity = ctx.project.source_entity(entity, system)
+    calls_before = ctx.ledger.calls(system)
+    try:
+        connector = ctx.connector(system)
+        spec = ctx.spec(system, source_entity)
+        with ctx.warehouse.tx() as conn:
+            since = load_cursor(conn, system, entity)
+        task = ctx.progress.stream(f"pull {system}.{entity}") if ctx.progress else None
+        with ctx.ledger.stream(entity):
+            for page in connector.read(source_entity, since=since):
+                with ctx.warehouse.tx() as conn:
+                    n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page)
+                    if page.checkpoint is not None:
+                        save_cursor(ctx, conn, system, entity, page.checkpoint)
+                    if page.snapshot_complete:
+                        changed += reconcile_snapshot(ctx, conn, system, entity)
+                stats.records_in += n
+                stats.records_changed += changed
+                stats.quarantined += bad
+                if task:
+                    task.advance(n)
+                crashpoint("pull.after_page")
+        if stats.quarantined:
+            stats.status = "partial"
+    except HubError as exc:
+        stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
+        log.error("pull %s.%s failed: %s", system, entity, stats.error)
+    except Exception as exc:  # a client library error the connector did not classify
+        stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+        log.exception("pull %s.%s failed", system, entity)
+    stats.api_calls = ctx.ledger.calls(system) - calls_before
+    stats.finished_at = ctx.now()
+    return stats

@@ -1,0 +1,174 @@
+"""Push: send queued outbox changes in the largest batches the target allows.
+
+Per batch: the rows are claimed (status ``sending``, attempts + 1) and committed *before* the
+call, the canonical values are put into the target's field names (references resolved now, so
+a child waits for a parent that is not written yet instead of being created as an orphan), the
+connector writes, and every ``WriteResult`` is recorded. Success links the created record
+(xref) and remembers what was written (``target_state``: the base for echo suppression).
+Record errors are dead-lettered at once; transient ones are retried with backoff on later runs
+and dead-lettered after ``max_attempts``; a stale target is re-planned, never overwritten.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from hub.contracts import Change, WriteResult
+from hub.engine.context import RunContext, StreamStats
+from hub.engine.crashpoints import crashpoint
+from hub.engine.resolver import XrefResolver
+from hub.engine.util import stable_hash
+from hub.errors import HubError, RecordError, StaleRecordError, TransientError
+from hub.http.redact import redact
+from hub.warehouse import tables as T
+
+log = logging.getLogger("concord.push")
+
+
+def _claimable(ctx: RunContext, conn: Connection, entity: str, system: str, limit: int) -> list[Any]:
+    o = T.outbox.c
+    now = ctx.now()
+    q = (select(T.outbox).where(o.entity == entity, o.system == system,
+                                o.status.in_(["pending", "failed", "sending"]),
+                                (o.next_attempt_at.is_(None)) | (o.next_attempt_at <= now))
+         .order_by(o.id).limit(limit))
+    if ctx.warehouse.dialect == "postgresql" and not ctx.warehouse.is_dry_run:
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q))
+
+
+def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
+    stats = StreamStats(system, entity, "push")
+    calls_before = ctx.ledger.calls(system)
+    try:
+        connector = ctx.connector(system)
+        mapping = ctx.project.mapping(entity, system)
+        spec = ctx.spec(system, ctx.project.source_entity(entity, system))
+        batch_size = max(1, spec.max_batch)
+        max_attempts = ctx.project.config.max_attempts
+        seen: set[int] = set()
+        with ctx.ledger.stream(entity):
+            while True:
+                with ctx.warehouse.tx() as conn:
+                    rows = [r for r in _claimable(ctx, conn, entity, system, batch_size) if r.id not in seen]
+                    if not rows:
+                        break
+                    seen.update(r.id for r in rows)
+                    changes, waiting, bad = _to_changes(conn, entity, system, mapping, rows)
+                    o = T.outbox.c
+                    conn.execute(update(T.outbox).where(o.id.in_([r.id for r, _c in changes]))
+                                 .values(status="sending", attempts=o.attempts + 1, updated_at=ctx.now()))
+                    for r in waiting:
+                        conn.execute(update(T.outbox).where(o.id == r.id).values(
+                            next_attempt_at=ctx.now() + dt.timedelta(seconds=1), updated_at=ctx.now(),
+                            last_error={"kind": "waiting", "message": "a referenced parent is not written yet"}))
+                    for r, err in bad:
+                        _finish(ctx, conn, r, None, err, max_attempts, stats)
+                if not changes:
+                    continue
+                stats.records_in += len(changes)
+                crashpoint("push.before_call")
+                results = _write(connector, spec.name, [c for _r, c in changes])
+                crashpoint("push.after_call")
+                with ctx.warehouse.tx() as conn:
+                    for (row, change), res in zip(changes, results):
+                        _finish(ctx, conn, row, res, res.error, max_attempts, stats, change)
+                crashpoint("push.after_commit")
+        if stats.dead or stats.failed:
+            stats.status = "partial"
+    except HubError as exc:
+        stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
+        log.error("push %s.%s failed: %s", system, entity, stats.error)
+    except Exception as exc:
+        stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {redact(str(exc))}"
+        log.exception("push %s.%s failed", system, entity)
+    stats.api_calls = ctx.ledger.calls(system) - calls_before
+    stats.finished_at = ctx.now()
+    return stats
+
+
+def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: list[Any]
+                ) -> tuple[list[tuple[Any, Change]], list[Any], list[tuple[Any, HubError]]]:
+    resolver = XrefResolver(conn, system)
+    changes, waiting, bad = [], [], []
+    for r in rows:
+        try:
+            resolver.misses.clear()
+            fields = mapping.to_source(r.canonical, fields=set(r.canonical), resolver=resolver) if r.op != "delete" else {}
+        except HubError as exc:
+            bad.append((r, exc if isinstance(exc, RecordError) else RecordError(exc.message)))
+            continue
+        if resolver.misses and r.op != "delete":
+            waiting.append(r)
+            continue
+        changes.append((r, Change(op=r.op, entity=r.target_entity, key=r.target_id, fields=fields,
+                                  idempotency_key=r.idempotency_key, golden_id=r.golden_id)))
+    return changes, waiting, bad
+
+
+def _write(connector: Any, target_entity: str, changes: Sequence[Change]) -> list[WriteResult]:
+    try:
+        results = list(connector.write(target_entity, changes))
+    except HubError as exc:
+        return [WriteResult(change=c, ok=False, error=exc) for c in changes]
+    except Exception as exc:  # the call failed as a whole with an unclassified error: retry later
+        err = TransientError(f"write failed: {type(exc).__name__}: {redact(str(exc))}")
+        return [WriteResult(change=c, ok=False, error=err) for c in changes]
+    if len(results) != len(changes):
+        err = TransientError(f"connector returned {len(results)} results for {len(changes)} changes")
+        return [WriteResult(change=c, ok=False, error=err) for c in changes]
+    return results
+
+
+def _finish(ctx: RunContext, conn: Connection, row: Any, res: WriteResult | None, err: HubError | None,
+            max_attempts: int, stats: StreamStats, change: Change | None = None) -> None:
+    now = ctx.now()
+    o = T.outbox.c
+    if res is not None and res.ok:
+        target_id = res.target_id or row.target_id
+        conn.execute(update(T.outbox).where(o.id == row.id).values(
+            status="done", target_id=target_id, fields=change.fields if change else {}, last_error=None,
+            updated_at=now))
+        stats.records_out += 1
+        if row.op == "delete":
+            conn.execute(update(T.xref).where(T.xref.c.entity == row.entity, T.xref.c.system == row.system,
+                                              T.xref.c.golden_id == row.golden_id)
+                         .values(state="deleted", updated_at=now))
+            return
+        if target_id:
+            ctx.warehouse.upsert(conn, T.xref, [{"entity": row.entity, "system": row.system, "source_id": target_id,
+                                                 "golden_id": row.golden_id, "state": "linked", "created_at": now,
+                                                 "updated_at": now}], ["entity", "system", "source_id"],
+                                 update=["golden_id", "state", "updated_at"])
+        ts = T.target_state.c
+        prev = conn.execute(select(ts.data).where(ts.entity == row.entity, ts.golden_id == row.golden_id,
+                                                  ts.system == row.system)).scalar()
+        data = {**(prev or {}), **row.canonical}
+        ctx.warehouse.upsert(conn, T.target_state, [{"entity": row.entity, "golden_id": row.golden_id,
+                                                     "system": row.system, "data": data,
+                                                     "data_hash": stable_hash(data), "updated_at": now}],
+                             ["entity", "golden_id", "system"])
+        return
+    err = err or TransientError("write failed without an error")
+    info = err.to_dict()
+    info["message"] = redact(info.get("message", ""))
+    if isinstance(err, StaleRecordError):
+        # the target changed under us: re-read and re-plan, never overwrite blindly
+        conn.execute(update(T.outbox).where(o.id == row.id).values(status="superseded", last_error=info, updated_at=now))
+        ctx.warehouse.upsert(conn, T.dirty, [{"entity": row.entity, "golden_id": row.golden_id, "since": now}],
+                             ["entity", "golden_id"], update=[])
+        stats.failed += 1
+        return
+    attempts = (row.attempts or 0) + (1 if change is not None else 0)
+    if isinstance(err, (TransientError,)) and attempts < max_attempts or err.retryable and attempts < max_attempts:
+        delay = min(3600.0, 2.0 ** attempts) if not getattr(err, "retry_after", None) else float(err.retry_after)
+        conn.execute(update(T.outbox).where(o.id == row.id).values(
+            status="failed", last_error=info, next_attempt_at=now + dt.timedelta(seconds=delay), updated_at=now))
+        stats.failed += 1
+        return
+    conn.execute(update(T.outbox).where(o.id == row.id).values(status="dead", last_error=info, updated_at=now))
+    stats.dead += 1
