@@ -1,0 +1,55 @@
+"""The Fxiaoke (纷享销客) CRM connector: the four verbs over the open API."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+from connectors.fxiaoke.auth import FxiaokeAuth
+from connectors.fxiaoke.client import FxiaokeClient
+from connectors.fxiaoke.config import FxiaokeConfig
+from connectors.fxiaoke.metadata import DETAILS, Metadata
+from connectors.fxiaoke.read import Reader
+from connectors.fxiaoke.write import Writer
+from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from hub.http import HttpToolkit
+
+
+class FxiaokeConnector:
+    name: ClassVar[str] = "fxiaoke"
+    Config: ClassVar[type[FxiaokeConfig]] = FxiaokeConfig
+
+    def __init__(self, config: FxiaokeConfig, context: ConnectorContext | None = None) -> None:
+        self.config = config
+        self.context = context or ConnectorContext(system="fxiaoke")
+        http = self.context.http or HttpToolkit()
+        self.http = http
+        system = self.context.system
+        verify: bool | str = config.ca_file or True
+        token_session = http.session(system, verify=verify)
+        self.auth = FxiaokeAuth(config, token_session, self.context.utcnow, system=system)
+        self.session = http.session(system, auth=self.auth, verify=verify, rate_per_second=config.rate_limit,
+                                    secrets=[config.app_secret.get_secret_value(),
+                                             config.permanent_code.get_secret_value()])
+        self.client = FxiaokeClient(config, self.session, system)
+        self.metadata = Metadata(self.client, config)
+        self.reader = Reader(self.client, config.page_size, config.lookback_seconds)
+        self.writer = Writer(self.client, config)
+
+    def entities(self) -> Sequence[EntitySpec]:
+        return self.metadata.specs()
+
+    def check(self) -> None:
+        """Fetch a token (AuthError on bad credentials) and list the objects (ConfigError on missing ones)."""
+        self.auth.refresh()
+        self.metadata.object_names()
+
+    def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
+        spec = entity_by_name(self, entity)
+        detail = None
+        if self.config.embed_details and entity in DETAILS and spec.field(DETAILS[entity][0]) is not None:
+            detail = DETAILS[entity]
+        return self.reader.pages(spec, since, detail)
+
+    def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
+        entity_by_name(self, entity)
+        return self.writer.write(entity, changes)
