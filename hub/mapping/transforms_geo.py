@@ -1,0 +1,207 @@
+"""Country codes, currency codes and phone numbers.
+
+Countries: ISO 3166-1 alpha-2/alpha-3, English names (short, common and official) from the
+iso-codes tables in ``_codes.py``, local names in ~40 languages from ``phonenumbers`` geodata
+(Deutschland, Allemagne, 中国, ...), plus a few aliases (USA, U.S., UK, Holland...).
+Matching ignores case, accents, punctuation and spaces.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any, ClassVar, Literal
+
+import phonenumbers
+
+from hub.mapping._codes import COUNTRIES, CURRENCIES
+from hub.mapping.registry import NUMERIC, TEXTUAL, Params, TransformError, identity, register_transform
+
+_ALIASES = {
+    "US": ("U.S.", "U.S.A.", "America", "United States of America", "Vereinigte Staaten", "美国", "美國", "Etats-Unis"),
+    "GB": ("UK", "U.K.", "Great Britain", "Britain", "England", "Scotland", "Wales", "Northern Ireland",
+           "Grossbritannien", "Großbritannien", "Vereinigtes Königreich", "英国"),
+    "NL": ("Holland", "The Netherlands", "Niederlande"),
+    "RU": ("Russia", "Russland", "俄罗斯"),
+    "KR": ("Korea", "Republic of Korea", "韩国"),
+    "KP": ("North Korea",),
+    "CN": ("PRC", "P.R. China", "P.R.C.", "Mainland China", "中华人民共和国", "中國", "VR China"),
+    "TW": ("Republic of China", "台湾", "台灣", "中華民國"),
+    "HK": ("Hong Kong SAR", "香港"),
+    "CZ": ("Czech Republic", "Tschechien"),
+    "CH": ("Schweiz", "Suisse", "Svizzera", "瑞士"),
+    "AT": ("Österreich", "Oesterreich"),
+    "DE": ("Deutschland", "BRD", "Germany", "德国", "德國"),
+    "AE": ("UAE", "U.A.E.", "Emirates"),
+    "VN": ("Vietnam", "Viet Nam"),
+    "IR": ("Iran",),
+    "SY": ("Syria",),
+    "LA": ("Laos",),
+    "BO": ("Bolivia",),
+    "VE": ("Venezuela",),
+    "TZ": ("Tanzania",),
+    "MD": ("Moldova",),
+    "TR": ("Turkey", "Türkiye", "Turkiye", "Türkei"),
+    "CI": ("Ivory Coast",),
+    "CD": ("DR Congo", "DRC", "Congo-Kinshasa"),
+    "CG": ("Congo-Brazzaville",),
+    "VA": ("Vatican", "Holy See"),
+    "JP": ("日本",),
+}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKD", text).casefold())
+
+
+@lru_cache(maxsize=1)
+def _countries() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """(lookup key -> alpha-2, alpha-2 -> (alpha-3, English name))."""
+    index: dict[str, str] = {}
+    info: dict[str, tuple[str, str]] = {}
+    rows = [line.split("|") for line in COUNTRIES.strip().splitlines()]
+    for a2, a3, names in rows:
+        info[a2] = (a3, names.split(";")[0])
+    try:  # local-language names shipped with phonenumbers (a dependency)
+        from phonenumbers.geodata.locale import LOCALE_DATA
+    except ImportError:  # pragma: no cover - older phonenumbers
+        LOCALE_DATA = {}
+    for a2, langs in LOCALE_DATA.items():
+        if a2 not in info:
+            continue
+        for name in langs.values():
+            if not name.startswith("*"):
+                index.setdefault(_key(name), a2)
+    for a2, aliases in _ALIASES.items():
+        for alias in aliases:
+            index[_key(alias)] = a2
+    for a2, a3, names in rows:          # English names and codes win over local spellings
+        for name in names.split(";"):
+            index[_key(name)] = a2
+        index[_key(a3)] = a2
+    for a2 in info:
+        index[a2.casefold()] = a2
+    return index, info
+
+
+def country_code(value: Any) -> str:
+    """Any spelling of a country -> ISO 3166-1 alpha-2."""
+    if not isinstance(value, str):
+        raise TransformError(f"expected a country name or code, got {type(value).__name__}")
+    index, _ = _countries()
+    code = index.get(_key(value))
+    if code is None:
+        raise TransformError("unknown country (expected an ISO 3166 code or a country name)")
+    return code
+
+
+class CountryParams(Params):
+    shorthand: ClassVar[str | None] = "out"
+    out: Literal["iso2", "iso3", "name"] = "iso2"
+
+
+@register_transform("country", params=CountryParams, produces="string", accepts=TEXTUAL)
+def _country(p: CountryParams):
+    """Any country spelling -> ISO alpha-2 (reverse: ``out`` = iso2, iso3 or English name)."""
+    _, info = _countries()
+
+    def reverse(v: Any) -> str:
+        code = country_code(v)
+        if p.out == "iso2":
+            return code
+        return info[code][0] if p.out == "iso3" else info[code][1]
+
+    return country_code, reverse
+
+
+# --------------------------------------------------------------------------- currency
+
+_SYMBOLS = {"€": "EUR", "£": "GBP", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "₫": "VND",
+            "฿": "THB", "₱": "PHP", "₴": "UAH", "zł": "PLN", "kč": "CZK", "fr.": "CHF", "sfr": "CHF",
+            "r$": "BRL", "us$": "USD", "a$": "AUD", "au$": "AUD", "c$": "CAD", "ca$": "CAD", "hk$": "HKD",
+            "nz$": "NZD", "s$": "SGD", "rmb": "CNY", "元": "CNY", "人民币": "CNY", "￥": "CNY", "円": "JPY",
+            "欧元": "EUR", "美元": "USD", "英镑": "GBP", "日元": "JPY", "港币": "HKD"}
+_NAMES = {"euro": "EUR", "euros": "EUR", "dollar": "USD", "dollars": "USD", "usdollars": "USD", "pound": "GBP",
+          "pounds": "GBP", "poundsterling": "GBP", "sterling": "GBP", "yen": "JPY", "yuan": "CNY", "renminbi": "CNY",
+          "swissfranc": "CHF", "swissfrancs": "CHF", "franken": "CHF", "rupee": "INR", "rupees": "INR"}
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for line in CURRENCIES.strip().splitlines():
+        code, name = line.split("|")
+        index[_key(name)] = code
+        index[code.casefold()] = code
+    index.update(_NAMES)
+    return index
+
+
+class CurrencyParams(Params):
+    dollar: str = "USD"      # what a bare "$" means
+    yen: str = "JPY"         # what a bare "¥" means (set CNY for Chinese sources)
+
+
+@register_transform("currency", params=CurrencyParams, produces="string", accepts=TEXTUAL)
+def _currency(p: CurrencyParams):
+    """ISO 4217 codes, symbols (€ $ £ ¥) and names ("Euro") -> the ISO 4217 code."""
+    index = _currencies()
+    symbols = dict(_SYMBOLS, **{"$": p.dollar, "¥": p.yen})
+
+    def forward(v: Any) -> str:
+        if not isinstance(v, str):
+            raise TransformError(f"expected a currency code, got {type(v).__name__}")
+        text = v.strip()
+        code = symbols.get(text.casefold()) or index.get(_key(text))
+        if code is None:
+            raise TransformError("unknown currency (expected an ISO 4217 code, symbol or name)")
+        return code
+
+    return forward, identity
+
+
+# --------------------------------------------------------------------------- phone
+
+class PhoneParams(Params):
+    shorthand: ClassVar[str | None] = "region"
+    region: str | None = None                                     # ISO alpha-2 for numbers without +country
+    out: Literal["e164", "international", "national"] = "e164"    # how the number is written back
+
+
+_FORMATS = {"e164": phonenumbers.PhoneNumberFormat.E164,
+            "international": phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+            "national": phonenumbers.PhoneNumberFormat.NATIONAL}
+
+
+def parse_phone(value: Any, region: str | None) -> phonenumbers.PhoneNumber:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TransformError(f"expected a phone number, got {type(value).__name__}")
+    text = str(value).strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+") and region is None:
+        raise TransformError("no country code (+..) and no region parameter")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise TransformError(f"not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise TransformError("not a valid phone number")
+    return number
+
+
+@register_transform("phone", params=PhoneParams, produces="string", accepts=TEXTUAL | NUMERIC)
+def _phone(p: PhoneParams):
+    """Phone numbers -> E.164 (``+4930123456``) via phonenumbers (reverse: ``out`` format)."""
+    region = p.region.upper() if p.region else None
+    fmt = _FORMATS[p.out]
+
+    def forward(v: Any) -> str:
+        return phonenumbers.format_number(parse_phone(v, region), phonenumbers.PhoneNumberFormat.E164)
+
+    def reverse(v: Any) -> str:
+        return phonenumbers.format_number(parse_phone(v, region), fmt)
+
+    if p.out == "e164":
+        return forward, identity
+    return forward, reverse
