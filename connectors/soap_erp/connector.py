@@ -1,0 +1,154 @@
+"""The SOAP ERP connector: a WSDL, a service address and an operation map make an entity."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+import zeep
+
+from connectors.soap_erp.auth import build_auth
+from connectors.soap_erp.config import PageConfig, SoapErpConfig
+from connectors.soap_erp.faultmap import classify_exception
+from connectors.soap_erp.opmap import load_operation_map
+from connectors.soap_erp.read import read_pages
+from connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes
+from connectors.soap_erp.write import PageWriter
+from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, Page, WriteResult,
+                           entity_by_name)
+from hub.errors import ConfigError, HubError
+from hub.http import HttpToolkit
+
+
+@dataclass
+class PageHandle:
+    entity: str
+    model: PageModel
+    client: zeep.Client
+    service: Any
+    page_size: int
+
+    def call(self, op: str, params: dict[str, Any]) -> Any:
+        return getattr(self.service, op)(**params)
+
+
+class SoapErpConnector:
+    """Reads and writes any page-style SOAP service described by a WSDL and an operation map."""
+
+    name: ClassVar[str] = "soap_erp"
+    Config: ClassVar[type[SoapErpConfig]] = SoapErpConfig
+
+    def __init__(self, config: SoapErpConfig, context: ConnectorContext) -> None:
+        self.config, self.context = config, context
+        self.system = context.system
+        self.http = context.http or HttpToolkit()
+        verify: bool | str = self._path(config.ca_file) if config.ca_file else True
+        auth = build_auth(config.auth, self.http, self.system, verify)
+        session = self.http.session(self.system, auth=auth, verify=verify, rate_per_second=config.rate_limit)
+        session.headers["Accept-Encoding"] = "gzip, deflate"
+        self.transport = zeep.Transport(session=session, cache=None, timeout=config.timeout,
+                                        operation_timeout=config.timeout)
+        self._pages: dict[str, PageHandle] | None = None
+        self._lock = threading.Lock()
+
+    # ---- metadata ----------------------------------------------------------------------------
+    def _path(self, p: str) -> str:
+        if urlparse(p).scheme in ("http", "https", "file"):
+            return p
+        return p if os.path.isabs(p) else os.path.join(self.context.base_dir, p)
+
+    def _load_page(self, pc: PageConfig) -> PageHandle:
+        opmap = load_operation_map(self._path(pc.operation_map) if pc.operation_map else None)
+        location = self._path(pc.wsdl)
+        try:
+            raw = load_wsdl_bytes(location, self.transport)
+            client = build_client(raw, location, self.transport)
+            model = describe_page(client, raw, opmap, pc.binding)
+        except Exception as exc:
+            raise classify_exception(exc, opmap.faults, system=self.system, what=f"load WSDL {location}") from None
+        address = pc.address or model.address
+        if not address:
+            raise ConfigError(f"{location}: the WSDL has no service address; set `address` in the page config")
+        service = client.create_service(model.binding, address)
+        return PageHandle(pc.entity or model.record_type, model, client, service,
+                          pc.page_size or opmap.paging.page_size)
+
+    def _handles(self) -> dict[str, PageHandle]:
+        with self._lock:
+            if self._pages is None:
+                pages = {}
+                for pc in self.config.pages:
+                    h = self._load_page(pc)
+                    if h.entity in pages:
+                        raise ConfigError(f"two pages are named {h.entity!r}; set `entity` on one of them")
+                    pages[h.entity] = h
+                self._pages = pages
+            return self._pages
+
+    def _handle(self, entity: str) -> PageHandle:
+        handles = self._handles()
+        if entity not in handles:
+            entity_by_name(self, entity)  # raises ConfigError listing the known entities
+        return handles[entity]
+
+    def entities(self) -> Sequence[EntitySpec]:
+        out = []
+        for h in self._handles().values():
+            om = h.model.opmap
+            caps = {"read"}
+            ops = om.operations
+            if om.change_date:
+                caps.add("incremental")
+            if ops.create or ops.create_many:
+                caps.add("create")
+            if ops.update or ops.update_many:
+                caps.add("update")
+            if ops.delete:
+                caps.add("delete")
+            if ops.create_many or ops.update_many:
+                caps.add("bulk")
+            cursor = None
+            if om.change_date:
+                cursor = CursorSpec(field=om.change_date.field, tiebreak=om.fields.id, kind=om.change_date.kind,
+                                    lookback_seconds=om.change_date.overlap_days * 86400.0)
+            out.append(EntitySpec(name=h.entity, primary_key=(om.fields.id,), cursor=cursor,
+                                  capabilities=frozenset(caps), max_batch=om.writes.max_batch,
+                                  fields=h.model.field_specs(), label=h.model.record_type))
+        return out
+
+    # ---- the four verbs ----------------------------------------------------------------------
+    def check(self) -> None:
+        """Load every WSDL and read one record of every page (auth, address and operation map)."""
+        for h in self._handles().values():
+            p = h.model.opmap.paging
+            params = {p.filter_param: [{p.filter_field: h.model.opmap.fields.id, p.filter_criteria: ""}],
+                      p.size_param: 1}
+            self._call(h, h.model.opmap.operations.list, params, what=f"check {h.entity}")
+
+    def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
+        h = self._handle(entity)
+        om = h.model.opmap
+
+        def call_list(params: dict[str, Any]) -> Any:
+            return self._call(h, om.operations.list, params, what=f"{om.operations.list} {entity}")
+
+        with self.http.ledger.stream(entity):
+            yield from read_pages(entity, om, call_list, h.model.record_param, h.page_size, since)
+
+    def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
+        h = self._handle(entity)
+        if not changes:
+            return []
+        with self.http.ledger.stream(entity):
+            return PageWriter(entity, h.model, h.call, self.system).write(changes)
+
+    def _call(self, h: PageHandle, op: str, params: dict[str, Any], *, what: str) -> Any:
+        try:
+            return h.call(op, params)
+        except HubError:
+            raise
+        except Exception as exc:
+            raise classify_exception(exc, h.model.opmap.faults, system=self.system, what=what) from None

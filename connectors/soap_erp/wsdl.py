@@ -1,0 +1,178 @@
+"""Load a page-style WSDL safely with zeep and describe its record type.
+
+The WSDL is fetched once (file path or URL, through the shared session), parsed
+with DTDs, entities and external references forbidden (an XML bomb or an XXE
+is refused, never expanded), and handed to zeep. :class:`PageModel` is what the
+connector and the sandbox need to know about one page service: the record
+type and its fields (with XSD types and enumerations), the filterable fields,
+and the parameter names of each operation in the operation map.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import zeep
+from lxml import etree
+from zeep.loader import parse_xml
+from zeep.wsdl import Document
+
+from hub.contracts import FieldSpec
+from hub.errors import ConfigError
+from connectors.soap_erp.opmap import OperationMap
+
+XSD = "http://www.w3.org/2001/XMLSchema"
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+
+#: zeep's parser settings everywhere in this package: no DTD, no entity, no transitive fetch.
+SECURE = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
+                       xml_huge_tree=False)
+
+_XSD_TO_FIELD = {"string": "string", "decimal": "decimal", "double": "decimal", "float": "decimal",
+                 "int": "integer", "integer": "integer", "long": "integer", "short": "integer",
+                 "boolean": "boolean", "date": "date", "dateTime": "datetime", "time": "time",
+                 "base64Binary": "binary", "guid": "id"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    xsd: str                       # XSD local type name, or "enum" for an enumeration
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass
+class PageModel:
+    """What one page service looks like, read from its WSDL and operation map."""
+
+    opmap: OperationMap
+    binding: str                       # binding QName text
+    address: str | None                # the WSDL's own service address
+    tns: str
+    record_type: str                   # local name, e.g. "Customer"
+    fields: dict[str, FieldInfo]       # in WSDL order
+    filterable: tuple[str, ...]
+    list_param: str | None             # CreateMultiple's list parameter, e.g. "Customer_List"
+    record_param: str                  # the record element name, e.g. "Customer"
+    operations: tuple[str, ...]
+
+    def field_specs(self) -> tuple[FieldSpec, ...]:
+        roles = self.opmap.fields
+        out = []
+        for f in self.fields.values():
+            ftype = "picklist" if f.enum else _XSD_TO_FIELD.get(f.xsd, "string")
+            read_only = f.name in roles.read_only or f.name == roles.version_key
+            out.append(FieldSpec(
+                name=f.name, type=ftype, nullable=f.name != roles.id,
+                createable=not read_only, updateable=not read_only and f.name not in roles.immutable,
+                filterable=f.name in self.filterable, picklist=f.enum,
+                label=f.name.replace("_", " ")))
+        return tuple(out)
+
+
+def load_wsdl_bytes(location: str, transport: zeep.Transport) -> bytes:
+    """The WSDL's bytes from a file path or an http(s)/file URL (one GET through the shared session)."""
+    try:
+        return transport.load(location)
+    except FileNotFoundError:
+        raise ConfigError(f"WSDL file not found: {location}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read WSDL {location}: {exc.strerror or exc}") from None
+
+
+def build_client(wsdl_bytes: bytes, location: str, transport: zeep.Transport) -> zeep.Client:
+    """A zeep client over WSDL bytes already fetched, with the secure settings."""
+    doc = Document(io.BytesIO(wsdl_bytes), transport, base=location, settings=SECURE)
+    return zeep.Client(doc, transport=transport, settings=SECURE)
+
+
+def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, binding: str | None = None) -> PageModel:
+    """Introspect the record type, its fields and the operation parameters. ConfigError when they do not fit."""
+    root = parse_xml(wsdl_bytes, client.transport, settings=SECURE)
+    bindings = client.wsdl.bindings
+    if not bindings:
+        raise ConfigError("the WSDL declares no binding")
+    if binding is None:
+        bname = next(iter(bindings))
+    else:
+        matches = [b for b in bindings if b == binding or etree.QName(b).localname == binding]
+        if not matches:
+            raise ConfigError(f"binding {binding!r} not in the WSDL; known: {', '.join(map(str, bindings))}")
+        bname = matches[0]
+    bobj = bindings[bname]
+    ops = bobj._operations  # zeep exposes no public accessor for a binding's operations
+    missing = [o for o in opmap.operations.model_dump().values() if o and o not in ops]
+    if missing:
+        raise ConfigError(f"operation map {opmap.source}: operations {', '.join(missing)} are not in the WSDL; "
+                          f"it has {', '.join(ops)}")
+    tns = etree.QName(bname).namespace or ""
+    rec_elem = _record_element(ops, opmap)
+    rtype = rec_elem.type
+    enums = _enumerations(root)
+    fields: dict[str, FieldInfo] = {}
+    for name, el in rtype.elements:
+        local = el.type.qname.localname if el.type.qname is not None else "string"
+        ns = el.type.qname.namespace if el.type.qname is not None else XSD
+        if ns != XSD and local in enums:
+            fields[name] = FieldInfo(name, "enum", enums[local])
+        else:
+            fields[name] = FieldInfo(name, local)
+    roles = opmap.fields
+    for role, fname in (("id", roles.id), ("version_key", roles.version_key)):
+        if fname not in fields:
+            raise ConfigError(f"operation map {opmap.source}: fields.{role} {fname!r} is not a field of "
+                              f"{rtype.name}; fields: {', '.join(fields)}")
+    if opmap.change_date and opmap.change_date.field not in fields:
+        raise ConfigError(f"operation map {opmap.source}: change_date.field {opmap.change_date.field!r} "
+                          f"is not a field of {rtype.name}")
+    filterable = _filterable(ops[opmap.operations.list], opmap, enums) or tuple(fields)
+    list_param = None
+    if opmap.operations.create_many:
+        params = ops[opmap.operations.create_many].input.body.type.elements
+        list_param = params[0][0] if params else None
+    address = None
+    for svc in client.wsdl.services.values():
+        for port in svc.ports.values():
+            if port.binding.name == bobj.name:
+                address = port.binding_options.get("address")
+    return PageModel(opmap=opmap, binding=str(bname), address=address, tns=tns, record_type=rtype.name or rec_elem.name,
+                     fields=fields, filterable=filterable, list_param=list_param, record_param=rec_elem.name,
+                     operations=tuple(ops))
+
+
+def _record_element(ops: dict[str, Any], opmap: OperationMap) -> Any:
+    o = opmap.operations
+    if o.read:
+        elems = ops[o.read].output.body.type.elements
+    elif o.create:
+        elems = ops[o.create].input.body.type.elements
+    else:
+        raise ConfigError(f"operation map {opmap.source}: needs a `read` or a `create` operation to find the record type")
+    if not elems:
+        raise ConfigError("the read/create operation carries no record element")
+    el = elems[0][1]
+    if opmap.record != "auto" and el.type.name != opmap.record:
+        raise ConfigError(f"operation map {opmap.source}: record {opmap.record!r} but the WSDL says {el.type.name!r}")
+    return el
+
+
+def _enumerations(root: Any) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for st in root.iter(f"{{{XSD}}}simpleType"):
+        name = st.get("name")
+        values = tuple(e.get("value") for e in st.iter(f"{{{XSD}}}enumeration"))
+        if name and values:
+            out[name] = values
+    return out
+
+
+def _filterable(list_op: Any, opmap: OperationMap, enums: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    p = opmap.paging
+    for name, el in list_op.input.body.type.elements:
+        if name != p.filter_param:
+            continue
+        for fname, fel in getattr(el.type, "elements", []):
+            if fname == p.filter_field and fel.type.qname is not None:
+                return enums.get(fel.type.qname.localname, ())
+    return ()
