@@ -1,0 +1,89 @@
+"""The Oracle Fusion Cloud REST connector: four verbs over one shared hub session."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import requests
+
+from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from hub.errors import ConfigError, FatalError
+from hub.http import HttpToolkit
+from connectors.oracle_fusion.auth import build_auth
+from connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
+from connectors.oracle_fusion.metadata import load_entity, parse_json
+from connectors.oracle_fusion.read import Reader
+from connectors.oracle_fusion.vendor_errors import from_response
+from connectors.oracle_fusion.write import Writer
+
+
+class OracleFusionConnector:
+    name: ClassVar[str] = "oracle_fusion"
+    Config: ClassVar[type[OracleFusionConfig]] = OracleFusionConfig
+
+    def __init__(self, config: OracleFusionConfig, context: ConnectorContext | None = None) -> None:
+        self.config = config
+        self.context = context or ConnectorContext(system="oracle_fusion")
+        self.system = self.context.system
+        self.http: HttpToolkit = self.context.http or HttpToolkit()
+        verify: bool | str = config.ca_file or True
+        token_session = None
+        if isinstance(config.auth, OAuthConfig):
+            token_session = self.http.session(self.system, verify=verify,
+                                              secrets=[config.auth.client_secret.get_secret_value()])
+        self.auth = build_auth(config.auth, token_session, system=self.system)
+        self.session: requests.Session = self.http.session(self.system, auth=self.auth, verify=verify,
+                                                           rate_per_second=config.rate_limit)
+        self.session.headers["REST-Framework-Version"] = str(config.framework_version)
+        self.session.headers["Accept"] = "application/json"
+        self._entities: list[EntitySpec] | None = None
+        self._lock = threading.Lock()
+        self.reader = Reader(self._get, config, system=self.system)
+        self.writer = Writer(self._send, config, system=self.system)
+
+    # ---- transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return f"{self.config.base_url}/{path.lstrip('/')}"
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
+        return self.session.get(self.url(path), params=params)
+
+    def _send(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.session.request(method, self.url(path), **kw)
+
+    # ---- the four verbs ----------------------------------------------------------------------
+    def entities(self) -> Sequence[EntitySpec]:
+        with self._lock:
+            if self._entities is None:
+                self._entities = [load_entity(lambda p: self._get(p), name, rc, self.config, system=self.system)
+                                  for name, rc in self.config.resources.items()]
+            return list(self._entities)
+
+    def check(self) -> None:
+        """Credentials, framework version and every configured resource path."""
+        v = str(self.config.framework_version)
+        for api in sorted({rc.api_root for rc in self.config.resources.values()}):
+            resp = self._get(api + "/")
+            if resp.status_code >= 400:
+                raise from_response(resp, system=self.system, reading=True)
+            for version in (parse_json(resp) or {}).get("items") or []:
+                allowed = [str(x) for x in (version.get("adf:extension") or {}).get("allowedFrameworkVersions") or ()]
+                if allowed and v not in allowed:
+                    raise ConfigError(f"{self.system}: REST-Framework-Version {v} is not allowed by {api} "
+                                      f"{version.get('version')}; allowed: {', '.join(allowed)}", key="framework_version",
+                                      system=self.system)
+        self.entities()
+
+    def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
+        spec = entity_by_name(self, entity)
+        rc = self.config.resources[entity]
+        return self.reader.pages(spec, rc, since)
+
+    def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
+        spec = entity_by_name(self, entity)
+        rc = self.config.resources[entity]
+        results = self.writer.write(spec, rc, changes)
+        if len(results) != len(changes):
+            raise FatalError(f"{self.system}: {len(results)} results for {len(changes)} changes", system=self.system)
+        return results
