@@ -33,7 +33,7 @@ class FxiaokeConnector:
         self.client = FxiaokeClient(config, self.session, system)
         self.metadata = Metadata(self.client, config)
         self.reader = Reader(self.client, config.page_size, config.lookback_seconds)
-        self.writer = Writer(self.client, config)
+        self.writer = Writer(self.client, config, self.metadata)
 
     def entities(self) -> Sequence[EntitySpec]:
         return self.metadata.specs()
@@ -48,7 +48,7 @@ class FxiaokeConnector:
         detail = None
         if self.config.embed_details and entity in DETAILS and spec.field(DETAILS[entity][0]) is not None:
             detail = DETAILS[entity]
-        return self.reader.pages(spec, since, detail)
+        return self.reader.pages(spec, since, self.metadata.codec(entity), detail)
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         entity_by_name(self, entity)

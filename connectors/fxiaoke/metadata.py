@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.fxiaoke.client import FxiaokeClient
+from connectors.fxiaoke.codec import Codec
 from connectors.fxiaoke.config import FxiaokeConfig
 from hub.contracts import CursorSpec, EntitySpec, FieldSpec
 from hub.errors import ConfigError, FatalError
@@ -101,3 +102,9 @@ class Metadata:
                 specs.append(entity_spec(self.describe(name), self.config, detail))
             self._specs = specs
         return self._specs
+
+    def codec(self, api_name: str) -> Codec:
+        details = {}
+        if self.config.embed_details and api_name in DETAILS:
+            details[DETAILS[api_name][0]] = Codec(self.describe(DETAILS[api_name][0]))
+        return Codec(self.describe(api_name), details)

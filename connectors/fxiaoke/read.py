@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.fxiaoke.client import FxiaokeClient, data_path
+from connectors.fxiaoke.codec import Codec
 from connectors.fxiaoke.metadata import CURSOR_FIELD as LMT
 from hub.contracts import Cursor, EntitySpec, Page
 from hub.errors import FatalError, RecordError
@@ -85,9 +86,10 @@ class KeysetPaginator:
     def take(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The rows of this answer not seen before; advances the state."""
         full = len(rows) >= self.limit
+        keys = [_key(r, self.entity) for r in rows]
         if self.mode == "gte" and self.last_id is not None:
             seen = (self.last_ts, self.last_id)
-            new = [r for r in rows if _key(r, self.entity) > seen]
+            new = [r for r, k in zip(rows, keys) if k > seen]
         else:
             new = list(rows)
         if new:
@@ -131,7 +133,7 @@ class Reader:
         payload = {"data": {"dataObjectApiName": api, "find_explicit_total_num": False, "search_query_info": sqi}}
         return rows_of(self.client.call(data_path(api, "query"), payload))
 
-    def pages(self, spec: EntitySpec, since: Cursor | None,
+    def pages(self, spec: EntitySpec, since: Cursor | None, codec: Codec,
               detail: tuple[str, str] | None = None) -> Iterator[Page]:
         since_ms = None
         if since is not None:
@@ -150,6 +152,7 @@ class Reader:
             deleted = tuple(str(r["_id"]) for r in new if is_deleted(r))
             if detail and records:
                 records = self.embed(records, *detail)
+            records = [codec.decode(r) for r in records]
             checkpoint = Cursor(value=ms_to_iso(pag.last_ts or 0), key=pag.last_id)
             yield Page(entity=spec.name, records=records, checkpoint=checkpoint, deleted=deleted,
                        snapshot_complete=full_read and pag.done)

@@ -17,14 +17,14 @@ from typing import Any
 
 from connectors.fxiaoke.client import FxiaokeClient, data_path
 from connectors.fxiaoke.config import FxiaokeConfig
-from connectors.fxiaoke.metadata import DETAILS
+from connectors.fxiaoke.metadata import DETAILS, Metadata
 from hub.contracts import Change, WriteResult
 from hub.errors import AuthError, ConfigError, HubError, RecordError, TransientError
 
 
 class Writer:
-    def __init__(self, client: FxiaokeClient, config: FxiaokeConfig) -> None:
-        self.client, self.config = client, config
+    def __init__(self, client: FxiaokeClient, config: FxiaokeConfig, metadata: Metadata) -> None:
+        self.client, self.config, self.metadata = client, config, metadata
 
     def _flags(self) -> dict[str, Any]:
         return {"triggerWorkFlow": self.config.trigger_workflow,
@@ -48,8 +48,9 @@ class Writer:
 
     def one(self, api: str, ch: Change) -> WriteResult:
         rid = ch.key or ch.idempotency_key
+        encoded = self.metadata.codec(api).encode(dict(ch.fields), rid)
         if ch.op == "create":
-            fields = dict(ch.fields)
+            fields = encoded
             details = {}
             detail = DETAILS.get(api)
             if detail and detail[0] in fields:
@@ -73,7 +74,7 @@ class Writer:
         if not ch.key:
             raise RecordError(f"fxiaoke {api} {ch.op}: the change has no key (_id)", record_id=rid)
         if ch.op == "update":
-            fields = dict(ch.fields)
+            fields = encoded
             owner = fields.pop("owner", None)
             if DETAILS.get(api) and DETAILS[api][0] in fields:
                 raise RecordError(f"fxiaoke {api} update: detail rows cannot be updated through the master",

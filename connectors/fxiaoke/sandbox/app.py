@@ -64,8 +64,10 @@ class FxiaokeSandbox(SandboxApp):
         self.add_route("POST", r"/cgi/corpAccessToken/get/V2", self.token, "token")
         self.add_route("POST", r"/cgi/crm/v2/object/list", self.object_list, "object_list")
         self.add_route("POST", r"/cgi/crm/v2/object/describe", self.describe, "describe")
-        self.add_route("POST", r"/cgi/crm(?P<custom>/custom)?/v2/data/(?P<action>query|get|create|update|invalid|"
-                               r"recover|delete|changeOwner)", self.data, "data")
+        for action in ("query", "get", "create", "update", "invalid", "recover", "delete", "changeOwner"):
+            self.add_route("POST", rf"/cgi/crm/v2/data/(?P<action>{action})", self.data, f"data/{action}")
+            self.add_route("POST", rf"/cgi/crm(?P<custom>/custom)/v2/data/(?P<action>{action})", self.data,
+                           f"custom/data/{action}")
 
     # ---- vendor-shaped errors ------------------------------------------------------------------
     def not_found(self, req: Request) -> Response:
@@ -160,7 +162,7 @@ class FxiaokeSandbox(SandboxApp):
             return {"data": {"describe": self.store.table(name).describe}}
         return self._call(req, "describe", run)
 
-    def data(self, req: Request, custom: str | None, action: str) -> Response:
+    def data(self, req: Request, action: str, custom: str | None = None) -> Response:
         body = _body(req)
         if isinstance(body, dict) and action in ("query", "get") and isinstance(body.get("data"), dict) \
                 and not body["data"].get("dataObjectApiName") and body.get("dataObjectApiName"):

@@ -234,9 +234,9 @@ class Store:
         if value is None or value == "":
             return None
         if typ in ("number", "currency", "percentile"):
-            n = _num(value)
-            if n is None or isinstance(value, bool):
-                raise ApiError(201111007, f"{label} 的值 {value!r} 不是合法的数字", "invalid number")
+            n = _num(value) if isinstance(value, str) else None
+            if n is None:
+                raise ApiError(201111007, f"{label} 的值 {value!r} 不是合法的数字字符串 (如 \"100.01\")", "invalid number")
             return str(value)
         if typ in ("date", "date_time", "time"):
             if isinstance(value, bool) or not isinstance(value, int):
