@@ -1,0 +1,71 @@
+"""Configuration of the SAP OData V2 connector (frozen; secrets as SecretStr)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+DEFAULT_EXPAND = {
+    "A_BusinessPartner": ("to_BusinessPartnerAddress", "to_Customer"),
+    "A_SalesOrder": ("to_Item",),
+    "A_Product": ("to_Description",),
+}
+DEFAULT_DELETION_FLAGS = {
+    "A_BusinessPartner": "IsMarkedForArchiving",
+    "A_Product": "IsMarkedForDeletion",
+    "A_Customer": "DeletionIndicator",
+}
+
+
+class SapODataConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: service root, e.g. https://my123456-api.s4hana.cloud.sap/sap/opu/odata/sap/API_BUSINESS_PARTNER/
+    service_url: str
+    #: more services on the same system (entity set names must not clash across services)
+    extra_service_urls: tuple[str, ...] = ()
+    auth: Literal["basic", "bearer", "none"] = "basic"
+    user: str | None = None
+    password: SecretStr | None = None
+    #: bearer: a static token, or OAuth2 client credentials against token_url
+    token: SecretStr | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    sap_client: str | None = Field(None, pattern=r"^\d{3}$")
+    ca_file: str | None = None
+    rate_limit: float | None = None
+    #: rows asked per request ($top); the server may page below it with __next
+    page_size: int = Field(5000, ge=1, le=100000)
+    #: changesets per $batch request
+    batch_size: int = Field(100, ge=1, le=1000)
+    lookback_seconds: float = Field(0.0, ge=0)
+    #: entity set -> navigation properties read with $expand (only those the metadata has are used)
+    expand: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_EXPAND))
+    #: entity set -> boolean property whose true value means "deleted" (archiving / deletion flag)
+    deletion_flags: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DELETION_FLAGS))
+    #: a local $metadata file to use instead of fetching it (one per service URL, same order); optional
+    metadata_files: tuple[str, ...] = ()
+    #: only expose these entity sets (empty = all)
+    entity_sets: tuple[str, ...] = ()
+
+    @field_validator("service_url", "extra_service_urls")
+    @classmethod
+    def _slash(cls, v):  # type: ignore[no-untyped-def]
+        def fix(u: str) -> str:
+            if not u.startswith(("http://", "https://")):
+                raise ValueError(f"service URL must start with http:// or https://: {u!r}")
+            return u if u.endswith("/") else u + "/"
+        return tuple(fix(u) for u in v) if isinstance(v, tuple) else fix(v)
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> "SapODataConfig":
+        if self.auth == "basic" and (not self.user or self.password is None):
+            raise ValueError("auth 'basic' needs user and password")
+        if self.auth == "bearer" and self.token is None and not (self.token_url and self.client_id and self.client_secret):
+            raise ValueError("auth 'bearer' needs token, or token_url + client_id + client_secret")
+        return self
+
+    @property
+    def service_urls(self) -> tuple[str, ...]:
+        return (self.service_url, *self.extra_service_urls)
