@@ -128,6 +128,8 @@ class _Parser:
         for op in _OPS:
             if self.s.startswith(op, self.i):
                 self.i += len(op)
+                if self.peek() == "@":              # both @<>x and <>@x are accepted
+                    ignore_case, self.i = True, self.i + 1
                 value = self.value()
                 if value is None:
                     raise self.error(f"{op!r} needs a value")
