@@ -119,6 +119,9 @@ class _Compiler:
         parts = [p.strip() for p in key.split(".")]
         meta, owner = self.resolve_field(model, parts, where)
         data = rule_data(raw)
+        if isinstance(raw, bool):
+            raise self.err(f"YAML reads this source path as the boolean {raw} (yes/no/on/off/true/false are booleans "
+                           f"in YAML); quote it: {key}: \"...\"", where)
         if not isinstance(data, Mapping):
             raise self.err(f"a rule must be a source path or an object with from/const/...; got {raw!r}", where)
         try:
@@ -316,7 +319,7 @@ class _Compiler:
         mapped = {r for rule in rules if rule.reads for r in _canonical_keys(rule, reading=True)}
         for name, meta in model_fields_meta(model).items():
             if meta.required and name not in mapped:
-                raise self.err(f"required canonical field {label}{name!r} has no rule that reads it "
+                raise self.err(f"required canonical field {label + name!r} has no rule that reads it "
                                f"(add '{name}: <source path>' or a const)", where)
 
     def check_out_paths(self, rules: list[Rule]) -> None:

@@ -269,9 +269,9 @@ def _tax_id(_p: NoParams):
 _LEGAL_FORMS = [
     "GmbH & Co. KGaA", "GmbH & Co. KG", "GmbH & Co KG", "UG (haftungsbeschränkt)", "gGmbH", "GmbH", "AG", "KGaA", "KG",
     "OHG", "GbR", "e.K.", "e.V.", "mbH", "Ges.m.b.H.",
-    "Pty. Ltd.", "Pty Ltd", "Pte. Ltd.", "Pte Ltd", "Co., Ltd.", "Co. Ltd.", "Co., Ltd", "Co Ltd", "Limited", "Ltd.",
-    "Ltd", "PLC", "LLP", "LLC", "L.L.C.", "Inc.", "Inc", "Incorporated", "Corporation", "Corp.", "Corp", "Co.",
-    "S.A.R.L.", "SARL", "S.à r.l.", "S.à.r.l.", "S.A.S.", "SAS", "S.A.", "SA", "S.p.A.", "SpA", "S.r.l.", "Srl",
+    "Pty. Ltd.", "Pty Ltd", "Pte. Ltd.", "Pte Ltd", "Co., Ltd.", "Co. Ltd.", "Co., Ltd", "Co Ltd", "Limited", "Ltd",
+    "Ltd.", "PLC", "LLP", "LLC", "L.L.C.", "Inc.", "Inc", "Incorporated", "Corporation", "Corp.", "Corp", "Co.",
+    "SARL", "S.A.R.L.", "S.à r.l.", "S.à.r.l.", "S.A.S.", "SAS", "S.A.", "SA", "S.p.A.", "SpA", "S.r.l.", "Srl",
     "S.L.", "SL", "S.L.U.", "B.V.", "BV", "N.V.", "NV", "SE", "Oy", "Oyj", "AB", "A/S", "ApS", "AS", "ASA",
     "Sp. z o.o.", "s.r.o.", "a.s.", "K.K.", "Kft.", "Zrt.",
     "股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社", "有限会社", "合同会社",
