@@ -48,6 +48,9 @@ class Writer:
 
     def one(self, api: str, ch: Change) -> WriteResult:
         rid = ch.key or ch.idempotency_key
+        if ch.op not in ("create", "update", "delete"):
+            raise ConfigError(f"fxiaoke {api}: operation {ch.op!r} is not supported (the open API has no upsert); "
+                              f"use create or update")
         encoded = self.metadata.codec(api).encode(dict(ch.fields), rid)
         if ch.op == "create":
             fields = encoded
@@ -94,5 +97,4 @@ class Writer:
             self.client.call(data_path(api, "invalid"),
                              {"data": {"dataObjectApiName": api, "object_data_id": ch.key}}, write=True, record_id=rid)
             return WriteResult(change=ch, ok=True, target_id=ch.key, created=False)
-        raise ConfigError(f"fxiaoke {api}: operation {ch.op!r} is not supported (no upsert in the open API); "
-                          f"use create or update")
+        raise AssertionError(ch.op)  # unreachable

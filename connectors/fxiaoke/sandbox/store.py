@@ -83,7 +83,9 @@ class Store:
     # ---- time ------------------------------------------------------------------------------
     def now_ms(self) -> int:
         """Write timestamps never go behind the newest seeded change (seeded data may be 'in the future')."""
-        return max(self._clock(), self.high_water)
+        with self.lock:
+            self.high_water = max(self._clock(), self.high_water)
+            return self.high_water
 
     def table(self, api_name: str | None) -> Table:
         t = self.tables.get(api_name or "")
@@ -293,19 +295,15 @@ class Store:
             if "name" in t.fields and t.fields["name"]["type"] == "auto_number":
                 row["name"] = t.next_number("SO" if api_name == "SalesOrderObj" else "NO")
             for dt_, vals in detail_rows:
-                self._insert_detail(dt_, DETAILS[api_name][1], row["_id"], vals, user, now)
+                self._insert_detail(dt_, DETAILS[api_name][1], row["_id"], {"owner": row["owner"]} | vals, user, now)
             t.put(row)
             return row["_id"]
 
     def _validate_detail(self, dt_: Table, link: str, r: dict[str, Any]) -> dict[str, Any]:
         fds = {k: v for k, v in dt_.fields.items()}
-        saved = fds[link]["is_required"]
-        fds[link] = dict(fds[link], is_required=False)
-        tmp = Table(dt_.api_name, {"fields": fds})
-        tmp.fields = fds
-        vals = self.validate(tmp, r, creating=True)
-        fds[link]["is_required"] = saved
-        return vals
+        for name in (link, "owner"):    # set from the master
+            fds[name] = dict(fds[name], is_required=False)
+        return self.validate(Table(dt_.api_name, {"fields": fds}), r, creating=True)
 
     def _insert_detail(self, dt_: Table, link: str, master_id: str, vals: dict[str, Any], user: str, now: int) -> None:
         row = self._system(user, now) | {"_id": uuid.uuid4().hex[:24], link: master_id} | vals
