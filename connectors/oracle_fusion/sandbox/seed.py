@@ -45,7 +45,7 @@ def seed_accounts(store: Store, world: World) -> None:
             "PrimaryEmailAddress": n.maybe(c.email, 0.2), "CustomerType": "R",
             "CustomerClassCode": c.industry.upper().replace(" & ", "_").replace(" ", "_"),
             "AccountEstablishedDate": c.created_at.date().isoformat(),
-            "Status": "A" if c.lifecycle == "customer" else "I", "CreditLimit": float(c.credit_limit),
+            "Status": "I" if n.chance(0.05) else "A", "CreditLimit": float(c.credit_limit),
             "PaymentTerms": c.payment_terms, "CurrencyCode": c.currency, "OrigSystemReference": None,
             "customerAccountSites": sites, **who}, c.index)
 
