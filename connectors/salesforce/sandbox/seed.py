@@ -6,7 +6,9 @@ Timestamps come from the world (whole minutes), so many records share a
 """
 from __future__ import annotations
 
-from hub.sandbox.world import World
+import datetime as dt
+
+from hub.sandbox.world import BASE_TIME, World
 from connectors.salesforce.sandbox.describes import INDUSTRIES
 from connectors.salesforce.sandbox.store import Store
 
@@ -17,8 +19,20 @@ SHARES = {"company": 0.8, "person": 0.8, "product": 0.9, "order": 0.6, "opportun
 SYSTEM = "salesforce"
 
 
-def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str, int]:
-    """Fill the store; returns counts per sObject. ``accounts`` caps how many companies are read."""
+def seed(store: Store, world: World, *, accounts: int | None = None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Fill the store; returns counts per sObject. ``accounts`` caps how many companies are read.
+
+    World times are shifted (by whole minutes, keeping every tie) so that the newest record
+    was modified just before ``now``: a live org, inside Salesforce's delete-retention window.
+    """
+    shift = _shift(now or dt.datetime.now(dt.timezone.utc))
+    _ins = store.insert
+
+    def insert(sobject: str, fields: dict, *, stamp: dt.datetime, created: dt.datetime | None = None,
+               world_index: int | None = None, trusted: bool = True) -> str:
+        return _ins(sobject, fields, stamp=stamp + shift, created=(created or stamp) + shift,
+                    world_index=world_index, trusted=trusted)
+
     counts = {k: 0 for k in ("Account", "Contact", "Product2", "PricebookEntry", "Order", "OrderItem", "Opportunity")}
     account_of: dict[int, str] = {}
     n_comp = world.size if accounts is None else min(world.size, accounts)
@@ -41,7 +55,7 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
             "CurrencyIsoCode": c.currency, "Legal_Form__c": c.legal_form, "Email__c": nz.maybe(c.email, 0.3),
             "Description": None, "Concord_Id__c": None,
         }
-        account_of[c.index] = store.insert("Account", fields, stamp=c.updated_at, created=c.created_at,
+        account_of[c.index] = insert("Account", fields, stamp=c.updated_at, created=c.created_at,
                                            world_index=c.index, trusted=True)
         counts["Account"] += 1
     for i in range(min(world.n_people, n_comp * 2)):
@@ -49,26 +63,26 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
         if p.company_index not in account_of or not world.present(SYSTEM, "person", i, SHARES["person"]):
             continue
         nz = world.noise(SYSTEM, "person", i)
-        store.insert("Contact", {
+        insert("Contact", {
             "AccountId": account_of[p.company_index], "FirstName": nz.maybe(p.first_name, 0.05),
             "LastName": nz.typo(p.last_name, 0.05), "Email": nz.maybe(nz.case(p.email, 0.1), 0.1),
             "Phone": nz.maybe(nz.phone(p.phone), 0.2), "MobilePhone": nz.maybe(p.mobile, 0.5), "Title": p.job_title,
             "Birthdate": nz.maybe(p.birth_date.isoformat(), 0.6), "HasOptedOutOfEmail": nz.chance(0.1),
         }, stamp=p.updated_at, world_index=i, trusted=True)
         counts["Contact"] += 1
-    std = store.insert("Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True},
+    std = insert("Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True},
                        trusted=True, stamp=world_time(world))
     entry_of: dict[int, tuple[str, str]] = {}
     for prod in world.products():
         if not world.present(SYSTEM, "product", prod.index, SHARES["product"]):
             continue
         nz = world.noise(SYSTEM, "product", prod.index)
-        pid = store.insert("Product2", {
+        pid = insert("Product2", {
             "Name": nz.typo(prod.name, 0.05), "ProductCode": prod.sku, "Description": nz.maybe(prod.description, 0.2),
             "IsActive": prod.active, "Family": prod.group, "QuantityUnitOfMeasure": prod.unit,
             "StockKeepingUnit": prod.sku, "GTIN__c": nz.maybe(prod.gtin, 0.3), "Weight_Kg__c": float(prod.weight_kg),
         }, stamp=prod.updated_at, world_index=prod.index, trusted=True)
-        pbe = store.insert("PricebookEntry", {"Pricebook2Id": std, "Product2Id": pid, "UnitPrice": float(prod.list_price),
+        pbe = insert("PricebookEntry", {"Pricebook2Id": std, "Product2Id": pid, "UnitPrice": float(prod.list_price),
                                               "IsActive": True, "CurrencyIsoCode": prod.currency},
                            stamp=prod.updated_at, world_index=prod.index, trusted=True)
         entry_of[prod.index] = (pid, pbe)
@@ -81,7 +95,7 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
         lines = [ln for ln in o.lines if ln.product_index in entry_of]
         if not lines:
             continue
-        oid = store.insert("Order", {
+        oid = insert("Order", {
             "AccountId": account_of[o.company_index], "Pricebook2Id": std, "EffectiveDate": o.order_date.isoformat(),
             "EndDate": o.requested_delivery_date.isoformat(), "Status": "Draft" if o.status == "open" else ORDER_STATUS[o.status],
             "PoNumber": o.customer_reference, "CurrencyIsoCode": o.currency, "ERP_Order_Number__c": o.order_number,
@@ -89,7 +103,7 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
         counts["Order"] += 1
         for ln in lines:
             pid, pbe = entry_of[ln.product_index]
-            store.insert("OrderItem", {"OrderId": oid, "PricebookEntryId": pbe, "Product2Id": pid,
+            insert("OrderItem", {"OrderId": oid, "PricebookEntryId": pbe, "Product2Id": pid,
                                        "Quantity": float(ln.quantity), "UnitPrice": float(ln.unit_price),
                                        "Line_Number__c": float(ln.line_number), "Unit__c": ln.unit},
                          stamp=o.updated_at, world_index=i, trusted=True)
@@ -97,7 +111,7 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
         if world.present(SYSTEM, "opportunity", i, SHARES["opportunity"]):
             stage = {"open": "Negotiation/Review", "in_process": "Closed Won", "completed": "Closed Won",
                      "cancelled": "Closed Lost"}[o.status]
-            store.insert("Opportunity", {
+            insert("Opportunity", {
                 "AccountId": account_of[o.company_index], "Name": f"Deal {o.customer_reference}", "StageName": stage,
                 "Amount": float(o.net_amount), "Probability": {"Negotiation/Review": 70.0, "Closed Won": 100.0,
                                                                "Closed Lost": 0.0}[stage],
@@ -108,7 +122,11 @@ def seed(store: Store, world: World, *, accounts: int | None = None) -> dict[str
     return counts
 
 
-def world_time(world: World):  # noqa: ANN201 - a datetime
-    from hub.sandbox.world import BASE_TIME
-
+def world_time(world: World) -> dt.datetime:
     return BASE_TIME
+
+
+def _shift(now: dt.datetime) -> dt.timedelta:
+    newest = BASE_TIME + dt.timedelta(days=301)
+    minutes = int((now - newest).total_seconds() // 60) - 5
+    return dt.timedelta(minutes=minutes)
