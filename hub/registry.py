@@ -34,6 +34,10 @@ def _load(group: str, name: str, what: str) -> Any:
         raise ConfigError(f"{what} {name!r} is registered ({eps[name].value}) but cannot be loaded: {exc}") from None
 
 
+def load_entry_point(group: str, name: str, what: str) -> Any:
+    return _load(group, name, what)
+
+
 def connector_class(name: str) -> Any:
     return _load(CONNECTOR_GROUP, name, "connector")
 

@@ -35,6 +35,8 @@ class RunSummary:
     api_calls: dict[str, Any] = field(default_factory=dict)
     conflicts_open: int = 0
     golden_records: dict[str, int] = field(default_factory=dict)
+    rounds: int = 0
+    first_round_writes: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     error: str | None = None
 
@@ -43,15 +45,20 @@ class RunSummary:
         return {"success": EXIT_OK, "partial": EXIT_PARTIAL}.get(self.status, EXIT_FAILED)
 
     def counts(self) -> dict[str, Any]:
-        """Records read, written and quarantined per system and stream."""
+        """Records read, written and quarantined per system and stream (summed over the rounds)."""
         out: dict[str, Any] = {}
         for s in self.streams:
-            d = out.setdefault(s.system, {}).setdefault(s.entity, {})
+            d = out.setdefault(s.system, {}).setdefault(s.entity, {"read": 0, "changed": 0, "quarantined": 0,
+                                                                    "written": 0, "failed": 0, "dead_lettered": 0})
             if s.direction == "pull":
-                d.update(read=s.records_in, changed=s.records_changed,
-                         quarantined=d.get("quarantined", 0) + s.quarantined, pull_status=s.status)
+                d["read"] += s.records_in
+                d["changed"] += s.records_changed
+                d["quarantined"] += s.quarantined
             else:
-                d.update(written=s.records_out, failed=s.failed, dead_lettered=s.dead, push_status=s.status)
+                d["written"] += s.records_out
+                d["failed"] += s.failed
+                d["dead_lettered"] += s.dead
+            d[f"{s.direction}_status"] = s.status
             if s.error:
                 d.setdefault("errors", []).append(f"{s.direction}: {s.error}")
         for system, per in self.process.by_system.items():
@@ -59,47 +66,49 @@ class RunSummary:
                 out.setdefault(system, {}).setdefault("_mapping", {})["quarantined"] = per["quarantined"]
         return out
 
+    @property
+    def written(self) -> int:
+        return sum(s.records_out for s in self.streams if s.direction == "push")
+
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "mode": self.mode, "status": self.status, "exit_code": self.exit_code,
                 "duration_s": round(self.duration_s, 3), "streams": self.counts(),
                 "process": {k: v for k, v in asdict(self.process).items()},
                 "planned": [c.as_dict() for c in self.planned] if self.mode == "plan" else len(self.planned),
-                "api_calls": self.api_calls, "conflicts_open": self.conflicts_open,
+                "api_calls": self.api_calls, "conflicts_open": self.conflicts_open, "rounds": self.rounds,
                 "golden_records": self.golden_records, "error": self.error}
 
 
+MAX_ROUNDS = 3
+
+
 def run_cycle(ctx: RunContext, *, dry_run: bool = False, entities: list[str] | None = None,
-              push: bool = True, prefect_flow_run_id: str | None = None) -> RunSummary:
-    """Run one full cycle. With ``dry_run`` nothing is written anywhere (``concord plan``)."""
+              push: bool = True, prefect_flow_run_id: str | None = None, max_rounds: int = MAX_ROUNDS) -> RunSummary:
+    """Run one full cycle. With ``dry_run`` nothing is written anywhere (``concord plan``).
+
+    A cycle settles: when a round created records in a system, the next round reads those
+    streams back (a target assigns ids and numbers on create, such as an ERP customer number)
+    and propagates what came back, up to ``max_rounds`` rounds. ``concord plan`` predicts the
+    first round; follow-up rounds carry only values the targets assign themselves.
+    """
     if dry_run:
         with ctx.warehouse.dry_run():
-            return _cycle(ctx, "plan", entities, push=False, prefect_flow_run_id=None)
-    return _cycle(ctx, "sync", entities, push=push, prefect_flow_run_id=prefect_flow_run_id)
+            return _cycle(ctx, "plan", entities, push=False, prefect_flow_run_id=None, max_rounds=1)
+    return _cycle(ctx, "sync", entities, push=push, prefect_flow_run_id=prefect_flow_run_id, max_rounds=max_rounds)
 
 
 def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool,
-           prefect_flow_run_id: str | None) -> RunSummary:
+           prefect_flow_run_id: str | None, max_rounds: int) -> RunSummary:
     t0 = time.perf_counter()
     start_run(ctx, mode, prefect_flow_run_id)
     summary = RunSummary(ctx.run_id, mode)
     order = [e for e in ctx.project.entity_order() if not entities or e in entities]
+    streams = [(e, s) for e in order for s in ctx.project.config.entities[e].sources]
     try:
-        for entity in order:
-            for system in ctx.project.config.entities[entity].sources:
-                summary.streams.append(_locked(ctx, f"pull:{system}:{entity}", lambda: pull_stream(ctx, entity, system),
-                                               system, entity, "pull"))
-        for entity in order:
-            with ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
-                process_entity(ctx, entity, summary.process)
-                plan_entity(ctx, entity)
-        with ctx.warehouse.tx() as conn:
-            summary.planned = pending_changes(conn)
-        if push:
-            for entity in order:
-                for rule in ctx.project.config.entities[entity].sync:
-                    summary.streams.append(_locked(ctx, f"push:{rule.target}:{entity}",
-                                                   lambda: push_entity(ctx, entity, rule.target),
-                                                   rule.target, entity, "push"))
+        while streams and summary.rounds < max_rounds:
+            summary.rounds += 1
+            created = _round(ctx, summary, order, streams, push=push)
+            streams = [(e, s) for e in order for s in ctx.project.config.entities[e].sources if s in created]
     except HubError as exc:
         summary.status, summary.error = "failed", f"{exc.kind}: {exc.message}"
         log.error("cycle failed: %s", summary.error)
@@ -115,6 +124,30 @@ def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool
         record_stream(ctx, st)
     finish_run(ctx, summary.status, {k: v for k, v in summary.as_dict().items() if k != "planned"}, summary.error)
     return summary
+
+
+def _round(ctx: RunContext, summary: RunSummary, order: list[str], streams: list[tuple[str, str]], *,
+           push: bool) -> set[str]:
+    """Pull the given streams, process and plan every entity, push. Returns systems that got creates."""
+    for entity, system in streams:
+        summary.streams.append(_locked(ctx, f"pull:{system}:{entity}", lambda: pull_stream(ctx, entity, system),
+                                       system, entity, "pull"))
+    for entity in order:
+        with ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
+            process_entity(ctx, entity, summary.process)
+            plan_entity(ctx, entity)
+    with ctx.warehouse.tx() as conn:
+        planned = pending_changes(conn)
+    if summary.rounds == 1:
+        summary.planned = planned
+    created = {c.system for c in planned if c.op in ("create", "upsert")}
+    if not push or not planned:
+        return set()
+    for entity in order:
+        for rule in ctx.project.config.entities[entity].sync:
+            summary.streams.append(_locked(ctx, f"push:{rule.target}:{entity}",
+                                           lambda: push_entity(ctx, entity, rule.target), rule.target, entity, "push"))
+    return created
 
 
 def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direction: str) -> StreamStats:

@@ -43,6 +43,8 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
         try:
             if not isinstance(rec, Mapping):
                 raise RecordError(f"record is a {type(rec).__name__}, not an object")
+            if "__error__" in rec:  # a connector's word that the record is malformed
+                raise RecordError(str(rec["__error__"]))
             sid = source_id_of(spec, rec)
             payload = json_safe(rec)
         except (RecordError, TypeError, ValueError) as exc:

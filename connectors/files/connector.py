@@ -1,0 +1,240 @@
+"""The files connector: CSV and JSON Lines drops, the way many ERPs exchange data.
+
+- Read: the whole file as a snapshot when its modification changed (cursor ``mtime``), or only
+  rows whose change column is at or after the cursor (cursor = a column, inclusive, key tie-break).
+  A snapshot ends with ``snapshot_complete`` so rows that disappeared are detected as deleted.
+- Write: every batch rewrites the file atomically (temp file, fsync, rename) under a lock.
+  Creates and upserts find an existing row by the external-id column first, so a retried
+  create never adds a second row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, FieldSpec, Page, WriteResult,
+                           entity_by_name)
+from hub.errors import ConfigError, RecordError
+from connectors.files.config import FileEntity, FilesConfig
+from connectors.files.fileio import header_of, iter_rows, locked, open_for_read, write_atomically
+
+
+class FilesConnector:
+    name: ClassVar[str] = "files"
+    Config: ClassVar[type[FilesConfig]] = FilesConfig
+
+    def __init__(self, config: FilesConfig, context: ConnectorContext | None = None) -> None:
+        self.config = config
+        self.context = context or ConnectorContext(system="files")
+        self.writes = 0          # write calls made (each one rewrites a file)
+
+    # ---- metadata ---------------------------------------------------------------------------
+    def path(self, ent: FileEntity) -> str:
+        return os.path.join(self.config.folder(), ent.file)
+
+    def _entity(self, name: str) -> FileEntity:
+        if name not in self.config.entities:
+            raise ConfigError(f"files: no entity {name!r}; known: {', '.join(sorted(self.config.entities))}")
+        return self.config.entities[name]
+
+    def entities(self) -> Sequence[EntitySpec]:
+        out = []
+        for name, ent in self.config.entities.items():
+            cols = dict(ent.fields or {})
+            for c in header_of(self.path(ent), ent.kind, ent.delimiter, ent.encoding):
+                cols.setdefault(c, "string")
+            for c in (*ent.keys, ent.external_id, ent.modified_column,
+                      None if ent.cursor == "mtime" else ent.cursor):
+                if c:
+                    cols.setdefault(c, "string")
+            fields = tuple(
+                FieldSpec(name=c, type=t, createable=c not in ent.keys and c != ent.modified_column,
+                          updateable=c not in ent.keys and c != ent.modified_column, nullable=c not in ent.required,
+                          picklist=ent.picklists.get(c))
+                for c, t in cols.items())
+            caps = {"read", "incremental"} if ent.read_only else {"read", "incremental", "create", "update", "delete"}
+            if ent.external_id and not ent.read_only:
+                caps.add("upsert")
+            out.append(EntitySpec(
+                name=name, primary_key=ent.keys, fields=fields, external_id_field=ent.external_id,
+                capabilities=frozenset(caps), max_batch=self.config.max_batch,
+                cursor=CursorSpec(field="mtime" if ent.cursor == "mtime" else ent.cursor,
+                                  tiebreak=ent.keys[0], kind="opaque" if ent.cursor == "mtime" else "datetime",
+                                  lookback_seconds=ent.lookback_seconds)))
+        return out
+
+    def check(self) -> None:
+        folder = self.config.folder()
+        if not os.path.isdir(folder):
+            raise ConfigError(f"files: folder {folder} does not exist")
+        for name, ent in self.config.entities.items():
+            p = self.path(ent)
+            if os.path.exists(p) and not os.access(p, os.R_OK):
+                raise ConfigError(f"files: {p} is not readable")
+            if not ent.read_only and not os.access(folder, os.W_OK):
+                raise ConfigError(f"files: cannot write into {folder}")
+
+    # ---- read -------------------------------------------------------------------------------
+    def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
+        ent = self._entity(entity)
+        entity_by_name(self, entity)
+        path = self.path(ent)
+        if not os.path.exists(path):
+            yield Page(entity=entity, records=(), checkpoint=None, snapshot_complete=False)
+            return
+        if ent.cursor == "mtime":
+            yield from self._read_snapshot(entity, ent, path, since)
+        else:
+            yield from self._read_column(entity, ent, path, since)
+
+    def _read_snapshot(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
+        with open_for_read(path, ent.encoding) as fh:
+            st = os.fstat(fh.fileno())
+            token = f"{st.st_mtime_ns}:{st.st_size}"
+            if since is not None and since.value == token:
+                return
+            page: list[dict[str, Any]] = []
+            for _line, row in iter_rows(fh, ent.kind, ent.delimiter, path):
+                page.append(row)
+                if len(page) >= self.config.page_size:
+                    yield Page(entity=entity, records=page)
+                    page = []
+            yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=True)
+
+    def _read_column(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
+        col, key = ent.cursor, ent.keys[0]
+        floor = _minus(since.value, ent.lookback_seconds) if since else None
+        picked: list[tuple[str, str, dict[str, Any]]] = []
+        with open_for_read(path, ent.encoding) as fh:
+            for _line, row in iter_rows(fh, ent.kind, ent.delimiter, path):
+                v = str(row.get(col) or "")
+                if floor is not None and v < floor:
+                    continue
+                picked.append((v, str(row.get(key) or ""), row))
+        picked.sort(key=lambda t: (t[0], t[1]))
+        for i in range(0, len(picked), self.config.page_size):
+            chunk = picked[i:i + self.config.page_size]
+            last_v, last_k, _ = chunk[-1]
+            yield Page(entity=entity, records=[r for _v, _k, r in chunk], checkpoint=Cursor(value=last_v, key=last_k))
+
+    # ---- write ------------------------------------------------------------------------------
+    def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
+        ent = self._entity(entity)
+        if ent.read_only:
+            err = ConfigError(f"files: {entity} is read-only")
+            return [WriteResult(change=c, ok=False, error=err) for c in changes]
+        path = self.path(ent)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with locked(path):
+            header = header_of(path, ent.kind, ent.delimiter, ent.encoding)
+            rows: list[dict[str, Any]] = []
+            if os.path.exists(path):
+                with open_for_read(path, ent.encoding) as fh:
+                    rows = [r for _n, r in iter_rows(fh, ent.kind, ent.delimiter, path) if "__error__" not in r]
+            allowed = set(header) | set(ent.fields or {}) | {c for c in (ent.external_id, ent.modified_column) if c}
+            by_key = {_key(ent, r): r for r in rows}
+            by_ext = {str(r.get(ent.external_id)): r for r in rows if ent.external_id and r.get(ent.external_id)}
+            seq = _next_seq(ent, by_key)
+            now = self.context.utcnow().isoformat(timespec="seconds")
+            results: list[WriteResult] = []
+            for ch in changes:
+                try:
+                    res = self._apply(ent, ch, rows, by_key, by_ext, allowed, now, seq)
+                    results.append(res)
+                    seq += 1 if res.created else 0
+                except RecordError as exc:
+                    results.append(WriteResult(change=ch, ok=False, error=exc))
+            cols = list(dict.fromkeys([*header, *(ent.fields or {}), *ent.keys,
+                                       *(c for c in (ent.external_id, ent.modified_column) if c)]))
+            for r in rows:
+                for c in r:
+                    if c not in cols and not c.startswith("__"):
+                        cols.append(c)
+            write_atomically(path, ent.kind, cols, [r for r in rows if not r.get("__deleted__")], ent.delimiter,
+                             ent.encoding)
+            self.writes += 1
+        return results
+
+    def _apply(self, ent: FileEntity, ch: Change, rows: list[dict[str, Any]], by_key: dict[str, dict[str, Any]],
+               by_ext: dict[str, dict[str, Any]], allowed: set[str], now: str, seq: int) -> WriteResult:
+        unknown = sorted(k for k in ch.fields if allowed and k not in allowed)
+        if unknown:
+            raise RecordError(f"unknown column(s) {', '.join(unknown)} in {ent.file}", record_id=ch.key)
+        for col, values in ent.picklists.items():
+            v = ch.fields.get(col)
+            if v not in (None, "") and str(v) not in values:
+                raise RecordError(f"{col}: {v!r} is not one of {', '.join(values)}", field=col, record_id=ch.key)
+        if ch.op == "delete":
+            row = by_key.get(str(ch.key))
+            if row is not None:
+                row["__deleted__"] = True
+            return WriteResult(change=ch, ok=True, target_id=ch.key)
+        row = None
+        if ch.op in ("create", "upsert") and ent.external_id and ch.golden_id:
+            row = by_ext.get(ch.golden_id)
+        if ch.op in ("update",) or (ch.op == "upsert" and ch.key):
+            row = row or by_key.get(str(ch.key))
+            if row is None and ch.op == "update":
+                raise RecordError(f"no record with key {ch.key} in {ent.file}", record_id=ch.key)
+        created = row is None
+        new = dict(row or {})
+        new.update({k: _cell(v) for k, v in ch.fields.items()})
+        if created:
+            if len(ent.keys) != 1:
+                raise RecordError(f"cannot create in {ent.file}: composite key {ent.keys}")
+            new[ent.keys[0]] = f"{ent.id_prefix}{seq}"
+        if ent.external_id and ch.golden_id and not new.get(ent.external_id):
+            new[ent.external_id] = ch.golden_id
+        missing = [c for c in ent.required if new.get(c) in (None, "")]
+        if missing:
+            raise RecordError(f"required column(s) {', '.join(missing)} empty", record_id=ch.key)
+        if ent.modified_column:
+            new[ent.modified_column] = now
+        if created:
+            rows.append(new)
+        else:
+            row.clear()
+            row.update(new)
+            new = row
+        k = _key(ent, new)
+        by_key[k] = new
+        if ent.external_id and new.get(ent.external_id):
+            by_ext[str(new[ent.external_id])] = new
+        return WriteResult(change=ch, ok=True, target_id=k, created=created)
+
+
+def _key(ent: FileEntity, row: dict[str, Any]) -> str:
+    return "|".join(str(row.get(k) or "") for k in ent.keys)
+
+
+_NUM = re.compile(r"(\d+)$")
+
+
+def _next_seq(ent: FileEntity, by_key: dict[str, Any]) -> int:
+    best = 0
+    for k in by_key:
+        if k.startswith(ent.id_prefix):
+            m = _NUM.search(k[len(ent.id_prefix):])
+            if m:
+                best = max(best, int(m.group(1)))
+    return best + 1
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+def _minus(value: str, seconds: float) -> str:
+    if not seconds:
+        return value
+    try:
+        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return (d - dt.timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z") \
+        if value.endswith("Z") else (d - dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")

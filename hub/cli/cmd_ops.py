@@ -1,0 +1,126 @@
+"""concord check | quarantine | deadletter."""
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, guarded, load, print_json, setup_logging
+
+quarantine_app = typer.Typer(help="Records that could not be processed: list, retry, discard.", no_args_is_help=True)
+deadletter_app = typer.Typer(help="Writes that failed for good: list, retry, discard.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(quarantine_app, name="quarantine")
+    app.add_typer(deadletter_app, name="deadletter")
+
+    @app.command()
+    def check(config: str = ConfigOpt, offline: bool = typer.Option(False, "--offline",
+                                                                     help="Do not contact the systems (no metadata, no auth check)."),
+              json_out: bool = JsonOpt) -> None:
+        """Validate concord.yaml and every mapping, against each system's own metadata."""
+        from hub.config import load_project
+        from hub.engine.check import check_project
+
+        setup_logging()
+        project = guarded(lambda: load_project(config))
+        problems = [] if offline else check_project(project)
+        if json_out:
+            print_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+        else:
+            for p in problems:
+                err_console.print(f"[bold red]error[/]: {p.message}")
+            if not problems:
+                console.print(f"ok: {len(project.config.systems)} systems, {len(project.mappings)} mappings"
+                              + (" (offline: metadata not checked)" if offline else ", checked against system metadata"))
+        raise typer.Exit(2 if problems else 0)
+
+
+@quarantine_app.command("list")
+def q_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
+           system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
+    from hub.engine.quarantine import list_open
+
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        rows = list_open(conn, system=system, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    t = Table(title=f"quarantine ({len(rows)} open)")
+    for col in ("id", "system", "entity", "source id", "stage", "reason"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["id"]), r["system"], r["entity"], r["source_id"], r["stage"], r["reason"][:120])
+    console.print(t)
+
+
+@quarantine_app.command("retry")
+def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
+            system: str = typer.Option(None), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
+    """Send quarantined records through mapping again on the next sync (after fixing the mapping)."""
+    from hub.engine.context import utcnow
+    from hub.engine.quarantine import retry
+
+    if not ids and not all_:
+        err_console.print("name quarantine ids, or --all")
+        raise typer.Exit(2)
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        n = retry(conn, None if all_ else ids, utcnow(), system=system)
+    console.print(f"{n} record(s) will be processed again on the next sync")
+
+
+@quarantine_app.command("discard")
+def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
+    from hub.engine.context import utcnow
+    from hub.engine.quarantine import discard
+
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        n = discard(conn, ids, utcnow())
+    console.print(f"{n} record(s) discarded")
+
+
+@deadletter_app.command("list")
+def d_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
+           system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
+    from hub.engine.deadletter import list_dead
+
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        rows = list_dead(conn, system=system, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    t = Table(title=f"dead letters ({len(rows)})")
+    for col in ("id", "system", "entity", "op", "golden id", "attempts", "error"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["id"]), r["system"], r["entity"], r["op"], r["golden_id"], str(r["attempts"]),
+                  str((r.get("last_error") or {}).get("message", ""))[:120])
+    console.print(t)
+
+
+@deadletter_app.command("retry")
+def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
+            config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
+    """Queue dead-lettered writes again (they are sent on the next sync or push)."""
+    from hub.engine.context import utcnow
+    from hub.engine.deadletter import retry_dead
+
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        n = retry_dead(conn, None if all_ else ids, utcnow())
+    console.print(f"{n} write(s) queued again")
+
+
+@deadletter_app.command("discard")
+def d_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
+    from hub.engine.context import utcnow
+    from hub.engine.deadletter import discard_dead
+
+    project, wh = load(config, warehouse)
+    with wh.tx() as conn:
+        n = discard_dead(conn, ids, utcnow())
+    console.print(f"{n} write(s) discarded")

@@ -1,0 +1,72 @@
+"""Shared CLI plumbing: loading the project, the warehouse, errors without tracebacks, JSON output."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from hub.errors import ConfigError, HubError
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+EXIT_CONFIG = 2
+
+ConfigOpt = typer.Option("concord.yaml", "--config", "-c", envvar="CONCORD_CONFIG", help="Path of concord.yaml.")
+WarehouseOpt = typer.Option(None, "--warehouse", envvar="CONCORD_DATABASE_URL",
+                            help="Warehouse URL (overrides concord.yaml), e.g. postgresql+psycopg://...")
+JsonOpt = typer.Option(False, "--json", help="Print a machine-readable JSON summary.")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    from hub.http.redact import install_log_redaction
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    install_log_redaction()
+
+
+def fail(exc: HubError) -> None:
+    """Print an error the way an integrator needs it (file:line, no traceback) and exit."""
+    errors = getattr(exc, "errors", None) or [exc]
+    for e in errors:
+        err_console.print(f"[bold red]error[/]: {_escape(str(e.message if isinstance(e, HubError) else e))}")
+    raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 2)
+
+
+def _escape(s: str) -> str:
+    return s.replace("[", "\\[")
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except HubError as exc:
+        fail(exc)
+        raise  # unreachable
+
+
+def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> tuple[Any, Any]:
+    from hub.config import load_project
+    from hub.warehouse import Warehouse
+
+    project = guarded(lambda: load_project(config))
+    url = warehouse or project.config.warehouse
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///"):]
+        if rel and rel != ":memory:" and not os.path.isabs(rel):
+            url = "sqlite:///" + os.path.join(project.base_dir, rel)
+    wh = guarded(lambda: Warehouse.open(url, migrate=migrate))
+    return project, wh
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
