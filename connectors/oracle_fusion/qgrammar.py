@@ -188,6 +188,8 @@ class _ExprParser:
                 self.tokens.append(("lit", val[1:-1].replace("''", "'")))
             elif kind == "num":
                 self.tokens.append(("lit", Decimal(val)))
+            elif kind == "word" and val.lower() in ("true", "false"):
+                self.tokens.append(("lit", val.lower() == "true"))
             elif kind == "word" and val.lower() in _KEYWORDS:
                 self.tokens.append(("kw", val.lower()))
             else:
