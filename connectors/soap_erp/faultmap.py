@@ -52,6 +52,9 @@ def classify_exception(exc: BaseException, patterns: FaultPatterns, *, system: s
                           f"DTDs, entity declarations and external references are forbidden", code="unsafe_xml",
                           system=system)
     if isinstance(exc, zx.TransportError):
+        if _declares_dtd(exc.content):
+            return FatalError(f"{system}: {what}: refused unsafe XML from the server (a DTD or entity "
+                              f"declaration); it was not expanded", code="unsafe_xml", system=system)
         return _status_error(exc.status_code, what, system, redact(_text(exc.content))[:300])
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return _status_error(exc.response.status_code, what, system, redact(exc.response.text or "")[:300])
@@ -75,6 +78,13 @@ def _status_error(status: int, what: str, system: str, text: str) -> HubError:
     if status in (408, 429) or status >= 500:
         return TransientError(f"{system}: {what}: HTTP {status}: {text}", code=str(status), system=system)
     return FatalError(f"{system}: {what}: HTTP {status}: {text}", code=str(status), system=system)
+
+
+def _declares_dtd(content: object) -> bool:
+    head = content[:4096] if isinstance(content, (bytes, str)) else b""
+    if isinstance(head, str):
+        head = head.encode("utf-8", "replace")
+    return b"<!DOCTYPE" in head or b"<!ENTITY" in head
 
 
 def _text(content: object) -> str:

@@ -78,6 +78,8 @@ class PageWriter:
             for i in deletes:
                 if i not in out:
                     self._delete(i, changes[i], keys[i], out)
+                elif isinstance(out[i], RecordError) and out[i].code == "not_found":
+                    out[i] = WriteResult(change=changes[i], ok=True, target_id=changes[i].key)  # already gone
         self._explain_stale(changes, out)
         for i, value in out.items():
             if isinstance(value, HubError):

@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 import zeep
 from lxml import etree
 from zeep.loader import parse_xml
@@ -75,6 +76,8 @@ def load_wsdl_bytes(location: str, transport: zeep.Transport) -> bytes:
     """The WSDL's bytes from a file path or an http(s)/file URL (one GET through the shared session)."""
     try:
         return transport.load(location)
+    except requests.RequestException:
+        raise                                   # HTTP failures are classified by the caller
     except FileNotFoundError:
         raise ConfigError(f"WSDL file not found: {location}") from None
     except OSError as exc:
