@@ -50,6 +50,28 @@ class Module:
         self.deleted: list[dict[str, Any]] = []
         self.truth: dict[str, int] = {}                  # record id -> world index
         self.unique: dict[str, dict[str, str]] = {f: {} for f, m in self.fields.items() if m["unique"]}
+        #: lower-cased value -> ids, for non-unique duplicate-check fields (built on first upsert)
+        self.by_value: dict[str, dict[str, set[str]]] = {}
+
+    def unindex(self, rec: dict[str, Any]) -> None:
+        for f, values in self.unique.items():
+            v = rec.get(f)
+            if v is not None and values.get(str(v).lower()) == rec["id"]:
+                del values[str(v).lower()]
+        for f, values in self.by_value.items():
+            v = rec.get(f)
+            if v is not None:
+                values.get(str(v).lower(), set()).discard(rec["id"])
+
+    def reindex(self, rec: dict[str, Any]) -> None:
+        for f, values in self.unique.items():
+            v = rec.get(f)
+            if v is not None:
+                values[str(v).lower()] = rec["id"]
+        for f, values in self.by_value.items():
+            v = rec.get(f)
+            if v is not None:
+                values.setdefault(str(v).lower(), set()).add(rec["id"])
 
 
 class ZohoStore:
@@ -116,16 +138,10 @@ class ZohoStore:
             pos = bisect.bisect_left(mod.index, self.key_of(old))
             if pos < len(mod.index) and mod.index[pos] == self.key_of(old):
                 del mod.index[pos]
-            for f, values in mod.unique.items():
-                v = old.get(f)
-                if v is not None and values.get(str(v).lower()) == old["id"]:
-                    del values[str(v).lower()]
+            mod.unindex(old)
         mod.records[rec["id"]] = rec
         bisect.insort(mod.index, self.key_of(rec))
-        for f, values in mod.unique.items():
-            v = rec.get(f)
-            if v is not None:
-                values[str(v).lower()] = rec["id"]
+        mod.reindex(rec)
         if world_index is not None:
             mod.truth[rec["id"]] = world_index
 
@@ -138,10 +154,7 @@ class ZohoStore:
             if pos < len(mod.index) and mod.index[pos] == self.key_of(rec):
                 del mod.index[pos]
             del mod.records[rec_id]
-            for f, values in mod.unique.items():
-                v = rec.get(f)
-                if v is not None and values.get(str(v).lower()) == rec_id:
-                    del values[str(v).lower()]
+            mod.unindex(rec)
             entry = {"deleted_by": {"name": API_USER["name"], "id": API_USER["id"]}, "id": rec_id,
                      "display_name": rec.get(mod.display_field), "type": "recycle",
                      "created_by": {"name": ORG_USER["name"], "id": ORG_USER["id"]},
@@ -307,7 +320,13 @@ class ZohoStore:
                 if rid:
                     return mod.records[rid], f
                 continue
-            for rec in mod.records.values():   # non-unique check fields: a scan, as on a small org
-                if rec.get(f) is not None and str(rec.get(f)).lower() == str(v).lower():
-                    return rec, f
+            if f not in mod.by_value:
+                index: dict[str, set[str]] = {}
+                for rec in mod.records.values():
+                    if rec.get(f) is not None:
+                        index.setdefault(str(rec[f]).lower(), set()).add(rec["id"])
+                mod.by_value[f] = index
+            ids = mod.by_value[f].get(str(v).lower())
+            if ids:
+                return mod.records[min(ids, key=int)], f     # the oldest match, deterministically
         return None, None
