@@ -137,9 +137,8 @@ def seed(store: Store, world: World, *, share: float = 0.6, objects: set[str] | 
             c = world.company(o.company_index)
             if want("SalesOrderObj") and world.present(SYSTEM, "order", o.index, 0.7):
                 _id = object_id("SalesOrderObj", o.index)
-                n = world.noise(SYSTEM, "order", o.index)
                 orders.append(_clean(_system(c.owner, o.updated_at - dt.timedelta(days=5), o.updated_at) | {
-                    "_id": _id, "name": f"SO{o.index + 1:08d}", "erp_order_no__c": n.maybe(o.order_number, 0.1),
+                    "_id": _id, "name": f"SO{o.index + 1:08d}", "erp_order_no__c": o.order_number,
                     "account_id": acc, "order_time": date_ms(o.order_date),
                     "delivery_date": date_ms(o.requested_delivery_date), "order_status": ORDER_STATUS[o.status],
                     "order_amount": money(o.net_amount), "customer_po__c": o.customer_reference,
