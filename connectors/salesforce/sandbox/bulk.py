@@ -35,6 +35,18 @@ def _csv(rows: list[list[Any]]) -> str:
     return buf.getvalue()
 
 
+def _result_csv(header: list[str], rows: list[list[Any]], sf_cols: tuple[str, str]) -> str:
+    """Result CSVs quote the ``sf__`` columns, as Salesforce writes them."""
+    def q(v: Any) -> str:
+        return '"' + str(v).replace('"', '""') + '"'
+    lines = [",".join([q(sf_cols[0]), q(sf_cols[1])] + [_csv([header]).rstrip("\n")] if header else
+                      [q(sf_cols[0]), q(sf_cols[1])])]
+    for r in rows:
+        rest = _csv([r[2:]]).rstrip("\n") if r[2:] else ""
+        lines.append(",".join([q(r[0]), q(r[1])] + ([rest] if rest or header else [])))
+    return "\n".join(lines) + "\n"
+
+
 def install(app: SandboxApp, org: Any, api: Callable, executor: Executor, *, in_progress_polls: int = 1) -> None:
     store: Store = org.store
     jobs: dict[str, dict[str, Any]] = {}
@@ -147,8 +159,8 @@ def install(app: SandboxApp, org: Any, api: Callable, executor: Executor, *, in_
                     bad.append([rec.get("Id", ""), f"{e.code}:{e.message}:{fields} --", *row])
         job["numberRecordsProcessed"] = len(ok) + len(bad)
         job["numberRecordsFailed"] = len(bad)
-        job["_results"] = {"successfulResults": _csv([["sf__Id", "sf__Created", *header], *ok]),
-                           "failedResults": _csv([["sf__Id", "sf__Error", *header], *bad]),
+        job["_results"] = {"successfulResults": _result_csv(header, ok, ("sf__Id", "sf__Created")),
+                           "failedResults": _result_csv(header, bad, ("sf__Id", "sf__Error")),
                            "unprocessedrecords": _csv([header])}
         job["_data"] = []
 
