@@ -56,7 +56,7 @@ def _find(fields: tuple[FieldSpec, ...], segments: tuple, entity: str) -> tuple[
             continue
         if current is not None:
             if current.children is None:
-                return current, None           # metadata stops here: nothing more to check
+                return None, None              # metadata stops here: nothing more to check
             names = {f.name: f for f in current.children}
             if seg not in names and seg in _ENVELOPES and current.type in ("array", "object"):
                 continue
@@ -103,15 +103,17 @@ def _check(rule: Rule, fields: tuple[FieldSpec, ...], file: str, entity: str, er
     if target.picklist is not None:
         allowed = {map_key(v) for v in target.picklist}
         folded = {a.casefold() for a in allowed}
+        bad: list = []
         if rule.map_keys:
             bad = [k for k in rule.map_keys if map_key(k) not in allowed and map_key(k).casefold() not in folded]
             if bad:
                 errors.append(_err(rule, file, f"map keys {', '.join(map(repr, bad))} are not values of picklist "
                                                f"{target.name!r} (allowed: {_show(target.picklist)})"))
         if rule.writes and rule.rmap_values:
-            bad = [v for v in rule.rmap_values if map_key(v) not in allowed]
-            if bad:
-                errors.append(_err(rule, file, f"values written back {', '.join(map(repr, bad))} are not values of "
+            reported = {map_key(k) for k in bad}
+            wrong = [v for v in rule.rmap_values if map_key(v) not in allowed and map_key(v) not in reported]
+            if wrong:
+                errors.append(_err(rule, file, f"values written back {', '.join(map(repr, wrong))} are not values of "
                                                f"picklist {target.name!r} (allowed: {_show(target.picklist)})"))
 
 

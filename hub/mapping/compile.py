@@ -275,8 +275,8 @@ class _Compiler:
         want = meta.type
         if produced == "any" or produced == want or want in _SCALAR_OK.get(produced, ()):
             return
-        raise self.err(f"transform {transforms[-1].name!r} gives a {produced}, but canonical field {meta.name!r} "
-                       f"is a {want}", where + ("transform",))
+        raise self.err(f"transform {transforms[-1].name!r} gives {_a(produced)}, but canonical field {meta.name!r} "
+                       f"is {_a(want)}", where + ("transform",))
 
     def check_lookup(self, spec: RuleSpec, meta: FieldMeta, where: tuple[Any, ...]) -> None:
         if spec.lookup not in ENTITIES:
@@ -302,6 +302,12 @@ class _Compiler:
     def value_maps(self, spec: RuleSpec, adapter: TypeAdapter, meta: FieldMeta, where: tuple[Any, ...],
                    check_values: bool) -> tuple[ValueMap, ValueMap]:
         assert spec.map is not None
+        if any(isinstance(k, str) for k in spec.map):
+            for k in spec.map:
+                if isinstance(k, bool):
+                    raise self.err(f"YAML reads this map key as the boolean {str(k).lower()} (unquoted yes/no/on/off/"
+                                   f"true/false are booleans) while the other keys are text; quote it, e.g. 'OFF'",
+                                   where + ("map", k))
         pairs = []
         for k, v in spec.map.items():
             if check_values:
@@ -334,6 +340,10 @@ class _Compiler:
                                   f"{first.line} and {rule.field!r}); set direction: in on one of them",
                                   file=self.file, line=rule.line, key=rule.field)
             seen[key] = rule
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _walk(rules: list[Rule] | tuple[Rule, ...]):

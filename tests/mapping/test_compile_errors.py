@@ -359,3 +359,18 @@ def test_errors_without_a_file():
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_mapping(tmp_path / "nope.yaml")
+
+
+def test_yaml_boolean_among_text_map_keys(compile_error):
+    err = compile_error("""
+        entity: sales_order
+        source: Orders
+        fields:
+          order_number: OrderNo
+          status:
+            from: Status
+            map:
+              ERF: draft
+              OFF: open
+        """)
+    check(err, 9, "fields.status.map[False]", "boolean false", "quote it")

@@ -84,10 +84,14 @@ def test_empty_strings_are_none_and_defaults(account):
 
 def test_value_map_without_default_and_yaml_keys():
     m = compile_mapping({"entity": "account", "source": "A", "fields": {
-        "name": "Name", "lifecycle": {"from": "T", "map": {"1": "customer", True: "partner", "Lost": "former_customer"}}}})
+        "name": "Name", "lifecycle": {"from": "T", "map": {"1": "customer", "Lost": "former_customer"}}}})
+    flags = compile_mapping({"entity": "account", "source": "A", "fields": {
+        "name": "Name", "lifecycle": {"from": "P", "map": {True: "partner", False: "prospect"}}}})
+    assert flags.to_canonical({"Name": "a", "P": "yes"}).lifecycle == "partner"
+    assert flags.to_canonical({"Name": "a", "P": False}).lifecycle == "prospect"
+    assert flags.to_source({"lifecycle": "partner"}) == {"P": True}
     assert m.to_canonical({"Name": "a", "T": "1"}).lifecycle == "customer"
     assert m.to_canonical({"Name": "a", "T": 1}).lifecycle == "customer"
-    assert m.to_canonical({"Name": "a", "T": "yes"}).lifecycle == "partner"
     assert m.to_canonical({"Name": "a", "T": "lost"}).lifecycle == "former_customer"
     with pytest.raises(RecordError) as info:
         m.to_canonical({"Name": "a", "T": "Churned"})
@@ -95,7 +99,6 @@ def test_value_map_without_default_and_yaml_keys():
     assert "not in the value map" in str(info.value) and "'Churned'" in str(info.value) and "'T'" in str(info.value)
     assert m.to_source({"lifecycle": "former_customer"}) == {"T": "Lost"}
     assert m.to_source({"lifecycle": "customer"}) == {"T": "1"}
-    assert m.to_source({"lifecycle": "partner"}) == {"T": True}
 
 
 def test_reverse_map_overrides_first_key():
