@@ -85,7 +85,8 @@ class RestPaginator:
         deleted: list[str] = []
         last: Cursor | None = None
         n = 0
-        for raw in self.sf.query_all_iter(self.soql, include_deleted=self.include_deleted):
+        hint = {"Sforce-Query-Options": f"batchSize={self.page_size}"}     # server batch = our page (200..2000)
+        for raw in self.sf.query_all_iter(self.soql, include_deleted=self.include_deleted, headers=hint):
             rec = clean(raw)
             last = checkpoint_of(rec, self.entity)
             if rec.get("IsDeleted") is True:

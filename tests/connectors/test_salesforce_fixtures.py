@@ -17,7 +17,7 @@ def _fixture(*parts):
 
 @pytest.fixture(scope="module")
 def org():
-    with start(World(3, 150)) as rs:
+    with start(World(3, 400)) as rs:
         s = requests.Session()
         s.trust_env = False
         s.verify = rs.server.ca_file
@@ -89,6 +89,10 @@ def test_updated_deleted_limits_and_expiry_shapes(org):
     rs.app.faults.expire_tokens()
     gone = s.get(base + "/limits/")
     assert gone.status_code == 401 and gone.json() == _fixture("restforce", "expired_session_response.json")
+    c = rs.credentials
+    tok = s.post(rs.base_url + "/services/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"]}).json()
+    s.headers["Authorization"] = "Bearer " + tok["access_token"]
 
 
 def test_upsert_and_collection_shapes(org):
