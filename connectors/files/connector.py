@@ -180,8 +180,7 @@ class FilesConnector:
             if row is None and ch.op == "update":
                 raise RecordError(f"no record with key {ch.key} in {ent.file}", record_id=ch.key)
         created = row is None
-        new = dict(row or {})
-        new.update({k: _cell(v) for k, v in ch.fields.items()})
+        new = _merge(dict(row or {}), ch.fields)
         if created:
             if len(ent.keys) != 1:
                 raise RecordError(f"cannot create in {ent.file}: composite key {ent.keys}")
@@ -221,6 +220,16 @@ def _next_seq(ent: FileEntity, by_key: dict[str, Any]) -> int:
             if m:
                 best = max(best, int(m.group(1)))
     return best + 1
+
+
+def _merge(base: dict[str, Any], fields: Any) -> dict[str, Any]:
+    """Apply changed fields; nested objects (a JSON address) are merged, not replaced."""
+    for k, v in fields.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            base[k] = _merge(dict(base[k]), v)
+        else:
+            base[k] = _cell(v)
+    return base
 
 
 def _cell(v: Any) -> Any:

@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11:  make demo   ·   make test
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test install bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m hub.cli.demo_entry
+
+test: $(STAMP)
+	PREFECT_HOME=$${PREFECT_HOME:-$$(mktemp -d)} DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	PREFECT_LOGGING_LEVEL=WARNING $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench.bench_cycle
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info test-artifacts
