@@ -29,7 +29,7 @@ from hub.contracts import Change, WriteResult
 from hub.errors import HubError, RecordError, StaleRecordError
 
 Call = Callable[[str, dict[str, Any]], Any]
-LOOKUP_CHUNK = 50
+LOOKUP_CHUNK = 100
 
 
 class PageWriter:
