@@ -89,3 +89,13 @@ def test_secrets_never_in_errors_or_records(sb) -> None:
     recs = [r for p in good.read("Products") for r in p.records]
     blob = repr(recs)
     assert sb.credentials["client_secret"] not in blob and sb.credentials["refresh_token"] not in blob
+
+
+def test_https_with_a_ca_file() -> None:
+    s = sandbox(20, tls=True)
+    try:
+        assert s.base_url.startswith("https://")
+        c = connector(s, ca_file=s.server.ca_file)
+        assert sum(len(p.records) for p in c.read("Products")) == s.count("Products")
+    finally:
+        s.stop()
