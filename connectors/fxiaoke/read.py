@@ -11,7 +11,8 @@ it skips rows when a row already read is modified (the rows behind it shift left
    through that millisecond with ``last_modified_time EQ t AND _id GT k``, then goes on
    with ``last_modified_time GT t``.
 
-A page costs one call; the only overhead is re-reading the ties of the last millisecond.
+A page costs one call; the overhead is re-reading the previous page's last millisecond (at least its
+last row: about 1% more calls than ``ceil(rows / 100)`` with ``limit`` 100).
 Deletes: rows with ``life_status = invalid`` (作废) or ``is_deleted = true`` come back in
 the same stream and are reported in ``Page.deleted``; hard-deleted rows are found by the
 engine's key reconciliation after a full read (``snapshot_complete``).
