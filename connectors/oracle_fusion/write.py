@@ -6,7 +6,8 @@ answer as failed and sends the others again, so every round removes at least
 one part and the loop ends after at most ``len(parts)`` rounds (it is not a
 retry of the same request; transient failures are the hub session's job). A
 whole-request rejection that names no part is split in halves to find the
-culprit. Updates that carry an ETag are sent one by one as ``PATCH`` with
+culprit; a lone change goes as a plain POST (``Upsert-Mode: true`` for an upsert), PATCH
+or DELETE instead of a one-part batch. Updates that carry an ETag are sent one by one as ``PATCH`` with
 ``If-Match`` (a batch part has no headers), so concurrency is never given up.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from hub.contracts import Change, EntitySpec, WriteResult
 from hub.errors import HubError, RecordError, TransientError
 from connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
 from connectors.oracle_fusion.metadata import parse_json
-from connectors.oracle_fusion.vendor_errors import details, error_for, from_response
+from hub.http.session import parse_retry_after
+from connectors.oracle_fusion.vendor_errors import details, error_for, from_response, response_details
 
 BATCH_TYPE = "application/vnd.oracle.adf.batch+json"
 ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"
@@ -80,11 +82,38 @@ class Writer:
         item = parse_json(resp)
         return WriteResult(change=ch, ok=True, target_id=self._key_of(rc, item, ch), created=False)
 
+    # ---- one change: the plain REST verbs --------------------------------------------------------
+    def _single(self, rc: ResourceConfig, ch: Change, part: dict[str, Any]) -> WriteResult:
+        """POST (create), POST + ``Upsert-Mode: true`` (upsert), PATCH (update), DELETE: no batch for one change."""
+        method = {"create": "POST", "upsert": "POST", "update": "PATCH", "delete": "DELETE"}[ch.op]
+        headers = {"Content-Type": ITEM_TYPE}
+        if ch.op == "upsert":
+            headers["Upsert-Mode"] = "true"
+        kw: dict[str, Any] = {"headers": headers}
+        if "payload" in part:
+            kw["json"] = part["payload"]
+        resp = self.send(method, rc.version_root + part["path"], **kw)
+        rid = ch.key or ch.golden_id or ch.idempotency_key
+        if resp.status_code >= 400:
+            msg, code, path = response_details(resp)
+            return self._fail(ch, error_for(resp.status_code, f"{ch.op} of {rc.name} {rid} rejected: {msg}", code=code,
+                                            path=path, system=self.system, record_id=rid,
+                                            retry_after=parse_retry_after(resp.headers.get("Retry-After"))))
+        if ch.op == "delete":
+            return WriteResult(change=ch, ok=True, target_id=ch.key, created=False)
+        item = parse_json(resp)
+        created = resp.status_code == 201 if ch.op == "upsert" else ch.op == "create"
+        return WriteResult(change=ch, ok=True, target_id=self._key_of(rc, item, ch), created=created)
+
     # ---- batches -------------------------------------------------------------------------------
     def _batch(self, spec: EntitySpec, rc: ResourceConfig, changes: Sequence[Change],
                items: list[tuple[int, dict[str, Any]]], results: list[WriteResult | None]) -> None:
         pending = list(items)
         while pending:
+            if len(pending) == 1:
+                i, part = pending[0]
+                results[i] = self._single(rc, changes[i], part)
+                return
             body = {"parts": [{"id": f"part{i}", **part} for i, part in pending]}
             resp = self.send("POST", rc.version_root, json=body, headers={"Content-Type": BATCH_TYPE})
             if resp.status_code < 300:

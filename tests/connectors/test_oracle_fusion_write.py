@@ -95,12 +95,15 @@ def test_update_without_etag_and_delete_go_in_one_batch(sandbox) -> None:
 
 
 def test_upsert_updates_by_external_id_or_creates(sandbox) -> None:
+    """A lone change is a plain call: POST with Upsert-Mode: true, 201 when created, 200 when updated."""
     conn = make_connector(sandbox)
+    calls = batches(sandbox)
     [first] = conn.write(ACC, [ch("upsert", 7, good(7))])
     assert first.ok and first.created is True
     [second] = conn.write(ACC, [ch("upsert", 7, {"AccountName": "Batch 7 Renamed"})])
     assert second.ok and second.created is False and second.target_id == first.target_id
     assert sandbox.state.get(ACC, int(first.target_id))["AccountName"] == "Batch 7 Renamed"
+    assert batches(sandbox) == calls and sandbox.app.stats.by_route["create"] == 2
 
 
 def test_item_upsert_matches_on_item_number_and_organization(sandbox) -> None:
