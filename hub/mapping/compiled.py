@@ -29,6 +29,7 @@ class CompiledMapping:
         self.file, self.entity, self.source, self.model, self.system = file, entity, source, model, system
         self.rules = rules
         self._in = tuple(r for r in rules if r.reads)
+        self._readers = tuple(r.reader() for r in self._in)
         self._out = tuple(r for r in rules if r.writes or (r.kind == "object" and any(_writes(c) for c in r.children)))
         self._by_field = {r.field: r for r in _all(rules)}
         for r in _all(rules):
@@ -43,8 +44,8 @@ class CompiledMapping:
     def to_canonical(self, raw: Mapping[str, Any], resolver: Resolver | None = None) -> CanonicalEntity:
         """Map one raw record to the canonical model; RecordError names field, source path and value."""
         data: dict[str, Any] = {}
-        for rule in self._in:
-            rule.read(raw, data, resolver)
+        for read in self._readers:
+            read(raw, data, resolver)
         try:
             return self._validate(data)
         except ValidationError as exc:

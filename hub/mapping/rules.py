@@ -203,6 +203,25 @@ class Rule:
                            field=where)
 
     # ------------------------------------------------------------------ run: source -> canonical
+    def reader(self) -> Callable[[Any, dict[str, Any], Any], None]:
+        """A specialised ``read`` for the hot path (plain value rules into a top-level field)."""
+        if self.kind not in ("value", "const") or len(self.canon_path) != 1:
+            return self.read
+        get, forward, key, fail = self.get, self.forward, self.canon_path[0], self.fail
+
+        def read_value(raw: Any, data: dict[str, Any], resolver: Any) -> None:
+            value = None
+            try:
+                if get is not None:
+                    value = get(raw)
+                result = forward(value, resolver)
+            except (RuleFailure, ValueError, TypeError) as exc:
+                raise fail(exc, value) from None
+            if result is not None:
+                data[key] = result
+
+        return read_value
+
     def read(self, raw: Any, data: dict[str, Any], resolver: Any) -> None:
         kind = self.kind
         value = None

@@ -12,8 +12,6 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
-import phonenumbers
-
 from hub.mapping._codes import COUNTRIES, CURRENCIES
 from hub.mapping.registry import NUMERIC, TEXTUAL, Params, TransformError, identity, register_transform
 
@@ -56,26 +54,16 @@ def _key(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _countries() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """(lookup key -> alpha-2, alpha-2 -> (alpha-3, English name))."""
+    """(lookup key -> alpha-2, alpha-2 -> (alpha-3, English name)) from codes, English names and aliases."""
     index: dict[str, str] = {}
     info: dict[str, tuple[str, str]] = {}
     rows = [line.split("|") for line in COUNTRIES.strip().splitlines()]
     for a2, a3, names in rows:
         info[a2] = (a3, names.split(";")[0])
-    try:  # local-language names shipped with phonenumbers (a dependency)
-        from phonenumbers.geodata.locale import LOCALE_DATA
-    except ImportError:  # pragma: no cover - older phonenumbers
-        LOCALE_DATA = {}
-    for a2, langs in LOCALE_DATA.items():
-        if a2 not in info:
-            continue
-        for name in langs.values():
-            if not name.startswith("*"):
-                index.setdefault(_key(name), a2)
     for a2, aliases in _ALIASES.items():
         for alias in aliases:
             index[_key(alias)] = a2
-    for a2, a3, names in rows:          # English names and codes win over local spellings
+    for a2, a3, names in rows:          # English names and codes win over aliases
         for name in names.split(";"):
             index[_key(name)] = a2
         index[_key(a3)] = a2
@@ -84,12 +72,34 @@ def _countries() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     return index, info
 
 
+@lru_cache(maxsize=1)
+def _local_names() -> dict[str, str]:
+    """Country names in ~40 languages from phonenumbers geodata (loaded on the first miss: ~1 s)."""
+    try:
+        from phonenumbers.geodata.locale import LOCALE_DATA
+    except ImportError:  # pragma: no cover - older phonenumbers
+        return {}
+    _, info = _countries()
+    index: dict[str, str] = {}
+    for a2, langs in LOCALE_DATA.items():
+        if a2 in info:
+            for name in langs.values():
+                if not name.startswith("*"):
+                    index.setdefault(_key(name), a2)
+    return index
+
+
+@lru_cache(maxsize=4096)
+def _lookup_country(text: str) -> str | None:
+    key = _key(text)
+    return _countries()[0].get(key) or _local_names().get(key)
+
+
 def country_code(value: Any) -> str:
     """Any spelling of a country -> ISO 3166-1 alpha-2."""
     if not isinstance(value, str):
         raise TransformError(f"expected a country name or code, got {type(value).__name__}")
-    index, _ = _countries()
-    code = index.get(_key(value))
+    code = _lookup_country(value)
     if code is None:
         raise TransformError("unknown country (expected an ISO 3166 code or a country name)")
     return code
@@ -168,12 +178,10 @@ class PhoneParams(Params):
     out: Literal["e164", "international", "national"] = "e164"    # how the number is written back
 
 
-_FORMATS = {"e164": phonenumbers.PhoneNumberFormat.E164,
-            "international": phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-            "national": phonenumbers.PhoneNumberFormat.NATIONAL}
+def parse_phone(value: Any, region: str | None) -> Any:
+    """Parse and validate with phonenumbers (imported on first use: it is large)."""
+    import phonenumbers
 
-
-def parse_phone(value: Any, region: str | None) -> phonenumbers.PhoneNumber:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TransformError(f"expected a phone number, got {type(value).__name__}")
     text = str(value).strip()
@@ -193,8 +201,10 @@ def parse_phone(value: Any, region: str | None) -> phonenumbers.PhoneNumber:
 @register_transform("phone", params=PhoneParams, produces="string", accepts=TEXTUAL | NUMERIC)
 def _phone(p: PhoneParams):
     """Phone numbers -> E.164 (``+4930123456``) via phonenumbers (reverse: ``out`` format)."""
+    import phonenumbers
+
     region = p.region.upper() if p.region else None
-    fmt = _FORMATS[p.out]
+    fmt = getattr(phonenumbers.PhoneNumberFormat, p.out.upper())
 
     def forward(v: Any) -> str:
         return phonenumbers.format_number(parse_phone(v, region), phonenumbers.PhoneNumberFormat.E164)
