@@ -58,6 +58,25 @@ _TERMS = ["NET30", "NET45", "NET60", "NET14", "DUE"]
 _OWNERS = ["a.weber@example.com", "j.smith@example.com", "l.chen@example.com", "m.rossi@example.com"]
 
 
+_PHONE = {  # country -> (fixed line, mobile) templates; '#' is a random digit
+    "DE": ("+4930########", "+49151########"), "FR": ("+331########", "+336########"),
+    "GB": ("+4420########", "+447700######"), "US": ("+1206#######", "+1312#######"),
+    "NL": ("+3120#######", "+316########"), "CN": ("+8621########", "+86138########"),
+}
+
+
+def _phone(r: random.Random, country: str, mobile: bool = False) -> str:
+    """A phone number in E.164 that libphonenumber accepts as valid for the country."""
+    import phonenumbers
+
+    template = _PHONE[country][1 if mobile else 0]
+    for _ in range(50):
+        n = "".join(str(r.randrange(10)) if ch == "#" else ch for ch in template)
+        if phonenumbers.is_valid_number(phonenumbers.parse(n)):
+            return n
+    return n  # pragma: no cover - every template above yields valid numbers quickly
+
+
 def _rng(seed: int, kind: str, index: int) -> random.Random:
     digest = hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(digest, "big"))
@@ -199,7 +218,7 @@ class World:
     # ---- single objects -----------------------------------------------------------------
     def company(self, i: int) -> Company:
         r = _rng(self.seed, "company", i)
-        code, cur, vat, cities, streets, cc = _COUNTRIES[r.randrange(len(_COUNTRIES))]
+        code, cur, vat, cities, streets, _cc = _COUNTRIES[r.randrange(len(_COUNTRIES))]
         city, postcode, region = r.choice(cities)
         stem, suffix = r.choice(_STEMS), r.choice(_SUFFIX)
         # The index makes names unique enough for a realistic (not trivial) matching task.
@@ -214,7 +233,7 @@ class World:
             postal_code=postcode, city=city, region=region,
             tax_id=f"{vat}{100000000 + (i * 7919 + self.seed) % 900000000:09d}",
             duns=f"{(i * 104729 + 15485863 + self.seed) % 1000000000:09d}",
-            phone=f"+{cc}{r.randrange(200000000, 999999999)}",
+            phone=_phone(r, code),
             website=f"https://www.{host}.example.com", email=f"info@{host}.example.com",
             industry=r.choice(_INDUSTRY),
             credit_limit=Decimal(r.randrange(5, 500) * 1000), payment_terms=r.choice(_TERMS),
@@ -234,8 +253,8 @@ class World:
         return Person(
             index=i, world_id=f"P{i:07d}", company_index=company_index, first_name=first, last_name=last,
             cjk_name=f"{r.choice(_CJK_SURNAME)}{r.choice(_CJK_GIVEN)}{r.choice(_CJK_GIVEN)}",
-            email=f"{local}{i}@{host}", phone=c.phone[:-3] + f"{r.randrange(100, 999)}",
-            mobile=f"+{c.phone[1:3]}1{r.randrange(10000000, 99999999)}", job_title=r.choice(_TITLES),
+            email=f"{local}{i}@{host}", phone=_phone(r, c.country),
+            mobile=_phone(r, c.country, mobile=True), job_title=r.choice(_TITLES),
             birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=r.randrange(0, 15000)), updated_at=_ts(r),
         )
 
