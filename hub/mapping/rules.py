@@ -260,7 +260,7 @@ class Rule:
                     if child.reads:
                         child.read(item, entry, resolver)
             except RecordError as exc:
-                raise _prefixed(exc, f"{self.field}[{index}].") from None
+                raise _prefixed(exc, f"{self.field}[{index}].", f"{self.source}[{index}].") from None
             items.append(entry)
         _assign(data, self.canon_path, items)
 
@@ -316,9 +316,11 @@ def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _prefixed(exc: HubError, prefix: str) -> RecordError:
+def _prefixed(exc: HubError, prefix: str, source_prefix: str | None = None) -> RecordError:
     field = getattr(exc, "field", None) or ""
     message = exc.message.replace(f"canonical field {field!r}", f"canonical field {prefix + field!r}", 1)
+    if source_prefix:
+        message = message.replace(" source '", f" source '{source_prefix}", 1)
     return RecordError(message, field=prefix + field)
 
 

@@ -244,6 +244,7 @@ def test_list_errors_name_the_item(compile_yaml):
             {"SalesOrderItem": "10", "Material": "A", "RequestedQuantity": "1"},
             {"SalesOrderItem": "x", "Material": "B", "RequestedQuantity": "1"}]}})
     assert info.value.field == "lines[1].line_number" and "'x'" in str(info.value)
+    assert "from source 'to_Item.results[1].SalesOrderItem'" in str(info.value)
     with pytest.raises(RecordError, match=r"required canonical field 'lines\[0\].sku' from source 'Material' is empty"):
         m.to_canonical(base | {"to_Item": {"results": [{"SalesOrderItem": "10", "RequestedQuantity": "1"}]}})
     with pytest.raises(RecordError, match="expected a list"):
