@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import requests
 
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.errors import ConfigError, FatalError
+from hub.errors import ConfigError, FatalError, TransientError
 from hub.http import HttpToolkit
 from connectors.oracle_fusion.auth import build_auth
 from connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
@@ -47,10 +47,16 @@ class OracleFusionConnector:
         return f"{self.config.base_url}/{path.lstrip('/')}"
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
-        return self.session.get(self.url(path), params=params)
+        return self._send("GET", path, params=params)
 
     def _send(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.session.request(method, self.url(path), **kw)
+        """One call through the hub session (which already retried); a lost connection is a TransientError."""
+        try:
+            return self.session.request(method, self.url(path), **kw)
+        except requests.RequestException as exc:
+            maybe = "" if method == "GET" else " (it may or may not have been applied: re-read before re-sending)"
+            raise TransientError(f"{self.system}: {method} {path.split('?')[0]} failed: {type(exc).__name__}{maybe}",
+                                 system=self.system) from None
 
     # ---- the four verbs ----------------------------------------------------------------------
     def entities(self) -> Sequence[EntitySpec]:

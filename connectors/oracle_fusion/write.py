@@ -75,8 +75,11 @@ class Writer:
 
     # ---- single PATCH with If-Match ------------------------------------------------------------
     def _patch(self, spec: EntitySpec, rc: ResourceConfig, ch: Change, part: dict[str, Any]) -> WriteResult:
-        resp = self.send("PATCH", f"{rc.path}/{quote(ch.key or '', safe='')}", json=part.get("payload") or {},
-                         headers={"If-Match": ch.etag or "*", "Content-Type": ITEM_TYPE})
+        try:
+            resp = self.send("PATCH", f"{rc.path}/{quote(ch.key or '', safe='')}", json=part.get("payload") or {},
+                             headers={"If-Match": ch.etag or "*", "Content-Type": ITEM_TYPE})
+        except TransientError as err:
+            return self._fail(ch, err)
         if resp.status_code >= 400:
             return self._fail(ch, from_response(resp, system=self.system, record_id=ch.key))
         item = parse_json(resp)
@@ -92,7 +95,10 @@ class Writer:
         kw: dict[str, Any] = {"headers": headers}
         if "payload" in part:
             kw["json"] = part["payload"]
-        resp = self.send(method, rc.version_root + part["path"], **kw)
+        try:
+            resp = self.send(method, rc.version_root + part["path"], **kw)
+        except TransientError as err:
+            return self._fail(ch, err)
         rid = ch.key or ch.golden_id or ch.idempotency_key
         if resp.status_code >= 400:
             msg, code, path = response_details(resp)
@@ -115,7 +121,12 @@ class Writer:
                 results[i] = self._single(rc, changes[i], part)
                 return
             body = {"parts": [{"id": f"part{i}", **part} for i, part in pending]}
-            resp = self.send("POST", rc.version_root, json=body, headers={"Content-Type": BATCH_TYPE})
+            try:
+                resp = self.send("POST", rc.version_root, json=body, headers={"Content-Type": BATCH_TYPE})
+            except TransientError as err:
+                for i, _ in pending:
+                    results[i] = self._fail(changes[i], err)
+                return
             if resp.status_code < 300:
                 self._accept(rc, changes, pending, resp, results)
                 return

@@ -194,3 +194,22 @@ def test_https_with_a_ca_file() -> None:
         assert len(ids(conn.read(ACC))) == sb.state.count(ACC)
     finally:
         sb.stop()
+
+
+def test_a_fault_storm_still_reads_everything(sandbox) -> None:
+    sandbox.app.faults.config.rate = 0.3
+    sandbox.app.faults.config.kinds = ("429", "503", "drop", "latency", "token_expiry")
+    sandbox.app.faults.config.latency_s = 0.001
+    try:
+        conn = make_connector(sandbox, version=4, oauth=True)
+        assert len(ids(conn.read(ACC))) == sandbox.state.count(ACC)
+        assert sum(sandbox.app.faults.injected.values()) > 0
+    finally:
+        sandbox.app.faults.config.rate = 0.0
+
+
+def test_a_framework_version_the_pod_refuses_is_a_config_error(sandbox, monkeypatch) -> None:
+    from connectors.oracle_fusion.sandbox import wire
+    monkeypatch.setattr(wire, "ALLOWED_VERSIONS", ("1", "2", "3", "4"))
+    with pytest.raises(ConfigError, match="framework version 7 is not supported"):
+        make_connector(sandbox, version=7).check()

@@ -150,3 +150,12 @@ def test_secrets_never_appear_in_errors(sandbox) -> None:
     with pytest.raises(Exception) as exc:
         conn.check()
     assert "wrong-secret" not in str(exc.value) and "invalid_client" not in repr(conn.config)
+
+
+def test_a_dropped_batch_connection_fails_the_batch_as_transient_not_as_a_crash(sandbox) -> None:
+    conn = make_connector(sandbox)
+    conn.entities()
+    sandbox.app.faults.script("drop")
+    results = conn.write(ACC, [ch("create", 1, good(1)), ch("create", 2, good(2))])
+    assert [r.ok for r in results] == [False, False]
+    assert isinstance(results[0].error, TransientError) and "re-read before re-sending" in results[0].error.message
