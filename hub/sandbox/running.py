@@ -20,8 +20,8 @@ from hub.sandbox.server import SandboxApp, SandboxServer
 @dataclass
 class RunningSandbox:
     connector: str                       # connector name ("salesforce")
-    server: SandboxServer
-    app: SandboxApp
+    server: SandboxServer | None         # None for sandboxes that are folders (files)
+    app: SandboxApp | None
     credentials: dict[str, str] = field(default_factory=dict)   # shown to the integrator (sandbox-only values)
     connector_config: dict[str, Any] = field(default_factory=dict)  # the ``config:`` block for concord.yaml
     env: dict[str, str] = field(default_factory=dict)            # values of the ${ENV} references above
@@ -30,17 +30,18 @@ class RunningSandbox:
 
     @property
     def base_url(self) -> str:
-        return self.server.base_url
+        return self.server.base_url if self.server else str(self.extra.get("base_url", ""))
 
     def describe(self) -> dict[str, Any]:
         out = {"system": self.connector, "base_url": self.base_url, "credentials": self.credentials}
-        if self.server.ca_file:
+        if self.server and self.server.ca_file:
             out["ca_file"] = self.server.ca_file
         out.update(self.extra)
         return out
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.server:
+            self.server.stop()
 
     def __enter__(self) -> "RunningSandbox":
         return self
