@@ -189,6 +189,20 @@ def load_project(path: str | os.PathLike[str] = "concord.yaml", *, environ: typi
                 for j, f in enumerate(rule.fields):
                     if f not in model_fields:
                         errors.append(doc.error(f"unknown canonical field {f!r} of {ename}", ("entities", ename, "sync", i, "fields", j)))
+        for i, rule in enumerate(ecfg.sync):
+            for j, cond in enumerate(rule.when):
+                if cond.field not in model_fields:
+                    errors.append(doc.error(f"unknown canonical field {cond.field!r} of {ename} in condition",
+                                            ("entities", ename, "sync", i, "when", j, "field")))
+        for fname, owner in ecfg.ownership.items():
+            if fname not in model_fields:
+                errors.append(doc.error(f"unknown canonical field {fname!r} of {ename}", ("entities", ename, "ownership", fname)))
+            if owner not in ecfg.sources:
+                errors.append(doc.error(f"owner {owner!r} is not a source of {ename}", ("entities", ename, "ownership", fname)))
+        for fname in ecfg.conflicts.fields:
+            if fname not in model_fields:
+                errors.append(doc.error(f"unknown canonical field {fname!r} of {ename}",
+                                        ("entities", ename, "conflicts", "fields", fname)))
         surv = ecfg.survivorship
         for i, s in enumerate(surv.priority):
             if s not in systems:

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.config.sync_rules import Condition, ConflictPolicy
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -58,11 +60,20 @@ class Survivorship(Frozen):
 
 
 class SyncRule(Frozen):
-    """Which golden fields flow to a target system, and how."""
+    """Which golden fields flow to a target system, and how.
+
+    ``mode``: create (new records only), update / update_only (linked records only), upsert (both),
+    mirror (upsert, and deletes follow). ``when``: typed conditions on the golden record, all of
+    which must hold (e.g. only customers go to the ERP).
+    """
 
     target: str
     mode: Literal["create", "update", "upsert", "update_only", "mirror"] = "upsert"
     fields: Literal["all"] | tuple[str, ...] = "all"
+    when: tuple[Condition, ...] = ()
+
+    def applies(self, golden: Any) -> bool:
+        return all(c.test(golden) for c in self.when)
 
     @property
     def may_create(self) -> bool:
@@ -79,6 +90,9 @@ class SyncRule(Frozen):
 
 class EntityConfig(Frozen):
     sources: dict[str, SourceConfig] = Field(..., min_length=1)
+    #: field -> the system that is its source of truth (its value wins; others' edits are reverted)
+    ownership: dict[str, str] = Field(default_factory=dict)
+    conflicts: ConflictPolicy = ConflictPolicy()
     match: tuple[MatchRule, ...] = ()
     survivorship: Survivorship = Survivorship()
     sync: tuple[SyncRule, ...] = ()
