@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m hub.cli.demo_entry
+	$(VENV)/bin/concord demo
 
 test: $(STAMP)
 	PREFECT_HOME=$${PREFECT_HOME:-$$(mktemp -d)} DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \

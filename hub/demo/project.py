@@ -1,0 +1,116 @@
+"""Write the demo project: concord.yaml for the running sandboxes, plus copies of the shipped mappings.
+
+Secrets stay out of the file: each sandbox's ``connector_config`` already holds them as ``${ENV}``
+references, and their values go into the process environment (``export_env``), never to disk.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.demo.profiles import CRM, CRM_OWNED, ERP, ERP_OWNED, MATCH_RULES, PROFILES, SYNC_FIELDS, Profile
+from hub.errors import ConfigError
+
+#: the shipped mappings (a checkout or an editable install; a wheel does not carry them)
+SHIPPED_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+
+
+def mappings_dir() -> Path:
+    env = os.environ.get("CONCORD_MAPPINGS_DIR")
+    return Path(env) if env else SHIPPED_MAPPINGS
+
+
+def profile_for(connector: str) -> Profile:
+    """The connector's demo profile; an unknown connector joins as a CRM with every mapping it ships."""
+    if connector in PROFILES:
+        return PROFILES[connector]
+    folder = mappings_dir() / connector
+    ents = tuple(sorted(p.stem for p in folder.glob("*.yaml") if p.stem in ("account", "contact")))
+    return Profile(CRM, ents, {e: "upsert" for e in ents})
+
+
+def copy_mappings(folder: Path, connector: str, entities: Sequence[str]) -> dict[str, str]:
+    """Copy mappings/<connector>/<entity>.yaml into the demo folder; returns entity -> relative path."""
+    out: dict[str, str] = {}
+    for entity in entities:
+        src = mappings_dir() / connector / f"{entity}.yaml"
+        if not src.is_file():
+            raise ConfigError(f"{connector}: no shipped mapping {src}")
+        rel = Path("mappings") / connector / f"{entity}.yaml"
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, folder / rel)
+        out[entity] = rel.as_posix()
+    return out
+
+
+def build_config(systems: Mapping[str, dict[str, Any]], mappings: Mapping[str, Mapping[str, str]], *,
+                 warehouse: str = "sqlite:///concord.db") -> dict[str, Any]:
+    """The concord.yaml document for ``systems`` (name -> {connector, config}) and their mappings.
+
+    ERPs rank first (they own credit limit and payment terms), CRMs rank first for the fields they
+    own (phone, owner); otherwise the latest change wins.
+    """
+    roles = {name: profile_for(s["connector"]).role for name, s in systems.items()}
+    entities: dict[str, Any] = {}
+    all_entities = sorted({e for m in mappings.values() for e in m},
+                          key=lambda e: ("account", "product", "contact").index(e) if e in ("account", "product", "contact") else 9)
+    for entity in all_entities:
+        srcs = [n for n in systems if entity in mappings.get(n, {})]
+        if len(srcs) < 2:
+            continue  # nothing to link with
+        erps = [n for n in srcs if roles[n] == ERP]
+        crms = [n for n in srcs if roles[n] != ERP]
+        fields: dict[str, Any] = {}
+        for f in ERP_OWNED.get(entity, ()):
+            if erps:
+                fields[f] = {"strategy": "priority", "priority": erps + crms}
+        for f in CRM_OWNED.get(entity, ()):
+            if crms:
+                fields[f] = {"strategy": "priority", "priority": crms + erps}
+        sync = []
+        for n in srcs:
+            mode = profile_for(systems[n]["connector"]).sync.get(entity)
+            if mode:
+                rule: dict[str, Any] = {"target": n, "mode": mode}
+                fields_out = SYNC_FIELDS.get((roles[n], entity))
+                if fields_out:
+                    rule["fields"] = list(fields_out)
+                sync.append(rule)
+        entities[entity] = {
+            "sources": {n: {"mapping": mappings[n][entity]} for n in srcs},
+            "match": MATCH_RULES.get(entity, []),
+            "survivorship": {"strategy": "latest", "priority": erps + crms, "fields": fields},
+            "sync": sync,
+        }
+    return {
+        "version": 1,
+        "warehouse": warehouse,
+        "systems": {n: {"connector": s["connector"], "role": roles[n] if roles[n] in (ERP, CRM) else "other",
+                        "config": s["config"]} for n, s in systems.items()},
+        "entities": entities,
+    }
+
+
+HEADER = """\
+# The Concord demo project, written by `concord demo` for sandboxes running on loopback.
+# Secrets are ${ENV} references; `concord demo` exported their values into its own process only.
+# Next: concord dashboard -c {folder}/concord.yaml
+"""
+
+
+def write_config(folder: Path, doc: Mapping[str, Any]) -> Path:
+    path = folder / "concord.yaml"
+    text = yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=True, width=120)
+    path.write_text(HEADER.replace("{folder}", str(folder)) + text, encoding="utf-8")
+    return path
+
+
+def export_env(values: Mapping[str, str]) -> None:
+    """Put the sandboxes' secret values into this process's environment (never into a file)."""
+    for k, v in values.items():
+        os.environ[k] = v
