@@ -1,0 +1,107 @@
+"""The operator's actions. Each runs in one warehouse transaction and goes through the hub's own functions
+where they exist (quarantine retry/discard, dead-letter retry/discard).
+
+- Resolving a conflict writes ``status='resolved'`` and ``resolution={"value", "by", "side"}`` into the
+  ``conflict`` row and marks the golden record dirty, so the next plan takes the resolution into account.
+- Confirming or rejecting a review pair calls ``hub.matching.link`` / ``unlink`` when the matching package
+  provides them; otherwise it records a ``manual_link`` / ``manual_unlink`` decision with its evidence.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from hub.engine import deadletter, quarantine
+from hub.errors import ConfigError
+from hub.warehouse import Warehouse
+from hub.warehouse import tables as T
+
+SIDES = ("left", "right", "base")
+
+
+class ActionError(ConfigError):
+    """An action that cannot be done as asked (unknown id, already handled, bad input)."""
+
+
+def resolve_conflict(wh: Warehouse, conflict_id: int, *, side: str | None, value: Any, by: str,
+                     now: dt.datetime) -> dict[str, Any]:
+    c = T.conflict.c
+    with wh.tx() as conn:
+        row = conn.execute(select(T.conflict).where(c.id == conflict_id)).first()
+        if row is None:
+            raise ActionError(f"conflict {conflict_id} does not exist")
+        if row.status != "open":
+            raise ActionError(f"conflict {conflict_id} is already {row.status}")
+        if side is not None:
+            if side not in SIDES:
+                raise ActionError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
+            value = getattr(row, side)
+        resolution = {"value": value, "by": by, "side": side}
+        res = conn.execute(update(T.conflict).where(c.id == conflict_id, c.status == "open")
+                           .values(status="resolved", resolution=resolution, resolved_at=now))
+        if not res.rowcount:
+            raise ActionError(f"conflict {conflict_id} was resolved meanwhile")
+        wh.upsert(conn, T.dirty, [{"entity": row.entity, "golden_id": row.golden_id, "since": now}],
+                  ["entity", "golden_id"], update=[])
+    return resolution
+
+
+def retry_quarantine(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
+    with wh.tx() as conn:
+        return quarantine.retry(conn, ids, now) if ids else 0
+
+
+def discard_quarantine(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
+    with wh.tx() as conn:
+        return quarantine.discard(conn, ids, now) if ids else 0
+
+
+def retry_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
+    with wh.tx() as conn:
+        return deadletter.retry_dead(conn, ids, now) if ids else 0
+
+
+def discard_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
+    with wh.tx() as conn:
+        return deadletter.discard_dead(conn, ids, now) if ids else 0
+
+
+def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, now: dt.datetime) -> str:
+    """Confirm (link) or reject (unlink) a review pair. Returns the decision recorded."""
+    md = T.match_decision.c
+    with wh.tx() as conn:
+        row = conn.execute(select(T.match_decision).where(md.id == decision_id)).first()
+        if row is None:
+            raise ActionError(f"match decision {decision_id} does not exist")
+        if row.decision != "review":
+            raise ActionError(f"match decision {decision_id} is {row.decision!r}, not a pair waiting for review")
+        later = conn.execute(select(md.decision).where(
+            md.entity == row.entity, md.system == row.system, md.source_id == row.source_id, md.id > row.id,
+            md.decision.in_(["manual_link", "manual_unlink"]))).first()
+        if later is not None:
+            raise ActionError(f"pair {decision_id} was already decided ({later.decision})")
+        hub_fn = _matching_fn("link" if confirm else "unlink")
+        if hub_fn is not None:
+            hub_fn(conn, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
+                   now=now, by=by)
+            return "manual_link" if confirm else "manual_unlink"
+        decision = "manual_link" if confirm else "manual_unlink"
+        _record_decision(conn, row, decision, by, now)
+        return decision
+
+
+def _matching_fn(name: str) -> Any:
+    import hub.matching
+
+    fn = getattr(hub.matching, name, None)
+    return fn if callable(fn) else None
+
+
+def _record_decision(conn: Connection, row: Any, decision: str, by: str, now: dt.datetime) -> None:
+    evidence = {"review_decision_id": row.id, "by": by, "score": row.score, "rule": row.rule,
+                "evidence": row.evidence}
+    conn.execute(T.match_decision.insert().values(
+        run_id=None, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
+        decision=decision, rule="dashboard", score=row.score, evidence=evidence, decided_at=now))

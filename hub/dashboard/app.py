@@ -1,0 +1,103 @@
+"""The dashboard's FastAPI application factory."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from hub.config.loader import Project
+from hub.dashboard import present
+from hub.dashboard.auth import SessionSigner, Tokens
+from hub.dashboard.svg import sparkline
+from hub.dashboard.web import DashState, Forbidden, NotAuthenticated, render, state
+from hub.errors import HubError
+from hub.warehouse import Warehouse
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def template_env() -> Environment:
+    env = Environment(loader=PackageLoader("hub.dashboard", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(pretty=present.pretty, short=present.short, when=present.when, duration=present.duration,
+                       mask=present.mask)
+    env.globals.update(sparkline=sparkline, ago=present.ago, seconds_between=present.seconds_between)
+    return env
+
+
+def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None = None,
+               now: Callable[[], dt.datetime] = _utcnow, refresh_seconds: int = 30) -> FastAPI:
+    """The dashboard over one project and its warehouse. Tokens default to config + environment."""
+    if tokens is None:
+        d = project.config.dashboard
+        tokens = Tokens.resolve(d.token, d.read_token)
+    app = FastAPI(title="Concord dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.dash = DashState(project=project, warehouse=warehouse, tokens=tokens,
+                               signer=SessionSigner(tokens.signing_key()), env=template_env(), now=now,
+                               refresh_seconds=refresh_seconds, prefect_ui=os.environ.get("PREFECT_UI_URL"))
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.url.path != "/static/style.css":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(NotAuthenticated)
+    async def _401(request: Request, _exc: NotAuthenticated) -> Response:
+        hdrs = {"WWW-Authenticate": 'Bearer realm="concord"'}
+        if _wants_html(request):
+            from hub.dashboard.routes.login import login_page
+
+            return login_page(request, status_code=401, next_path=request.url.path, headers=hdrs)
+        return JSONResponse({"detail": "a dashboard token is required (Authorization: Bearer ...)"}, 401, headers=hdrs)
+
+    @app.exception_handler(Forbidden)
+    async def _403(request: Request, exc: Forbidden) -> Response:
+        if _wants_html(request):
+            return render(request, "error.html", status_code=403, title="Forbidden", message=exc.message)
+        return JSONResponse({"detail": exc.message}, 403)
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, exc: HubError) -> Response:
+        if _wants_html(request):
+            return render(request, "error.html", status_code=409, title="Not done", message=exc.message)
+        return JSONResponse({"detail": exc.message}, 409)
+
+    @app.get("/static/style.css", include_in_schema=False)
+    def css() -> Response:
+        text = resources.files("hub.dashboard").joinpath("static/style.css").read_text(encoding="utf-8")
+        return Response(text, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> HTMLResponse:
+        return HTMLResponse("ok")
+
+    from hub.dashboard.routes import conflicts, login, overview, queues, records, review, runs
+
+    for mod in (login, overview, runs, records, conflicts, queues, review):
+        app.include_router(mod.router)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") or request.method == "POST" and \
+        request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/"))
+
+
+__all__ = ["create_app", "state", "template_env"]

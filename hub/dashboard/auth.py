@@ -1,0 +1,138 @@
+"""Who may see and do what: tokens, roles, signed session cookies and CSRF tokens.
+
+Two roles: ``operator`` (every page and every action) and ``read`` (pages only). Tokens come from
+``concord.yaml`` (``dashboard.token`` / ``dashboard.read_token``, written as ``${ENV}`` references)
+or from the environment (``CONCORD_DASHBOARD_TOKEN`` / ``CONCORD_DASHBOARD_READ_TOKEN``, which win).
+
+A request proves its role with ``Authorization: Bearer <token>`` or with the session cookie that the
+login form sets. The cookie holds ``role``, a random session id and an expiry, signed with an HMAC
+key derived from the configured tokens: the token itself is never in it, and rotating a token ends
+every session. Forms carry a CSRF token derived from the session id (required for cookie sessions;
+a bearer header cannot be sent cross-site by a browser). All comparisons are constant-time.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hub.errors import ConfigError
+
+OPERATOR, READ = "operator", "read"
+COOKIE = "concord_session"
+LOGIN_COOKIE = "concord_login_csrf"
+SESSION_SECONDS = 12 * 3600
+MIN_TOKEN_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Tokens:
+    operator: str | None
+    read: str | None
+
+    def __post_init__(self) -> None:
+        if not self.operator and not self.read:
+            raise ConfigError("the dashboard needs a token: set CONCORD_DASHBOARD_TOKEN (operator) and/or "
+                              "CONCORD_DASHBOARD_READ_TOKEN (read-only), or dashboard.token / dashboard.read_token "
+                              "in concord.yaml as ${ENV_VAR} references")
+        for name, value in (("operator", self.operator), ("read-only", self.read)):
+            if value is not None and len(value) < MIN_TOKEN_LENGTH:
+                raise ConfigError(f"the dashboard {name} token is shorter than {MIN_TOKEN_LENGTH} characters")
+        if self.operator and self.read and hmac.compare_digest(self.operator, self.read):
+            raise ConfigError("the dashboard operator and read-only tokens must differ")
+
+    @classmethod
+    def resolve(cls, config_token: str | None = None, config_read_token: str | None = None,
+                environ: Mapping[str, str] | None = None) -> "Tokens":
+        env = os.environ if environ is None else environ
+        op = env.get("CONCORD_DASHBOARD_TOKEN") or config_token or None
+        rd = env.get("CONCORD_DASHBOARD_READ_TOKEN") or config_read_token or None
+        return cls(op, rd)
+
+    def role_of(self, presented: str | None) -> str | None:
+        """The role a presented token grants (None: no role). Both tokens are always compared."""
+        if not presented:
+            return None
+        p = _digest(presented)   # equal-length digests: the comparison leaks neither value nor length
+        is_op = hmac.compare_digest(p, _digest(self.operator or "")) and bool(self.operator)
+        is_rd = hmac.compare_digest(p, _digest(self.read or "")) and bool(self.read)
+        return OPERATOR if is_op else READ if is_rd else None
+
+    def signing_key(self) -> bytes:
+        material = json.dumps(["concord-dashboard-v1", self.operator, self.read]).encode("utf-8")
+        return hashlib.sha256(material).digest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    via: str            # bearer | cookie
+    sid: str            # session id (cookie) or a digest of the bearer token
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == OPERATOR
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionSigner:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+
+    def issue(self, role: str, *, now: float | None = None) -> str:
+        body = {"r": role, "s": secrets.token_urlsafe(16), "e": int((now or time.time()) + SESSION_SECONDS)}
+        payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, cookie: str | None, *, now: float | None = None) -> Principal | None:
+        if not cookie or cookie.count(".") != 1:
+            return None
+        payload, mac = cookie.split(".")
+        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(payload).encode("ascii")):
+            return None
+        try:
+            body = json.loads(_unb64(payload))
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or body.get("r") not in (OPERATOR, READ) or int(body.get("e", 0)) < (now or time.time()):
+            return None
+        return Principal(role=body["r"], via="cookie", sid=str(body.get("s", "")))
+
+    def csrf_token(self, principal: Principal) -> str:
+        return _b64(hmac.new(self._key, f"csrf:{principal.via}:{principal.sid}".encode(), hashlib.sha256).digest())
+
+    def check_csrf(self, principal: Principal, presented: str | None) -> bool:
+        return bool(presented) and hmac.compare_digest(presented.encode("ascii", "replace"),  # type: ignore[union-attr]
+                                                       self.csrf_token(principal).encode("ascii"))
+
+
+def bearer_principal(tokens: Tokens, header: str | None) -> Principal | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    role = tokens.role_of(value.strip())
+    if role is None:
+        return None
+    return Principal(role=role, via="bearer", sid=hashlib.sha256(value.strip().encode()).hexdigest()[:32])

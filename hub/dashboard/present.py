@@ -1,0 +1,82 @@
+"""Presentation helpers: secrets masked before anything is shown, JSON pretty-printing, durations."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from hub.http.redact import redact
+
+MASK = "***"
+SECRET_KEY = re.compile(
+    r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|apikey|private[_-]?key|credential|session[_-]?id|authorization|"
+    r"auth[_-]?header|cookie|assertion|signature|permanent[_-]?code)")
+
+
+def mask(value: Any, _depth: int = 0) -> Any:
+    """A deep copy of ``value`` with secret-looking keys masked and every string redacted."""
+    if _depth > 50:
+        return MASK
+    if isinstance(value, dict):
+        return {str(k): (MASK if SECRET_KEY.search(str(k)) and v not in (None, "") else mask(v, _depth + 1))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask(v, _depth + 1) for v in value]
+    if isinstance(value, str):
+        return redact(value)
+    return value
+
+
+def pretty(value: Any) -> str:
+    """Masked, indented JSON for a <pre> block."""
+    if value is None:
+        return ""
+    return json.dumps(mask(value), indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def short(value: Any, n: int = 80) -> str:
+    """A one-line, masked rendering of a value."""
+    if value is None:
+        return "—"
+    text = mask(value) if isinstance(value, str) else json.dumps(mask(value), ensure_ascii=False, default=str)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def when(ts: Any) -> str:
+    if ts is None:
+        return "—"
+    if isinstance(ts, str):
+        return ts[:19].replace("T", " ")
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ago(ts: Any, now: dt.datetime) -> str:
+    if ts is None:
+        return "never"
+    if isinstance(ts, str):
+        ts = dt.datetime.fromisoformat(ts)
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.timezone.utc)
+    return duration((now - ts).total_seconds()) + " ago"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = max(0.0, float(seconds))
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 90:
+        return f"{s:.1f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} d"
+
+
+def seconds_between(start: Any, end: Any) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()

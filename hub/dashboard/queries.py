@@ -1,0 +1,217 @@
+"""Read-only SQLAlchemy Core queries behind the overview, runs and work-queue pages.
+
+Every list is paginated (LIMIT/OFFSET on an indexed order, or keyset by id) and every filter is
+on an indexed column (see migration ``0002_dashboard``), so pages stay fast on a large warehouse.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from hub.config.loader import Project
+from hub.warehouse import tables as T
+
+PAGE = 50
+SPARK_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    page: int
+    size: int
+    has_more: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _page(conn: Connection, stmt: Any, page: int, size: int = PAGE) -> Page:
+    page = max(1, page)
+    rows = [dict(r._mapping) for r in conn.execute(stmt.limit(size + 1).offset((page - 1) * size))]
+    return Page(rows[:size], page, size, len(rows) > size)
+
+
+# ---- overview ------------------------------------------------------------------------------------
+def streams(project: Project) -> list[tuple[str, str]]:
+    """(system, entity) of every configured stream, in write order."""
+    return [(s, e) for e in project.entity_order() for s in project.config.entities[e].sources]
+
+
+def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int = SPARK_RUNS) -> dict[str, Any]:
+    rs, r = T.run_stream.c, T.run.c
+    run_ids = [x.id for x in conn.execute(select(r.id).order_by(r.id.desc()).limit(runs))]
+    history: dict[tuple[str, str, str], dict[int, Any]] = {}
+    if run_ids:
+        for x in conn.execute(select(T.run_stream).where(rs.run_id >= min(run_ids))):
+            history.setdefault((x.system, x.entity, x.direction), {})[x.run_id] = x
+    order = sorted(run_ids)
+    tiles = []
+    for system, entity in streams(project):
+        last = {d: _last_stream_run(conn, system, entity, d) for d in ("pull", "push")}
+        pulls = [history.get((system, entity, "pull"), {}).get(i) for i in order]
+        pushes = [history.get((system, entity, "push"), {}).get(i) for i in order]
+        pull, push = last["pull"], last["push"]
+        states = [x.status for x in (pull, push) if x is not None]
+        tiles.append({
+            "system": system, "entity": entity, "pull": pull, "push": push,
+            "state": _worst(states) if states else "never run",
+            "last_run_id": max((x.run_id for x in (pull, push) if x is not None), default=None),
+            "finished_at": max((x.finished_at for x in (pull, push) if x is not None and x.finished_at), default=None),
+            "lag_seconds": pull.lag_seconds if pull is not None else None,
+            "records_in": pull.records_in if pull is not None else 0,
+            "records_out": push.records_out if push is not None else 0,
+            "errors": (pull.quarantined + pull.failed if pull is not None else 0) + (push.failed if push is not None else 0),
+            "api_calls": (pull.api_calls if pull is not None else 0) + (push.api_calls if push is not None else 0),
+            "error": (pull.error if pull is not None else None) or (push.error if push is not None else None),
+            "series": {
+                "in": [x.records_in if x is not None else None for x in pulls],
+                "out": [x.records_out if x is not None else None for x in pushes],
+                "errors": [None if p is None and q is None else
+                           (p.quarantined + p.failed if p is not None else 0) + (q.failed if q is not None else 0)
+                           for p, q in zip(pulls, pushes)],
+                "api_calls": [None if p is None and q is None else
+                              (p.api_calls if p is not None else 0) + (q.api_calls if q is not None else 0)
+                              for p, q in zip(pulls, pushes)],
+                "lag": [x.lag_seconds if x is not None else None for x in pulls],
+            }})
+    return {"tiles": tiles, "systems": systems_usage(conn, project, now), "counts": counts(conn),
+            "last_run": conn.execute(select(T.run).order_by(r.id.desc()).limit(1)).first(), "spark_runs": len(order)}
+
+
+def _last_stream_run(conn: Connection, system: str, entity: str, direction: str) -> Any:
+    rs = T.run_stream.c
+    return conn.execute(select(T.run_stream).where(rs.system == system, rs.entity == entity, rs.direction == direction)
+                        .order_by(rs.run_id.desc()).limit(1)).first()
+
+
+_SEVERITY = {"failed": 3, "partial": 2, "running": 1, "success": 0, "skipped": 0}
+
+
+def _worst(states: list[str]) -> str:
+    return max(states, key=lambda s: _SEVERITY.get(s, 1))
+
+
+def systems_usage(conn: Connection, project: Project, now: dt.datetime) -> list[dict[str, Any]]:
+    """API calls used today (UTC) per system, against the configured daily budget."""
+    midnight = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    r, rs = T.run.c, T.run_stream.c
+    first_today = conn.execute(select(func.min(r.id)).where(r.started_at >= midnight)).scalar()
+    used: dict[str, int] = {}
+    if first_today is not None:
+        used = {x.system: int(x.n or 0) for x in conn.execute(
+            select(rs.system, func.sum(rs.api_calls).label("n")).where(rs.run_id >= first_today).group_by(rs.system))}
+    out = []
+    for name, scfg in project.config.systems.items():
+        n = used.get(name, 0)
+        budget = scfg.daily_budget
+        out.append({"system": name, "connector": scfg.connector, "role": scfg.role, "used": n, "budget": budget,
+                    "pct": None if not budget else min(100.0, 100.0 * n / budget)})
+    return out
+
+
+def counts(conn: Connection) -> dict[str, Any]:
+    c, q, o, g = T.conflict.c, T.quarantine.c, T.outbox.c, T.golden.c
+    return {
+        "conflicts": conn.execute(select(func.count()).where(c.status == "open")).scalar() or 0,
+        "quarantine": conn.execute(select(func.count()).where(q.status == "open")).scalar() or 0,
+        "dead": conn.execute(select(func.count()).where(o.status == "dead")).scalar() or 0,
+        "pending": conn.execute(select(func.count()).where(o.status.in_(["pending", "failed"]))).scalar() or 0,
+        "review": conn.execute(select(func.count()).select_from(review_stmt().subquery())).scalar() or 0,
+        "golden": {x.entity: x.n for x in conn.execute(
+            select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))},
+    }
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+def runs(conn: Connection, *, status: str | None = None, mode: str | None = None, system: str | None = None,
+         page: int = 1) -> Page:
+    r, rs = T.run.c, T.run_stream.c
+    stmt = select(T.run).order_by(r.id.desc())
+    if status:
+        stmt = stmt.where(r.status == status)
+    if mode:
+        stmt = stmt.where(r.mode == mode)
+    if system:
+        stmt = stmt.where(exists().where(rs.run_id == r.id, rs.system == system))
+    return _page(conn, stmt, page)
+
+
+def run_detail(conn: Connection, run_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(T.run).where(T.run.c.id == run_id)).first()
+    if row is None:
+        return None
+    rs = T.run_stream.c
+    streams_ = [dict(x._mapping) for x in conn.execute(
+        select(T.run_stream).where(rs.run_id == run_id).order_by(rs.started_at, rs.system, rs.entity))]
+    q = T.quarantine.c
+    quarantined = [dict(x._mapping) for x in conn.execute(
+        select(q.id, q.system, q.entity, q.source_id, q.stage, q.reason, q.status).where(q.run_id == run_id)
+        .order_by(q.id).limit(PAGE))]
+    return {"run": dict(row._mapping), "streams": streams_, "quarantined": quarantined}
+
+
+# ---- work queues ---------------------------------------------------------------------------------
+def conflicts(conn: Connection, *, status: str = "open", entity: str | None = None, page: int = 1) -> Page:
+    c = T.conflict.c
+    g = T.golden.c
+    stmt = (select(T.conflict, g.title).select_from(T.conflict.outerjoin(
+        T.golden, and_(g.entity == c.entity, g.golden_id == c.golden_id)))
+        .where(c.status == status).order_by(c.id.desc() if status != "open" else c.id))
+    if entity:
+        stmt = stmt.where(c.entity == entity)
+    return _page(conn, stmt, page)
+
+
+def quarantine(conn: Connection, *, system: str | None = None, entity: str | None = None, page: int = 1) -> Page:
+    q = T.quarantine.c
+    stmt = select(T.quarantine).where(q.status == "open").order_by(q.id)
+    if system:
+        stmt = stmt.where(q.system == system)
+    if entity:
+        stmt = stmt.where(q.entity == entity)
+    return _page(conn, stmt, page)
+
+
+def dead_letters(conn: Connection, *, system: str | None = None, page: int = 1) -> Page:
+    o, g = T.outbox.c, T.golden.c
+    stmt = (select(T.outbox, g.title).select_from(T.outbox.outerjoin(
+        T.golden, and_(g.entity == o.entity, g.golden_id == o.golden_id))).where(o.status == "dead").order_by(o.id))
+    if system:
+        stmt = stmt.where(o.system == system)
+    return _page(conn, stmt, page)
+
+
+def review_stmt() -> Any:
+    """'review' decisions (pairs between the thresholds) not yet confirmed or rejected by a person."""
+    md = T.match_decision
+    later = aliased(md)
+    return (select(md).where(md.c.decision == "review", ~exists().where(
+        later.c.entity == md.c.entity, later.c.system == md.c.system, later.c.source_id == md.c.source_id,
+        later.c.decision.in_(["manual_link", "manual_unlink"]), later.c.id > md.c.id)))
+
+
+def review(conn: Connection, *, entity: str | None = None, page: int = 1) -> Page:
+    md = T.match_decision.c
+    stmt = review_stmt().order_by(md.id)
+    if entity:
+        stmt = stmt.where(md.entity == entity)
+    pg = _page(conn, stmt, page)
+    g, r, x = T.golden.c, T.raw_record.c, T.xref.c
+    for row in pg.rows:
+        cand = conn.execute(select(g.title, g.data).where(g.entity == row["entity"], g.golden_id == row["golden_id"])).first()
+        rec = conn.execute(select(r.canonical, r.golden_id).where(
+            r.system == row["system"], r.entity == row["entity"], r.source_id == row["source_id"])).first()
+        cur = conn.execute(select(x.golden_id).where(x.entity == row["entity"], x.system == row["system"],
+                                                     x.source_id == row["source_id"])).scalar()
+        row["candidate_title"] = cand.title if cand else None
+        row["candidate"] = dict(cand.data) if cand else {}
+        row["record"] = dict(rec.canonical or {}) if rec else {}
+        row["current_golden_id"] = cur
+        row["fields"] = sorted(set(row["candidate"]) | set(row["record"]))
+    return pg

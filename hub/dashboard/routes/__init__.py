@@ -1,0 +1,1 @@
+"""One module per page (or pair of pages): each exposes ``router``."""
