@@ -1,0 +1,42 @@
+"""Open the project and warehouse a flow run works on (the same resolution as the ``concord`` CLI)."""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from hub.config import load_project
+from hub.engine import RunContext
+from hub.warehouse import Warehouse
+
+
+def warehouse_url(project_base: str, configured: str, override: str | None) -> str:
+    url = override or os.environ.get("CONCORD_DATABASE_URL") or configured
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///"):]
+        if rel and rel != ":memory:" and not os.path.isabs(rel):
+            url = "sqlite:///" + os.path.join(project_base, rel)
+    return url
+
+
+@contextlib.contextmanager
+def run_context(config: str, warehouse: str | None) -> Iterator[RunContext]:
+    project = load_project(config)
+    wh = Warehouse.open(warehouse_url(project.base_dir, project.config.warehouse, warehouse))
+    ctx = RunContext.create(project, wh)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+        wh.dispose()
+
+
+def flow_run_id() -> str | None:
+    """The id of the Prefect flow run we are in (None outside one)."""
+    try:
+        from prefect.runtime import flow_run
+
+        rid = flow_run.id
+        return str(rid) if rid else None
+    except Exception:  # pragma: no cover - outside a run context
+        return None
