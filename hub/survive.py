@@ -9,16 +9,22 @@ record; on first sighting, every field it has), the field's strategy decides:
 - ``latest``: the most recent change wins (by the source's own change timestamp, ties and unknown
   times by rank). A first sighting of a record fills gaps and otherwise goes by rank, so an
   initial load is decided by priority, not by the order in which systems were read.
+- ``most_complete``: the fuller value wins (more characters of text, more digits, more items);
+  ties go by rank. The owning record may always change its own value.
+- ``trust``: each system has a trust score (``trust``, default 0.5) that halves every
+  ``half_life_days`` of the value's age; the higher effective trust wins, ties by rank. Ages are
+  measured at the later of the two values' timestamps, so the decision is pure and repeatable.
 
 Lineage says, per field, which system and source record the golden value came from, and when.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.config.model import Survivorship
+from hub.config.model import FieldSurvivorship, Survivorship
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,10 @@ def survive(policy: Survivorship, golden: Mapping[str, Any], lineage: Mapping[st
             take = True
         elif value is None:
             take = strategy == "latest" and not first and _newer_or_equal(updated_at, owner, priority, system)
+        elif strategy == "most_complete":
+            take = _more_complete(value, have, priority, system, owner.system)
+        elif strategy == "trust":
+            take = _more_trusted(policy, fpol, system, updated_at, owner, priority)
         elif strategy == "priority" or first:
             take = _rank(priority, system) < _rank(priority, owner.system) or (
                 _rank(priority, system) == _rank(priority, owner.system) and owner.system == system)
@@ -96,6 +106,60 @@ def _newer_or_equal(updated_at: str | None, owner: Lineage, priority: tuple[str,
             return updated_at > owner.source_updated_at
         return _rank(priority, system) <= _rank(priority, owner.system)
     return True  # an unknown time is "now": the change just arrived
+
+
+def completeness(value: Any) -> int:
+    """How much a value says: characters of text (no spaces), digits of a number, items of a list."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len("".join(value.split()))
+    if isinstance(value, (list, tuple, dict, set)):
+        return len(value)
+    if isinstance(value, bool):
+        return 1
+    return len("".join(ch for ch in str(value) if ch.isalnum()))
+
+
+def _more_complete(value: Any, have: Any, priority: tuple[str, ...], system: str, owner_system: str) -> bool:
+    a, b = completeness(value), completeness(have)
+    if a != b:
+        return a > b
+    return _rank(priority, system) <= _rank(priority, owner_system)
+
+
+def _parse_ts(ts: str | None) -> dt.datetime | None:
+    if not ts:
+        return None
+    try:
+        d = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+def trust_score(base: float, half_life_days: float, updated_at: str | None, at: dt.datetime | None) -> float:
+    """``base`` halved every ``half_life_days`` between ``updated_at`` and ``at`` (no time: no decay)."""
+    t = _parse_ts(updated_at)
+    if t is None or at is None or at <= t:
+        return base
+    age_days = (at - t).total_seconds() / 86400.0
+    return base * 0.5 ** (age_days / half_life_days)
+
+
+def _more_trusted(policy: Survivorship, fpol: FieldSurvivorship | None, system: str, updated_at: str | None,
+                  owner: Lineage, priority: tuple[str, ...]) -> bool:
+    trust = dict(policy.trust)
+    if fpol and fpol.trust:
+        trust.update(fpol.trust)
+    half = (fpol.half_life_days if fpol and fpol.half_life_days else policy.half_life_days)
+    times = [t for t in (_parse_ts(updated_at), _parse_ts(owner.source_updated_at)) if t is not None]
+    at = max(times) if times else None
+    mine = trust_score(trust.get(system, 0.5), half, updated_at, at)
+    theirs = trust_score(trust.get(owner.system, 0.5), half, owner.source_updated_at, at)
+    if abs(mine - theirs) > 1e-12:
+        return mine > theirs
+    return _rank(priority, system) <= _rank(priority, owner.system)
 
 
 def detach(golden: Mapping[str, Any], lineage: Mapping[str, Lineage], *, system: str,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.config.sync_rules import Condition, ConflictPolicy
 
@@ -30,21 +30,81 @@ class SourceConfig(Frozen):
     page_size: int | None = Field(None, gt=0)
 
 
+Comparator = Literal["name", "person_name", "text", "street", "postal_code", "city", "phone", "email", "domain",
+                     "date", "exact"]
+BLOCK_FUNCTIONS = ("exact", "name", "name_edits", "phone", "email", "domain", "initial", "year")
+
+
+class MatchThresholds(Frozen):
+    """Where a probabilistic rule's total score links automatically, and where it goes to review."""
+
+    link: float = Field(0.9, gt=0, le=1, description="Auto-link at or above this total.")
+    review: float = Field(0.7, gt=0, le=1, description="Review queue at or above this total (below: no link).")
+    margin: float = Field(0.05, ge=0, le=1, description="The best candidate must beat the runner-up by this much "
+                                                        "to auto-link; a closer race goes to review.")
+
+    @model_validator(mode="after")
+    def _order(self) -> "MatchThresholds":
+        if self.review > self.link:
+            raise ValueError(f"review threshold {self.review} is above the link threshold {self.link}")
+        return self
+
+
 class MatchRule(Frozen):
-    """An exact-key rule: records whose normalised values of all ``fields`` are equal are the same entity."""
+    """One match rule of an entity (rules are tried in order).
+
+    ``type: exact``: records whose normalised values of all ``fields`` are equal are the same entity
+    (tax id, DUNS, ERP customer number, e-mail, phone in E.164).
+
+    ``type: fuzzy``: a weighted comparison of ``fields`` (rapidfuzz) over candidates found through the
+    rule's ``block`` keys; ``thresholds`` say where it links and where it asks a person.
+    """
 
     name: str | None = None
-    type: Literal["exact"] = "exact"
+    type: Literal["exact", "fuzzy"] = "exact"
     fields: tuple[str, ...] = Field(..., min_length=1)
+    weights: dict[str, float] = Field(default_factory=dict, description="fuzzy: weight per field (default 1).")
+    compare: dict[str, Comparator] = Field(default_factory=dict,
+                                           description="fuzzy: comparator per field (default: from the field name).")
+    block: tuple[str, ...] = Field((), description="fuzzy: blocking keys, each `function:field[+function:field]`.")
+    require: tuple[str, ...] = Field((), description="fuzzy: fields both records must have for the rule to apply.")
+    min_fields: int = Field(2, ge=1, description="fuzzy: fields compared at least (present on both sides).")
+    thresholds: MatchThresholds = MatchThresholds()
 
     @property
     def key_name(self) -> str:
         return self.name or "+".join(self.fields)
 
+    @model_validator(mode="after")
+    def _check(self) -> "MatchRule":
+        if self.type == "exact":
+            for opt in ("weights", "compare", "block", "require"):
+                if getattr(self, opt):
+                    raise ValueError(f"`{opt}` applies to fuzzy rules only (this rule is exact)")
+            return self
+        if not self.block:
+            raise ValueError("a fuzzy rule needs `block` keys (candidates never come from all pairs)")
+        known = set(self.fields)
+        for f in list(self.weights) + list(self.compare) + list(self.require):
+            if f not in known:
+                raise ValueError(f"{f!r} is not one of this rule's fields {list(self.fields)}")
+        for w in self.weights.values():
+            if w < 0:
+                raise ValueError("weights must be >= 0")
+        for spec in self.block:
+            for part in spec.split("+"):
+                fn, sep, _f = part.strip().partition(":")
+                if not sep or fn not in BLOCK_FUNCTIONS or not _f:
+                    raise ValueError(f"block key {spec!r}: each part is `function:field` with a function among "
+                                     f"{', '.join(BLOCK_FUNCTIONS)}")
+        return self
+
 
 class FieldSurvivorship(Frozen):
-    strategy: Literal["priority", "latest"] | None = None
+    strategy: Literal["priority", "latest", "most_complete", "trust"] | None = None
     priority: tuple[str, ...] | None = None
+    trust: dict[str, float] | None = Field(None, description="trust: score per system in [0, 1].")
+    half_life_days: float | None = Field(None, gt=0, description="trust: the score halves every this many days.")
 
 
 class Survivorship(Frozen):
@@ -52,10 +112,15 @@ class Survivorship(Frozen):
 
     ``priority``: the highest-ranked system with a value owns the field (others' edits are reverted).
     ``latest``: the most recent change wins; simultaneous changes and first sightings go by rank.
+    ``most_complete``: the fuller value wins (longer text, more digits); ties go by rank.
+    ``trust``: each system's trust score, halved every ``half_life_days`` of the value's age; the
+    highest effective trust wins (ties by rank).
     """
 
-    strategy: Literal["priority", "latest"] = "latest"
+    strategy: Literal["priority", "latest", "most_complete", "trust"] = "latest"
     priority: tuple[str, ...] = ()
+    trust: dict[str, float] = Field(default_factory=dict)
+    half_life_days: float = Field(180.0, gt=0)
     fields: dict[str, FieldSurvivorship] = Field(default_factory=dict)
 
 

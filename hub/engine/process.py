@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.config.model import EntityConfig
+from hub.engine import conflicts as conflict_rules
 from hub.engine.context import RunContext
 from hub.engine.crashpoints import crashpoint
 from hub.engine.golden import GoldenState, load_golden, save_golden
@@ -16,7 +17,7 @@ from hub.engine.quarantine import quarantine_rows, resolve_records
 from hub.engine.resolver import XrefResolver
 from hub.engine.util import golden_id_for
 from hub.errors import HubError, RecordError
-from hub.matching import Candidate, ExactMatcher
+from hub.matching import Candidate, RuleMatcher
 from hub.survive import detach, survive
 from hub.warehouse import tables as T
 
@@ -42,7 +43,9 @@ def process_entity(ctx: RunContext, entity: str, stats: ProcessStats | None = No
     """Process every pending staged record of an entity, systems in survivorship-priority order."""
     stats = stats or ProcessStats()
     ecfg = ctx.project.config.entities[entity]
-    matcher = ExactMatcher(ecfg.match)
+    matcher = RuleMatcher(ecfg.match)
+    with ctx.warehouse.tx() as conn:
+        conflict_rules.apply_resolutions(ctx, conn, entity, matcher.keys)
     for system in ctx.project.system_order(entity):
         last = ""
         while True:
@@ -64,7 +67,7 @@ def _pending(conn: Connection, system: str, entity: str, after: str, limit: int)
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
-                   rows: list[Any], matcher: ExactMatcher, stats: ProcessStats) -> None:
+                   rows: list[Any], matcher: RuleMatcher, stats: ProcessStats) -> None:
     now = ctx.now()
     mapping = ctx.project.mapping(entity, system)
     resolver = XrefResolver(conn, system)
@@ -85,13 +88,15 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             bad.append({"system": system, "entity": entity, "source_id": row.source_id, "stage": "map",
                         "error": RecordError(f"{type(exc).__name__}: {exc}"), "payload": row.payload})
 
-    # -- match: cross-reference first, then exact keys over indexed blocking keys ----------
+    # -- match: cross-reference first, then rules over indexed blocking keys ------------------
     xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
     keys_by_record = {r.source_id: matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
-    candidates = _candidates(conn, entity, keys_by_record)
-    taken = _linked_to_system(conn, entity, system, {c.golden_id for cs in candidates.values() for c in cs})
+    candidates = _candidates(conn, entity, keys_by_record, matcher.max_block)
+    cand_ids = {c.golden_id for cs in candidates.values() for c in cs}
+    taken = _linked_to_system(conn, entity, system, cand_ids)
+    data = _golden_data(conn, entity, cand_ids - taken) if matcher.needs_data else {}
     decisions, new_links = [], []
-    batch_keys: dict[tuple[str, str], str] = {}        # keys of goldens created in this batch
+    batch_keys: dict[tuple[str, str], list[str]] = {}   # keys of goldens created in this batch
     target_of: dict[str, str] = {}
     for row, canon in mapped:
         sid = row.source_id
@@ -99,39 +104,52 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             target_of[sid] = xrefs[sid]
             continue
         cands = [c for c in candidates.get(sid, []) if c.golden_id not in taken]
-        cands += [Candidate(batch_keys[k], k[0], k[1]) for k in keys_by_record[sid]
-                  if k in batch_keys and batch_keys[k] not in taken]
-        d = matcher.decide(canon, cands)
+        cands += [Candidate(g, k[0], k[1]) for k in keys_by_record[sid] for g in batch_keys.get(k, ())
+                  if g not in taken]
+        d = matcher.decide(canon, cands, data)
         gid = d.golden_id if d.decision == "link" else golden_id_for(entity, system, sid)
         if d.decision == "link":
             stats.bump(system, "linked")
         else:
             stats.bump(system, "created")
+            data[gid] = canon
         taken.add(gid)
         for k in keys_by_record[sid]:
-            batch_keys.setdefault(k, gid)
+            ids = batch_keys.setdefault(k, [])
+            if gid not in ids:
+                ids.append(gid)
         target_of[sid] = gid
         new_links.append({"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
                           "state": "linked", "created_at": now, "updated_at": now})
+        evidence = d.evidence
+        if d.decision == "review":      # the pair waits for a person; the record has its own golden meanwhile
+            evidence = {**d.evidence, "own_golden_id": gid}
         decisions.append({"run_id": ctx.run_id, "entity": entity, "system": system, "source_id": sid,
-                          "golden_id": gid, "decision": d.decision, "rule": d.rule, "score": d.score,
-                          "evidence": d.evidence, "decided_at": now})
+                          "golden_id": d.golden_id if d.decision == "review" else gid, "decision": d.decision,
+                          "rule": d.rule, "score": d.score, "evidence": evidence, "decided_at": now})
 
     # -- survive ----------------------------------------------------------------------------
     gids = set(target_of.values()) | {xrefs[r.source_id] for r in deletions if r.source_id in xrefs}
     states = load_golden(conn, entity, gids)
+    cases: list[tuple[str, conflict_rules.ConflictCase]] = []
     for row, canon in mapped:
         gid = target_of[row.source_id]
         st = states.get(gid) or states.setdefault(gid, GoldenState(gid, {}, {}, exists=False))
         previous = row.canonical if row.golden_id == gid else None
+        seen, found = conflict_rules.detect(ecfg, st.data, st.lineage, system=system, previous=previous,
+                                            current=canon, updated_at=row.source_updated_at)
         res = survive(ecfg.survivorship, st.data, st.lineage, system=system, source_id=row.source_id,
-                      previous=previous, current=canon, updated_at=row.source_updated_at)
-        if res.changed_fields or st.deleted:
-            st.data, st.dirty_data, st.deleted = res.golden, True, False
-        st.removed_lineage |= set(st.lineage) - set(res.lineage)
-        st.lineage = res.lineage
-        st.dirty_lineage |= set(res.lineage_changed)
+                      previous=previous, current=seen, updated_at=row.source_updated_at)
+        data, lineage = dict(res.golden), dict(res.lineage)
+        forced = conflict_rules.force_taken(found, data, lineage, source_id=row.source_id,
+                                            updated_at=row.source_updated_at)
+        if res.changed_fields or forced or st.deleted:
+            st.data, st.dirty_data, st.deleted = data, True, False
+        st.removed_lineage |= set(st.lineage) - set(lineage)
+        st.lineage = lineage
+        st.dirty_lineage |= set(res.lineage_changed) | forced
         st.touched = True
+        cases.extend((gid, c) for c in found)
     for row in deletions:
         gid = xrefs.get(row.source_id)
         stats.bump(system, "deleted")
@@ -155,6 +173,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     if decisions:
         conn.execute(T.match_decision.insert(), decisions)
     save_golden(ctx, conn, entity, states.values(), matcher.keys)
+    conflict_rules.record(ctx, conn, entity, cases)
     if mapped:
         r = T.raw_record.c
         conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
@@ -187,7 +206,12 @@ def _xrefs(conn: Connection, entity: str, system: str, ids: list[str]) -> dict[s
     return out
 
 
-def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]]) -> dict[str, list[Candidate]]:
+def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]],
+                max_block: int = 50) -> dict[str, list[Candidate]]:
+    """Golden records sharing a key with each record: one indexed IN query per key name and 500 values.
+
+    A blocking key (``b:...``) shared by more than ``max_block`` golden records is cut at that size
+    (the matcher then ignores it as too common), so a record's cost stays flat as golden records grow."""
     wanted: dict[str, set[str]] = {}
     for keys in keys_by_record.values():
         for name, value in keys:
@@ -200,9 +224,23 @@ def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list
             q = select(mk.key_value, mk.golden_id).where(mk.entity == entity, mk.key_name == name,
                                                          mk.key_value.in_(vals[i:i + 500]))
             for r in conn.execute(q):
-                found.setdefault((name, r.key_value), []).append(r.golden_id)
+                ids = found.setdefault((name, r.key_value), [])
+                if len(ids) <= max_block or not name.startswith("b:"):
+                    ids.append(r.golden_id)
     return {sid: [Candidate(g, n, v) for n, v in keys for g in found.get((n, v[:400]), [])]
             for sid, keys in keys_by_record.items()}
+
+
+def _golden_data(conn: Connection, entity: str, gids: set[str]) -> dict[str, dict[str, Any]]:
+    """The candidates' golden records, for fuzzy comparison (one query per 500 ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    g = T.golden.c
+    ids = sorted(gids)
+    for i in range(0, len(ids), 500):
+        q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(ids[i:i + 500]),
+                                              g.deleted.is_(False))
+        out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})
+    return out
 
 
 def _linked_to_system(conn: Connection, entity: str, system: str, gids: set[str]) -> set[str]:

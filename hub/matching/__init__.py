@@ -1,9 +1,12 @@
 """Matching: which golden record a new source record belongs to.
 
-The engine asks a :class:`Matcher` for *keys* (indexed blocking keys kept in ``match_key``) and
-for a decision among the candidates those keys find. The spine ships exact-key matching
-(:class:`ExactMatcher`); fuzzy rules plug in behind the same two calls.
+The engine asks a matcher for *keys* (exact keys and blocking keys, indexed in ``match_key``) and
+for a decision among the candidates those keys find. :class:`RuleMatcher` runs the configured rules
+of an entity (exact, then fuzzy); :class:`ExactMatcher` is the exact-only matcher of the spine.
+Manual ``link`` / ``unlink`` live in :mod:`hub.matching.manual`; offline file matching in
+:mod:`hub.matching.offline`.
 """
 from hub.matching.exact import Candidate, Decision, ExactMatcher, Matcher, normalise_key
+from hub.matching.rules import RuleMatcher
 
-__all__ = ["Candidate", "Decision", "ExactMatcher", "Matcher", "normalise_key"]
+__all__ = ["Candidate", "Decision", "ExactMatcher", "Matcher", "RuleMatcher", "normalise_key"]

@@ -38,7 +38,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
-    decision: str                      # link | new | ambiguous
+    decision: str                      # link | review | new | ambiguous
     golden_id: str | None
     rule: str | None = None
     score: float | None = None
@@ -46,16 +46,29 @@ class Decision:
 
 
 class Matcher(Protocol):
+    """keys(): the (key name, value) pairs a record is indexed and blocked under.
+    decide(): link / review / new / ambiguous among candidates; ``data`` maps candidate golden ids
+    to their golden records (needed by fuzzy rules, see ``needs_data``)."""
+
+    max_block: int
+
+    @property
+    def needs_data(self) -> bool: ...
+
     def keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]: ...
 
-    def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate]) -> Decision: ...
+    def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate],
+               data: Mapping[str, Mapping[str, Any]] | None = None) -> Decision: ...
 
 
 class ExactMatcher:
     """Rules in order; the first rule whose key finds exactly one golden record links to it."""
 
+    max_block = 50
+    needs_data = False
+
     def __init__(self, rules: Sequence[MatchRule]) -> None:
-        self.rules = list(rules)
+        self.rules = [r for r in rules if r.type == "exact"]
 
     def key_for(self, rule: MatchRule, record: Mapping[str, Any]) -> str | None:
         parts = []
@@ -74,7 +87,8 @@ class ExactMatcher:
                 out.append((rule.key_name, k))
         return out
 
-    def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate]) -> Decision:
+    def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate],
+               data: Mapping[str, Mapping[str, Any]] | None = None) -> Decision:
         by_rule: dict[str, list[Candidate]] = {}
         for c in candidates:
             by_rule.setdefault(c.rule, []).append(c)

@@ -1,0 +1,228 @@
+"""Rule-based matching: exact keys first, then weighted fuzzy comparisons over blocked candidates.
+
+``RuleMatcher.keys(record)`` gives every key the record is indexed under in ``match_key``: one per
+exact rule, plus the blocking keys of the fuzzy rules. Candidates for a new record are the golden
+records that share at least one key (indexed lookups, never a scan of all golden records).
+
+``RuleMatcher.decide(record, candidates, data)`` then tries the rules in order:
+
+* an exact rule whose key finds exactly one golden record links to it (score 1.0); one that finds
+  several is ambiguous and goes to review;
+* fuzzy rules score every blocked candidate (``data`` holds the candidates' golden records):
+  the weighted mean of the field scores over the fields both records have. The best total at or
+  above the rule's ``link`` threshold, ahead of the runner-up by ``margin``, links; a total at or
+  above ``review`` goes to the review queue; anything lower is a new golden record.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from hub.config.model import MatchRule
+from hub.matching import normalise as N
+from hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
+from hub.matching.exact import Candidate, Decision, normalise_key
+
+MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
+NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
+FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
+                       "icloud.com", "gmx.de", "gmx.net", "web.de", "aol.com", "qq.com", "163.com", "126.com",
+                       "mail.ru", "yandex.ru", "proton.me", "protonmail.com", "t-online.de", "orange.fr"})
+
+
+def _edits(s: str) -> list[str]:
+    """The string and every single-character deletion of it: two strings within one edit (insert,
+    delete, substitute or swap of neighbours) always share one of these."""
+    s = s[:NAME_EDIT_CHARS]
+    out = {s}
+    if len(s) > 3:
+        out.update(s[:i] + s[i + 1:] for i in range(len(s)))
+    return sorted(out)
+
+
+def _name_norm(field: str) -> Callable[[Any], str | None]:
+    return N.person_name if default_comparator(field) == "person_name" else N.company_name
+
+
+def _block_values(fn: str, field: str, value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if fn == "name":
+        v = N.compact(_name_norm(field)(value))
+        return [v] if v else []
+    if fn == "name_edits":
+        v = N.compact(_name_norm(field)(value))
+        return _edits(v) if v else []
+    if fn == "initial":
+        v = N.compact(_name_norm(field)(value))
+        return [v[0]] if v else []
+    if fn == "phone":
+        v = N.phone(value)
+        return [v.lstrip("+")[-9:]] if v else []
+    if fn == "email":
+        v = N.email(value)
+        return [v] if v else []
+    if fn == "domain":
+        v = N.domain(value)
+        return [v] if v and v not in FREE_MAIL else []
+    if fn == "year":
+        v = N.date(value)
+        return [v[:4]] if v else []
+    v = normaliser_for(field)(value)
+    return [v] if v else []
+
+
+class BlockKey:
+    """One blocking key spec, ``function:field[+function:field...]``; at most one part may be multi-valued."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec.replace(" ", "")
+        self.name = "b:" + self.spec
+        self.parts = [tuple(p.split(":", 1)) for p in self.spec.split("+")]
+
+    def values(self, record: Mapping[str, Any]) -> list[str]:
+        out = [""]
+        for fn, field in self.parts:
+            vals = _block_values(fn, field, record.get(field))
+            if not vals:
+                return []
+            out = [f"{o}|{v}" if o else v for o in out for v in vals]
+        return out
+
+
+class RuleMatcher:
+    """The configured rules of one entity (see the module docstring)."""
+
+    def __init__(self, rules: Sequence[MatchRule], *, max_block: int = MAX_BLOCK) -> None:
+        self.rules = list(rules)
+        self.max_block = max_block
+        self.exact = [r for r in self.rules if r.type == "exact"]
+        self.fuzzy = [r for r in self.rules if r.type == "fuzzy"]
+        self.blocks: dict[str, BlockKey] = {}
+        self.rule_blocks: dict[str, set[str]] = {}
+        for r in self.fuzzy:
+            names = set()
+            for spec in r.block:
+                bk = BlockKey(spec)
+                self.blocks.setdefault(bk.name, bk)
+                names.add(bk.name)
+            self.rule_blocks[r.key_name] = names
+        self._cmp = {r.key_name: [(f, COMPARATORS[r.compare.get(f) or default_comparator(f)],
+                                   float(r.weights.get(f, 1.0))) for f in r.fields] for r in self.fuzzy}
+
+    @property
+    def needs_data(self) -> bool:
+        """Whether decide() needs the candidates' golden records (fuzzy rules do)."""
+        return bool(self.fuzzy)
+
+    # ---- keys -----------------------------------------------------------------------------------
+    def exact_key(self, rule: MatchRule, record: Mapping[str, Any]) -> str | None:
+        parts = []
+        for f in rule.fields:
+            v = normalise_key(f, record.get(f))
+            if v is None:
+                return None
+            parts.append(v)
+        return "|".join(parts)
+
+    def keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for rule in self.exact:
+            k = self.exact_key(rule, record)
+            if k is not None:
+                out.append((rule.key_name, k))
+        for name, bk in self.blocks.items():
+            out.extend((name, v[:400]) for v in bk.values(record))
+        return list(dict.fromkeys(out))
+
+    # ---- scoring ----------------------------------------------------------------------------------
+    def score(self, rule: MatchRule, record: Mapping[str, Any], other: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
+        """(total, field scores) of one fuzzy rule for two flat records; total None: rule not applicable."""
+        scores: dict[str, float] = {}
+        num = den = 0.0
+        for f, cmp, w in self._cmp[rule.key_name]:
+            s = cmp(record.get(f), other.get(f))
+            if s is None:
+                continue
+            scores[f] = round(s, 4)
+            num += w * s
+            den += w
+        if len(scores) < rule.min_fields or any(f not in scores for f in rule.require) or den <= 0:
+            return None, scores
+        return num / den, scores
+
+    # ---- decisions ---------------------------------------------------------------------------------
+    def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate],
+               data: Mapping[str, Mapping[str, Any]] | None = None) -> Decision:
+        by_key: dict[str, list[Candidate]] = {}
+        for c in candidates:
+            by_key.setdefault(c.rule, []).append(c)
+        for rule in self.exact:
+            found = sorted({c.golden_id for c in by_key.get(rule.key_name, [])})
+            if len(found) == 1:
+                key = by_key[rule.key_name][0].key
+                return Decision("link", found[0], rule.key_name, 1.0,
+                                {"rule": rule.key_name, "type": "exact", "fields": list(rule.fields), "key": key})
+            if len(found) > 1:
+                return Decision("ambiguous", None, rule.key_name, None,
+                                {"rule": rule.key_name, "type": "exact", "candidates": found[:20],
+                                 "reason": f"{len(found)} golden records share this key"})
+        if not self.fuzzy or data is None:
+            return Decision("new", None, None, None, {"keys": {k: v for k, v in self.keys(record)
+                                                               if not k.startswith("b:")}})
+        best_review: Decision | None = None
+        oversized: list[str] = []
+        for rule in self.fuzzy:
+            gids = self._blocked(rule, by_key, oversized)
+            scored = []
+            for gid in gids:
+                other = data.get(gid)
+                if other is None:
+                    continue
+                total, fields = self.score(rule, record, other)
+                if total is not None:
+                    scored.append((total, gid, fields))
+            if not scored:
+                continue
+            scored.sort(key=lambda t: (-t[0], t[1]))
+            total, gid, fields = scored[0]
+            th = rule.thresholds
+            runner = next((s for s in scored[1:] if s[1] != gid), None)
+            evidence: dict[str, Any] = {"rule": rule.key_name, "type": "fuzzy", "candidate": gid,
+                                        "fields": fields, "total": round(total, 4), "link_at": th.link,
+                                        "review_at": th.review, "candidates": len(scored)}
+            if runner is not None:
+                evidence["runner_up"] = {"golden_id": runner[1], "total": round(runner[0], 4)}
+            if oversized:
+                evidence["oversized_blocks"] = sorted(set(oversized))[:10]
+            if total >= th.link and (runner is None or total - runner[0] >= th.margin):
+                return Decision("link", gid, rule.key_name, round(total, 4), evidence)
+            if total >= th.review and (best_review is None or total > (best_review.score or 0)):
+                if total >= th.link:
+                    evidence["reason"] = "runner-up within margin"
+                best_review = Decision("review", gid, rule.key_name, round(total, 4), evidence)
+        if best_review is not None:
+            return best_review
+        return Decision("new", None, None, None, {"keys": {k: v for k, v in self.keys(record) if not k.startswith("b:")},
+                                                  **({"oversized_blocks": sorted(set(oversized))[:10]}
+                                                     if oversized else {})})
+
+    def _blocked(self, rule: MatchRule, by_key: Mapping[str, list[Candidate]], oversized: list[str]) -> list[str]:
+        """Golden ids found by this rule's blocking keys (and by exact keys), skipping oversized blocks."""
+        gids: dict[str, None] = {}
+        for name in self.rule_blocks[rule.key_name]:
+            per_value: dict[str, list[str]] = {}
+            for c in by_key.get(name, []):
+                per_value.setdefault(c.key, []).append(c.golden_id)
+            for value, ids in per_value.items():
+                if len(ids) > self.max_block:
+                    oversized.append(f"{name}={value}")
+                    continue
+                gids.update(dict.fromkeys(ids))
+        for rule_x in self.exact:
+            gids.update(dict.fromkeys(c.golden_id for c in by_key.get(rule_x.key_name, [])))
+        return list(gids)
+
+
+def candidate_ids(candidates: Iterable[Candidate]) -> set[str]:
+    return {c.golden_id for c in candidates}
