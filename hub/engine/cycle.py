@@ -12,7 +12,7 @@ from typing import Any
 
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.ledger import finish_run, record_stream, start_run
-from hub.engine.plan import PlannedChange, pending_changes, plan_entity
+from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, plan_entity
 from hub.engine.process import ProcessStats, process_entity
 from hub.engine.pull import pull_stream
 from hub.engine.push import push_entity
@@ -36,6 +36,8 @@ class RunSummary:
     conflicts_open: int = 0
     golden_records: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
+    cost: dict[str, Any] = field(default_factory=dict)
+    conflicts_raised: int = 0
     first_round_writes: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     error: str | None = None
@@ -76,6 +78,7 @@ class RunSummary:
                 "process": {k: v for k, v in asdict(self.process).items()},
                 "planned": [c.as_dict() for c in self.planned] if self.mode == "plan" else len(self.planned),
                 "api_calls": self.api_calls, "conflicts_open": self.conflicts_open, "rounds": self.rounds,
+                "write_calls_planned": self.cost, "conflicts_raised": self.conflicts_raised,
                 "golden_records": self.golden_records, "error": self.error}
 
 
@@ -140,6 +143,7 @@ def _round(ctx: RunContext, summary: RunSummary, order: list[str], streams: list
         planned = pending_changes(conn)
     if summary.rounds == 1:
         summary.planned = planned
+        summary.cost = estimate_calls(ctx, planned)
     created = {c.system for c in planned if c.op in ("create", "upsert")}
     if not push or not planned:
         return set()
@@ -167,3 +171,8 @@ def _totals(ctx: RunContext, summary: RunSummary) -> None:
             select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
         summary.conflicts_open = conn.execute(select(func.count()).select_from(T.conflict)
                                               .where(T.conflict.c.status == "open")).scalar() or 0
+        if ctx.run_id is not None:
+            started = conn.execute(select(T.run.c.started_at).where(T.run.c.id == ctx.run_id)).scalar()
+            if started is not None:
+                summary.conflicts_raised = conn.execute(select(func.count()).select_from(T.conflict).where(
+                    T.conflict.c.created_at >= started)).scalar() or 0

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from hub.config.model import SyncRule
 from hub.contracts import EntitySpec
+from hub.engine.conflicts import held_fields
 from hub.engine.context import RunContext
 from hub.engine.util import idempotency_key, stable_hash
 from hub.warehouse import tables as T
@@ -40,9 +41,17 @@ class PlannedChange:
 
 def plan_record(*, entity: str, rule: SyncRule, spec: EntitySpec, fields: set[str], in_fields: set[str],
                 golden_id: str, golden: Mapping[str, Any], deleted: bool, target_id: str | None,
-                current: Mapping[str, Any] | None, written: Mapping[str, Any] | None) -> PlannedChange | None:
-    """The change one target needs so that it agrees with the golden record (None: it agrees)."""
+                current: Mapping[str, Any] | None, written: Mapping[str, Any] | None,
+                held: frozenset[str] = frozenset()) -> PlannedChange | None:
+    """The change one target needs so that it agrees with the golden record (None: it agrees).
+
+    ``held`` fields have an open conflict: nothing is written for them until it is resolved.
+    A rule whose conditions (``when``) the golden record does not meet writes nothing.
+    """
     system = rule.target
+    fields = fields - held
+    if not deleted and not rule.applies(golden):
+        return None
     if deleted:
         if target_id and rule.may_delete and "delete" in spec.capabilities:
             return PlannedChange(entity, system, spec.name, golden_id, "delete", target_id, {}, {},
@@ -123,6 +132,9 @@ def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str
                 current[(row.system, row.source_id)] = row.canonical
     written = {(row.golden_id, row.system): row.data for row in conn.execute(
         select(ts.golden_id, ts.system, ts.data).where(ts.entity == entity, ts.golden_id.in_(ids)))}
+    held: dict[str, set[str]] = {}
+    for gid, f in held_fields(conn, entity, ids):
+        held.setdefault(gid, set()).add(f)
     out = []
     for gid in ids:
         gr = goldens.get(gid)
@@ -132,7 +144,8 @@ def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str
             tid = links.get((gid, system))
             ch = plan_record(entity=entity, rule=rule, spec=spec, fields=fields, in_fields=in_fields,
                              golden_id=gid, golden=gr.data, deleted=bool(gr.deleted), target_id=tid,
-                             current=current.get((system, tid)) if tid else None, written=written.get((gid, system)))
+                             current=current.get((system, tid)) if tid else None, written=written.get((gid, system)),
+                             held=frozenset(held.get(gid, ())))
             if ch is not None:
                 out.append(ch)
     return out
@@ -174,3 +187,19 @@ def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> li
         q = q.where(o.system.in_(systems))
     return [PlannedChange(r.entity, r.system, r.target_entity, r.golden_id, r.op, r.target_id, dict(r.canonical),
                           {}, r.idempotency_key) for r in conn.execute(q)]
+
+
+def estimate_calls(ctx: RunContext, changes: list[PlannedChange]) -> dict[str, dict[str, dict[str, int]]]:
+    """The write calls a push of these changes costs: per system and entity, ceil(changes / max batch)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for c in changes:
+        d = out.setdefault(c.system, {}).setdefault(c.target_entity, {"changes": 0, "calls": 0, "max_batch": 1})
+        d["changes"] += 1
+        try:
+            d["max_batch"] = max(1, ctx.spec(c.system, c.target_entity).max_batch)
+        except Exception:  # metadata unavailable: assume one call per change
+            d["max_batch"] = 1
+    for per in out.values():
+        for d in per.values():
+            d["calls"] = -(-d["changes"] // d["max_batch"])
+    return out

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from hub.contracts import Cursor, EntitySpec, Page, source_id_of
+from hub.engine.budget import exhausted
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
@@ -140,6 +141,10 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
                 if task:
                     task.advance(n)
                 crashpoint("pull.after_page")
+                if exhausted(ctx, system):
+                    stats.status = "partial"
+                    stats.error = f"daily API budget of {system} is used up; the stream resumes from its cursor"
+                    break
         if stats.quarantined:
             stats.status = "partial"
     except HubError as exc:

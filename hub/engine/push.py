@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from hub.contracts import Change, WriteResult
+from hub.engine.budget import exhausted
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.resolver import XrefResolver
@@ -53,6 +54,11 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         seen: set[int] = set()
         with ctx.ledger.stream(entity):
             while True:
+                if exhausted(ctx, system):
+                    stats.status = "partial"
+                    stats.error = f"daily API budget of {system} is used up; the remaining changes wait in the outbox"
+                    log.warning("push %s.%s stopped: %s", system, entity, stats.error)
+                    break
                 with ctx.warehouse.tx() as conn:
                     rows = [r for r in _claimable(ctx, conn, entity, system, batch_size) if r.id not in seen]
                     if not rows:
@@ -68,6 +74,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                             last_error={"kind": "waiting", "message": "a referenced parent is not written yet"}))
                     for r, err in bad:
                         _finish(ctx, conn, r, None, err, max_attempts, stats)
+                changes = _settle_unknown_creates(ctx, connector, spec.name, changes, stats, max_attempts)
                 if not changes:
                     continue
                 stats.records_in += len(changes)
@@ -110,6 +117,59 @@ def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: 
     return changes, waiting, bad
 
 
+def _settle_unknown_creates(ctx: RunContext, connector: Any, target_entity: str,
+                            changes: list[tuple[Any, Change]], stats: StreamStats,
+                            max_attempts: int) -> list[tuple[Any, Change]]:
+    """A create left 'sending' by a crash may have happened: look it up by its reserved key first.
+
+    Connectors that can find a record by Concord's id offer ``lookup(entity, golden_id)``; creates
+    that are upserts on an external id are idempotent anyway and need no lookup.
+    """
+    lookup = getattr(connector, "lookup", None)
+    unknown = [(r, c) for r, c in changes if r.status == "sending" and r.op == "create"]
+    if not unknown or not callable(lookup):
+        return changes
+    found: dict[int, str] = {}
+    for r, c in unknown:
+        try:
+            tid = lookup(target_entity, r.golden_id)
+        except Exception as exc:  # cannot tell: do not risk a duplicate, retry later
+            log.warning("lookup of %s in %s failed (%s); create waits", r.golden_id, r.system, exc)
+            found[r.id] = ""
+            continue
+        if tid:
+            found[r.id] = tid
+    if not found:
+        return changes
+    with ctx.warehouse.tx() as conn:
+        for r, c in unknown:
+            if found.get(r.id):
+                _finish(ctx, conn, r, WriteResult(change=c, ok=True, target_id=found[r.id], created=True), None,
+                        max_attempts, stats, c)
+    return [(r, c) for r, c in changes if r.id not in found]
+
+
+def _remember_written(ctx: RunContext, conn: Connection, row: Any, target_id: str, now: Any) -> None:
+    """Concord now knows what the target holds: what it read last, plus what it just wrote.
+
+    This is the base for conflict detection and echo suppression: when the write comes back on
+    the next pull it equals this knowledge and is not a change.
+    """
+    r = T.raw_record.c
+    cur = conn.execute(select(r.canonical, r.payload_hash).where(
+        r.system == row.system, r.entity == row.entity, r.source_id == target_id)).first()
+    if cur is not None:
+        merged = {**(cur.canonical or {}), **row.canonical}
+        conn.execute(update(T.raw_record).where(r.system == row.system, r.entity == row.entity,
+                                                r.source_id == target_id)
+                     .values(canonical=merged, golden_id=row.golden_id))
+        return
+    conn.execute(T.raw_record.insert().values(
+        system=row.system, entity=row.entity, source_id=target_id, source_entity=row.target_entity, payload={},
+        payload_hash="", source_updated_at=None, deleted=False, status="mapped", canonical=dict(row.canonical),
+        golden_id=row.golden_id, seen_run=ctx.run_id, landed_at=now, mapped_at=now))
+
+
 def _write(connector: Any, target_entity: str, changes: Sequence[Change]) -> list[WriteResult]:
     try:
         results = list(connector.write(target_entity, changes))
@@ -144,6 +204,7 @@ def _finish(ctx: RunContext, conn: Connection, row: Any, res: WriteResult | None
                                                  "golden_id": row.golden_id, "state": "linked", "created_at": now,
                                                  "updated_at": now}], ["entity", "system", "source_id"],
                                  update=["golden_id", "state", "updated_at"])
+        _remember_written(ctx, conn, row, target_id, now)
         ts = T.target_state.c
         prev = conn.execute(select(ts.data).where(ts.entity == row.entity, ts.golden_id == row.golden_id,
                                                   ts.system == row.system)).scalar()

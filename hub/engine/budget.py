@@ -1,0 +1,38 @@
+"""The daily API budget of each system: what this run and earlier runs today used against the limit."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from hub.engine.context import RunContext
+from hub.warehouse import tables as T
+
+
+def used_before_this_run(ctx: RunContext, system: str) -> int:
+    """API calls recorded today (UTC) by earlier runs, from the run ledger."""
+    cache = ctx.__dict__.setdefault("_budget_base", {})
+    if system not in cache:
+        today = ctx.now().astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        rs = T.run_stream.c
+        with ctx.warehouse.tx() as conn:
+            q = select(func.coalesce(func.sum(rs.api_calls), 0)).where(rs.system == system, rs.started_at >= today)
+            if ctx.run_id is not None:
+                q = q.where(rs.run_id != ctx.run_id)
+            cache[system] = int(conn.execute(q).scalar() or 0)
+    return cache[system]
+
+
+def remaining(ctx: RunContext, system: str) -> int | None:
+    """Calls left today for a system, or None when it has no budget."""
+    limit = ctx.project.config.systems[system].daily_budget
+    if not limit:
+        return None
+    vendor = ctx.ledger.remaining(system)   # vendor-reported usage (e.g. Sforce-Limit-Info) when known
+    ours = limit - used_before_this_run(ctx, system) - ctx.ledger.calls(system)
+    return min(ours, vendor) if vendor is not None else ours
+
+
+def exhausted(ctx: RunContext, system: str, need: int = 1) -> bool:
+    left = remaining(ctx, system)
+    return left is not None and left < need
