@@ -1,8 +1,8 @@
 """The operator's actions. Each runs in one warehouse transaction and goes through the hub's own functions
 where they exist (quarantine retry/discard, dead-letter retry/discard).
 
-- Resolving a conflict writes ``status='resolved'`` and ``resolution={"value", "by", "side"}`` into the
-  ``conflict`` row and marks the golden record dirty, so the next plan takes the resolution into account.
+- Resolving a conflict goes through ``hub.engine.conflicts.resolve``: ``status='resolved'`` and
+  ``resolution={"value", "side", "by"}``; the next cycle applies it to the golden record and pushes it.
 - Confirming or rejecting a review pair calls ``hub.matching.link`` / ``unlink`` when the matching package
   provides them; otherwise it records a ``manual_link`` / ``manual_unlink`` decision with its evidence.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
-from hub.engine import deadletter, quarantine
+from hub.engine import conflicts, deadletter, quarantine
 from hub.errors import ConfigError
 from hub.warehouse import Warehouse
 from hub.warehouse import tables as T
@@ -27,25 +27,23 @@ class ActionError(ConfigError):
 
 def resolve_conflict(wh: Warehouse, conflict_id: int, *, side: str | None, value: Any, by: str,
                      now: dt.datetime) -> dict[str, Any]:
+    """Record a person's resolution through ``hub.engine.conflicts.resolve``; the next cycle applies it to the
+    golden record (status ``applied``) and plans the writes."""
     c = T.conflict.c
+    if side is not None and side not in SIDES:
+        raise ActionError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
     with wh.tx() as conn:
         row = conn.execute(select(T.conflict).where(c.id == conflict_id)).first()
         if row is None:
             raise ActionError(f"conflict {conflict_id} does not exist")
         if row.status != "open":
             raise ActionError(f"conflict {conflict_id} is already {row.status}")
-        if side is not None:
-            if side not in SIDES:
-                raise ActionError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
-            value = getattr(row, side)
-        resolution = {"value": value, "by": by, "side": side}
-        res = conn.execute(update(T.conflict).where(c.id == conflict_id, c.status == "open")
-                           .values(status="resolved", resolution=resolution, resolved_at=now))
-        if not res.rowcount:
-            raise ActionError(f"conflict {conflict_id} was resolved meanwhile")
-        wh.upsert(conn, T.dirty, [{"entity": row.entity, "golden_id": row.golden_id, "since": now}],
-                  ["entity", "golden_id"], update=[])
-    return resolution
+        if side == "base":                      # the engine knows left/right; the base is passed as a value
+            side, value = None, row.base
+        try:
+            return conflicts.resolve(conn, conflict_id, value=value, side=side, by=by, now=now)
+        except ValueError as exc:               # resolved by someone else meanwhile
+            raise ActionError(str(exc)) from None
 
 
 def retry_quarantine(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:

@@ -9,6 +9,7 @@ from hub.dashboard.present import mask
 from hub.dashboard.svg import sparkline
 from hub.warehouse import tables as T
 from tests.dashboard.conftest import SECRET, op_headers, read_headers
+from tests.engine.helpers import cycle
 
 H = op_headers()
 
@@ -92,17 +93,32 @@ def test_resolve_conflict_by_side_and_by_value(client, filled) -> None:
     with filled.warehouse.tx() as conn:
         c = T.conflict.c
         rows = {x.id: x for x in conn.execute(select(T.conflict).where(c.id.in_([ids["conflict"], ids["conflict2"]])))}
-        dirty = {x.golden_id for x in conn.execute(select(T.dirty.c.golden_id).where(T.dirty.c.entity == "account"))}
     assert rows[ids["conflict"]].status == "resolved" and rows[ids["conflict"]].resolved_at is not None
     assert rows[ids["conflict"]].resolution == {"value": "+49401234599", "by": "dashboard:operator", "side": "right"}
-    assert rows[ids["conflict2"]].resolution == {"value": 123000, "by": "dashboard:operator", "side": None}
-    assert {ids["nordwind"], ids["bluepeak"]} <= dirty           # the next plan looks at both records again
+    assert rows[ids["conflict2"]].resolution == {"value": 123000, "by": "dashboard:operator", "side": "value"}
     again = client.post(f"/conflicts/{ids['conflict']}/resolve", data={"side": "left"}, headers=H)
     assert again.status_code == 409 and "already resolved" in again.text
     bad = client.post(f"/conflicts/{ids['conflict']}/resolve", data={"side": "value", "value": "{", "as_json": "1"}, headers=H)
     assert "not valid JSON" in bad.text
     assert "No open conflicts" in get(client, "/conflicts")
     assert "+49401234599" in get(client, "/conflicts?status=resolved")
+
+
+def test_a_resolution_feeds_the_next_cycle(client, filled, starter, database_url) -> None:
+    ids = filled.ids
+    assert client.post(f"/conflicts/{ids['conflict']}/resolve", data={"side": "value", "value": "+49 40 7777"},
+                       headers=H).status_code == 200
+    cycle(starter, database_url)
+    with filled.warehouse.tx() as conn:
+        status = conn.execute(select(T.conflict.c.status).where(T.conflict.c.id == ids["conflict"])).scalar()
+        data = conn.execute(select(T.golden.c.data).where(T.golden.c.golden_id == ids["nordwind"])).scalar()
+        o = T.outbox.c
+        writes = [r.canonical for r in conn.execute(select(o.canonical).where(o.golden_id == ids["nordwind"],
+                                                                                o.status == "done"))]
+    assert status == "applied" and data["phone"] == "+49 40 7777"
+    assert any(w.get("phone") == "+49 40 7777" for w in writes)
+    html = get(client, f"/records/account/{ids['nordwind']}")
+    assert "manual:conflict:" in html and "applied" in html
 
 
 def test_quarantine_and_dead_letter_actions(client, filled) -> None:

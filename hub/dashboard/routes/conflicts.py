@@ -11,16 +11,18 @@ from hub.dashboard.auth import Principal
 from hub.dashboard.web import back, operator, page_links, reader, render, state
 
 router = APIRouter()
+STATUSES = ("open", "resolved", "applied", "auto")   # held; decided by a person; applied to golden; by policy
 
 
 @router.get("/conflicts", response_class=HTMLResponse)
 def conflicts(request: Request, status: str = "open", entity: str = "", page: int = 1,
               _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
-    status = status if status in ("open", "resolved") else "open"
+    status = status if status in STATUSES else "open"
     with st.warehouse.engine.connect() as conn:
         pg = queries.conflicts(conn, status=status, entity=entity or None, page=page)
     return render(request, "conflicts.html", page=pg, links=page_links(request, pg), status=status, entity=entity,
+                  statuses=STATUSES,
                   entities=st.project.entity_order())
 
 
@@ -44,5 +46,5 @@ def resolve(request: Request, conflict_id: int, side: str = Form(""), value: str
     else:
         return back("/conflicts", err=f"conflict {conflict_id}: pick left, right, base or enter a value")
     how = f"the {side} value" if side != "value" else "an entered value"
-    return back("/conflicts", msg=f"conflict {conflict_id} resolved with {how}; the next sync writes it"
-                if res is not None else None)
+    return back("/conflicts", msg=f"conflict {conflict_id} resolved with {how} ({res['value']!r}); "
+                                  "the next sync applies and writes it")
