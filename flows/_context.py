@@ -20,8 +20,9 @@ def warehouse_url(project_base: str, configured: str, override: str | None) -> s
 
 
 @contextlib.contextmanager
-def run_context(config: str, warehouse: str | None) -> Iterator[RunContext]:
-    project = load_project(config)
+def run_context(config: str | None, warehouse: str | None) -> Iterator[RunContext]:
+    """``config`` defaults to $CONCORD_CONFIG, then ./concord.yaml (as for the CLI)."""
+    project = load_project(config or os.environ.get("CONCORD_CONFIG") or "concord.yaml")
     wh = Warehouse.open(warehouse_url(project.base_dir, project.config.warehouse, warehouse))
     ctx = RunContext.create(project, wh)
     try:

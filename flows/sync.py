@@ -100,7 +100,7 @@ def _settled(run: CycleRun, entities: list[str], max_rounds: int) -> RunSummary:
 
 
 @flow(name="sync-entity", log_prints=False)
-def sync_entity(config: str = "concord.yaml", entity: str = "account", warehouse: str | None = None,
+def sync_entity(config: str | None = None, entity: str = "account", warehouse: str | None = None,
                 max_rounds: int = MAX_ROUNDS) -> RunSummary:
     """Pull every source of one canonical entity, match, plan and push: one stream per task."""
     with run_context(config, warehouse) as ctx:
@@ -109,7 +109,7 @@ def sync_entity(config: str = "concord.yaml", entity: str = "account", warehouse
 
 
 @flow(name="sync-cycle")
-def sync_cycle_flow(config: str = "concord.yaml", warehouse: str | None = None,
+def sync_cycle_flow(config: str | None = None, warehouse: str | None = None,
                     entities: list[str] | None = None) -> RunSummary:
     """Every entity (or the given ones), one stream per task: what ``concord sync --prefect`` runs."""
     with run_context(config, warehouse) as ctx:
@@ -118,7 +118,7 @@ def sync_cycle_flow(config: str = "concord.yaml", warehouse: str | None = None,
 
 
 @flow(name="sync-cycle-inline")
-def sync_cycle_inline(config: str = "concord.yaml", warehouse: str | None = None,
+def sync_cycle_inline(config: str | None = None, warehouse: str | None = None,
                       entities: list[str] | None = None) -> RunSummary:
     """The whole cycle as one step (``hub.engine.run_cycle``): the cheapest flow, no task runs."""
     with run_context(config, warehouse) as ctx:
@@ -126,7 +126,7 @@ def sync_cycle_inline(config: str = "concord.yaml", warehouse: str | None = None
 
 
 @flow(name="pull-stream")
-def pull_stream(config: str = "concord.yaml", entity: str = "account", system: str = "",
+def pull_stream(config: str | None = None, entity: str = "account", system: str = "",
                 warehouse: str | None = None) -> RunSummary:
     """Land one stream in the warehouse (no processing, no writes)."""
     with run_context(config, warehouse) as ctx:
@@ -140,7 +140,7 @@ def pull_stream(config: str = "concord.yaml", entity: str = "account", system: s
 
 
 @flow(name="push-system")
-def push_system(config: str = "concord.yaml", system: str = "", entities: list[str] | None = None,
+def push_system(config: str | None = None, system: str = "", entities: list[str] | None = None,
                 warehouse: str | None = None) -> RunSummary:
     """Send what the outbox holds for one target system (every entity, in write order)."""
     with run_context(config, warehouse) as ctx:
@@ -156,7 +156,7 @@ def push_system(config: str = "concord.yaml", system: str = "", entities: list[s
 
 
 @flow(name="retry-dead-letters")
-def retry_dead_letters(config: str = "concord.yaml", warehouse: str | None = None) -> RunSummary:
+def retry_dead_letters(config: str | None = None, warehouse: str | None = None) -> RunSummary:
     """Queue every dead-lettered write again and push the queues."""
     with run_context(config, warehouse) as ctx:
         requeued = requeue_dead_letters_task(quote(ctx))
@@ -178,7 +178,7 @@ def requeue_dead_letters_task(ctx: Any) -> int:
 
 
 @flow(name="full-resync")
-def full_resync(config: str = "concord.yaml", entities: list[str] | None = None,
+def full_resync(config: str | None = None, entities: list[str] | None = None,
                 warehouse: str | None = None) -> RunSummary:
     """Forget the cursors and run a cycle: every record is read again (unchanged ones are no-ops)."""
     with run_context(config, warehouse) as ctx:

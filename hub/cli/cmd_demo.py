@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
                 print_json(summary)
             else:
                 _render(summary)
-                console.print(f"next: [bold]{summary['next']}[/]")
+                env_file = os.path.relpath(summary["env_file"])
+                console.print(f"next: [bold]{summary['next']}[/]  (the sandbox credentials: . {env_file})")
             if serve:
                 _serve(d, summary["config"])
         finally:

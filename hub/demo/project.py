@@ -114,3 +114,20 @@ def export_env(values: Mapping[str, str]) -> None:
     """Put the sandboxes' secret values into this process's environment (never into a file)."""
     for k, v in values.items():
         os.environ[k] = v
+
+
+def write_env_file(folder: Path, values: Mapping[str, str]) -> Path:
+    """``sandbox.env`` (mode 0600): the sandbox-only credentials, for commands run after the demo.
+
+    These are throwaway values of loopback sandboxes, never real credentials; concord.yaml keeps
+    only the ``${ENV}`` references. ``. demo/sandbox.env`` exports them into a shell.
+    """
+    import shlex
+
+    path = folder / "sandbox.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# Credentials of the demo's loopback sandboxes (sandbox-only values). Use: . sandbox.env\n")
+        for k, v in sorted(values.items()):
+            fh.write(f"export {k}={shlex.quote(v)}\n")
+    return path

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from hub import registry
 from hub.demo import edits as demo_edits
 from hub.demo.profiles import EXCLUDED
-from hub.demo.project import HEADER, build_config, copy_mappings, export_env, profile_for, write_config
+from hub.demo.project import (HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
+                               write_env_file)
 from hub.errors import ConfigError, HubError
 from hub.warehouse import tables as T
 
@@ -50,6 +51,7 @@ class Demo:
     edits: list[dict[str, Any]] = field(default_factory=list)
     cycles: list[dict[str, Any]] = field(default_factory=list)
     config_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)             # the sandboxes' secret values
 
     @property
     def warehouse_url(self) -> str:
@@ -78,8 +80,8 @@ def prepare_folder(folder: Path) -> None:
     if folder.exists() and not cfg.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} is not empty; pass --folder DIR for another folder")
     folder.mkdir(parents=True, exist_ok=True)
-    for p in folder.glob("concord.db*"):
-        p.unlink()
+    for p in [*folder.glob("concord.db*"), folder / "sandbox.env"]:
+        p.unlink(missing_ok=True)
     shutil.rmtree(folder / "mappings", ignore_errors=True)
 
 
@@ -110,6 +112,7 @@ def start_sandboxes(demo: Demo) -> None:
             demo.leave_out(name, f"mapping: {type(exc).__name__}: {exc}")
             continue
         export_env(sb.env)
+        demo.env.update(sb.env)
         demo.systems[name] = {"connector": name, "config": sb.connector_config}
         demo.say(f"started {name} sandbox at {sb.base_url}")
 
@@ -279,12 +282,15 @@ def run(demo: Demo) -> dict[str, Any]:
     cycle(demo, project, "full cycle (initial load, matching, write-back)")
     make_edits(demo)
     cycle(demo, project, "incremental cycle (after edits on each side)")
+    env_file = write_env_file(demo.folder, {k: v for k, v in demo.env.items()
+                                            if any(k in str(s["config"]) for s in demo.systems.values())})
     summary = {"folder": str(demo.folder), "config": str(demo.config_path), "warehouse": demo.warehouse_url,
                "world": {"size": demo.size, "seed": demo.seed}, "systems": {
                    n: {"connector": s["connector"], "role": profile_for(s["connector"]).role,
                        "base_url": demo.running[n].base_url} for n, s in demo.systems.items()},
                **totals(demo), "cycles": demo.cycles, "edits": demo.edits, "notes": demo.notes,
                "seconds": round(time.perf_counter() - t0, 2),
+               "env_file": str(env_file),
                "next": f"concord dashboard -c {_shown(demo.config_path)}"}
     return summary
 
