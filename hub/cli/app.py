@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import cmd_init, cmd_ops, cmd_sandbox, cmd_sync
+from hub.cli import cmd_conflicts, cmd_init, cmd_ops, cmd_sandbox, cmd_sync
 
 app = typer.Typer(name="concord", help="Concord: keep an ERP and a CRM in agreement.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
-for _module in (cmd_init, cmd_sync, cmd_ops, cmd_sandbox):
+for _module in (cmd_init, cmd_sync, cmd_ops, cmd_conflicts, cmd_sandbox):
     _module.register(app)
 
 
