@@ -61,6 +61,12 @@ class EntitySpec(Frozen):
     max_batch: int = 200
     fields: tuple[FieldSpec, ...] | None = None
     label: str | None = None
+    #: the field holding the record's last change time at the source, when it is not the cursor field
+    updated_field: str | None = None
+
+    @property
+    def change_time_field(self) -> str | None:
+        return self.updated_field or (self.cursor.field if self.cursor else None)
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields or ():

@@ -60,6 +60,7 @@ class FilesConnector:
                 caps.add("upsert")
             out.append(EntitySpec(
                 name=name, primary_key=ent.keys, fields=fields, external_id_field=ent.external_id,
+                updated_field=ent.modified_column or (None if ent.cursor == "mtime" else ent.cursor),
                 capabilities=frozenset(caps), max_batch=self.config.max_batch,
                 cursor=CursorSpec(field="mtime" if ent.cursor == "mtime" else ent.cursor,
                                   tiebreak=ent.keys[0], kind="opaque" if ent.cursor == "mtime" else "datetime",
@@ -119,6 +120,18 @@ class FilesConnector:
             chunk = picked[i:i + self.config.page_size]
             last_v, last_k, _ = chunk[-1]
             yield Page(entity=entity, records=[r for _v, _k, r in chunk], checkpoint=Cursor(value=last_v, key=last_k))
+
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The key of the record carrying Concord's id in the external-id column, if any."""
+        ent = self._entity(entity)
+        path = self.path(ent)
+        if not ent.external_id or not os.path.exists(path):
+            return None
+        with open_for_read(path, ent.encoding) as fh:
+            for _n, row in iter_rows(fh, ent.kind, ent.delimiter, path):
+                if str(row.get(ent.external_id) or "") == golden_id:
+                    return _key(ent, row)
+        return None
 
     # ---- write ------------------------------------------------------------------------------
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:

@@ -54,7 +54,7 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
             bad.append({"system": system, "entity": entity, "source_id": "(no key) " + stable_hash(safe)[:12],
                         "stage": "land", "error": err, "payload": safe})
             continue
-        cursor_field = spec.cursor.field if spec.cursor else None
+        cursor_field = spec.change_time_field
         rows[sid] = {"system": system, "entity": entity, "source_id": sid, "source_entity": spec.name,
                      "payload": payload, "payload_hash": stable_hash(payload),
                      "source_updated_at": normalise_timestamp(rec.get(cursor_field)) if cursor_field else None,
