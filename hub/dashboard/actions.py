@@ -3,8 +3,9 @@ where they exist (quarantine retry/discard, dead-letter retry/discard).
 
 - Resolving a conflict goes through ``hub.engine.conflicts.resolve``: ``status='resolved'`` and
   ``resolution={"value", "side", "by"}``; the next cycle applies it to the golden record and pushes it.
-- Confirming or rejecting a review pair calls ``hub.matching.link`` / ``unlink`` when the matching package
-  provides them; otherwise it records a ``manual_link`` / ``manual_unlink`` decision with its evidence.
+- Confirming or rejecting a review pair calls ``hub.matching.decide_review`` (manual link / unlink, which
+  moves the cross-reference and rebuilds the golden records) when the matching package provides it;
+  otherwise it records a ``manual_link`` / ``manual_unlink`` decision with its evidence.
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def discard_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
         return deadletter.discard_dead(conn, ids, now) if ids else 0
 
 
-def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, now: dt.datetime) -> str:
+def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, now: dt.datetime,
+                  project: Any = None) -> str:
     """Confirm (link) or reject (unlink) a review pair. Returns the decision recorded."""
     md = T.match_decision.c
     with wh.tx() as conn:
@@ -80,11 +82,10 @@ def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, no
             md.decision.in_(["manual_link", "manual_unlink"]))).first()
         if later is not None:
             raise ActionError(f"pair {decision_id} was already decided ({later.decision})")
-        hub_fn = _matching_fn("link" if confirm else "unlink")
-        if hub_fn is not None:
-            hub_fn(conn, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
-                   now=now, by=by)
-            return "manual_link" if confirm else "manual_unlink"
+        hub_fn = _matching_fn("decide_review")
+        if hub_fn is not None:     # hub.matching moves the cross-reference and rebuilds the golden records
+            res = hub_fn(conn, decision_id, confirm=confirm, now=now, by=by, project=project)
+            return str(res.get("decision") or ("manual_link" if confirm else "manual_unlink"))
         decision = "manual_link" if confirm else "manual_unlink"
         _record_decision(conn, row, decision, by, now)
         return decision

@@ -63,8 +63,12 @@ def _fill(wh: Warehouse) -> dict[str, Any]:
             idempotency_key="dash-test-dead-1", status="dead", attempts=5,
             last_error={"kind": "record", "message": f"FIELD_INTEGRITY_EXCEPTION token={SECRET}"},
             created_at=now, updated_at=now)).inserted_primary_key[0]
+        # a candidate golden record without a crm record, so the crm record of Nordwind may be linked into it
+        conn.execute(T.golden.insert().values(entity="account", golden_id="cand-nordwind", title="Nordwind Logistik",
+                                              data={"name": "Nordwind Logistik", "billing_address.city": "Hamburg"},
+                                              data_hash="x", version=1, deleted=False, created_at=now, updated_at=now))
         review_id = conn.execute(T.match_decision.insert().values(
-            run_id=1, entity="account", system="crm", source_id=crm_id, golden_id=bluepeak, decision="review",
+            run_id=1, entity="account", system="crm", source_id=crm_id, golden_id="cand-nordwind", decision="review",
             rule="fuzzy:name+city", score=0.82, evidence={"name": {"score": 0.78}, "city": {"score": 1.0}},
             decided_at=now)).inserted_primary_key[0]
         so, inv = T.CANONICAL["sales_order"], T.CANONICAL["invoice"]

@@ -149,7 +149,7 @@ def test_match_review_confirm_and_reject(client, filled) -> None:
         md = T.match_decision.c
         rows = list(conn.execute(select(md.decision, md.golden_id, md.evidence).where(
             md.system == "crm", md.source_id == filled.ids["crm_id"], md.decision.like("manual%"))))
-    assert [r.decision for r in rows] == ["manual_link"] and rows[0].golden_id == filled.ids["bluepeak"]
+    assert [r.decision for r in rows] == ["manual_link"] and rows[0].golden_id == "cand-nordwind"
     assert rows[0].evidence["review_decision_id"] == rid and rows[0].evidence["by"] == "dashboard:operator"
 
 

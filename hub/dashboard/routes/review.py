@@ -26,5 +26,5 @@ def decide(request: Request, decision_id: int, action: str, p: Principal = Depen
         return back("/review", err=f"unknown action {action!r}")
     st = state(request)
     d = actions.decide_review(st.warehouse, decision_id, confirm=action == "confirm", by=f"dashboard:{p.role}",
-                              now=st.now())
+                              now=st.now(), project=st.project)
     return back("/review", msg=f"pair {decision_id}: {d.replace('_', ' ')} recorded")
