@@ -68,6 +68,7 @@ class Store:
         self.duplicate_rules = dict(duplicate_rules or {})
         self._dup_index: dict[tuple[str, str], dict[str, str]] = {}
         self._autonum: dict[str, int] = {}
+        self._items_of: dict[str, set[str]] = {}       # Order Id -> its OrderItem ids (roll-up index)
         for name, o in self.objects.items():
             for f in o.fields:
                 if f.ext:
@@ -379,8 +380,10 @@ class Store:
         order = self.records["Order"].get(rec["OrderId"])
         if order is None:
             return
-        order["TotalAmount"] = round(sum(float(i.get("TotalPrice") or 0) for i in self.records["OrderItem"].values()
-                                         if i.get("OrderId") == order["Id"] and not i["IsDeleted"]), 2)
+        items = self._items_of.setdefault(order["Id"], set())
+        items.add(rec["Id"])
+        rows = (self.records["OrderItem"].get(i) for i in items)
+        order["TotalAmount"] = round(sum(float(i.get("TotalPrice") or 0) for i in rows if i and not i["IsDeleted"]), 2)
         order["LastModifiedDate"] = order["SystemModstamp"] = fmt_dt(max(t, parse_dt(order["SystemModstamp"])))
 
     def iter_all(self) -> Iterator[tuple[str, dict[str, Any]]]:
