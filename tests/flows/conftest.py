@@ -31,7 +31,7 @@ def prefect_harness() -> Iterator[str]:
 
 
 def sandbox_project(folder: Path, names: list[str], *, size: int = 12, seed: int = 7,
-                    warehouse: str = "sqlite:///concord.db") -> tuple[Path, list[Any]]:
+                    warehouse: str = "sqlite:///concord.db", faults: Any = None) -> tuple[Path, list[Any]]:
     """Start the named sandboxes from one world and write a demo-style concord.yaml for them."""
     from hub import registry
     from hub.demo.project import build_config, copy_mappings, export_env, profile_for, write_config
@@ -41,7 +41,7 @@ def sandbox_project(folder: Path, names: list[str], *, size: int = 12, seed: int
     systems, mappings, running = {}, {}, []
     folder.mkdir(parents=True, exist_ok=True)
     for n in names:
-        sb = registry.sandbox_starter(n)(world, port=0)
+        sb = registry.sandbox_starter(n)(world, faults=faults, port=0)
         running.append(sb)
         export_env(sb.env)
         systems[n] = {"connector": n, "config": sb.connector_config}
