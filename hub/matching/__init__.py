@@ -9,4 +9,8 @@ Manual ``link`` / ``unlink`` live in :mod:`hub.matching.manual`; offline file ma
 from hub.matching.exact import Candidate, Decision, ExactMatcher, Matcher, normalise_key
 from hub.matching.rules import RuleMatcher
 
-__all__ = ["Candidate", "Decision", "ExactMatcher", "Matcher", "RuleMatcher", "normalise_key"]
+# After the names the engine needs: manual.py imports hub.engine, which imports this package.
+from hub.matching.manual import decide_review, link, open_reviews, unlink  # noqa: E402
+
+__all__ = ["Candidate", "Decision", "ExactMatcher", "Matcher", "RuleMatcher", "normalise_key", "link", "unlink",
+           "open_reviews", "decide_review"]

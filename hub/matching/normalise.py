@@ -92,6 +92,8 @@ def legal_form_of(value: Any) -> str | None:
     if value is None:
         return None
     full, bare = _words(str(value)), company_name(value)
+    if full.startswith("the "):
+        full = full[4:]
     if not bare or full == bare:
         return None
     return full[len(bare):].strip() or None
