@@ -1,0 +1,80 @@
+"""concord serve: run the project's schedules on this machine with Prefect's ``serve`` (no work pool).
+
+Schedules come from concord.yaml (``schedules: [{entity, cron, timezone}]``); without any, each
+entity gets a default (accounts and contacts every 5 minutes, orders every 15, the rest hourly),
+plus an hourly dead-letter retry and a nightly full resync. Flows are found through the
+``concord.flows`` entry points (hub never imports flows). Without PREFECT_API_URL, Prefect starts
+its temporary local server for this process, so it also works on the embedded SQLite default.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, guarded, print_json, setup_logging
+
+DEFAULT_CRON = {"account": "*/5 * * * *", "contact": "1-59/5 * * * *", "sales_order": "*/15 * * * *",
+                "invoice": "*/15 * * * *"}
+HOURLY = "7 * * * *"
+RETRY_CRON = "45 * * * *"
+RESYNC_CRON = "30 2 * * *"
+
+
+def planned_deployments(project: Any, config_path: str, warehouse: str | None) -> list[dict[str, Any]]:
+    """What ``serve`` will schedule: name, flow entry point, cron, timezone and parameters."""
+    base = {"config": config_path, **({"warehouse": warehouse} if warehouse else {})}
+    out = []
+    schedules = {s.entity: s for s in project.config.schedules}
+    for entity in project.entity_order():
+        s = schedules.get(entity)
+        out.append({"name": f"sync-{entity}", "flow": "sync_entity", "cron": s.cron if s else DEFAULT_CRON.get(entity, HOURLY),
+                    "timezone": s.timezone if s else "UTC", "parameters": {**base, "entity": entity}})
+    out.append({"name": "retry-dead-letters", "flow": "retry_dead_letters", "cron": RETRY_CRON, "timezone": "UTC",
+                "parameters": dict(base)})
+    out.append({"name": "full-resync", "flow": "full_resync", "cron": RESYNC_CRON, "timezone": "UTC",
+                "parameters": dict(base)})
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
+              limit: int = typer.Option(4, "--limit", help="Flow runs at once on this machine."),
+              print_only: bool = typer.Option(False, "--print", help="Show the schedules and exit.")) -> None:
+        """Run the sync schedules on this machine (Prefect serve; one run per deployment at a time)."""
+        from hub.config import load_project
+        from hub.errors import ConfigError
+        from hub.registry import load_entry_point
+
+        setup_logging()
+        project = guarded(lambda: load_project(config))
+        config_path = os.path.abspath(config)
+        plan = planned_deployments(project, config_path, warehouse)
+        if json_out or print_only:
+            if json_out:
+                print_json(plan)
+            else:
+                t = Table(title=f"schedules of {config_path}")
+                for col in ("deployment", "flow", "cron", "timezone"):
+                    t.add_column(col)
+                for d in plan:
+                    t.add_row(d["name"], d["flow"], d["cron"], d["timezone"])
+                console.print(t)
+            if print_only:
+                return
+        try:
+            flows = {d["flow"]: load_entry_point("concord.flows", d["flow"], "flow") for d in plan}
+        except ConfigError as exc:
+            err_console.print(f"[red]error[/]: {exc.message}")
+            raise typer.Exit(2) from None
+        from prefect import serve as prefect_serve
+        from prefect.schedules import Cron
+
+        deployments = [flows[d["flow"]].to_deployment(
+            name=d["name"], schedules=[Cron(d["cron"], timezone=d["timezone"])], parameters=d["parameters"],
+            tags=["concord", d["name"]], concurrency_limit=1) for d in plan]
+        err_console.print(f"serving {len(deployments)} schedules (Ctrl-C stops; schedules pause while stopped)")
+        prefect_serve(*deployments, limit=limit)
