@@ -162,7 +162,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     deleted_ids = [r.source_id for r in deletions]
     if deleted_ids:
         _mark_xref_deleted(conn, entity, system, deleted_ids, now)
-        alive = _live_golden(conn, entity, {xrefs[s] for s in deleted_ids if s in xrefs})
+        # copies in mirror targets do not keep a golden record alive: they follow it, deletes included
+        mirrors = {r.target for r in ecfg.sync if r.mode == "mirror"}
+        alive = _live_golden(conn, entity, {xrefs[s] for s in deleted_ids if s in xrefs}, exclude=mirrors)
         for gid in {xrefs[s] for s in deleted_ids if s in xrefs} - alive - set(target_of.values()):
             if gid in states and not states[gid].deleted:
                 states[gid].deleted, states[gid].dirty_data = True, True
@@ -262,11 +264,12 @@ def _mark_xref_deleted(conn: Connection, entity: str, system: str, ids: list[str
                      .values(state="deleted", updated_at=now))
 
 
-def _live_golden(conn: Connection, entity: str, gids: set[str]) -> set[str]:
+def _live_golden(conn: Connection, entity: str, gids: set[str], exclude: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
     out: set[str] = set()
     x = T.xref.c
     ids = sorted(gids)
     for i in range(0, len(ids), 500):
-        q = select(x.golden_id).where(x.entity == entity, x.golden_id.in_(ids[i:i + 500]), x.state != "deleted")
+        q = select(x.golden_id).where(x.entity == entity, x.golden_id.in_(ids[i:i + 500]), x.state != "deleted",
+                                      x.system.not_in(sorted(exclude)) if exclude else x.state != "deleted")
         out.update(r.golden_id for r in conn.execute(q))
     return out
