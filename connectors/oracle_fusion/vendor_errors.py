@@ -61,7 +61,8 @@ def error_for(status: int, message: str, *, code: str | None = None, path: str |
         return AuthError(f"{system} refused the credentials ({status}){hint}: {message}", code=code, system=system)
     if status in (408, 429) or status >= 500:
         return TransientError(f"{text} (HTTP {status})", code=code, system=system, retry_after=retry_after)
-    if status in (409, 412):
+    if status in (409, 412) or "RowInconsistentException" in message:
+        # another user changed the row since we read it: re-read and re-plan, never overwrite blindly
         return StaleRecordError(text, code=code, system=system, record_id=record_id)
     if reading:
         return ConfigError(text, code=code, system=system)

@@ -2,7 +2,9 @@
 
 With ``CONCORD_CRASHPOINT=push.after_call`` (optionally ``name:N`` for the N-th time the point is
 passed) the process writes ``CONCORD_CRASHPOINT_FILE`` (if set) and then waits to be killed;
-with ``CONCORD_CRASHPOINT_ACTION=kill`` it SIGKILLs itself. Free when the variable is unset.
+with ``CONCORD_CRASHPOINT_ACTION=kill`` it SIGKILLs itself, and with ``raise`` it raises
+:class:`SimulatedCrash` (a BaseException nothing in the engine catches: in-process crash tests).
+Free when the variable is unset.
 """
 from __future__ import annotations
 
@@ -11,6 +13,14 @@ import signal
 import time
 
 _hits: dict[str, int] = {}
+
+
+class SimulatedCrash(BaseException):
+    """The process "dies" here: open transactions roll back, nothing after this point runs."""
+
+
+def reset() -> None:
+    _hits.clear()
 
 
 def crashpoint(name: str) -> None:
@@ -27,7 +37,10 @@ def crashpoint(name: str) -> None:
     if marker:
         with open(marker, "w") as fh:
             fh.write(f"{name} {os.getpid()}\n")
-    if os.environ.get("CONCORD_CRASHPOINT_ACTION") == "kill":
+    action = os.environ.get("CONCORD_CRASHPOINT_ACTION")
+    if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "raise":
+        raise SimulatedCrash(name)
     while True:  # wait for the test's SIGKILL
         time.sleep(1)
