@@ -97,6 +97,9 @@ class MatchRule(Frozen):
                 if not sep or fn not in BLOCK_FUNCTIONS or not _f:
                     raise ValueError(f"block key {spec!r}: each part is `function:field` with a function among "
                                      f"{', '.join(BLOCK_FUNCTIONS)}")
+                if _f.strip() not in known:
+                    raise ValueError(f"block key {spec!r}: {_f.strip()!r} is not one of this rule's fields "
+                                     f"(blocking keys use the fields the rule compares)")
         return self
 
 

@@ -114,6 +114,7 @@ def test_exact_ambiguity() -> None:
     ({"type": "fuzzy", "fields": ["name"], "block": ["soundex:name"]}, "function:field"),
     ({"type": "fuzzy", "fields": ["name"], "block": ["name:name"], "weights": {"phone": 1}}, "not one of"),
     ({"fields": ["tax_id"], "weights": {"tax_id": 1}}, "fuzzy rules only"),
+    ({"type": "fuzzy", "fields": ["name"], "block": ["phone:phone"]}, "blocking keys use the fields"),
     ({"type": "fuzzy", "fields": ["name"], "block": ["name:name"], "thresholds": {"link": 0.6, "review": 0.8}},
      "above the link threshold"),
 ])
