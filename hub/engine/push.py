@@ -21,9 +21,9 @@ from hub.contracts import Change, WriteResult
 from hub.engine.budget import exhausted
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
+from hub.engine.outcomes import Outcome, record_outcomes
 from hub.engine.resolver import XrefResolver
-from hub.engine.util import stable_hash
-from hub.errors import HubError, RecordError, StaleRecordError, TransientError
+from hub.errors import HubError, RecordError, TransientError
 from hub.http.redact import redact
 from hub.warehouse import tables as T
 
@@ -72,8 +72,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                         conn.execute(update(T.outbox).where(o.id == r.id).values(
                             next_attempt_at=ctx.now() + dt.timedelta(seconds=1), updated_at=ctx.now(),
                             last_error={"kind": "waiting", "message": "a referenced parent is not written yet"}))
-                    for r, err in bad:
-                        _finish(ctx, conn, r, None, err, max_attempts, stats)
+                    record_outcomes(ctx, conn, [Outcome(r, None, None, err) for r, err in bad], max_attempts, stats)
                 changes = _settle_unknown_creates(ctx, connector, spec.name, changes, stats, max_attempts)
                 if not changes:
                     continue
@@ -82,8 +81,8 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                 results = _write(connector, spec.name, [c for _r, c in changes])
                 crashpoint("push.after_call")
                 with ctx.warehouse.tx() as conn:
-                    for (row, change), res in zip(changes, results):
-                        _finish(ctx, conn, row, res, res.error, max_attempts, stats, change)
+                    record_outcomes(ctx, conn, [Outcome(row, change, res, res.error)
+                                                for (row, change), res in zip(changes, results)], max_attempts, stats)
                 crashpoint("push.after_commit")
         if stats.dead or stats.failed:
             stats.status = "partial"
@@ -142,32 +141,9 @@ def _settle_unknown_creates(ctx: RunContext, connector: Any, target_entity: str,
     if not found:
         return changes
     with ctx.warehouse.tx() as conn:
-        for r, c in unknown:
-            if found.get(r.id):
-                _finish(ctx, conn, r, WriteResult(change=c, ok=True, target_id=found[r.id], created=True), None,
-                        max_attempts, stats, c)
+        record_outcomes(ctx, conn, [Outcome(r, c, WriteResult(change=c, ok=True, target_id=found[r.id], created=True),
+                                            None) for r, c in unknown if found.get(r.id)], max_attempts, stats)
     return [(r, c) for r, c in changes if r.id not in found]
-
-
-def _remember_written(ctx: RunContext, conn: Connection, row: Any, target_id: str, now: Any) -> None:
-    """Concord now knows what the target holds: what it read last, plus what it just wrote.
-
-    This is the base for conflict detection and echo suppression: when the write comes back on
-    the next pull it equals this knowledge and is not a change.
-    """
-    r = T.raw_record.c
-    cur = conn.execute(select(r.canonical, r.payload_hash).where(
-        r.system == row.system, r.entity == row.entity, r.source_id == target_id)).first()
-    if cur is not None:
-        merged = {**(cur.canonical or {}), **row.canonical}
-        conn.execute(update(T.raw_record).where(r.system == row.system, r.entity == row.entity,
-                                                r.source_id == target_id)
-                     .values(canonical=merged, golden_id=row.golden_id))
-        return
-    conn.execute(T.raw_record.insert().values(
-        system=row.system, entity=row.entity, source_id=target_id, source_entity=row.target_entity, payload={},
-        payload_hash="", source_updated_at=None, deleted=False, status="mapped", canonical=dict(row.canonical),
-        golden_id=row.golden_id, seen_run=ctx.run_id, landed_at=now, mapped_at=now))
 
 
 def _write(connector: Any, target_entity: str, changes: Sequence[Change]) -> list[WriteResult]:
@@ -182,54 +158,3 @@ def _write(connector: Any, target_entity: str, changes: Sequence[Change]) -> lis
         err = TransientError(f"connector returned {len(results)} results for {len(changes)} changes")
         return [WriteResult(change=c, ok=False, error=err) for c in changes]
     return results
-
-
-def _finish(ctx: RunContext, conn: Connection, row: Any, res: WriteResult | None, err: HubError | None,
-            max_attempts: int, stats: StreamStats, change: Change | None = None) -> None:
-    now = ctx.now()
-    o = T.outbox.c
-    if res is not None and res.ok:
-        target_id = res.target_id or row.target_id
-        conn.execute(update(T.outbox).where(o.id == row.id).values(
-            status="done", target_id=target_id, fields=change.fields if change else {}, last_error=None,
-            updated_at=now))
-        stats.records_out += 1
-        if row.op == "delete":
-            conn.execute(update(T.xref).where(T.xref.c.entity == row.entity, T.xref.c.system == row.system,
-                                              T.xref.c.golden_id == row.golden_id)
-                         .values(state="deleted", updated_at=now))
-            return
-        if target_id:
-            ctx.warehouse.upsert(conn, T.xref, [{"entity": row.entity, "system": row.system, "source_id": target_id,
-                                                 "golden_id": row.golden_id, "state": "linked", "created_at": now,
-                                                 "updated_at": now}], ["entity", "system", "source_id"],
-                                 update=["golden_id", "state", "updated_at"])
-        _remember_written(ctx, conn, row, target_id, now)
-        ts = T.target_state.c
-        prev = conn.execute(select(ts.data).where(ts.entity == row.entity, ts.golden_id == row.golden_id,
-                                                  ts.system == row.system)).scalar()
-        data = {**(prev or {}), **row.canonical}
-        ctx.warehouse.upsert(conn, T.target_state, [{"entity": row.entity, "golden_id": row.golden_id,
-                                                     "system": row.system, "data": data,
-                                                     "data_hash": stable_hash(data), "updated_at": now}],
-                             ["entity", "golden_id", "system"])
-        return
-    err = err or TransientError("write failed without an error")
-    info = err.to_dict()
-    info["message"] = redact(info.get("message", ""))
-    if isinstance(err, StaleRecordError):
-        # the target changed under us: re-read and re-plan, never overwrite blindly
-        conn.execute(update(T.outbox).where(o.id == row.id).values(status="superseded", last_error=info, updated_at=now))
-        ctx.warehouse.upsert(conn, T.dirty, [{"entity": row.entity, "golden_id": row.golden_id, "since": now}],
-                             ["entity", "golden_id"], update=[])
-        stats.failed += 1
-        return
-    attempts = (row.attempts or 0) + (1 if change is not None else 0)
-    if isinstance(err, (TransientError,)) and attempts < max_attempts or err.retryable and attempts < max_attempts:
-        delay = min(3600.0, 2.0 ** attempts) if not getattr(err, "retry_after", None) else float(err.retry_after)
-        conn.execute(update(T.outbox).where(o.id == row.id).values(
-            status="failed", last_error=info, next_attempt_at=now + dt.timedelta(seconds=delay), updated_at=now))
-        stats.failed += 1
-        return
-    conn.execute(update(T.outbox).where(o.id == row.id).values(status="dead", last_error=info, updated_at=now))
-    stats.dead += 1
