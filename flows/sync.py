@@ -76,11 +76,12 @@ def _call(t: Any, run: CycleRun, entity: str, system: str) -> None:
         get_run_logger().warning("%s", exc.message)
 
 
-def _settled(run: CycleRun, entities: list[str], max_rounds: int) -> RunSummary:
+def _settled(run: CycleRun, only: list[str] | None, max_rounds: int) -> RunSummary:
     """Rounds until no target got creates (their ids and numbers are read back), then the ledger."""
     try:
-        _steps(run, entities)
+        entities = run.entities(only)
         run.summary.rounds = 1
+        _steps(run, entities)
         while run.summary.rounds < max_rounds:
             created = run.created_in()
             if not created:
@@ -105,7 +106,7 @@ def sync_entity(config: str | None = None, entity: str = "account", warehouse: s
     """Pull every source of one canonical entity, match, plan and push: one stream per task."""
     with run_context(config, warehouse) as ctx:
         run = CycleRun(ctx, prefect_flow_run_id=flow_run_id())
-        return _settled(run, run.entities([entity]), max_rounds)
+        return _settled(run, [entity], max_rounds)
 
 
 @flow(name="sync-cycle")
@@ -114,7 +115,7 @@ def sync_cycle_flow(config: str | None = None, warehouse: str | None = None,
     """Every entity (or the given ones), one stream per task: what ``concord sync --prefect`` runs."""
     with run_context(config, warehouse) as ctx:
         run = CycleRun(ctx, prefect_flow_run_id=flow_run_id())
-        return _settled(run, run.entities(entities), MAX_ROUNDS)
+        return _settled(run, entities, MAX_ROUNDS)
 
 
 @flow(name="sync-cycle-inline")
@@ -132,7 +133,12 @@ def pull_stream(config: str | None = None, entity: str = "account", system: str 
     with run_context(config, warehouse) as ctx:
         run = CycleRun(ctx, mode="pull", prefect_flow_run_id=flow_run_id())
         try:
-            _call(pull_task, run, entity, system or run.sources(entity)[0])
+            sources = run.sources(run.entities([entity])[0])
+            if system and system not in sources:
+                from hub.errors import ConfigError
+
+                raise ConfigError(f"{entity} has no source {system!r}; its sources: {', '.join(sources)}")
+            _call(pull_task, run, entity, system or sources[0])
         except Exception as exc:
             run.finish(error=f"{type(exc).__name__}: {exc}")
             raise
@@ -184,4 +190,4 @@ def full_resync(config: str | None = None, entities: list[str] | None = None,
     with run_context(config, warehouse) as ctx:
         reset_cursors(ctx, entities)
         run = CycleRun(ctx, mode="resync", prefect_flow_run_id=flow_run_id())
-        return _settled(run, run.entities(entities), MAX_ROUNDS)
+        return _settled(run, entities, MAX_ROUNDS)

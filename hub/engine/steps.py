@@ -34,10 +34,18 @@ class CycleRun:
         self.t0 = time.perf_counter()
         start_run(ctx, mode, prefect_flow_run_id)
         self.summary = RunSummary(ctx.run_id, mode)
+        self._created: set[str] = set()
 
     # ---- what to do -------------------------------------------------------------------------
     def entities(self, only: Sequence[str] | None = None) -> list[str]:
-        return [e for e in self.ctx.project.entity_order() if not only or e in only]
+        """Entities in write order (parents first); an unknown name is a ConfigError listing the known."""
+        known = self.ctx.project.entity_order()
+        unknown = [e for e in only or () if e not in known]
+        if unknown:
+            from hub.errors import ConfigError
+
+            raise ConfigError(f"unknown entity {', '.join(map(repr, unknown))}; this project syncs: {', '.join(known)}")
+        return [e for e in known if not only or e in only]
 
     def sources(self, entity: str) -> list[str]:
         return list(self.ctx.project.config.entities[entity].sources)
@@ -59,8 +67,9 @@ class CycleRun:
             plan_entity(self.ctx, entity)
         with self.ctx.warehouse.tx() as conn:
             planned = [c for c in pending_changes(conn) if c.entity == entity]
-        if not self.summary.planned:
-            self.summary.planned = planned
+        if self.summary.rounds <= 1:
+            self.summary.planned.extend(planned)
+        self._created |= {c.system for c in planned if c.op in ("create", "upsert")}
         return len(planned)
 
     def push(self, entity: str, system: str) -> StreamStats:
@@ -70,8 +79,9 @@ class CycleRun:
         return st
 
     def created_in(self) -> set[str]:
-        """Systems that got creates in this run (their streams are read back to settle)."""
-        return {s.system for s in self.summary.streams if s.direction == "push" and s.records_out}
+        """Systems planned for creates since the last call (their streams are read back to settle)."""
+        out, self._created = self._created, set()
+        return out
 
     # ---- the end ----------------------------------------------------------------------------
     def finish(self, error: str | None = None) -> RunSummary:
