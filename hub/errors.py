@@ -82,6 +82,12 @@ class TransientError(HubError):
         self.retry_after = retry_after
 
 
+class BudgetExhausted(TransientError):
+    """The system's daily API budget is used up: stop calling it until tomorrow (nothing is lost)."""
+
+    kind = "budget"
+
+
 class RecordError(HubError):
     """One record cannot be processed (mapping, validation, vendor rejection): quarantine it."""
 
@@ -111,7 +117,8 @@ class FatalError(HubError):
 
 def error_from_dict(data: dict[str, Any]) -> HubError:
     """Rebuild an error stored with :meth:`HubError.to_dict`."""
-    cls = {c.kind: c for c in (ConfigError, AuthError, TransientError, RecordError, StaleRecordError, FatalError)}.get(
+    cls = {c.kind: c for c in (ConfigError, AuthError, TransientError, BudgetExhausted, RecordError, StaleRecordError,
+                               FatalError)}.get(
         data.get("kind", "fatal"), FatalError)
     err = cls.__new__(cls)
     HubError.__init__(err, data.get("message", ""), code=data.get("code"), details=data.get("details"),

@@ -24,13 +24,18 @@ def used_before_this_run(ctx: RunContext, system: str) -> int:
 
 
 def remaining(ctx: RunContext, system: str) -> int | None:
-    """Calls left today for a system, or None when it has no budget."""
-    limit = ctx.project.config.systems[system].daily_budget
-    if not limit:
+    """Calls left today for a system, or None when it has no budget (the ledger knows earlier runs' use)."""
+    if not ctx.project.config.systems[system].daily_budget:
         return None
-    vendor = ctx.ledger.remaining(system)   # vendor-reported usage (e.g. Sforce-Limit-Info) when known
-    ours = limit - used_before_this_run(ctx, system) - ctx.ledger.calls(system)
-    return min(ours, vendor) if vendor is not None else ours
+    ctx.ledger.set_baseline(system, used_before_this_run(ctx, system))
+    return ctx.ledger.remaining(system)
+
+
+def load_baselines(ctx: RunContext) -> None:
+    """At the start of a run: tell the HTTP layer what earlier runs used today, so it stops at the budget."""
+    for name, scfg in ctx.project.config.systems.items():
+        if scfg.daily_budget:
+            ctx.ledger.set_baseline(name, used_before_this_run(ctx, name))
 
 
 def exhausted(ctx: RunContext, system: str, need: int = 1) -> bool:

@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hub.engine.budget import load_baselines
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.ledger import finish_run, record_stream, start_run
 from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, plan_entity
@@ -104,6 +105,7 @@ def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool
            prefect_flow_run_id: str | None, max_rounds: int) -> RunSummary:
     t0 = time.perf_counter()
     start_run(ctx, mode, prefect_flow_run_id)
+    load_baselines(ctx)
     summary = RunSummary(ctx.run_id, mode)
     order = [e for e in ctx.project.entity_order() if not entities or e in entities]
     streams = [(e, s) for e in order for s in ctx.project.config.entities[e].sources]

@@ -7,6 +7,7 @@ moments earlier are known).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,9 @@ from hub.contracts import EntitySpec
 from hub.engine.conflicts import held_fields
 from hub.engine.context import RunContext
 from hub.engine.util import idempotency_key, stable_hash
+from hub.errors import HubError
+
+log = logging.getLogger("concord.plan")
 from hub.warehouse import tables as T
 
 
@@ -96,7 +100,13 @@ def plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
     targets = {}
     for rule in rules:
         m = ctx.project.mapping(entity, rule.target)
-        spec = ctx.spec(rule.target, ctx.project.source_entity(entity, rule.target))
+        try:
+            spec = ctx.spec(rule.target, ctx.project.source_entity(entity, rule.target))
+        except HubError as exc:
+            # without the target's metadata nothing can be planned for it: the records stay queued
+            log.warning("plan %s: %s unavailable (%s); the changes wait for the next cycle", entity, rule.target,
+                        exc.message)
+            return planned
         out = m.out_fields() if rule.fields == "all" else m.out_fields() & set(rule.fields)
         targets[rule.target] = (rule, spec, out, m.in_fields())
     last = ""

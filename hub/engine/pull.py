@@ -17,7 +17,7 @@ from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
 from hub.engine.util import json_safe, normalise_timestamp, stable_hash
-from hub.errors import HubError, RecordError
+from hub.errors import BudgetExhausted, HubError, RecordError
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.pull")
@@ -147,6 +147,9 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     break
         if stats.quarantined:
             stats.status = "partial"
+    except BudgetExhausted as exc:
+        stats.status, stats.error = "partial", exc.message
+        log.warning("%s %s.%s stopped: %s", "pull", system, entity, exc.message)
     except HubError as exc:
         stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
         log.error("pull %s.%s failed: %s", system, entity, stats.error)

@@ -23,7 +23,7 @@ from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.outcomes import Outcome, record_outcomes
 from hub.engine.resolver import XrefResolver
-from hub.errors import HubError, RecordError, TransientError
+from hub.errors import BudgetExhausted, HubError, RecordError, TransientError
 from hub.http.redact import redact
 from hub.warehouse import tables as T
 
@@ -86,6 +86,9 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                 crashpoint("push.after_commit")
         if stats.dead or stats.failed:
             stats.status = "partial"
+    except BudgetExhausted as exc:
+        stats.status, stats.error = "partial", exc.message
+        log.warning("%s %s.%s stopped: %s", "push", system, entity, exc.message)
     except HubError as exc:
         stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
         log.error("push %s.%s failed: %s", system, entity, stats.error)

@@ -19,6 +19,8 @@ class SystemUsage:
     #: what the vendor reports (e.g. Sforce-Limit-Info api-usage=used/max)
     vendor_used: int | None = None
     vendor_max: int | None = None
+    #: calls made earlier today by other runs (from the run ledger), counted against the budget
+    baseline: int = 0
 
 
 class CallLedger:
@@ -48,6 +50,10 @@ class CallLedger:
             if retry:
                 u.retries += 1
 
+    def set_baseline(self, system: str, used_earlier_today: int) -> None:
+        with self._lock:
+            self.usage.setdefault(system, SystemUsage()).baseline = used_earlier_today
+
     def observe_vendor_usage(self, system: str, used: int, maximum: int) -> None:
         with self._lock:
             u = self.usage.setdefault(system, SystemUsage())
@@ -67,7 +73,8 @@ class CallLedger:
             if budget is None:
                 return None
             u = self.usage.get(system)
-            used = (u.vendor_used if u and u.vendor_used is not None else (u.calls if u else 0))
+            ours = (u.calls + u.baseline) if u else 0
+            used = max(ours, u.vendor_used) if u and u.vendor_used is not None else ours
             return max(0, budget - used)
 
     def snapshot(self) -> dict[str, dict]:

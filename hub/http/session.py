@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
+from hub.errors import AuthError, BudgetExhausted, HubError, RecordError, StaleRecordError, TransientError
 from hub.http.auth import AuthHandler
 from hub.http.ledger import CallLedger
 from hub.http.limiter import RateLimiter
@@ -84,6 +84,10 @@ class ConcordAdapter(HTTPAdapter):
         method = (request.method or "GET").upper()
         while True:
             attempt += 1
+            left = self.ledger.remaining(self.system)
+            if left is not None and left <= 0:
+                raise BudgetExhausted(f"{self.system}: the daily API budget of {self.ledger.budgets[self.system]} "
+                                      "calls is used up; the work waits for tomorrow", system=self.system)
             if self.limiter:
                 self.limiter.acquire()
             if self.auth:

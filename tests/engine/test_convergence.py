@@ -226,3 +226,27 @@ def test_random_edits_faults_and_crashes_converge(tmp_path: Path, database_url: 
         assert sum(injected.values()) > 10, injected
     finally:
         h.stop()
+
+
+def test_daily_api_budget_is_respected_and_reported(tmp_path: Path, database_url: str) -> None:
+    h = Harness(tmp_path / "p", database_url, seed=7)
+    try:
+        cfg = yaml.safe_load(h.config.read_text())
+        cfg["systems"]["crm"]["daily_budget"] = 6
+        h.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        s = h.cycle()
+        crm_calls = s.api_calls["crm"]["calls"]
+        assert crm_calls <= 6, s.api_calls               # the HTTP layer refuses the call that would go over
+        assert s.status == "partial"
+        assert any("budget" in (x.error or "") for x in s.streams if x.system == "crm")
+        s2 = h.cycle()                                   # the same day: nothing more is spent on the CRM
+        assert s2.api_calls.get("crm", {}).get("calls", 0) == 0
+        from sqlalchemy import func
+
+        wh = Warehouse.open(database_url, migrate=False)
+        with wh.tx() as conn:
+            queued = conn.execute(select(func.count()).select_from(T.dirty)).scalar()
+        wh.dispose()
+        assert queued + h.outstanding()[0] > 0           # the work waits (queued for planning or in the outbox)
+    finally:
+        h.stop()
