@@ -49,7 +49,7 @@ def copy_mappings(folder: Path, connector: str, entities: Sequence[str]) -> dict
 
 
 def build_config(systems: Mapping[str, dict[str, Any]], mappings: Mapping[str, Mapping[str, str]], *,
-                 warehouse: str = "sqlite:///concord.db") -> dict[str, Any]:
+                 warehouse: str = "sqlite:///concord.db", base: Path | None = None) -> dict[str, Any]:
     """The concord.yaml document for ``systems`` (name -> {connector, config}) and their mappings.
 
     ERPs rank first (they own credit limit and payment terms), CRMs rank first for the fields they
@@ -71,7 +71,10 @@ def build_config(systems: Mapping[str, dict[str, Any]], mappings: Mapping[str, M
                 fields[f] = {"strategy": "priority", "priority": erps + crms}
         for f in CRM_OWNED.get(entity, ()):
             if crms:
-                fields[f] = {"strategy": "priority", "priority": crms + erps}
+                ranked = crms + erps
+                if f in ("phone", "mobile"):  # systems that store E.164 first, or formats ping-pong
+                    ranked = sorted(ranked, key=lambda n: not _normalises_phone(mappings[n][entity], f, base))
+                fields[f] = {"strategy": "latest", "priority": ranked}
         sync = []
         for n in srcs:
             mode = profile_for(systems[n]["connector"]).sync.get(entity)
@@ -94,6 +97,18 @@ def build_config(systems: Mapping[str, dict[str, Any]], mappings: Mapping[str, M
                         "config": s["config"]} for n, s in systems.items()},
         "entities": entities,
     }
+
+
+def _normalises_phone(rel: str, field_name: str, base: Path | None) -> bool:
+    """Does this mapping read ``field_name`` through the ``phone`` transform (E.164)?"""
+    path = (base / rel) if base else Path(rel)
+    try:
+        rule = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("fields", {}).get(field_name)
+    except OSError:
+        return False
+    t = rule.get("transform") if isinstance(rule, dict) else None
+    names = t if isinstance(t, list) else [t]
+    return any(n == "phone" or (isinstance(n, dict) and "phone" in n) for n in names)
 
 
 HEADER = """\

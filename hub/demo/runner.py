@@ -133,7 +133,7 @@ def write_project(demo: Demo) -> Any:
     while True:
         if not demo.systems:
             raise ConfigError("no connector sandbox could be started; see the notes above")
-        doc = build_config(demo.systems, demo.mappings)
+        doc = build_config(demo.systems, demo.mappings, base=demo.folder)
         demo.config_path = write_config(demo.folder, doc)
         try:
             project = load_project(demo.config_path)

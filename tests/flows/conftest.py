@@ -46,4 +46,4 @@ def sandbox_project(folder: Path, names: list[str], *, size: int = 12, seed: int
         export_env(sb.env)
         systems[n] = {"connector": n, "config": sb.connector_config}
         mappings[n] = copy_mappings(folder, n, profile_for(n).entities)
-    return write_config(folder, build_config(systems, mappings, warehouse=warehouse)), running
+    return write_config(folder, build_config(systems, mappings, warehouse=warehouse, base=folder)), running

@@ -54,6 +54,7 @@ def test_two_workers_share_the_streams_and_finish_the_work(prefect_harness: str,
             assert w.returncode == 0, err[-4000:]
             results.append(json.loads(out.strip().splitlines()[-1]))
         assert all(r["status"] in ("success", "partial") for r in results), results
+        print("workers:", results)
 
         wh = Warehouse.open(database_url, migrate=False)
         try:
