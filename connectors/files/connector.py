@@ -94,7 +94,8 @@ class FilesConnector:
     def _read_snapshot(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         with open_for_read(path, ent.encoding) as fh:
             st = os.fstat(fh.fileno())
-            token = f"{st.st_mtime_ns}:{st.st_size}"
+            # every atomic rewrite is a new inode; in-place edits change mtime/ctime (even within one size)
+            token = f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
             if since is not None and since.value == token:
                 return
             page: list[dict[str, Any]] = []

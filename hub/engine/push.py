@@ -10,7 +10,6 @@ and dead-lettered after ``max_attempts``; a stale target is re-planned, never ov
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -68,9 +67,9 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     o = T.outbox.c
                     conn.execute(update(T.outbox).where(o.id.in_([r.id for r, _c in changes]))
                                  .values(status="sending", attempts=o.attempts + 1, updated_at=ctx.now()))
-                    for r in waiting:
+                    for r in waiting:  # tried again at the next push, once its parent may be written
                         conn.execute(update(T.outbox).where(o.id == r.id).values(
-                            next_attempt_at=ctx.now() + dt.timedelta(seconds=1), updated_at=ctx.now(),
+                            updated_at=ctx.now(),
                             last_error={"kind": "waiting", "message": "a referenced parent is not written yet"}))
                     record_outcomes(ctx, conn, [Outcome(r, None, None, err) for r, err in bad], max_attempts, stats)
                 changes = _settle_unknown_creates(ctx, connector, spec.name, changes, stats, max_attempts)
