@@ -76,6 +76,13 @@ def register(app: typer.Typer) -> None:
         for c in summary.planned:
             by[c.system] = by.get(c.system, 0) + 1
         console.print(f"{len(summary.planned)} change(s): " + ", ".join(f"{s} {n}" for s, n in sorted(by.items())))
+        for system, per in sorted(summary.cost.items()):
+            for ent, d in sorted(per.items()):
+                console.print(f"  {system}.{ent}: {d['changes']} change(s) in {d['calls']} write call(s) "
+                              f"(batches of up to {d['max_batch']})")
+        if summary.conflicts_raised:
+            console.print(f"conflicts this cycle would raise: {summary.conflicts_raised} "
+                          f"(open after it: {summary.conflicts_open})")
         raise typer.Exit(summary.exit_code)
 
     @app.command()
