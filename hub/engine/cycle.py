@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -103,57 +104,106 @@ def run_cycle(ctx: RunContext, *, dry_run: bool = False, entities: list[str] | N
 
 def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool,
            prefect_flow_run_id: str | None, max_rounds: int) -> RunSummary:
-    t0 = time.perf_counter()
-    start_run(ctx, mode, prefect_flow_run_id)
-    load_baselines(ctx)
-    summary = RunSummary(ctx.run_id, mode)
-    order = [e for e in ctx.project.entity_order() if not entities or e in entities]
-    streams = [(e, s) for e in order for s in ctx.project.config.entities[e].sources]
+    run = CycleRun(ctx, mode=mode, prefect_flow_run_id=prefect_flow_run_id)
+    error = None
     try:
-        while streams and summary.rounds < max_rounds:
-            summary.rounds += 1
-            created = _round(ctx, summary, order, streams, push=push)
-            streams = [(e, s) for e in order for s in ctx.project.config.entities[e].sources if s in created]
+        order = run.entities(entities)
+        streams = [(e, s) for e in order for s in run.sources(e)]
+        while streams and run.summary.rounds < max_rounds:
+            run.summary.rounds += 1
+            for entity, system in streams:
+                run.pull(entity, system)
+            queued = sum(run.process(entity) for entity in order)
+            created = run.created_in()
+            if not push or not queued:
+                break
+            for entity in order:
+                for target in run.targets(entity):
+                    run.push(entity, target)
+            streams = [(e, s) for e in order for s in run.sources(e) if s in created]
     except HubError as exc:
-        summary.status, summary.error = "failed", f"{exc.kind}: {exc.message}"
-        log.error("cycle failed: %s", summary.error)
-    summary.duration_s = time.perf_counter() - t0
-    summary.api_calls = ctx.ledger.snapshot()
-    _totals(ctx, summary)
-    if summary.status != "failed":
-        if any(s.status == "failed" for s in summary.streams):
-            summary.status = "failed"
-        elif summary.process.quarantined or any(s.status == "partial" for s in summary.streams):
-            summary.status = "partial"
-    for st in summary.streams:
-        record_stream(ctx, st)
-    finish_run(ctx, summary.status, {k: v for k, v in summary.as_dict().items() if k != "planned"}, summary.error)
-    return summary
+        error = f"{exc.kind}: {exc.message}"
+        log.error("cycle failed: %s", error)
+    return run.finish(error)
 
 
-def _round(ctx: RunContext, summary: RunSummary, order: list[str], streams: list[tuple[str, str]], *,
-           push: bool) -> set[str]:
-    """Pull the given streams, process and plan every entity, push. Returns systems that got creates."""
-    for entity, system in streams:
-        summary.streams.append(_locked(ctx, f"pull:{system}:{entity}", lambda: pull_stream(ctx, entity, system),
-                                       system, entity, "pull"))
-    for entity in order:
-        with ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
-            process_entity(ctx, entity, summary.process)
-            plan_entity(ctx, entity)
-    with ctx.warehouse.tx() as conn:
-        planned = pending_changes(conn)
-    if summary.rounds == 1:
-        summary.planned = planned
-        summary.cost = estimate_calls(ctx, planned)
-    created = {c.system for c in planned if c.op in ("create", "upsert")}
-    if not push or not planned:
-        return set()
-    for entity in order:
-        for rule in ctx.project.config.entities[entity].sync:
-            summary.streams.append(_locked(ctx, f"push:{rule.target}:{entity}",
-                                           lambda: push_entity(ctx, entity, rule.target), rule.target, entity, "push"))
-    return created
+class CycleRun:
+    """One ledger run whose steps are called one by one: ``pull`` each stream, ``process``, ``push``."""
+
+    def __init__(self, ctx: RunContext, *, mode: str = "sync", prefect_flow_run_id: str | None = None) -> None:
+        self.ctx = ctx
+        self.t0 = time.perf_counter()
+        start_run(ctx, mode, prefect_flow_run_id)
+        load_baselines(ctx)
+        self.summary = RunSummary(ctx.run_id, mode)
+        self._created: set[str] = set()
+
+    # ---- what to do -------------------------------------------------------------------------
+    def entities(self, only: Sequence[str] | None = None) -> list[str]:
+        """Entities in write order (parents first); an unknown name is a ConfigError listing the known."""
+        known = self.ctx.project.entity_order()
+        unknown = [e for e in only or () if e not in known]
+        if unknown:
+            from hub.errors import ConfigError
+
+            raise ConfigError(f"unknown entity {', '.join(map(repr, unknown))}; this project syncs: {', '.join(known)}")
+        return [e for e in known if not only or e in only]
+
+    def sources(self, entity: str) -> list[str]:
+        return list(self.ctx.project.config.entities[entity].sources)
+
+    def targets(self, entity: str) -> list[str]:
+        return [r.target for r in self.ctx.project.config.entities[entity].sync]
+
+    # ---- steps ------------------------------------------------------------------------------
+    def pull(self, entity: str, system: str) -> StreamStats:
+        st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
+                     system, entity, "pull")
+        self.summary.streams.append(st)
+        return st
+
+    def process(self, entity: str) -> int:
+        """Map, match, survive and plan one entity; returns the changes now queued for every target."""
+        with self.ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
+            process_entity(self.ctx, entity, self.summary.process)
+            plan_entity(self.ctx, entity)
+        with self.ctx.warehouse.tx() as conn:
+            planned = [c for c in pending_changes(conn) if c.entity == entity]
+        if self.summary.rounds <= 1:
+            self.summary.planned.extend(planned)
+            self.summary.cost = estimate_calls(self.ctx, self.summary.planned)
+        self._created |= {c.system for c in planned if c.op in ("create", "upsert")}
+        return len(planned)
+
+    def push(self, entity: str, system: str) -> StreamStats:
+        st = _locked(self.ctx, f"push:{system}:{entity}", lambda: push_entity(self.ctx, entity, system),
+                     system, entity, "push")
+        self.summary.streams.append(st)
+        return st
+
+    def created_in(self) -> set[str]:
+        """Systems planned for creates since the last call (their streams are read back to settle)."""
+        out, self._created = self._created, set()
+        return out
+
+    # ---- the end ----------------------------------------------------------------------------
+    def finish(self, error: str | None = None) -> RunSummary:
+        s = self.summary
+        s.rounds = max(s.rounds, 1)
+        if error:
+            s.status, s.error = "failed", error
+        s.duration_s = time.perf_counter() - self.t0
+        s.api_calls = self.ctx.ledger.snapshot()
+        _totals(self.ctx, s)
+        if s.status != "failed":
+            if any(st.status == "failed" for st in s.streams):
+                s.status = "failed"
+            elif s.process.quarantined or any(st.status == "partial" for st in s.streams):
+                s.status = "partial"
+        for st in s.streams:
+            record_stream(self.ctx, st)
+        finish_run(self.ctx, s.status, {k: v for k, v in s.as_dict().items() if k != "planned"}, s.error)
+        return s
 
 
 def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direction: str) -> StreamStats:
