@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
             else:
                 _render(summary)
                 env_file = os.path.relpath(summary["env_file"])
-                console.print(f"next: [bold]{summary['next']}[/]  (the sandbox credentials: . {env_file})")
+                console.print(f"next: [bold]{summary['next']}[/]  ({env_file} holds the sandbox credentials and "
+                              "CONCORD_DASHBOARD_TOKEN, the token to sign in to the dashboard with)")
             if serve:
                 _serve(d, summary["config"])
         finally:

@@ -7,6 +7,8 @@ start, whose mapping does not load or whose API does not answer is left out with
 from __future__ import annotations
 
 import shutil
+import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -282,8 +284,10 @@ def run(demo: Demo) -> dict[str, Any]:
     cycle(demo, project, "full cycle (initial load, matching, write-back)")
     make_edits(demo)
     cycle(demo, project, "incremental cycle (after edits on each side)")
-    env_file = write_env_file(demo.folder, {k: v for k, v in demo.env.items()
-                                            if any(k in str(s["config"]) for s in demo.systems.values())})
+    env_values = {k: v for k, v in demo.env.items() if any(k in str(s["config"]) for s in demo.systems.values())}
+    # an operator token for the dashboard on this demo warehouse (loopback only; sign in with it)
+    env_values["CONCORD_DASHBOARD_TOKEN"] = os.environ.get("CONCORD_DASHBOARD_TOKEN") or secrets.token_urlsafe(24)
+    env_file = write_env_file(demo.folder, env_values)
     summary = {"folder": str(demo.folder), "config": str(demo.config_path), "warehouse": demo.warehouse_url,
                "world": {"size": demo.size, "seed": demo.seed}, "systems": {
                    n: {"connector": s["connector"], "role": profile_for(s["connector"]).role,
@@ -291,7 +295,7 @@ def run(demo: Demo) -> dict[str, Any]:
                **totals(demo), "cycles": demo.cycles, "edits": demo.edits, "notes": demo.notes,
                "seconds": round(time.perf_counter() - t0, 2),
                "env_file": str(env_file),
-               "next": f"concord dashboard -c {_shown(demo.config_path)}"}
+               "next": f". {_shown(env_file)} && concord dashboard -c {_shown(demo.config_path)}"}
     return summary
 
 

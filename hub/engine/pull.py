@@ -5,6 +5,7 @@ rerun after a crash re-reads from the last committed cursor: both are harmless.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,8 +36,11 @@ def save_cursor(ctx: RunContext, conn: Connection, system: str, entity: str, cur
 
 
 def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, spec: EntitySpec,
-              page: Page) -> tuple[int, int, int]:
-    """Stage one page. Returns (records read, records new or changed, records quarantined)."""
+              page: Page, lag: list[float] | None = None) -> tuple[int, int, int]:
+    """Stage one page. Returns (records read, records new or changed, records quarantined).
+
+    ``lag`` collects, per changed record, the seconds from its change at the source to its landing.
+    """
     now = ctx.now()
     rows: dict[str, dict[str, Any]] = {}
     bad: list[dict[str, Any]] = []
@@ -68,6 +72,13 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
                              update=["source_entity", "payload", "payload_hash", "source_updated_at", "deleted",
                                      "status", "seen_run", "landed_at"])
     changed_ids = {r["source_id"] for r in changed}
+    if lag is not None:
+        for r in changed:
+            if r["source_updated_at"]:
+                try:
+                    lag.append(max(0.0, (now - dt.datetime.fromisoformat(r["source_updated_at"])).total_seconds()))
+                except (TypeError, ValueError):
+                    pass
     unchanged = [sid for sid in rows if sid in existing and sid not in changed_ids]
     if unchanged and ctx.run_id is not None:
         for chunk in _chunks(unchanged, 500):
@@ -127,10 +138,12 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
         with ctx.warehouse.tx() as conn:
             since = load_cursor(conn, system, entity)
         task = ctx.progress.stream(f"pull {system}.{entity}") if ctx.progress else None
+        lags: list[float] = []
         with ctx.ledger.stream(entity):
             for page in connector.read(source_entity, since=since):
                 with ctx.warehouse.tx() as conn:
-                    n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page)
+                    n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page,
+                                                lag=lags)
                     if page.checkpoint is not None:
                         save_cursor(ctx, conn, system, entity, page.checkpoint)
                     if page.snapshot_complete:
@@ -145,6 +158,8 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     stats.status = "partial"
                     stats.error = f"daily API budget of {system} is used up; the stream resumes from its cursor"
                     break
+        # replication lag: how long the changes this pull brought had waited at the source (0: nothing new)
+        stats.lag_seconds = max(lags) if lags else 0.0
         if stats.quarantined:
             stats.status = "partial"
     except BudgetExhausted as exc:
