@@ -47,6 +47,28 @@ def _ref(project: Any, entity: str, ref: str) -> tuple[str, str]:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    def rematch(entity: str = typer.Option(..., "--entity", "-e"), config: str = ConfigOpt,
+                warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
+        """Match every record of an entity again with the current rules (initial loads, before write-back)."""
+        from hub.cli.common import guarded, load, print_json
+        from hub.engine import RunContext
+        from hub.engine.rematch import rematch as do_rematch
+
+        project, wh = load(config, warehouse)
+        ctx = RunContext.create(project, wh)
+        try:
+            stats = guarded(lambda: do_rematch(ctx, entity))
+        finally:
+            ctx.close()
+        out = {"mapped": stats.mapped, "linked": stats.linked, "new_golden": stats.created,
+               "quarantined": stats.quarantined}
+        if json_out:
+            print_json(out)
+        else:
+            console.print(f"re-matched {entity}: {stats.mapped} records, {stats.linked} linked, "
+                          f"{stats.created} golden records")
+
+    @app.command()
     def match(entity: str = typer.Option(..., "--entity", "-e", help="Canonical entity (account, contact, ...)."),
               left: Path = typer.Option(..., "--left", help="CSV or JSONL export: canonical columns plus `id`."),
               right: Path = typer.Option(None, "--right", help="Second file; without it LEFT is deduplicated."),

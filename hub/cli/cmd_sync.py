@@ -37,16 +37,18 @@ def register(app: typer.Typer) -> None:
     def sync(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
              entity: list[str] = typer.Option(None, "--entity", "-e", help="Only these canonical entities."),
              prefect: bool = typer.Option(False, "--prefect", help="Run as a Prefect flow run (also when PREFECT_API_URL is set)."),
+             no_push: bool = typer.Option(False, "--no-push", help="Load, match and plan, but write nothing back "
+                                          "(an initial load to inspect; the changes wait in the outbox)."),
              verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
         """Run one sync cycle: pull, map, match, survive, plan, push."""
         import os
 
         setup_logging(verbose)
         project, wh = load(config, warehouse)
-        if prefect or os.environ.get("PREFECT_API_URL"):
+        if (prefect or os.environ.get("PREFECT_API_URL")) and not no_push:
             summary = _via_prefect(config, warehouse, entity)
         else:
-            summary = _run(project, wh, entity, dry_run=False, progress=not json_out)
+            summary = _run(project, wh, entity, dry_run=False, progress=not json_out, push=not no_push)
         if json_out:
             print_json(summary.as_dict())
         else:
@@ -107,7 +109,8 @@ def register(app: typer.Typer) -> None:
                       f"{data['conflicts_open']}  ·  last run: {data['last_run']}")
 
 
-def _run(project: Any, wh: Any, entities: list[str] | None, *, dry_run: bool, progress: bool) -> Any:
+def _run(project: Any, wh: Any, entities: list[str] | None, *, dry_run: bool, progress: bool,
+         push: bool = True) -> Any:
     from hub.cli.progress import RichProgress
     from hub.engine import RunContext, run_cycle
 
@@ -115,12 +118,12 @@ def _run(project: Any, wh: Any, entities: list[str] | None, *, dry_run: bool, pr
         with RichProgress(err_console) as prog:
             ctx = RunContext.create(project, wh, progress=prog)
             try:
-                return run_cycle(ctx, dry_run=dry_run, entities=entities or None)
+                return run_cycle(ctx, dry_run=dry_run, entities=entities or None, push=push)
             finally:
                 ctx.close()
     ctx = RunContext.create(project, wh)
     try:
-        return run_cycle(ctx, dry_run=dry_run, entities=entities or None)
+        return run_cycle(ctx, dry_run=dry_run, entities=entities or None, push=push)
     finally:
         ctx.close()
 

@@ -47,3 +47,24 @@ def test_plan_reports_write_calls(starter: Path) -> None:
     assert "write call(s)" in out and "crm.accounts" in out
     data = json.loads(run_cli("plan", "--json", cwd=starter).stdout)
     assert data["write_calls_planned"]["crm"]["accounts"]["calls"] == 1  # one file rewrite for all creates
+
+
+def test_rematch_after_tuning_rules_on_an_initial_load(starter: Path) -> None:
+    import yaml
+
+    cfg_path = starter / "concord.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    tuned = cfg["entities"]["account"]["match"]
+    cfg["entities"]["account"]["match"] = [{"name": "erp_number", "fields": ["erp_customer_number"]}]
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    first = json.loads(run_cli("sync", "--no-push", "--json", cwd=starter).stdout)
+    assert first["golden_records"]["account"] == 8          # Bluepeak (no ERP number in the CRM) is not linked
+    assert sum(v["written"] for s in first["streams"].values() for v in s.values()) == 0
+    cfg["entities"]["account"]["match"] = tuned
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    out = json.loads(run_cli("rematch", "--entity", "account", "--json", cwd=starter).stdout)
+    assert out["mapped"] == 10
+    assert json.loads(run_cli("status", "--json", cwd=starter).stdout)["golden"]["account"] == 7
+    run_cli("sync", cwd=starter)
+    refused = run_cli("rematch", "--entity", "account", cwd=starter, check=False)
+    assert refused.returncode == 2 and "already made" in refused.stderr
