@@ -30,7 +30,7 @@ def test_demo_runs_two_cycles_and_leaves_a_ready_project(tmp_path: Path) -> None
     assert incremental["written"] > 0                             # the edits travelled to the other systems
     # the project is ready for the dashboard, and no secret is in it
     cfg = (folder / "concord.yaml").read_text(encoding="utf-8")
-    assert s["next"].startswith("concord dashboard -c ") and (folder / "concord.db").exists()
+    assert "concord dashboard -c " in s["next"] and s["next"].startswith(". ") and (folder / "concord.db").exists()
     for name in s["systems"]:
         assert (folder / "mappings" / name / "account.yaml").exists()
     assert "${" in cfg
@@ -42,6 +42,7 @@ def test_demo_runs_two_cycles_and_leaves_a_ready_project(tmp_path: Path) -> None
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     env = dict(line[len("export "):].split("=", 1) for line in env_file.read_text().splitlines()
                if line.startswith("export "))
+    assert len(env.get("CONCORD_DASHBOARD_TOKEN", "").strip("'")) >= 20   # the token the dashboard asks for
     status = json.loads(run_cli("status", "-c", str(folder / "concord.yaml"), "--json", env=env).stdout)
     assert status["golden"]["account"] == s["golden_records"]["account"]
 
