@@ -61,6 +61,17 @@ class Matcher(Protocol):
                data: Mapping[str, Mapping[str, Any]] | None = None) -> Decision: ...
 
 
+def exact_key(rule: MatchRule, record: Mapping[str, Any]) -> str | None:
+    """The key of an exact rule: every field's normalised value joined, or None if one is missing."""
+    parts = []
+    for f in rule.fields:
+        v = normalise_key(f, record.get(f))
+        if v is None:
+            return None
+        parts.append(v)
+    return "|".join(parts)
+
+
 class ExactMatcher:
     """Rules in order; the first rule whose key finds exactly one golden record links to it."""
 
@@ -70,19 +81,10 @@ class ExactMatcher:
     def __init__(self, rules: Sequence[MatchRule]) -> None:
         self.rules = [r for r in rules if r.type == "exact"]
 
-    def key_for(self, rule: MatchRule, record: Mapping[str, Any]) -> str | None:
-        parts = []
-        for f in rule.fields:
-            v = normalise_key(f, record.get(f))
-            if v is None:
-                return None
-            parts.append(v)
-        return "|".join(parts)
-
     def keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         out = []
         for rule in self.rules:
-            k = self.key_for(rule, record)
+            k = exact_key(rule, record)
             if k is not None:
                 out.append((rule.key_name, k))
         return out

@@ -21,7 +21,7 @@ from typing import Any
 from hub.config.model import MatchRule
 from hub.matching import normalise as N
 from hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
-from hub.matching.exact import Candidate, Decision, normalise_key
+from hub.matching.exact import Candidate, Decision, exact_key
 
 MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
 NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
@@ -116,19 +116,10 @@ class RuleMatcher:
         return bool(self.fuzzy)
 
     # ---- keys -----------------------------------------------------------------------------------
-    def exact_key(self, rule: MatchRule, record: Mapping[str, Any]) -> str | None:
-        parts = []
-        for f in rule.fields:
-            v = normalise_key(f, record.get(f))
-            if v is None:
-                return None
-            parts.append(v)
-        return "|".join(parts)
-
     def keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for rule in self.exact:
-            k = self.exact_key(rule, record)
+            k = exact_key(rule, record)
             if k is not None:
                 out.append((rule.key_name, k))
         for name, bk in self.blocks.items():
