@@ -14,7 +14,7 @@ from typing import Any
 from hub.engine.budget import load_baselines
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.ledger import finish_run, record_stream, start_run
-from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, plan_entity
+from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
 from hub.engine.process import ProcessStats, process_entity
 from hub.engine.pull import pull_stream
 from hub.engine.push import push_entity
@@ -33,7 +33,8 @@ class RunSummary:
     status: str = "success"
     streams: list[StreamStats] = field(default_factory=list)
     process: ProcessStats = field(default_factory=ProcessStats)
-    planned: list[PlannedChange] = field(default_factory=list)
+    planned: list[PlannedChange] = field(default_factory=list)   # listed in plan mode only
+    planned_count: int = 0
     api_calls: dict[str, Any] = field(default_factory=dict)
     conflicts_open: int = 0
     golden_records: dict[str, int] = field(default_factory=dict)
@@ -78,7 +79,7 @@ class RunSummary:
         return {"run_id": self.run_id, "mode": self.mode, "status": self.status, "exit_code": self.exit_code,
                 "duration_s": round(self.duration_s, 3), "streams": self.counts(),
                 "process": {k: v for k, v in asdict(self.process).items()},
-                "planned": [c.as_dict() for c in self.planned] if self.mode == "plan" else len(self.planned),
+                "planned": [c.as_dict() for c in self.planned] if self.mode == "plan" else self.planned_count,
                 "api_calls": self.api_calls, "conflicts_open": self.conflicts_open, "rounds": self.rounds,
                 "write_calls_planned": self.cost, "conflicts_raised": self.conflicts_raised,
                 "golden_records": self.golden_records, "error": self.error}
@@ -137,6 +138,7 @@ class CycleRun:
         load_baselines(ctx)
         self.summary = RunSummary(ctx.run_id, mode)
         self._created: set[str] = set()
+        self._first_round: dict[tuple[str, str, str], int] = {}   # queued changes after round 1
 
     # ---- what to do -------------------------------------------------------------------------
     def entities(self, only: Sequence[str] | None = None) -> list[str]:
@@ -168,12 +170,17 @@ class CycleRun:
             process_entity(self.ctx, entity, self.summary.process)
             plan_entity(self.ctx, entity)
         with self.ctx.warehouse.tx() as conn:
-            planned = [c for c in pending_changes(conn) if c.entity == entity]
+            counts = pending_counts(conn, entity=entity)
+            if self.summary.mode == "plan" and self.summary.rounds <= 1:   # a dry run lists every change
+                self.summary.planned.extend(c for c in pending_changes(conn) if c.entity == entity)
+        n = sum(counts.values())
         if self.summary.rounds <= 1:
-            self.summary.planned.extend(planned)
-            self.summary.cost = estimate_calls(self.ctx, self.summary.planned)
-        self._created |= {c.system for c in planned if c.op in ("create", "upsert")}
-        return len(planned)
+            self.summary.planned_count += n
+            for key, k in counts.items():
+                self._first_round[key] = self._first_round.get(key, 0) + k
+            self.summary.cost = estimate_calls(self.ctx, self._first_round)
+        self._created |= {system for (system, _t, op), k in counts.items() if op in ("create", "upsert") and k}
+        return n
 
     def push(self, entity: str, system: str) -> StreamStats:
         st = _locked(self.ctx, f"push:{system}:{entity}", lambda: push_entity(self.ctx, entity, system),

@@ -199,14 +199,26 @@ def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> li
                           {}, r.idempotency_key) for r in conn.execute(q)]
 
 
-def estimate_calls(ctx: RunContext, changes: list[PlannedChange]) -> dict[str, dict[str, dict[str, int]]]:
-    """The write calls a push of these changes costs: per system and entity, ceil(changes / max batch)."""
+def pending_counts(conn: Connection, *, entity: str | None = None) -> dict[tuple[str, str, str], int]:
+    """(system, target entity, op) -> queued changes: what ``pending_changes`` lists, counted in SQL."""
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    q = (select(o.system, o.target_entity, o.op, func.count().label("n"))
+         .where(o.status.in_(["pending", "failed", "sending"])).group_by(o.system, o.target_entity, o.op))
+    if entity:
+        q = q.where(o.entity == entity)
+    return {(r.system, r.target_entity, r.op): r.n for r in conn.execute(q)}
+
+
+def estimate_calls(ctx: RunContext, counts: Mapping[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:
+    """The write calls a push of the queued changes costs: per system and entity, ceil(changes / max batch)."""
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for c in changes:
-        d = out.setdefault(c.system, {}).setdefault(c.target_entity, {"changes": 0, "calls": 0, "max_batch": 1})
-        d["changes"] += 1
+    for (system, target_entity, _op), n in counts.items():
+        d = out.setdefault(system, {}).setdefault(target_entity, {"changes": 0, "calls": 0, "max_batch": 1})
+        d["changes"] += n
         try:
-            d["max_batch"] = max(1, ctx.spec(c.system, c.target_entity).max_batch)
+            d["max_batch"] = max(1, ctx.spec(system, target_entity).max_batch)
         except Exception:  # metadata unavailable: assume one call per change
             d["max_batch"] = 1
     for per in out.values():
