@@ -50,7 +50,8 @@ def _serve(demo: Any, config: str) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), "concord")
         cmd = [exe if os.path.exists(exe) else "concord", "dashboard", "-c", config]
         child = subprocess.Popen(cmd, env=os.environ.copy())  # secrets travel in the environment only
-        console.print(f"dashboard: {' '.join(cmd)} (pid {child.pid})")
+        console.print(f"dashboard: {' '.join(cmd)} (pid {child.pid}); sign in with CONCORD_DASHBOARD_TOKEN from "
+                      f"{os.path.join(os.path.dirname(config), 'sandbox.env')}")
     else:
         console.print("the dashboard is not installed yet; sandboxes keep running")
     for name, sb in demo.running.items():

@@ -287,6 +287,7 @@ def run(demo: Demo) -> dict[str, Any]:
     env_values = {k: v for k, v in demo.env.items() if any(k in str(s["config"]) for s in demo.systems.values())}
     # an operator token for the dashboard on this demo warehouse (loopback only; sign in with it)
     env_values["CONCORD_DASHBOARD_TOKEN"] = os.environ.get("CONCORD_DASHBOARD_TOKEN") or secrets.token_urlsafe(24)
+    os.environ["CONCORD_DASHBOARD_TOKEN"] = env_values["CONCORD_DASHBOARD_TOKEN"]   # for `--serve`'s dashboard
     env_file = write_env_file(demo.folder, env_values)
     summary = {"folder": str(demo.folder), "config": str(demo.config_path), "warehouse": demo.warehouse_url,
                "world": {"size": demo.size, "seed": demo.seed}, "systems": {
