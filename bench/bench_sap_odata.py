@@ -15,7 +15,7 @@ import time
 
 from bench._report import peak_rss_mb, write_section
 from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.sandbox import OWN_EDMX, SERVICES, start
+from connectors.sap_odata.sandbox import OWN_EDMX, start
 from hub.contracts import Change, ConnectorContext
 from hub.http import HttpToolkit
 from hub.sandbox.world import World

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import ROOT
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -22,3 +22,11 @@ def test_schemas_import_nothing_of_ours() -> None:
         text = path.read_text(encoding="utf-8")
         for bad in ("import hub", "from hub", "import connectors", "from connectors", "from flows", "import flows"):
             assert bad not in text, f"{path} imports {bad.split()[-1]}"
+
+
+def test_no_undefined_names_or_unused_imports() -> None:
+    """pyflakes-level checks (ruff's F rules): undefined names, unused imports, broken f-strings."""
+    exe = Path(sys.executable).parent / "ruff"
+    proc = subprocess.run([str(exe), "check", "--select", "F", "--no-cache", "hub", "schemas", "connectors", "flows",
+                           "bench", "tests"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

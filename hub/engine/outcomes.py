@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from hub.contracts import Change, WriteResult
 from hub.engine.context import RunContext, StreamStats

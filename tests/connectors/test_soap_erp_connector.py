@@ -1,7 +1,6 @@
 """SOAP ERP connector against its sandbox: paging, incremental overlap, stale Keys, faults, XML bombs, auth."""
 from __future__ import annotations
 
-import math
 
 import pytest
 import requests

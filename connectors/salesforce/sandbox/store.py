@@ -323,7 +323,7 @@ class Store:
                 raise SfError("DUPLICATES_DETECTED", "Use one of these records?", [], extra={"duplicateResult": {
                     "allowSave": False, "duplicateRule": f"Standard_{o.name}_Duplicate_Rule",
                     "duplicateRuleEntityType": o.name,
-                    "errorMessage": f"You're creating a duplicate record. We recommend you use an existing record instead.",
+                    "errorMessage": "You're creating a duplicate record. We recommend you use an existing record instead.",
                     "matchResults": [{"entityType": o.name, "errors": [], "matchEngine": "ExactMatchEngine",
                                       "matchRecords": [{"additionalInformation": [], "fieldDiffs": [],
                                                         "matchConfidence": 100.0,
