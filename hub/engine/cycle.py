@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.engine.budget import load_baselines
 from hub.engine.context import RunContext, StreamStats
-from hub.engine.ledger import finish_run, record_stream, start_run
+from hub.engine.ledger import finish_run, record_streams, start_run
 from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
 from hub.engine.process import ProcessStats, process_entity
 from hub.engine.pull import pull_stream
@@ -207,8 +207,7 @@ class CycleRun:
                 s.status = "failed"
             elif s.process.quarantined or any(st.status == "partial" for st in s.streams):
                 s.status = "partial"
-        for st in s.streams:
-            record_stream(self.ctx, st)
+        record_streams(self.ctx, s.streams)
         finish_run(self.ctx, s.status, {k: v for k, v in s.as_dict().items() if k != "planned"}, s.error)
         return s
 

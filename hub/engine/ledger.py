@@ -19,14 +19,39 @@ def start_run(ctx: RunContext, mode: str, prefect_flow_run_id: str | None = None
     return run_id
 
 
-def record_stream(ctx: RunContext, st: StreamStats) -> None:
-    row = {"run_id": ctx.run_id, "system": st.system, "entity": st.entity, "direction": st.direction,
-           "status": st.status, "records_in": st.records_in, "records_changed": st.records_changed,
-           "records_out": st.records_out, "quarantined": st.quarantined, "failed": st.failed + st.dead,
-           "api_calls": st.api_calls, "lag_seconds": st.lag_seconds, "error": st.error,
-           "started_at": st.started_at, "finished_at": st.finished_at or ctx.now()}
+_RANK = {"success": 0, "skipped": 1, "partial": 2, "failed": 3}
+
+
+def merge_streams(streams: list[StreamStats]) -> list[StreamStats]:
+    """One entry per (system, entity, direction): a cycle's settle rounds add up, the worst status wins."""
+    merged: dict[tuple[str, str, str], StreamStats] = {}
+    for st in streams:
+        key = (st.system, st.entity, st.direction)
+        m = merged.get(key)
+        if m is None:
+            merged[key] = StreamStats(**{f: getattr(st, f) for f in st.__dataclass_fields__})
+            continue
+        for f in ("records_in", "records_changed", "records_out", "quarantined", "failed", "dead", "api_calls"):
+            setattr(m, f, getattr(m, f) + getattr(st, f))
+        if _RANK.get(st.status, 3) > _RANK.get(m.status, 3):
+            m.status = st.status
+        m.error = "; ".join(e for e in (m.error, st.error) if e) or None
+        m.lag_seconds = max((x for x in (m.lag_seconds, st.lag_seconds) if x is not None), default=None)
+        m.started_at = min(m.started_at, st.started_at)
+        m.finished_at = max((x for x in (m.finished_at, st.finished_at) if x is not None), default=None)
+    return list(merged.values())
+
+
+def record_streams(ctx: RunContext, streams: list[StreamStats]) -> None:
+    """Write the run's stream rows (settle rounds merged), in one transaction."""
+    rows = [{"run_id": ctx.run_id, "system": st.system, "entity": st.entity, "direction": st.direction,
+             "status": st.status, "records_in": st.records_in, "records_changed": st.records_changed,
+             "records_out": st.records_out, "quarantined": st.quarantined, "failed": st.failed + st.dead,
+             "api_calls": st.api_calls, "lag_seconds": st.lag_seconds, "error": st.error,
+             "started_at": st.started_at, "finished_at": st.finished_at or ctx.now()}
+            for st in merge_streams(streams)]
     with ctx.warehouse.tx() as conn:
-        ctx.warehouse.upsert(conn, T.run_stream, [row], ["run_id", "system", "entity", "direction"])
+        ctx.warehouse.upsert(conn, T.run_stream, rows, ["run_id", "system", "entity", "direction"])
 
 
 def finish_run(ctx: RunContext, status: str, summary: dict[str, Any], error: str | None = None) -> None:

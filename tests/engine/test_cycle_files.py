@@ -192,3 +192,18 @@ def test_in_process_cycle_equals_cli(starter: Path, database_url: str) -> None:
     assert s.status == "success" and s.golden_records == {"account": 7, "contact": 4}
     again = cycle(starter, database_url)
     assert again.written == 0
+
+
+def test_run_ledger_adds_up_the_settle_rounds(starter: Path, database_url: str) -> None:
+    summary = json.loads(run_cli("sync", "--json", cwd=starter).stdout)
+    assert summary["rounds"] == 2
+    wh = Warehouse.open(database_url, migrate=False)
+    with wh.tx() as conn:
+        rs = T.run_stream.c
+        rows = {(r.system, r.entity, r.direction): r for r in conn.execute(
+            select(T.run_stream).where(rs.run_id == summary["run_id"]))}
+    wh.dispose()
+    crm_in = summary["streams"]["crm"]["account"]["read"]
+    assert rows[("crm", "account", "pull")].records_in == crm_in     # both rounds, not the last one
+    assert rows[("crm", "account", "push")].records_out == summary["streams"]["crm"]["account"]["written"]
+    assert len(rows) == 8
