@@ -29,10 +29,11 @@ from hub.warehouse import tables as T
 log = logging.getLogger("concord.push")
 
 
-def _claimable(ctx: RunContext, conn: Connection, entity: str, system: str, limit: int) -> list[Any]:
+def _claimable(ctx: RunContext, conn: Connection, entity: str, system: str, limit: int, after: int) -> list[Any]:
+    """The next queued rows after outbox id ``after`` (each push walks the queue once, in order)."""
     o = T.outbox.c
     now = ctx.now()
-    q = (select(T.outbox).where(o.entity == entity, o.system == system,
+    q = (select(T.outbox).where(o.entity == entity, o.system == system, o.id > after,
                                 o.status.in_(["pending", "failed", "sending"]),
                                 (o.next_attempt_at.is_(None)) | (o.next_attempt_at <= now))
          .order_by(o.id).limit(limit))
@@ -50,7 +51,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         spec = ctx.spec(system, ctx.project.source_entity(entity, system))
         batch_size = max(1, spec.max_batch)
         max_attempts = ctx.project.config.max_attempts
-        seen: set[int] = set()
+        last_id = 0
         with ctx.ledger.stream(entity):
             while True:
                 if exhausted(ctx, system):
@@ -59,10 +60,10 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     log.warning("push %s.%s stopped: %s", system, entity, stats.error)
                     break
                 with ctx.warehouse.tx() as conn:
-                    rows = [r for r in _claimable(ctx, conn, entity, system, batch_size) if r.id not in seen]
+                    rows = _claimable(ctx, conn, entity, system, batch_size, last_id)
                     if not rows:
                         break
-                    seen.update(r.id for r in rows)
+                    last_id = rows[-1].id
                     changes, waiting, bad = _to_changes(conn, entity, system, mapping, rows)
                     o = T.outbox.c
                     conn.execute(update(T.outbox).where(o.id.in_([r.id for r, _c in changes]))

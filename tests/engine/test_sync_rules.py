@@ -189,3 +189,21 @@ def test_replay_repushes_a_window_to_one_system(starter: Path) -> None:
     assert {k: r["name"] for k, r in after.items()} == {k: r["name"] for k, r in before.items()}
     assert after["acc-1"]["website"] == "https://www.nordwind.example"   # the golden (normalised) value
     assert _written(_sync(starter)) == 0
+
+
+def test_many_waiting_children_do_not_block_the_queue(starter: Path, database_url: str) -> None:
+    """More waiting children than one batch holds must not hide the writes queued behind them."""
+    cfg = _config(starter)
+    cfg["systems"]["erp"]["config"]["max_batch"] = 1          # one change per write call
+    for rule in cfg["entities"]["account"]["sync"]:
+        if rule["target"] == "erp":
+            rule["when"] = [{"field": "lifecycle", "in": ["customer"]}]
+    _save(starter, cfg)
+    contacts = read_jsonl(starter / "data/crm/contacts.jsonl")
+    contacts[0:0] = [{"id": f"con-w{i}", "account_id": "acc-3", "first_name": "Wait", "last_name": f"Er{i}",
+                      "email": f"wait{i}@silverline.example", "updated_at": "2026-11-12T09:35:00"} for i in range(3)]
+    write_jsonl(starter / "data/crm/contacts.jsonl", contacts)
+    _sync(starter)
+    erp_contacts = {r["LastName"]: r for r in read_csv(starter / "data/erp/contacts.csv")}
+    assert not any(n.startswith("Er") for n in erp_contacts) and "Clark" not in erp_contacts   # they wait
+    assert erp_contacts["Weber"]["Function"] == "Head of Purchasing"    # the write queued behind them went out
