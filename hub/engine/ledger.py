@@ -23,23 +23,26 @@ _RANK = {"success": 0, "skipped": 1, "partial": 2, "failed": 3}
 
 
 def merge_streams(streams: list[StreamStats]) -> list[StreamStats]:
-    """One entry per (system, entity, direction): a cycle's settle rounds add up, the worst status wins."""
-    merged: dict[tuple[str, str, str], StreamStats] = {}
+    """One entry per (system, entity, direction) and run: the counts of a cycle's settle rounds add up.
+
+    Rounds skipped because another worker held the stream count only when no round ran. Status is
+    the worst of the rounds that ran; the timings are those of the last round that ran (earlier
+    rounds may interleave with another worker's turn on the stream, so one span would overstate).
+    """
+    by_key: dict[tuple[str, str, str], list[StreamStats]] = {}
     for st in streams:
-        key = (st.system, st.entity, st.direction)
-        m = merged.get(key)
-        if m is None:
-            merged[key] = StreamStats(**{f: getattr(st, f) for f in st.__dataclass_fields__})
-            continue
+        by_key.setdefault((st.system, st.entity, st.direction), []).append(st)
+    out = []
+    for group in by_key.values():
+        ran = [st for st in group if st.status != "skipped"] or group
+        last = ran[-1]
+        m = StreamStats(**{f: getattr(last, f) for f in last.__dataclass_fields__})
         for f in ("records_in", "records_changed", "records_out", "quarantined", "failed", "dead", "api_calls"):
-            setattr(m, f, getattr(m, f) + getattr(st, f))
-        if _RANK.get(st.status, 3) > _RANK.get(m.status, 3):
-            m.status = st.status
-        m.error = "; ".join(e for e in (m.error, st.error) if e) or None
-        m.lag_seconds = max((x for x in (m.lag_seconds, st.lag_seconds) if x is not None), default=None)
-        m.started_at = min(m.started_at, st.started_at)
-        m.finished_at = max((x for x in (m.finished_at, st.finished_at) if x is not None), default=None)
-    return list(merged.values())
+            setattr(m, f, sum(getattr(st, f) for st in ran))
+        m.status = max((st.status for st in ran), key=lambda x: _RANK.get(x, 3))
+        m.error = "; ".join(dict.fromkeys(st.error for st in ran if st.error)) or None
+        out.append(m)
+    return out
 
 
 def record_streams(ctx: RunContext, streams: list[StreamStats]) -> None:
