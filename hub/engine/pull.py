@@ -19,6 +19,7 @@ from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
 from hub.engine.util import json_safe, normalise_timestamp, stable_hash
 from hub.errors import BudgetExhausted, HubError, RecordError
+from hub.http.redact import redact
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.pull")
@@ -166,10 +167,10 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
         stats.status, stats.error = "partial", exc.message
         log.warning("%s %s.%s stopped: %s", "pull", system, entity, exc.message)
     except HubError as exc:
-        stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
+        stats.status, stats.error = "failed", f"{exc.kind}: {redact(exc.message)}"
         log.error("pull %s.%s failed: %s", system, entity, stats.error)
     except Exception as exc:  # a client library error the connector did not classify
-        stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+        stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {redact(str(exc))}"
         log.exception("pull %s.%s failed", system, entity)
     stats.api_calls = ctx.ledger.calls(system) - calls_before
     stats.finished_at = ctx.now()

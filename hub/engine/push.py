@@ -90,7 +90,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         stats.status, stats.error = "partial", exc.message
         log.warning("%s %s.%s stopped: %s", "push", system, entity, exc.message)
     except HubError as exc:
-        stats.status, stats.error = "failed", f"{exc.kind}: {exc.message}"
+        stats.status, stats.error = "failed", f"{exc.kind}: {redact(exc.message)}"
         log.error("push %s.%s failed: %s", system, entity, stats.error)
     except Exception as exc:
         stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {redact(str(exc))}"
