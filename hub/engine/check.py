@@ -9,9 +9,9 @@ from hub.errors import ConfigError, HubError
 
 def check_project(project: Project, ctx: RunContext | None = None, *, auth: bool = True) -> list[HubError]:
     """Problems found (empty = all good). Contacts each system once for metadata (and auth)."""
-    from hub.warehouse import Warehouse
+    from hub.http import HttpToolkit
 
-    ctx = ctx or RunContext.create(project, Warehouse.__new__(Warehouse))
+    ctx = ctx or RunContext(project, None, HttpToolkit())  # metadata and auth only: no warehouse involved
     problems: list[HubError] = []
     checked: set[str] = set()
     try:

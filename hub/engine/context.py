@@ -39,7 +39,7 @@ class StreamStats:
 @dataclass
 class RunContext:
     project: Project
-    warehouse: Warehouse
+    warehouse: Warehouse | None       # None only for work that never touches it (``concord check``)
     http: HttpToolkit
     run_id: int | None = None
     now: Callable[[], dt.datetime] = utcnow

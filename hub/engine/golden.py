@@ -14,6 +14,7 @@ import schemas
 from hub.engine.context import RunContext
 from hub.engine.util import stable_hash, title_of
 from hub.survive import Lineage
+from hub.warehouse import chunks
 from hub.warehouse import tables as T
 
 
@@ -32,16 +33,12 @@ class GoldenState:
     touched: bool = False           # re-plan even if the data did not change
 
 
-def _chunks(items: list[str], n: int = 500) -> Iterable[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
-
 
 def load_golden(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenState]:
     ids = sorted(set(ids))
     out: dict[str, GoldenState] = {}
     g, lin = T.golden.c, T.field_lineage.c
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for r in conn.execute(select(T.golden).where(g.entity == entity, g.golden_id.in_(chunk))):
             out[r.golden_id] = GoldenState(r.golden_id, dict(r.data), {}, r.version, bool(r.deleted), r.created_at)
         for r in conn.execute(select(T.field_lineage).where(lin.entity == entity, lin.golden_id.in_(chunk))):
@@ -85,7 +82,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     for gid, f in removed:
         conn.execute(delete(T.field_lineage).where(lin.entity == entity, lin.golden_id == gid, lin.field == f))
     mk = T.match_key.c
-    for chunk in _chunks(rekey):
+    for chunk in chunks(rekey):
         conn.execute(delete(T.match_key).where(mk.entity == entity, mk.golden_id.in_(chunk)))
     wh.upsert(conn, T.match_key, _dedup(key_rows), ["entity", "key_name", "key_value", "golden_id"], update=[])
     _project(ctx, conn, entity, projection, now)
@@ -133,9 +130,9 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
     live = [s for s in states if not s.deleted]
     gone = [s.golden_id for s in states if s.deleted]
     for coll, child, _ccols in T.CANONICAL_CHILDREN.get(entity, []):
-        for chunk in _chunks([s.golden_id for s in states]):
+        for chunk in chunks([s.golden_id for s in states]):
             conn.execute(delete(child).where(child.c.golden_id.in_(chunk)))
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         conn.execute(delete(table).where(table.c.golden_id.in_(chunk)))
     rows = [{"golden_id": s.golden_id, **{c: _typed(s.data.get(p), t) for c, p, t in cols},
              "_version": s.version, "_updated_at": now} for s in live]

@@ -20,6 +20,7 @@ from hub.engine.quarantine import quarantine_rows
 from hub.engine.util import json_safe, normalise_timestamp, stable_hash
 from hub.errors import BudgetExhausted, HubError, RecordError
 from hub.http.redact import redact
+from hub.warehouse import chunks
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.pull")
@@ -82,7 +83,7 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
                     pass
     unchanged = [sid for sid in rows if sid in existing and sid not in changed_ids]
     if unchanged and ctx.run_id is not None:
-        for chunk in _chunks(unchanged, 500):
+        for chunk in chunks(unchanged, 500):
             conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
                          .values(seen_run=ctx.run_id))
     gone = [d for d in page.deleted if d in existing and not existing[d][1]]
@@ -94,7 +95,7 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
 
 
 def mark_deleted(conn: Connection, system: str, entity: str, ids: Sequence[str], now: Any) -> None:
-    for chunk in _chunks(list(ids), 500):
+    for chunk in chunks(list(ids), 500):
         conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
                      .values(deleted=True, status="pending", landed_at=now))
 
@@ -116,16 +117,12 @@ def _stream(system: str, entity: str) -> Any:
 
 def _existing(conn: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
     out: dict[str, tuple[str, bool]] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         q = select(T.raw_record.c.source_id, T.raw_record.c.payload_hash, T.raw_record.c.deleted).where(
             _stream(system, entity), T.raw_record.c.source_id.in_(chunk))
         out.update({r.source_id: (r.payload_hash, bool(r.deleted)) for r in conn.execute(q)})
     return out
 
-
-def _chunks(items: list[str], n: int) -> Any:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:

@@ -118,7 +118,7 @@ class Warehouse:
                                               set_={c: getattr(stmt.excluded, c) for c in cols})
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        for chunk in _chunks(list(rows), 500):
+        for chunk in chunks(rows, 500):
             conn.execute(stmt, chunk)
 
     # ---- scale-out -------------------------------------------------------------------------
@@ -149,9 +149,11 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _chunks(rows: list[dict[str, Any]], n: int) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(rows), n):
-        yield rows[i:i + n]
+def chunks(items: Sequence[Any], n: int = 500) -> Iterator[list[Any]]:
+    """Slices of at most ``n`` items (IN-lists and executemany batches stay bounded)."""
+    items = list(items)
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
 
 
 def _sqlite_setup(engine: Engine) -> None:
