@@ -4,6 +4,12 @@
 map from key paths (tuples of keys and list indexes) to 1-based line numbers.
 ``validation_error(exc, doc)`` turns a pydantic ``ValidationError`` into one
 ``ConfigError`` per problem, each pointing at the line of the offending key.
+
+Hostile or broken input never gets past a ``ConfigError``, and is refused quickly: a file
+larger than :data:`MAX_BYTES`, nesting deeper than :data:`MAX_DEPTH` (counted after aliases
+are expanded), an alias that refers to itself, more than :data:`MAX_ALIASES` aliases, or
+aliases that would expand to more than :data:`MAX_NODES` values (a "billion laughs" bomb).
+The expanded size is computed on the composed node graph before anything is built.
 """
 from __future__ import annotations
 
@@ -18,6 +24,11 @@ from pydantic import ValidationError
 from hub.errors import ConfigError
 
 Path = tuple[Any, ...]
+
+MAX_BYTES = 4 * 1024 * 1024      # a concord.yaml or a mapping is a few KiB; 4 MiB is far beyond any real one
+MAX_DEPTH = 64                   # nesting levels (mappings and lists), after alias expansion
+MAX_ALIASES = 1000               # `*name` references in one document
+MAX_NODES = 200_000              # values in the document once every alias is expanded
 
 
 @dataclass
@@ -48,36 +59,136 @@ def _dotted(path: Path) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (a common, silent YAML mistake)."""
+    """SafeLoader that refuses duplicate keys (a common, silent YAML mistake) and hostile documents."""
+
+    def __init__(self, stream: str, file: str) -> None:
+        super().__init__(stream)
+        self._file = file
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # The composer recurses once per nesting level: stop before Python's recursion limit does.
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise ConfigError(f"more than {MAX_ALIASES} aliases (*name); refused (an alias bomb?)",
+                                  file=self._file, line=event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise ConfigError(f"nested deeper than {MAX_DEPTH} levels; refused", file=self._file,
+                                      line=event.start_mark.line + 1)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+        return super().compose_node(parent, index)
+
+
+def _check_expansion(root: yaml.Node, file: str) -> None:
+    """Refuse recursive aliases, and documents whose aliases expand too far, before building anything.
+
+    Aliases make the composed document a graph that shares nodes; this walks it once, memoising
+    each node's expanded size and depth (saturated at the limits), and finds cycles.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    # iterative post-order walk: no recursion, whatever the shape
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node)
+            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(k)] for k in kids))
+            depth[key] = min(MAX_DEPTH + 1, 1 + max((depth[id(k)] for k in kids), default=0)) \
+                if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else 0
+            if size[key] > MAX_NODES:
+                raise ConfigError(f"aliases expand to more than {MAX_NODES} values; refused (an alias bomb?)",
+                                  file=file, line=node.start_mark.line + 1)
+            if depth[key] > MAX_DEPTH:
+                raise ConfigError(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded; refused",
+                                  file=file, line=node.start_mark.line + 1)
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise ConfigError("an alias refers to the node that contains it (a recursive alias); refused",
+                              file=file, line=node.start_mark.line + 1)
+        on_path.add(key)
+        stack.append((node, True))
+        for kid in _children(node):
+            if id(kid) in on_path:
+                raise ConfigError("an alias refers to the node that contains it (a recursive alias); refused",
+                                  file=file, line=kid.start_mark.line + 1)
+            if id(kid) not in size:
+                stack.append((kid, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _construct(loader: _Loader, node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         loader.flatten_mapping(node)
+        merged = len(node.value) - own      # `<<: *base` entries come first; the mapping's own keys override them
         out: dict[Any, Any] = {}
-        for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
+        from_merge: set[Any] = set()
+        for i, (knode, vnode) in enumerate(node.value):
+            key = _scalar(loader, knode, file, path)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise ConfigError("mapping keys must be scalars", file=file, line=knode.start_mark.line + 1)
-            if key in out:
+            if i < merged:
+                from_merge.add(key)
+            elif key in out and key not in from_merge:
                 raise ConfigError(f"duplicate key {key!r}", file=file, line=knode.start_mark.line + 1,
                                   key=_dotted(path + (key,)))
+            else:
+                from_merge.discard(key)
             lines[path + (key,)] = knode.start_mark.line + 1
             out[key] = _construct(loader, vnode, path + (key,), lines, file)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, child, path + (i,), lines, file) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, file, path)
+
+
+def _scalar(loader: _Loader, node: yaml.Node, file: str, path: Path) -> Any:
+    """Build a scalar (or a key); a value its tag cannot hold (``!!int abc``, ``2026-13-45``) is a ConfigError."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        # the value itself is not repeated: it may be a secret written in the wrong place
+        tag = node.tag.rsplit(":", 1)[-1]
+        raise ConfigError(f"not a valid {tag} value (quote it if it is meant as text)", file=file,
+                          line=node.start_mark.line + 1, key=_dotted(path) or None) from None
 
 
 def parse_yaml(text: str, file: str) -> Located:
     """Parse YAML text; syntax errors become a ConfigError with the line and column."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; refused", file=file)
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, file)
         try:
             node = loader.get_single_node()
             lines: dict[Path, int] = {}
+            if node is not None:
+                _check_expansion(node, file)
             data = _construct(loader, node, (), lines, file) if node is not None else None
         finally:
             loader.dispose()
@@ -94,14 +205,18 @@ def parse_yaml(text: str, file: str) -> Located:
 def load_yaml(path: str | os.PathLike[str]) -> Located:
     file = os.fspath(path)
     try:
-        with open(file, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(file, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; refused", file=file)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", file=file) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text: {exc.reason}", file=file) from None
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file, line=line) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=file) from None
+        raise ConfigError(f"cannot read: {exc.strerror or type(exc).__name__}", file=file) from None
     return parse_yaml(text, file)
 
 
