@@ -26,7 +26,8 @@ class RunningSandbox:
     connector_config: dict[str, Any] = field(default_factory=dict)  # the ``config:`` block for concord.yaml
     env: dict[str, str] = field(default_factory=dict)            # values of the ${ENV} references above
     state: Any = None                    # the sandbox's store (tests poke it to make edits)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)          # JSON-safe facts, printed by describe()
+    handles: dict[str, Any] = field(default_factory=dict)        # live objects for tests (knobs, stores); never printed
 
     @property
     def base_url(self) -> str:

@@ -159,12 +159,12 @@ def test_fault_storm_read_is_complete_and_writes_are_never_half_applied():
 def test_xml_bombs_and_external_entities_are_refused(sandbox, kind):
     conn = make_connector(sandbox)
     conn.check()
-    sandbox.extra["control"].poison(kind)
+    sandbox.handles["control"].poison(kind)
     with pytest.raises(FatalError) as exc:
         list(conn.read("Customer"))
     assert exc.value.code == "unsafe_xml"
     # a poisoned WSDL is refused as well
-    sandbox.extra["control"].poison(kind)
+    sandbox.handles["control"].poison(kind)
     with pytest.raises(FatalError):
         make_connector(sandbox).entities()
 

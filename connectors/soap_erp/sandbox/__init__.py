@@ -13,7 +13,7 @@ Customer page WSDL from ../shared/fixtures when present, else the bundled
 
 Knobs: ``faults=FaultConfig(...)``, ``share`` (part of the world's companies this ERP holds),
 ``today`` (the server's date stamped on writes), ``tls``, ``company``, ``instance``.
-Tests poison the next answer with ``running.extra["control"].poison("bomb"|"xxe")``.
+Tests poison the next answer with ``running.handles["control"].poison("bomb"|"xxe")``.
 """
 from __future__ import annotations
 
@@ -27,13 +27,16 @@ from typing import Any
 from urllib.parse import quote
 
 import zeep
+import zeep.exceptions
 from lxml import etree
+from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from connectors.soap_erp.opmap import load_operation_map
 from connectors.soap_erp.sandbox.seed import seed_store
 from connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
 from connectors.soap_erp.sandbox.store import PageStore
 from connectors.soap_erp.wsdl import WSDL_SOAP, build_client, describe_page, load_wsdl_bytes
+from hub.errors import ConfigError
 from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
 from hub.sandbox.running import RunningSandbox
 from hub.sandbox.world import World
@@ -91,9 +94,7 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     pages: dict[str, tuple[PageEndpoint, bytes]] = {}
     stores: dict[str, PageStore] = {}
     for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or [str(default_wsdl())])):
-        raw = load_wsdl_bytes(str(path), transport)
-        client = build_client(raw, str(path), transport)
-        page = describe_page(client, raw, opmap)
+        raw, client, page = _load_page(str(path), opmap, transport)
         store = PageStore(page.record_type, page.fields, id_field=opmap.fields.id, key_field=opmap.fields.version_key,
                           change_field=opmap.change_date.field if opmap.change_date else None,
                           read_only=opmap.fields.read_only, today=today)
@@ -166,7 +167,23 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
         cfg["ca_file"] = server.ca_file
     return RunningSandbox(connector="soap_erp", server=server, app=app, credentials=creds, connector_config=cfg,
                           env=env, state=stores[first] if len(stores) == 1 else stores,
-                          extra={"pages": urls, "control": control, "stores": stores})
+                          extra={"pages": urls}, handles={"control": control, "stores": stores})
+
+
+def _load_page(path: str, opmap: Any, transport: zeep.Transport) -> tuple[bytes, zeep.Client, Any]:
+    """Load and describe one page WSDL; anything wrong with the file is a ConfigError naming it."""
+    raw = load_wsdl_bytes(path, transport)
+    try:
+        client = build_client(raw, path, transport)
+        return raw, client, describe_page(client, raw, opmap)
+    except ConfigError as exc:
+        raise ConfigError(f"WSDL {path}: {exc.message}") from None
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        raise ConfigError(f"WSDL {path}: refused unsafe XML ({type(exc).__name__}); DTDs, entity declarations "
+                          f"and external references are forbidden") from None
+    except (zeep.exceptions.Error, etree.LxmlError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise ConfigError(f"WSDL {path}: not a page-style WSDL the sandbox can serve: "
+                          f"{type(exc).__name__}: {exc}") from None
 
 
 def _page_name(client: zeep.Client, record_type: str) -> str:
