@@ -13,7 +13,7 @@ from pyodata.v2.model import Config as PyODataConfig
 
 from connectors.sap_odata.auth import SapAuth, client_credentials_fetcher
 from connectors.sap_odata.config import SapODataConfig
-from connectors.sap_odata.edmx import EdmxError, ServiceModel, parse_edmx
+from connectors.sap_odata.edmx import ServiceModel, load_model
 from connectors.sap_odata.gwerror import error_for
 from connectors.sap_odata.metadata import cursor_plan, entity_spec
 from connectors.sap_odata.read import ReadPlan, read_keys, read_pages
@@ -30,9 +30,8 @@ for _name in ("pyodata.model", "pyodata.service", "pyodata.client"):
 class _Service:
     """One OData service: its model (ours, for specs) and its pyodata client, built lazily and cached."""
 
-    def __init__(self, url: str, metadata: bytes, client: Any) -> None:
-        self.url, self.metadata, self.client = url, metadata, client
-        self.model: ServiceModel = parse_edmx(metadata)
+    def __init__(self, url: str, metadata: bytes, model: ServiceModel, client: Any) -> None:
+        self.url, self.metadata, self.model, self.client = url, metadata, model, client
 
 
 class SapODataConnector:
@@ -91,7 +90,7 @@ class SapODataConnector:
                 raise ConfigError(f"no OData service at {url}: {err.message}", key="service_url")
             raise err
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype not in ("application/xml", "application/atom+xml", "text/xml"):
+        if ctype not in ("application/xml", "application/atom+xml", "text/xml", "application/edmx+xml"):
             raise ConfigError(f"{url}$metadata answered {ctype or 'no content type'}, not XML: is this an OData V2 "
                               "service root?", key="service_url")
         return resp.content
@@ -100,14 +99,19 @@ class SapODataConnector:
         with self._lock:
             if self._services is None:
                 out = []
+                files = self.config.metadata_files
                 for i, url in enumerate(self.config.service_urls):
                     raw = self._fetch_metadata(i, url)
+                    # our hardened parser first: DTDs/entities, non-XML, non-EDMX and OData V4 are refused
+                    # with a clear ConfigError before pyodata (which would fail obscurely) sees the document
+                    if i < len(files) and files[i]:
+                        model = load_model(raw, source=url, file=self._path(files[i]), key="metadata_files")
+                    else:
+                        model = load_model(raw, source=f"{url}$metadata", key="service_url")
                     try:
                         client = pyodata.Client(url, self.session, metadata=raw,
                                                 config=PyODataConfig(retain_null=True))
-                        out.append(_Service(url, raw, client))
-                    except EdmxError as exc:
-                        raise ConfigError(f"{url}$metadata is not usable OData V2: {exc}", key="service_url") from None
+                        out.append(_Service(url, raw, model, client))
                     except Exception as exc:  # noqa: BLE001 - pyodata raises many kinds on bad metadata
                         raise ConfigError(f"{url}$metadata could not be parsed: {type(exc).__name__}: {exc}",
                                           key="service_url") from None

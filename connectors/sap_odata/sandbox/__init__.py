@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from connectors.sap_odata.edmx import parse_edmx
+from connectors.sap_odata.edmx import ServiceModel, load_model
 from connectors.sap_odata.sandbox.batch import handle_batch
 from connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, gw_error
 from connectors.sap_odata.sandbox.seed import seed_store
 from connectors.sap_odata.sandbox.store import Clock, ServiceStore, StoreError
+from hub.errors import ConfigError
 from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
 from hub.sandbox.running import RunningSandbox
 from hub.sandbox.world import World
@@ -47,6 +49,22 @@ def default_metadata_files() -> dict[str, Path]:
         f = real / f"{name}.edmx"
         out[name] = f if f.exists() else OWN_EDMX / f"{name}.edmx"
     return out
+
+
+def load_service_file(name: str, path: Path) -> tuple[bytes, ServiceModel]:
+    """Read and parse one EDMX file to serve. Every problem is a ConfigError naming the file."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ConfigError(f"the service name {name!r} (taken from the file name) may hold only letters, digits and "
+                          "_ (it becomes /sap/opu/odata/sap/<SERVICE>/); rename the file", file=str(path))
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("EDMX file not found", file=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not an EDMX file", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the EDMX file: {exc.strerror or exc}", file=str(path)) from None
+    return raw, load_model(raw, source=str(path), file=str(path))
 
 
 class SapState:
@@ -210,9 +228,10 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, met
         files = default_metadata_files()
     password = options.get("password") or secrets.token_urlsafe(12)
     state = SapState(password, "concord-sbx-client", options.get("client_secret") or secrets.token_urlsafe(16))
+    models = {name: load_service_file(name, path) for name, path in files.items()}
     for name, path in files.items():
-        raw = path.read_bytes()
-        store = ServiceStore(name, parse_edmx(raw), raw, clock=state.clock)
+        raw, model = models[name]
+        store = ServiceStore(name, model, raw, clock=state.clock)
         seed_store(store, world, generic_rows=generic_rows)
         state.services[name] = ODataService(store, page_size=page_size, max_page_size=max_page_size)
     app = build_app(state, FaultInjector(faults))
