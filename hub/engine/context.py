@@ -29,6 +29,8 @@ class StreamStats:
     quarantined: int = 0
     failed: int = 0                 # failed writes (push) that will be retried
     dead: int = 0                   # dead-lettered writes
+    waiting: int = 0                # writes waiting for a parent that is being written (push)
+    blocked: int = 0                # writes whose parent no rule will ever write (push)
     api_calls: int = 0
     error: str | None = None
     started_at: dt.datetime = field(default_factory=utcnow)

@@ -18,11 +18,14 @@ from hub.config.model import SyncRule
 from hub.contracts import EntitySpec
 from hub.engine.conflicts import held_fields
 from hub.engine.context import RunContext
+from hub.engine.crashpoints import crashpoint
 from hub.engine.util import idempotency_key, stable_hash
 from hub.errors import HubError
 
 log = logging.getLogger("concord.plan")
 from hub.warehouse import tables as T
+from hub.warehouse.stores import outbox
+from hub.warehouse.stores.outbox import OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,10 @@ def plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
             batch = _plan_batch(conn, entity, ids, targets)
             _enqueue(ctx, conn, batch)
             conn.execute(delete(T.dirty).where(d.entity == entity, d.golden_id.in_(ids)))
+            crashpoint("plan.in_batch")              # dies with the batch's transaction still open
             planned.extend(batch)
             last = ids[-1]
+        crashpoint("plan.after_batch")               # the batch is committed: queued in the outbox
     return planned
 
 
@@ -167,18 +172,18 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
     now = ctx.now()
     o = T.outbox.c
     open_rows: dict[tuple[str, str], list[Any]] = {}
-    gids = sorted({c.golden_id for c in changes})
-    for i in range(0, len(gids), 500):
-        for row in conn.execute(select(o.id, o.golden_id, o.system, o.idempotency_key, o.status).where(
-                o.entity == changes[0].entity, o.golden_id.in_(gids[i:i + 500]),
-                o.status.in_(["pending", "failed"]))):
-            open_rows.setdefault((row.golden_id, row.system), []).append(row)
+    for row in outbox.open_rows_for(conn, changes[0].entity, [c.golden_id for c in changes]):
+        open_rows.setdefault((row.golden_id, row.system), []).append(row)
     supersede, rows = [], []
     for c in changes:
         olds = open_rows.get((c.golden_id, c.system), [])
         if any(old.idempotency_key == c.idempotency_key for old in olds):
-            continue  # the same write is already queued
-        supersede.extend(old.id for old in olds)
+            continue  # the same write is already queued or in flight
+        if c.op in ("create", "upsert") and any(old.status == OutboxStatus.SENDING and old.op in ("create", "upsert")
+                                                for old in olds):
+            continue  # a create is in flight: its outcome decides; the next plan sees the new record
+        # a write in flight cannot be taken back; queued and retrying ones are replaced by this one
+        supersede.extend(old.id for old in olds if old.status != OutboxStatus.SENDING)
         rows.append({"run_id": ctx.run_id, "entity": c.entity, "system": c.system, "target_entity": c.target_entity,
                      "golden_id": c.golden_id, "op": c.op, "target_id": c.target_id, "fields": {},
                      "canonical": c.canonical, "idempotency_key": c.idempotency_key, "status": "pending",

@@ -14,32 +14,20 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from hub.contracts import Change, WriteResult
 from hub.engine.budget import exhausted
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.outcomes import Outcome, record_outcomes
+from hub.engine.parents import waits_for_parents
 from hub.engine.resolver import XrefResolver
 from hub.errors import BudgetExhausted, HubError, RecordError, TransientError
 from hub.http.redact import redact
-from hub.warehouse import tables as T
+from hub.warehouse.stores import outbox
 
 log = logging.getLogger("concord.push")
-
-
-def _claimable(ctx: RunContext, conn: Connection, entity: str, system: str, limit: int, after: int) -> list[Any]:
-    """The next queued rows after outbox id ``after`` (each push walks the queue once, in order)."""
-    o = T.outbox.c
-    now = ctx.now()
-    q = (select(T.outbox).where(o.entity == entity, o.system == system, o.id > after,
-                                o.status.in_(["pending", "failed", "sending"]),
-                                (o.next_attempt_at.is_(None)) | (o.next_attempt_at <= now))
-         .order_by(o.id).limit(limit))
-    if ctx.warehouse.dialect == "postgresql" and not ctx.warehouse.is_dry_run:
-        q = q.with_for_update(skip_locked=True)
-    return list(conn.execute(q))
 
 
 def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
@@ -52,6 +40,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         batch_size = max(1, spec.max_batch)
         max_attempts = ctx.project.config.max_attempts
         last_id = 0
+        for_update = ctx.warehouse.dialect == "postgresql" and not ctx.warehouse.is_dry_run
         with ctx.ledger.stream(entity):
             while True:
                 if exhausted(ctx, system):
@@ -60,18 +49,19 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     log.warning("push %s.%s stopped: %s", system, entity, stats.error)
                     break
                 with ctx.warehouse.tx() as conn:
-                    rows = _claimable(ctx, conn, entity, system, batch_size, last_id)
+                    rows = outbox.claimable(conn, entity=entity, system=system, after=last_id, limit=batch_size,
+                                            now=ctx.now(), for_update=for_update)
                     if not rows:
                         break
                     last_id = rows[-1].id
                     changes, waiting, bad = _to_changes(conn, entity, system, mapping, rows)
-                    o = T.outbox.c
-                    conn.execute(update(T.outbox).where(o.id.in_([r.id for r, _c in changes]))
-                                 .values(status="sending", attempts=o.attempts + 1, updated_at=ctx.now()))
-                    for r in waiting:  # tried again at the next push, once its parent may be written
-                        conn.execute(update(T.outbox).where(o.id == r.id).values(
-                            updated_at=ctx.now(),
-                            last_error={"kind": "waiting", "message": "a referenced parent is not written yet"}))
+                    outbox.mark_sending(conn, [r.id for r, _c in changes], ctx.now())
+                    # tried again at the next push, once its parent may be written; a parent that
+                    # no rule will ever write to this system is reported as blocked, with the reason
+                    waits = waits_for_parents(ctx, conn, system, waiting)
+                    outbox.note_waiting(conn, [(r.id, reason) for r, reason in waits], ctx.now())
+                    stats.blocked += sum(1 for _r, reason in waits if reason["kind"] == "blocked")
+                    stats.waiting += sum(1 for _r, reason in waits if reason["kind"] == "waiting")
                     record_outcomes(ctx, conn, [Outcome(r, None, None, err) for r, err in bad], max_attempts, stats)
                 changes = _settle_unknown_creates(ctx, connector, spec.name, changes, stats, max_attempts)
                 if not changes:
@@ -84,8 +74,11 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     record_outcomes(ctx, conn, [Outcome(row, change, res, res.error)
                                                 for (row, change), res in zip(changes, results)], max_attempts, stats)
                 crashpoint("push.after_commit")
-        if stats.dead or stats.failed:
+        if stats.dead or stats.failed or stats.blocked:
             stats.status = "partial"
+        if stats.blocked and not stats.error:
+            stats.error = (f"{stats.blocked} write(s) blocked: a referenced parent will never be written to "
+                           f"{system} (see `concord status` / the outbox for the reason of each)")
     except BudgetExhausted as exc:
         stats.status, stats.error = "partial", exc.message
         log.warning("%s %s.%s stopped: %s", "push", system, entity, exc.message)
@@ -101,9 +94,12 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
 
 
 def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: list[Any]
-                ) -> tuple[list[tuple[Any, Change]], list[Any], list[tuple[Any, HubError]]]:
+                ) -> tuple[list[tuple[Any, Change]], list[tuple[Any, list[tuple[str, str]]]], list[tuple[Any, HubError]]]:
+    """Rows -> changes in the target's field names; rows waiting for parents (with the misses); bad rows."""
     resolver = XrefResolver(conn, system)
-    changes, waiting, bad = [], [], []
+    changes: list[tuple[Any, Change]] = []
+    waiting: list[tuple[Any, list[tuple[str, str]]]] = []
+    bad: list[tuple[Any, HubError]] = []
     for r in rows:
         try:
             resolver.misses.clear()
@@ -112,7 +108,7 @@ def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: 
             bad.append((r, exc if isinstance(exc, RecordError) else RecordError(exc.message)))
             continue
         if resolver.misses and r.op != "delete":
-            waiting.append(r)
+            waiting.append((r, list(resolver.misses)))
             continue
         changes.append((r, Change(op=r.op, entity=r.target_entity, key=r.target_id, fields=fields,
                                   idempotency_key=r.idempotency_key, golden_id=r.golden_id)))

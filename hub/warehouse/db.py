@@ -6,12 +6,11 @@
 - ``dry_run()`` runs everything inside one outer transaction that is rolled back at the end
   (``concord plan``): every ``tx()`` inside becomes a SAVEPOINT.
 - ``upsert()`` is set-based ``INSERT ... ON CONFLICT`` on both engines.
-- ``stream_lock()`` keeps one worker per stream on PostgreSQL (advisory lock).
+- ``stream_lock()`` keeps one worker per stream on every warehouse (``locks.py``).
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from hub.errors import ConfigError
+from hub.warehouse.locks import lock_key, locks_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +37,7 @@ class Warehouse:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._dry: threading.local = threading.local()
+        self._locks = locks_for(engine)
 
     # ---- construction --------------------------------------------------------------------
     @classmethod
@@ -67,7 +68,7 @@ class Warehouse:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("concord:migrate")})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("concord:migrate")})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
@@ -124,29 +125,18 @@ class Warehouse:
     # ---- scale-out -------------------------------------------------------------------------
     @contextlib.contextmanager
     def stream_lock(self, name: str, *, wait: bool = False) -> Iterator[bool]:
-        """Hold a cluster-wide lock for one stream (PostgreSQL advisory lock; SQLite has one writer).
+        """Hold a warehouse-wide lock for one stream (hub/warehouse/locks.py: PostgreSQL advisory
+        locks, OS file locks beside a SQLite file). Released when the holder ends, even by SIGKILL.
 
-        Yields True when this process holds the lock, False when another worker does.
+        Yields True when this process holds the lock, False when another worker does; with
+        ``wait`` it blocks until the lock is free. A dry run (``concord plan``) writes nothing
+        anywhere and takes no lock.
         """
-        if self.dialect != "postgresql" or self.is_dry_run:
+        if self.is_dry_run:
             yield True
             return
-        key = _lock_key(f"concord:stream:{name}")
-        with self.engine.connect() as conn:
-            fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            got = conn.execute(text(f"SELECT {fn}(:k)"), {"k": key}).scalar()
-            conn.commit()
-            got = True if wait else bool(got)
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-
-
-def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        with self._locks.hold(name, wait=wait) as got:
+            yield got
 
 
 def chunks(items: Sequence[Any], n: int = 500) -> Iterator[list[Any]]:

@@ -160,10 +160,12 @@ outbox = Table(
     Column("fields", Json, nullable=False),                     # in the target's field names
     Column("canonical", Json, nullable=False),                  # the flat canonical values being written
     Column("idempotency_key", String(128), nullable=False),
-    Column("status", String(16), nullable=False),               # pending | sending | done | failed | dead | superseded
+    Column("status", String(16), nullable=False),               # stores.outbox.OutboxStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Json),
     Column("next_attempt_at", TS),
+    Column("claimed_by", String(200)),                          # host/pid/start of the worker sending it
+    Column("lease_until", TS),                                  # the claim holds until then
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_outbox_status", "system", "status"),

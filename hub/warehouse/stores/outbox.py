@@ -1,0 +1,114 @@
+"""The outbox store: queued writes, their claims and leases.
+
+A push claims a batch before it calls the target: the rows become ``sending``, owned by this
+process (``owner.current_owner()``) until ``lease_until``. A row another live process is sending
+is never claimed again before its lease ends, so two workers never send one write twice; a row
+left ``sending`` by a process that died (SIGKILL, power loss) is free again at once on the same
+machine, and at the end of its lease from another machine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from hub.warehouse import tables as T
+from hub.warehouse.owner import current_owner, is_alive
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"        # queued, never tried
+    SENDING = "sending"        # claimed by a worker, the call may be in flight
+    DONE = "done"
+    FAILED = "failed"          # a transient failure: retried after next_attempt_at
+    DEAD = "dead"              # dead letter: failed for good, waits for a person
+    SUPERSEDED = "superseded"  # replaced by a newer write of the same record
+
+
+OPEN = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING)
+CLAIM_LEASE = dt.timedelta(minutes=10)   # longer than any batch call with its retries
+
+
+def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: int, now: dt.datetime,
+              for_update: bool = False) -> list[Any]:
+    """The next rows this process may claim after outbox id ``after``, in queue order.
+
+    Queued and retryable rows whose time has come, and ``sending`` rows whose owner is this
+    process, is gone, or whose lease has ended. Rows another live worker is sending are skipped.
+    """
+    o = T.outbox.c
+    me = current_owner()
+    out: list[Any] = []
+    cursor = after
+    alive: dict[str | None, bool | None] = {}
+    while len(out) < limit:
+        q = (select(T.outbox).where(o.entity == entity, o.system == system, o.id > cursor,
+                                    o.status.in_([s.value for s in OPEN]),
+                                    (o.next_attempt_at.is_(None)) | (o.next_attempt_at <= now))
+             .order_by(o.id).limit(limit))
+        if for_update:
+            q = q.with_for_update(skip_locked=True)
+        rows = list(conn.execute(q))
+        if not rows:
+            break
+        cursor = rows[-1].id
+        for r in rows:
+            if r.status == OutboxStatus.SENDING and r.claimed_by != me:
+                lease_over = r.lease_until is not None and _aware(r.lease_until) <= now
+                if r.claimed_by not in alive:
+                    alive[r.claimed_by] = is_alive(r.claimed_by)
+                if not lease_over and alive[r.claimed_by] is not False:
+                    continue   # another worker's write in flight: never send it twice
+            out.append(r)
+            if len(out) == limit:
+                break
+    return out
+
+
+def mark_sending(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None:
+    """Claim rows for this process until the lease ends (attempts + 1)."""
+    if not ids:
+        return
+    o = T.outbox.c
+    conn.execute(update(T.outbox).where(o.id.in_(list(ids))).values(
+        status=OutboxStatus.SENDING.value, attempts=o.attempts + 1, updated_at=now,
+        claimed_by=current_owner(), lease_until=now + CLAIM_LEASE))
+
+
+def note_waiting(conn: Connection, waits: Sequence[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
+    """Rows that cannot go yet (a parent not written): they stay queued, with the reason."""
+    o = T.outbox.c
+    for oid, reason in waits:
+        conn.execute(update(T.outbox).where(o.id == oid).values(updated_at=now, last_error=reason))
+
+
+def in_flight_elsewhere(conn: Connection, *, entity: str | None = None) -> int:
+    """Rows another live worker is sending now (what a second process must leave alone)."""
+    o = T.outbox.c
+    q = select(o.claimed_by, o.lease_until).where(o.status == OutboxStatus.SENDING.value,
+                                                  o.claimed_by.is_not(None), o.claimed_by != current_owner())
+    if entity:
+        q = q.where(o.entity == entity)
+    now = dt.datetime.now(dt.timezone.utc)
+    return sum(1 for r in conn.execute(q)
+               if is_alive(r.claimed_by) is not False and (r.lease_until is None or _aware(r.lease_until) > now))
+
+
+def open_rows_for(conn: Connection, entity: str, golden_ids: Sequence[str]) -> list[Any]:
+    """Open rows (queued, retrying or in flight) of these golden records: the planner's dedupe."""
+    o = T.outbox.c
+    out: list[Any] = []
+    gids = sorted(set(golden_ids))
+    for i in range(0, len(gids), 500):
+        out.extend(conn.execute(select(o.id, o.golden_id, o.system, o.op, o.idempotency_key, o.status).where(
+            and_(o.entity == entity, o.golden_id.in_(gids[i:i + 500]),
+                 or_(*[o.status == s.value for s in OPEN])))))
+    return out
+
+
+def _aware(ts: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes for UTC columns."""
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
