@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,8 +19,17 @@ T = TypeVar("T")
 EXIT_CONFIG = 2
 
 ConfigOpt = typer.Option("concord.yaml", "--config", "-c", envvar="CONCORD_CONFIG", help="Path of concord.yaml.")
-WarehouseOpt = typer.Option(None, "--warehouse", envvar="CONCORD_DATABASE_URL",
-                            help="Warehouse URL (overrides concord.yaml), e.g. postgresql+psycopg://...")
+def _warehouse_option(value: str | None) -> str | None:
+    """Refuse a literal password in ``--warehouse`` / $CONCORD_DATABASE_URL before any command runs
+    (``serve`` hands the value to Prefect deployments as written, so a ``${ENV}`` reference stays one)."""
+    from hub.config.dburl import check_override
+
+    return guarded(lambda: check_override(value))
+
+
+WarehouseOpt = typer.Option(None, "--warehouse", envvar="CONCORD_DATABASE_URL", callback=_warehouse_option,
+                            help="Warehouse URL (overrides concord.yaml), e.g. postgresql+psycopg://u@host/db; "
+                                 "a password only as an ${ENV} reference: 'postgresql+psycopg://u:${PGPASSWORD}@host/db'")
 JsonOpt = typer.Option(False, "--json", help="Print a machine-readable JSON summary.")
 
 
@@ -55,16 +63,28 @@ def guarded(fn: Callable[[], T]) -> T:
 
 def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> tuple[Any, Any]:
     from hub.config import load_project
+    from hub.config.dburl import resolve_warehouse_url
     from hub.warehouse import Warehouse
 
     project = guarded(lambda: load_project(config))
-    url = warehouse or project.config.warehouse
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///"):]
-        if rel and rel != ":memory:" and not os.path.isabs(rel):
-            url = "sqlite:///" + os.path.join(project.base_dir, rel)
-    wh = guarded(lambda: Warehouse.open(url, migrate=migrate))
+    url = guarded(lambda: resolve_warehouse_url(project.base_dir, project.config.warehouse, warehouse))
+    wh = guarded(lambda: _open_warehouse(Warehouse, url, migrate))
     return project, wh
+
+
+def _open_warehouse(cls: Any, url: str, migrate: bool) -> Any:
+    """Open (and migrate) the warehouse; a database that cannot be reached is one line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.config.dburl import shown
+    from hub.http.redact import redact
+
+    try:
+        return cls.open(url, migrate=migrate)
+    except SQLAlchemyError as exc:
+        lines = (str(getattr(exc, "orig", None) or "") or str(exc)).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        raise ConfigError(f"cannot open the warehouse {shown(url)}: {redact(reason)}") from None
 
 
 def print_json(data: Any) -> None:

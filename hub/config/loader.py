@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 import schemas
+from hub.config.dburl import expand_url, literal_password_problem
 from hub.config.model import ProjectConfig
 from hub.config.yamlsource import Located, load_yaml, validation_errors
 from hub.errors import ConfigError
@@ -142,9 +143,14 @@ def load_project(path: str | os.PathLike[str] = "concord.yaml", *, environ: typi
     if not isinstance(doc.data, dict):
         raise doc.error("concord.yaml must be a mapping with `systems` and `entities`")
     errors = literal_secret_errors(doc)
+    raw_url = doc.data.get("warehouse")
+    if isinstance(raw_url, str) and (problem := literal_password_problem(raw_url)):
+        errors.append(doc.error(problem, ("warehouse",)))
     if errors:
         raise ConfigErrors(errors) if len(errors) > 1 else errors[0]
     data = expand_env(doc, environ)
+    if isinstance(raw_url, str):
+        data["warehouse"] = expand_url(raw_url, environ, where=doc.file)   # a password is URL-quoted and redacted
     try:
         cfg = ProjectConfig.model_validate(data)
     except ValidationError as exc:
