@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote as _pct
 
 from connectors.sap_odata.wire import UTC, parse_time
 
@@ -327,3 +328,106 @@ def datetimeoffset_literal(value: dt.datetime) -> str:
 def time_literal(value: dt.timedelta) -> str:
     from connectors.sap_odata.wire import format_time
     return f"time'{format_time(value)}'"
+
+
+# ---- typed literals for keys and filters ----------------------------------------------------------
+_INT_RX = re.compile(r"[+-]?\d+")
+_INT_RANGES = {"Edm.Byte": (0, 255), "Edm.SByte": (-128, 127), "Edm.Int16": (-2 ** 15, 2 ** 15 - 1),
+               "Edm.Int32": (-2 ** 31, 2 ** 31 - 1), "Edm.Int64": (-2 ** 63, 2 ** 63 - 1)}
+
+
+def _to_datetime(value: Any, edm: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        d = value
+    elif isinstance(value, dt.date):
+        d = dt.datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        if text.startswith("/Date("):
+            from connectors.sap_odata.wire import parse_date
+            return parse_date(text)
+        d = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds" if naive.microsecond else "seconds")
+
+
+def literal(edm: str, value: Any) -> str:
+    """``value`` as an OData V2 URI literal of the EDM type ``edm`` (for key predicates and ``$filter``).
+
+    ``Edm.String`` -> ``'it''s'``; ``Edm.Int32`` -> ``42``; ``Edm.Int64`` -> ``42L``; ``Edm.Decimal`` ->
+    ``1.5M``; ``Edm.Double``/``Single`` -> ``1.5d``/``1.5f``; ``Edm.Guid`` -> ``guid'...'``; ``Edm.DateTime``
+    -> ``datetime'2024-01-01T00:00:00'`` (UTC); ``Edm.DateTimeOffset`` -> ``datetimeoffset'...Z'``; ``Edm.Time``
+    -> ``time'PT10H11M12S'``; ``Edm.Boolean`` -> ``true``; ``Edm.Binary`` -> ``binary'0A1B'``. Values may be given
+    as text (as a source id carries them). Not percent-encoded: see :func:`key_predicate`. Raises ValueError.
+    """
+    if value is None:
+        return "null"
+    try:
+        if edm == "Edm.String":
+            return quote(str(value))
+        if edm in _INT_RANGES:
+            if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            text = str(int(value)) if isinstance(value, (int, float, Decimal)) else str(value).strip()
+            if edm == "Edm.Int64" and text[-1:] in ("L", "l"):
+                text = text[:-1]
+            if not _INT_RX.fullmatch(text):
+                raise ValueError
+            n = int(text)
+            lo, hi = _INT_RANGES[edm]
+            if not lo <= n <= hi:
+                raise ValueError
+            return f"{n}L" if edm == "Edm.Int64" else str(n)
+        if edm == "Edm.Decimal":
+            text = str(value).strip()
+            d = Decimal(text[:-1] if text[-1:] in ("M", "m") else text)
+            if not d.is_finite():
+                raise ValueError
+            return f"{d:f}M"
+        if edm in ("Edm.Double", "Edm.Single"):
+            text = str(value).strip()
+            f = float(text[:-1] if text[-1:] in ("d", "D", "f", "F") else text)
+            if f != f or f in (float("inf"), float("-inf")):
+                raise ValueError
+            return repr(f) + ("d" if edm == "Edm.Double" else "f")
+        if edm == "Edm.Guid":
+            return f"guid'{uuid.UUID(str(value).strip())}'"
+        if edm == "Edm.DateTime":
+            return f"datetime'{_iso(_to_datetime(value, edm))}'"
+        if edm == "Edm.DateTimeOffset":
+            return f"datetimeoffset'{_iso(_to_datetime(value, edm))}Z'"
+        if edm == "Edm.Time":
+            from connectors.sap_odata.wire import format_time, parse_time
+            return f"time'{format_time(value if isinstance(value, (dt.timedelta, dt.time)) else parse_time(str(value)))}'"
+        if edm == "Edm.Boolean":
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            text = str(value).strip().lower()
+            if text in ("true", "1"):
+                return "true"
+            if text in ("false", "0"):
+                return "false"
+            raise ValueError
+        if edm == "Edm.Binary":
+            raw = bytes(value) if isinstance(value, (bytes, bytearray)) else bytes.fromhex(str(value))
+            return f"binary'{raw.hex().upper()}'"
+    except (ValueError, TypeError, InvalidOperation, ArithmeticError):
+        raise ValueError(f"{value!r} is not a valid {edm}") from None
+    raise ValueError(f"{edm} values cannot be written as an OData V2 literal")
+
+
+def key_predicate(names: Sequence[str], types: Sequence[str], values: Sequence[Any]) -> str:
+    """The key segment ``(...)`` of an entity URL, every literal percent-encoded for the path.
+
+    One key: ``('10%2F2')``; several: ``(SalesOrder='1',Item=10)``. Inside each literal everything but
+    unreserved characters and the quote is percent-encoded (space, ``/``, ``#``, ``?``, ``%``, ``&``, ``+``, ...),
+    so a value can never end the segment, start a query or a fragment, or change the path.
+    """
+    lits = [_pct(literal(t, v), safe="'") for t, v in zip(types, values)]
+    if len(lits) == 1:
+        return f"({lits[0]})"
+    return "(" + ",".join(f"{n}={lit}" for n, lit in zip(names, lits)) + ")"

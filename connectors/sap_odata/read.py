@@ -15,7 +15,7 @@ from typing import Any
 from pyodata.exceptions import HttpError, PyODataException
 
 from connectors.sap_odata.edmx import EntityType
-from connectors.sap_odata.filter import datetime_literal, datetimeoffset_literal, quote, time_literal
+from connectors.sap_odata.filter import datetime_literal, datetimeoffset_literal, literal, time_literal
 from connectors.sap_odata.gwerror import error_for
 from connectors.sap_odata.metadata import CursorPlan
 from connectors.sap_odata.wire import UTC, jsonable, parse_time
@@ -64,7 +64,11 @@ def stamp_of(plan: ReadPlan, proxy_values: dict[str, Any]) -> dt.datetime | None
 
 
 def _lit(plan: ReadPlan, value: Any) -> str:
-    return quote(str(value)) if plan.etype.properties[plan.etype.keys[0]].type == "Edm.String" else str(value)
+    """The cursor's key as the V2 literal of the key's type (``'A''B'``, ``42``, ``42L``, ``1.5M``, ``guid'...'``)."""
+    try:
+        return literal(plan.etype.properties[plan.etype.keys[0]].type, value)
+    except ValueError as exc:
+        raise RecordError(f"cursor key {value!r} of {plan.entity}: {exc}") from None
 
 
 def cursor_filter(plan: ReadPlan, when: dt.datetime, key: str | None, *, inclusive: bool) -> str:

@@ -19,6 +19,7 @@ from pyodata.exceptions import HttpError, PyODataException
 from pyodata.v2.service import BatchRequest, EntityKey, ODataHttpResponse
 
 from connectors.sap_odata.edmx import EntityType, Property, ServiceModel
+from connectors.sap_odata.filter import key_predicate
 from connectors.sap_odata.gwerror import error_for
 from connectors.sap_odata.read import to_record
 from connectors.sap_odata.wire import UTC
@@ -99,6 +100,35 @@ def key_of(et: EntityType, source_id: str) -> dict[str, Any]:
     return dict(zip(et.keys, parts))
 
 
+def key_path(et: EntityType, source_id: str) -> str:
+    """``(...)`` for ``Set(...)``: each key value as the V2 literal of its type, percent-encoded (RecordError if
+    a value does not fit its type)."""
+    values = key_of(et, source_id)
+    types = [et.properties[k].type for k in et.keys]
+    try:
+        return key_predicate(et.keys, types, [values[k] for k in et.keys])
+    except ValueError as exc:
+        raise RecordError(f"key {source_id!r} of {et.name}: {exc}", record_id=source_id) from None
+
+
+class _LiteralKey(EntityKey):
+    """An EntityKey whose text Concord formatted (pyodata's own formatting sends Edm.Decimal without ``M``,
+    fails on Int/DateTime keys given as text, and leaves ``/`` unencoded). Used with ``encode_path=False``."""
+
+    def __init__(self, entity_type: Any, text: str) -> None:  # noqa: D107 - no super(): no pyodata key parsing
+        self._entity_type = entity_type
+        self._key = entity_type.key_proprties
+        self._proprties: dict[str, Any] = {}
+        self._type = EntityKey.TYPE_COMPLEX
+        self._text = text
+
+    def to_key_string_without_parentheses(self) -> str:
+        return self._text[1:-1]
+
+    def to_key_string(self) -> str:
+        return self._text
+
+
 class BatchWriter:
     """Writes one chunk of changes in one ``$batch`` (plus one for missing ETags, and re-reads on 412)."""
 
@@ -109,11 +139,8 @@ class BatchWriter:
         self.needs_etag = self.et.concurrency_property is not None or "ETag" in self.et.properties
 
     def _ekey(self, source_id: str) -> EntityKey:
-        values = key_of(self.et, source_id)
         schema_type = self.es._entity_set.entity_type  # noqa: SLF001 - pyodata keeps the model here
-        if len(values) == 1:
-            return EntityKey(schema_type, next(iter(values.values())))
-        return EntityKey(schema_type, **values)
+        return _LiteralKey(schema_type, key_path(self.et, source_id))
 
     def _send(self, requests_: list[Any]) -> list[ODataHttpResponse | str]:
         """One $batch: each request in its own changeset (or bare for GETs). Returns responses in order."""
@@ -138,8 +165,15 @@ class BatchWriter:
         """ETag and record of each key, read in one $batch of GETs."""
         if not source_ids:
             return {}
-        responses = self._send([self.es.get_entity(self._ekey(s)) for s in source_ids])
         out: dict[str, tuple[str | None, dict[str, Any] | None]] = {}
+        gets = []
+        for sid in list(source_ids):
+            try:
+                gets.append(self.es.get_entity(self._ekey(sid), encode_path=False))
+            except RecordError:
+                out[sid] = (None, None)     # the change itself reports the bad key
+        source_ids = [s for s in source_ids if s not in out]
+        responses = self._send(gets) if gets else []
         for sid, resp in zip(source_ids, responses):
             if resp.status_code != 200:
                 out[sid] = (None, None)
@@ -199,9 +233,9 @@ class BatchWriter:
         etag = c.etag or etags.get(c.key)
         if op == "update":
             fields = prepare_fields(self.model, self.et, dict(c.fields), creating=False, record_id=c.key)
-            req = self.es.update_entity(self._ekey(c.key)).set(**fields)
+            req = self.es.update_entity(self._ekey(c.key), encode_path=False).set(**fields)
         else:
-            req = self.es.delete_entity(self._ekey(c.key))
+            req = self.es.delete_entity(self._ekey(c.key), encode_path=False)
         if self.needs_etag:
             if not etag:
                 raise RecordError(f"SAP {self.set_name} {c.key!r} not found (no ETag to send)", record_id=c.key,

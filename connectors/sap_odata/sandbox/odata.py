@@ -12,12 +12,44 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from connectors.sap_odata.filter import FilterError, Prop, evaluate, parse_filter, properties_of, tokenize
+from connectors.sap_odata.filter import (FilterError, Prop, evaluate, literal, parse_filter, properties_of,
+                                         tokenize)
 from connectors.sap_odata.sandbox.store import Key, ServiceStore, StoreError
 from connectors.sap_odata.wire import to_wire
 from hub.sandbox.server import Response
 
-_PATH = re.compile(r"^(?P<set>[A-Za-z_]\w*)(?:\((?P<key>.*)\))?(?:/(?P<nav>[A-Za-z_]\w*))?(?P<count>/\$count)?$")
+_SET = re.compile(r"[A-Za-z_]\w*")
+_TAIL = re.compile(r"(?:/(?P<nav>[A-Za-z_]\w*))?(?P<count>/\$count)?")
+
+
+@dataclass(frozen=True)
+class _Path:
+    set: str
+    key: str | None
+    nav: str | None
+    count: bool
+
+
+def split_path(rel: str) -> _Path | None:
+    """``Set``, ``Set(key)``, ``Set(key)/nav``, ``.../$count`` of a decoded path. The key ends at the first ``)``
+    outside a quoted literal, so a string key may hold ``)``, ``/``, ``(`` or ``,``."""
+    m = _SET.match(rel)
+    if not m:
+        return None
+    pos, key = m.end(), None
+    if rel[pos:pos + 1] == "(":
+        in_str, i = False, pos + 1
+        while i < len(rel) and (in_str or rel[i] != ")"):
+            if rel[i] == "'":
+                in_str = not in_str
+            i += 1
+        if i >= len(rel):
+            return None
+        key, pos = rel[pos + 1:i], i + 1
+    t = _TAIL.fullmatch(rel, pos)
+    if not t:
+        return None
+    return _Path(m.group(), key, t.group("nav"), bool(t.group("count")))
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
             403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed",
             428: "Precondition Required", 429: "Too Many Requests", 500: "Internal Server Error",
@@ -96,13 +128,10 @@ def key_text(store: ServiceStore, set_name: str, key: Key) -> str:
 
     def lit(name: str, v: Any) -> str:
         t = et.properties[name].type
-        if t == "Edm.String":
-            return "'" + str(v).replace("'", "''") + "'"
-        if t == "Edm.Guid":
-            return f"guid'{v}'"
-        if t == "Edm.Int64":
-            return f"{v}L"
-        return str(v)
+        try:
+            return literal(t, v)
+        except ValueError:
+            return literal("Edm.String", v)
     if len(et.keys) == 1:
         return f"({lit(et.keys[0], key[0])})"
     return "(" + ",".join(f"{k}={lit(k, v)}" for k, v in zip(et.keys, key)) + ")"
@@ -128,12 +157,12 @@ class ODataService:
             return Response.json({"d": {"EntitySets": list(self.store.model.entity_sets)}})
         if rel == "$metadata":
             return Response(200, self.store.metadata, {"Content-Type": "application/xml", "dataserviceversion": "2.0"})
-        m = _PATH.match(rel)
+        m = split_path(rel)
         if not m:
             raise StoreError(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{rel}'")
-        set_name = m.group("set")
+        set_name = m.set
         es = self.store.entity_set(set_name)
-        key_txt, nav, count = m.group("key"), m.group("nav"), bool(m.group("count"))
+        key_txt, nav, count = m.key, m.nav, m.count
         if key_txt is None:
             if nav:
                 raise StoreError(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{nav}'")
