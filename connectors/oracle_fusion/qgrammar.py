@@ -3,7 +3,8 @@
 - Framework version 1: query-by-example. Clauses separated by ``;`` (AND); each
   clause is an attribute followed by one or more conditions joined with ``and`` /
   ``or``: ``q=Deptno>=10 and <=30;Loc!=NY;Dname SA*`` (a value with ``*`` is a
-  wildcard match; no operator means ``=``).
+  wildcard match; no operator means ``=``). A value with spaces or other special characters is quoted,
+  ``"..."`` or ``'...'``; inside, the quote character doubled stands for itself.
 - Framework version 2 and later: row-match expressions.
   ``q=LastUpdateDate >= '2026-01-01T00:00:00+00:00' and (Status = 'A' or Status IS NULL)``
   with ``= != <> < > <= >= LIKE BETWEEN IN IS [NOT] NULL``, ``and`` / ``or`` / ``not``
@@ -151,7 +152,8 @@ def _qbe_cond(field: str, cond: str) -> Node:
     if not raw:
         raise QSyntaxError(f"q condition on {field} has no value")
     quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\""
-    value = raw[1:-1] if quoted else raw
+    # inside quotes, the quote character doubled stands for itself ('O''Neil'), as in framework 2+
+    value = raw[1:-1].replace(raw[0] * 2, raw[0]) if quoted else raw
     op = "!=" if op == "<>" else op
     if op in ("=", "!=") and "*" in value:
         return Like(field, value, negate=op == "!=")
@@ -385,17 +387,38 @@ def lower_bound(node: Node, field: str, conv: Callable[[Any], Any] = lambda v: v
 # ---------------------------------------------------------------------------------------------
 # Building (connector side)
 # ---------------------------------------------------------------------------------------------
+#: framework 1 values sent bare: a closed set of characters that can neither split a clause (``;``), join a
+#: condition (whitespace around ``and``/``or``), start an operator (``= < > !``), open a quote nor be a wildcard.
+#: Everything else is quoted.
+_V1_BARE = re.compile(r"[A-Za-z0-9_.:+\-@/]+")
+_V1_KEYWORD = re.compile(r"(?<![A-Za-z0-9_])(?:and|or|not)(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+def _v1_literal(text: str) -> str:
+    if _V1_BARE.fullmatch(text) and not _V1_KEYWORD.search(text):
+        return text
+    if '"' not in text:
+        return '"' + text + '"'
+    if "'" not in text:
+        return "'" + text + "'"
+    return "'" + text.replace("'", "''") + "'"      # both quote kinds: double the one we quote with
+
+
 def literal(value: Any, version: int) -> str:
-    """A value as a q literal for ``version``."""
+    """A value as a q literal for ``version``: one literal whatever it holds.
+
+    Framework 1 (query by example): dates, numbers and plain codes go bare (``2026-01-01T00:00:00+00:00``);
+    any other text (whitespace of any kind, quotes, ``;``, operators, ``*``, ``and``/``or``/``not``, non-ASCII)
+    is quoted, with ``"`` unless it holds one, else ``'``, doubling the quote character when it holds both.
+    Framework 2+: single quotes, ``''`` for a quote.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int) or isinstance(value, Decimal) and value.is_finite():
         return str(value)
     text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
     if version < 2:
-        if any(c in text for c in ";\"'") or " and " in text.lower() or " or " in text.lower():
-            return '"' + text.replace('"', "") + '"'
-        return text
+        return _v1_literal(text)
     return "'" + text.replace("'", "''") + "'"
 
 
