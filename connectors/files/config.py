@@ -27,8 +27,38 @@ class FileEntity(BaseModel):
     required: tuple[str, ...] = Field((), description="Columns that must not be empty in a written record.")
     picklists: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Allowed values per column.")
     read_only: bool = False
-    delimiter: str = ","
-    encoding: str = "utf-8"
+    delimiter: str = Field(",", description="CSV cell separator: one character, not a quote or a line break.")
+    encoding: str = Field("utf-8", description="Any ASCII-compatible encoding (utf-8, utf-8-sig, cp1252, latin-1...).")
+    comment_prefix: str | None = Field(None, description="Lines starting with this are comments: skipped on read, "
+                                                         "kept on write. Off by default.")
+    escape_formulas: bool = Field(True, description="CSV: neutralise spreadsheet formulas on write (a leading "
+                                                    "single quote) and undo it on read.")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, v: str) -> str:
+        if len(v) != 1 or v in "\"\r\n'":
+            raise ValueError("delimiter must be one character other than a quote or a line break")
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        probe = b'\n\r",;|\t=abcXYZ019'
+        try:
+            ok = probe.decode(v) == probe.decode("ascii")
+        except (LookupError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            raise ValueError(f"encoding {v!r} is unknown or not ASCII-compatible (UTF-16/32 drops are not supported)")
+        return v
+
+    @field_validator("comment_prefix")
+    @classmethod
+    def _comment(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("comment_prefix must not be empty or blank")
+        return v
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -3,7 +3,13 @@
 - Read: the whole file as a snapshot when its modification changed (cursor ``mtime``), or only
   rows whose change column is at or after the cursor (cursor = a column, inclusive, key tie-break).
   A snapshot ends with ``snapshot_complete`` so rows that disappeared are detected as deleted.
+  Lines that cannot be read (not valid in the encoding, invalid JSON, more CSV cells than
+  header columns, an unbalanced quote) are yielded whole with ``__error__`` (the engine
+  quarantines them) and make the snapshot incomplete: an unreadable row is not a deleted one.
 - Write: every batch rewrites the file atomically (temp file, fsync, rename) under a lock.
+  Only the rows the batch changes are serialised again; every other line (bad lines, blank
+  lines, comments, odd quoting) is copied byte-for-byte. CSV values that a spreadsheet would
+  run as a formula are neutralised with a leading single quote (see README.md).
   Creates and upserts find an existing row by the external-id column first, so a retried
   create never adds a second row.
 """
@@ -15,11 +21,30 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, FieldSpec, Page, WriteResult,
-                           entity_by_name)
-from hub.errors import ConfigError, RecordError
 from connectors.files.config import FileEntity, FilesConfig
-from connectors.files.fileio import header_of, iter_rows, locked, open_for_read, write_atomically
+from connectors.files.fileio import (
+    Drop,
+    Layout,
+    header_line,
+    header_of,
+    locked,
+    open_binary,
+    records,
+    serialise,
+    write_atomically,
+)
+from hub.contracts import (
+    Change,
+    ConnectorContext,
+    Cursor,
+    CursorSpec,
+    EntitySpec,
+    FieldSpec,
+    Page,
+    WriteResult,
+    entity_by_name,
+)
+from hub.errors import ConfigError, RecordError
 
 
 class FilesConnector:
@@ -35,6 +60,9 @@ class FilesConnector:
     def path(self, ent: FileEntity) -> str:
         return os.path.join(self.config.folder(), ent.file)
 
+    def layout(self, ent: FileEntity) -> Layout:
+        return Layout(self.path(ent), ent.kind, ent.delimiter, ent.encoding, ent.comment_prefix, ent.escape_formulas)
+
     def _entity(self, name: str) -> FileEntity:
         if name not in self.config.entities:
             raise ConfigError(f"files: no entity {name!r}; known: {', '.join(sorted(self.config.entities))}")
@@ -44,7 +72,7 @@ class FilesConnector:
         out = []
         for name, ent in self.config.entities.items():
             cols = dict(ent.fields or {})
-            for c in header_of(self.path(ent), ent.kind, ent.delimiter, ent.encoding):
+            for c in header_of(self.layout(ent)):
                 cols.setdefault(c, "string")
             for c in (*ent.keys, ent.external_id, ent.modified_column,
                       None if ent.cursor == "mtime" else ent.cursor):
@@ -92,31 +120,40 @@ class FilesConnector:
             yield from self._read_column(entity, ent, path, since)
 
     def _read_snapshot(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
-        with open_for_read(path, ent.encoding) as fh:
+        with open_binary(path) as fh:
             st = os.fstat(fh.fileno())
             # every atomic rewrite is a new inode; in-place edits change mtime/ctime (even within one size)
             token = f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
             if since is not None and since.value == token:
                 return
             page: list[dict[str, Any]] = []
-            for _line, row in iter_rows(fh, ent.kind, ent.delimiter, path):
+            complete = True
+            for _line, row in records(fh, self.layout(ent)):
+                complete = complete and "__error__" not in row
                 page.append(row)
                 if len(page) >= self.config.page_size:
                     yield Page(entity=entity, records=page)
                     page = []
-            yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=True)
+            # a row we could not read is not a deleted row: no delete detection for this version of the file
+            yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=complete)
 
     def _read_column(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         col, key = ent.cursor, ent.keys[0]
         floor = _minus(since.value, ent.lookback_seconds) if since else None
         picked: list[tuple[str, str, dict[str, Any]]] = []
-        with open_for_read(path, ent.encoding) as fh:
-            for _line, row in iter_rows(fh, ent.kind, ent.delimiter, path):
+        bad: list[dict[str, Any]] = []   # unreadable lines have no change time: reported on every read
+        with open_binary(path) as fh:
+            for _line, row in records(fh, self.layout(ent)):
+                if "__error__" in row:
+                    bad.append(row)
+                    continue
                 v = str(row.get(col) or "")
                 if floor is not None and v < floor:
                     continue
                 picked.append((v, str(row.get(key) or ""), row))
         picked.sort(key=lambda t: (t[0], t[1]))
+        for i in range(0, len(bad), self.config.page_size):
+            yield Page(entity=entity, records=bad[i:i + self.config.page_size])
         for i in range(0, len(picked), self.config.page_size):
             chunk = picked[i:i + self.config.page_size]
             last_v, last_k, _ = chunk[-1]
@@ -128,9 +165,9 @@ class FilesConnector:
         path = self.path(ent)
         if not ent.external_id or not os.path.exists(path):
             return None
-        with open_for_read(path, ent.encoding) as fh:
-            for _n, row in iter_rows(fh, ent.kind, ent.delimiter, path):
-                if str(row.get(ent.external_id) or "") == golden_id:
+        with open_binary(path) as fh:
+            for _n, row in records(fh, self.layout(ent)):
+                if "__error__" not in row and str(row.get(ent.external_id) or "") == golden_id:
                     return _key(ent, row)
         return None
 
@@ -143,37 +180,47 @@ class FilesConnector:
         path = self.path(ent)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with locked(path):
-            header = header_of(path, ent.kind, ent.delimiter, ent.encoding)
-            rows: list[dict[str, Any]] = []
-            if os.path.exists(path):
-                with open_for_read(path, ent.encoding) as fh:
-                    rows = [r for _n, r in iter_rows(fh, ent.kind, ent.delimiter, path) if "__error__" not in r]
+            drop = Drop(self.layout(ent))
+            rows = drop.rows()
+            header = list(drop.header) if ent.kind == "csv" else \
+                list(dict.fromkeys(k for r in rows[:201] for k in r if not k.startswith("__")))
             allowed = set(header) | set(ent.fields or {}) | {c for c in (ent.external_id, ent.modified_column) if c}
-            by_key = {_key(ent, r): r for r in rows}
-            by_ext = {str(r.get(ent.external_id)): r for r in rows if ent.external_id and r.get(ent.external_id)}
-            seq = _next_seq(ent, by_key)
-            now = self.context.utcnow().isoformat(timespec="seconds")
+            batch = _Batch(rows=rows, allowed=allowed, now=self.context.utcnow().isoformat(timespec="seconds"),
+                           by_key={_key(ent, r): r for r in rows},
+                           by_ext={str(r.get(ent.external_id)): r for r in rows
+                                   if ent.external_id and r.get(ent.external_id)})
+            seq = _next_seq(ent, batch.by_key)
             results: list[WriteResult] = []
             for ch in changes:
                 try:
-                    res = self._apply(ent, ch, rows, by_key, by_ext, allowed, now, seq)
+                    res = self._apply(ent, ch, batch, seq)
                     results.append(res)
                     seq += 1 if res.created else 0
                 except RecordError as exc:
                     results.append(WriteResult(change=ch, ok=False, error=exc))
-            cols = list(dict.fromkeys([*header, *(ent.fields or {}), *ent.keys,
-                                       *(c for c in (ent.external_id, ent.modified_column) if c)]))
-            for r in rows:
-                for c in r:
-                    if c not in cols and not c.startswith("__"):
-                        cols.append(c)
-            write_atomically(path, ent.kind, cols, [r for r in rows if not r.get("__deleted__")], ent.delimiter,
-                             ent.encoding)
+            if not batch.touched and not batch.deleted and not batch.created:
+                return results          # nothing to change: the file is not rewritten
+            cols = header
+            if ent.kind == "csv":
+                cols = list(dict.fromkeys([*header, *(ent.fields or {}), *ent.keys,
+                                           *(c for c in (ent.external_id, ent.modified_column) if c)]))
+                for r in [*(r for r in rows if id(r) in batch.touched), *batch.created]:
+                    for c in r:
+                        if c not in cols and not c.startswith("__"):
+                            cols.append(c)
+                if drop.header and cols != drop.header:
+                    line = drop.has_extra_cells()
+                    if line is not None:  # a wider header would turn that line's extra cells into values
+                        err = RecordError(f"{ent.file}:{line} has more cells than the header, so the new column(s) "
+                                          f"{', '.join(c for c in cols if c not in drop.header)} cannot be added; "
+                                          "fix the line first. Nothing was written")
+                        return [WriteResult(change=c, ok=False, error=err) for c in changes]
+            write_atomically(drop, _output(drop, cols, batch))
             self.writes += 1
         return results
 
-    def _apply(self, ent: FileEntity, ch: Change, rows: list[dict[str, Any]], by_key: dict[str, dict[str, Any]],
-               by_ext: dict[str, dict[str, Any]], allowed: set[str], now: str, seq: int) -> WriteResult:
+    def _apply(self, ent: FileEntity, ch: Change, b: _Batch, seq: int) -> WriteResult:
+        by_key, by_ext, allowed = b.by_key, b.by_ext, b.allowed
         unknown = sorted(k for k in ch.fields if allowed and k not in allowed)
         if unknown:
             raise RecordError(f"unknown column(s) {', '.join(unknown)} in {ent.file}", record_id=ch.key)
@@ -183,8 +230,11 @@ class FilesConnector:
                 raise RecordError(f"{col}: {v!r} is not one of {', '.join(values)}", field=col, record_id=ch.key)
         if ch.op == "delete":
             row = by_key.get(str(ch.key))
-            if row is not None:
-                row["__deleted__"] = True
+            if row is not None and id(row) not in b.deleted:
+                b.deleted.add(id(row))
+                by_key.pop(str(ch.key), None)
+                if ent.external_id and row.get(ent.external_id):
+                    by_ext.pop(str(row[ent.external_id]), None)
             return WriteResult(change=ch, ok=True, target_id=ch.key)
         row = None
         if ch.op in ("create", "upsert") and ent.external_id and ch.golden_id:
@@ -205,18 +255,63 @@ class FilesConnector:
         if missing:
             raise RecordError(f"required column(s) {', '.join(missing)} empty", record_id=ch.key)
         if ent.modified_column:
-            new[ent.modified_column] = now
+            new[ent.modified_column] = b.now
         if created:
-            rows.append(new)
+            b.created.append(new)
         else:
             row.clear()
             row.update(new)
             new = row
+            b.touched.add(id(row))
         k = _key(ent, new)
         by_key[k] = new
         if ent.external_id and new.get(ent.external_id):
             by_ext[str(new[ent.external_id])] = new
         return WriteResult(change=ch, ok=True, target_id=k, created=created)
+
+
+
+class _Batch:
+    """The state of one write batch over a loaded drop."""
+
+    def __init__(self, *, rows: list[dict[str, Any]], by_key: dict[str, dict[str, Any]],
+                 by_ext: dict[str, dict[str, Any]], allowed: set[str], now: str) -> None:
+        self.rows, self.by_key, self.by_ext, self.allowed, self.now = rows, by_key, by_ext, allowed, now
+        self.touched: set[int] = set()           # ids of existing rows the batch changed
+        self.deleted: set[int] = set()           # ids of existing rows the batch deleted
+        self.created: list[dict[str, Any]] = []  # new rows, appended at the end
+
+
+def _output(drop: Drop, cols: list[str], b: _Batch) -> Iterator[bytes]:
+    """The new file: original bytes for every entry the batch did not change."""
+    lay, last = drop.lay, b""
+    wrote_header = False
+    for e in drop.entries:
+        if e.header:
+            wrote_header = True
+            out = e.raw if cols == drop.header else header_line(lay, cols, _ending(e.raw, drop.newline))
+        elif e.row is not None and id(e.row) in b.deleted:
+            continue
+        elif e.row is not None and id(e.row) in b.touched:
+            out = serialise(lay, e.row, cols, _ending(e.raw, drop.newline))
+        else:
+            out = e.raw
+        if out:
+            last = out
+            yield out
+    created = [r for r in b.created if id(r) not in b.deleted]
+    if not created:
+        return
+    if last and not last.endswith(b"\n"):
+        yield drop.newline           # the last line had no line break: give it one before appending
+    if lay.kind == "csv" and not wrote_header:
+        yield header_line(lay, cols, drop.newline)
+    for r in created:
+        yield serialise(lay, r, cols, drop.newline)
+
+
+def _ending(raw: bytes, default: bytes) -> bytes:
+    return b"\r\n" if raw.endswith(b"\r\n") else b"\n" if raw.endswith(b"\n") else default
 
 
 def _key(ent: FileEntity, row: dict[str, Any]) -> str:

@@ -1,71 +1,374 @@
-"""Reading and atomically rewriting CSV and JSON Lines files."""
+"""Reading and atomically rewriting CSV and JSON Lines drops without losing a byte.
+
+A drop is read as **bytes** and cut into entries: one entry per logical record (a CSV record
+may span physical lines inside a quoted field), each keeping its exact original bytes. An
+entry is a parsed row, or a bad line (not valid in the file's encoding, invalid JSON, more
+CSV cells than header columns, an unbalanced quote), or a passive line (the CSV header, a
+blank line, a comment). A rewrite emits every entry's original bytes unless the entry is a
+row that the write changed or deleted, so lines Concord did not mean to touch survive
+byte-for-byte, bad ones included.
+
+Bad entries reach the engine as records with ``__error__`` (``file:line`` and the reason) and
+the whole original line in ``__line__``; when the bytes are not valid in the encoding the
+line is given with backslash escapes and, exactly, in ``__bytes_b64__``.
+"""
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import fcntl
+import io
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from hub.errors import ConfigError, RecordError
+from hub.errors import ConfigError, RecordError, TransientError
 
 csv.field_size_limit(16 * 1024 * 1024)
 
+MAX_RECORD_LINES = 10_000          # physical lines one quoted CSV record may span
+MAX_RECORD_BYTES = 16 * 1024 * 1024
 
-def open_for_read(path: str, encoding: str) -> IO[str]:
+# CSV formula injection (OWASP): a cell starting with one of these is a formula to a spreadsheet.
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")        # what neutralise() produces; unneutralise() undoes it
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?")
+
+
+def neutralise(value: str) -> str:
+    """Prefix a single quote to a value a spreadsheet would run as a formula (plain numbers stay).
+
+    A value that already starts with quotes before a trigger character gets one more, so that
+    ``unneutralise(neutralise(v)) == v`` for every string.
+    """
+    if value.startswith(_TRIGGERS):
+        return value if _NUMBER.fullmatch(value) else "'" + value
+    if value.startswith("'") and value.lstrip("'").startswith(_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unneutralise(value: str) -> str:
+    return value[1:] if _ESCAPED.match(value) else value
+
+
+class Entry:
+    """One logical record of a drop with its original bytes."""
+
+    __slots__ = ("error", "header", "no", "raw", "row")
+
+    def __init__(self, no: int, raw: bytes, row: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
+                 header: bool = False) -> None:
+        self.no = no                  # physical line number where it starts (1-based)
+        self.raw = raw                # exact bytes, line terminator included
+        self.row = row                # the parsed record (None: bad or passive)
+        self.error = error            # the quarantine record of a bad line
+        self.header = header
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        return self.row if self.row is not None else self.error
+
+
+class Layout:
+    """How to cut a drop: format, delimiter, encoding, comment prefix, formula escaping."""
+
+    __slots__ = ("comment", "delimiter", "encoding", "escape", "kind", "path")
+
+    def __init__(self, path: str, kind: str, delimiter: str = ",", encoding: str = "utf-8",
+                 comment: str | None = None, escape: bool = True) -> None:
+        self.path, self.kind, self.delimiter, self.encoding = path, kind, delimiter, encoding
+        self.comment, self.escape = comment, escape
+
+
+def open_binary(path: str) -> IO[bytes]:
     try:
-        return open(path, encoding=encoding, newline="")
+        return open(path, "rb")
     except FileNotFoundError:
         raise ConfigError(f"drop file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def iter_rows(fh: IO[str], kind: str, delimiter: str, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs. Malformed lines become a row with ``__error__`` (the engine quarantines it)."""
-    if kind == "csv":
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        try:
-            for row in reader:
-                if None in row:  # more cells than header columns
-                    extra = row.pop(None)
-                    row["__error__"] = f"{path}:{reader.line_num}: {len(extra)} cell(s) more than the header has"
-                yield reader.line_num, {k: v for k, v in row.items()}
-        except csv.Error as exc:
-            raise RecordError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
-        return
-    for n, line in enumerate(fh, start=1):
-        if not line.strip():
+def _terminator(raw: bytes) -> bytes:
+    return b"\r\n" if raw.endswith(b"\r\n") else b"\n" if raw.endswith(b"\n") else b""
+
+
+def _bad(lay: Layout, no: int, raw: bytes, reason: str, *, last: int | None = None,
+         extra: int | None = None) -> Entry:
+    where = f"{no}-{last}" if last and last != no else str(no)
+    err: dict[str, Any] = {"__error__": f"{lay.path}:{where}: {reason}", "__line_no__": no}
+    body = raw[:len(raw) - len(_terminator(raw))]
+    try:
+        err["__line__"] = body.decode(lay.encoding)
+    except UnicodeDecodeError:
+        err["__line__"] = body.decode(lay.encoding, "backslashreplace")
+        err["__bytes_b64__"] = base64.b64encode(raw).decode("ascii")
+    if extra is not None:
+        err["__extra_cells__"] = extra
+    return Entry(no, raw, error=err)
+
+
+def _decode(lay: Layout, no: int, raw: bytes) -> str | Entry:
+    try:
+        return raw.decode(lay.encoding)
+    except UnicodeDecodeError as exc:
+        return _bad(lay, no, raw, f"not valid {lay.encoding} (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+
+
+def _passive(lay: Layout, text: str) -> bool:
+    return not text.strip() or (lay.comment is not None and text.startswith(lay.comment))
+
+
+# ---- scanning --------------------------------------------------------------------------------
+def scan(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
+    """Every entry of the drop, in file order (the file handle is read as it goes)."""
+    if lay.kind == "csv":
+        yield from _scan_csv(fh, lay)
+    else:
+        yield from _scan_jsonl(fh, lay)
+
+
+def _scan_jsonl(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
+    for no, raw in enumerate(fh, start=1):
+        text = _decode(lay, no, raw)
+        if isinstance(text, Entry):
+            yield text
+            continue
+        if _passive(lay, text):
+            yield Entry(no, raw)
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield n, {"__error__": f"{path}:{n}: invalid JSON: {exc.msg}", "__line__": line[:500]}
+            yield _bad(lay, no, raw, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
         if not isinstance(obj, dict):
-            yield n, {"__error__": f"{path}:{n}: a line must hold a JSON object", "__line__": line[:500]}
+            yield _bad(lay, no, raw, "a line must hold a JSON object")
             continue
-        yield n, obj
+        yield Entry(no, raw, row=obj)
 
 
-def header_of(path: str, kind: str, delimiter: str, encoding: str) -> list[str]:
-    if not os.path.exists(path):
-        return []
-    with open_for_read(path, encoding) as fh:
-        if kind == "csv":
-            first = next(csv.reader(fh, delimiter=delimiter), None)
-            return list(first or [])
-        cols: dict[str, None] = {}
-        for i, (_n, row) in enumerate(iter_rows(fh, kind, delimiter, path)):
-            cols.update(dict.fromkeys(k for k in row if not k.startswith("__")))
-            if i > 200:
+def _open_quote_at_end(line: bytes, in_quote: bool, delim: bytes) -> bool:
+    """Whether a CSV quoted field is still open after ``line`` (the csv module's rules, non-strict)."""
+    if not in_quote and b'"' not in line:
+        return False
+    i = 0
+    while True:
+        if in_quote:
+            j = line.find(b'"', i)
+            if j < 0:
+                return True
+            if line[j + 1:j + 2] == b'"':         # a doubled quote inside the quoted field
+                i = j + 2
+                continue
+            in_quote = False
+            k = line.find(delim, j + 1)            # text after the closing quote belongs to the field
+            if k < 0:
+                return False
+            i = k + len(delim)
+        else:                                      # at the start of a field
+            if line[i:i + 1] == b'"':
+                in_quote = True
+                i += 1
+                continue
+            k = line.find(delim, i)                # a quote inside an unquoted field is literal
+            if k < 0:
+                return False
+            i = k + len(delim)
+
+
+def _scan_csv(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
+    delim = lay.delimiter.encode(lay.encoding)
+    source = enumerate(fh, start=1)
+    pushed: deque[tuple[int, bytes]] = deque()    # physical lines to read again after a stray quote
+    header: list[str] | None = None
+
+    def next_line() -> tuple[int, bytes] | None:
+        return pushed.popleft() if pushed else next(source, None)
+
+    def no_header(bad: Entry) -> RecordError:
+        return RecordError(f"the header of {lay.path} cannot be read: {bad.error['__error__'] if bad.error else ''}")
+
+    while True:
+        first = next_line()
+        if first is None:
+            return
+        parts = [first]
+        open_quote = _open_quote_at_end(first[1], False, delim)
+        size = len(first[1])
+        while open_quote and len(parts) < MAX_RECORD_LINES and size < MAX_RECORD_BYTES:
+            nxt = next_line()
+            if nxt is None:
                 break
+            parts.append(nxt)
+            size += len(nxt[1])
+            open_quote = _open_quote_at_end(nxt[1], True, delim)
+        no, last = first[0], parts[-1][0]
+        if open_quote:
+            # never closed (end of file, or too long): the line with the stray quote is bad; read on after it
+            pushed.extendleft(reversed(parts[1:]))
+            bad = _bad(lay, no, first[1], "unbalanced quote: a quoted field is never closed")
+            if header is None:
+                raise no_header(bad)
+            yield bad
+            continue
+        raw = b"".join(p for _n, p in parts)
+        text = _decode(lay, no, raw)
+        if isinstance(text, Entry):
+            if header is None:
+                raise no_header(text)
+            yield text
+            continue
+        if _passive(lay, text):
+            yield Entry(no, raw)
+            continue
+        cells = _cells(text, lay.delimiter)
+        if isinstance(cells, str):
+            bad = _bad(lay, no, raw, cells, last=last)
+            if header is None:
+                raise no_header(bad)
+            yield bad
+            continue
+        if header is None:
+            header = cells
+            yield Entry(no, raw, header=True)
+            continue
+        if len(cells) > len(header):
+            more = len(cells) - len(header)
+            hint = " (a stray quote may join lines)" if last != no else ""
+            yield _bad(lay, no, raw, f"{more} cell(s) more than the {len(header)} header columns: "
+                                     f"the row has {len(cells)}{hint}", last=last, extra=more)
+            continue
+        row: dict[str, Any] = {}
+        for i, col in enumerate(header):
+            v = cells[i] if i < len(cells) else None
+            row[col] = unneutralise(v) if lay.escape and v else v
+        yield Entry(no, raw, row=row)
+
+
+def _cells(text: str, delimiter: str) -> list[str] | str:
+    """The cells of one record, or the reason it is not one record."""
+    body = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+    if '"' not in body and "\r" not in body and "\n" not in body:
+        return body.split(delimiter) if body else []
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        return f"malformed CSV: {exc}"
+    if len(rows) != 1:
+        return "more than one record on the line (a bare CR line ending?)"
+    return rows[0]
+
+
+# ---- whole-file views ------------------------------------------------------------------------
+def records(fh: IO[bytes], lay: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) pairs: parsed rows and, for bad lines, a record with ``__error__``."""
+    for e in scan(fh, lay):
+        rec = e.record
+        if rec is not None:
+            yield e.no, rec
+
+
+def header_of(lay: Layout) -> list[str]:
+    if not os.path.exists(lay.path):
+        return []
+    with open_binary(lay.path) as fh:
+        if lay.kind == "csv":
+            for e in scan(fh, lay):
+                if e.header:
+                    return _header_cells(e, lay)
+            return []
+        cols: dict[str, None] = {}
+        seen = 0
+        for e in scan(fh, lay):
+            if e.row is not None:
+                cols.update(dict.fromkeys(k for k in e.row if not k.startswith("__")))
+                seen += 1
+                if seen > 200:
+                    break
         return list(cols)
 
 
+def _header_cells(e: Entry, lay: Layout) -> list[str]:
+    cells = _cells(e.raw.decode(lay.encoding), lay.delimiter)
+    assert isinstance(cells, list)
+    return cells
+
+
+class Drop:
+    """A drop loaded for a rewrite: its entries, header, line ending and identity."""
+
+    def __init__(self, lay: Layout) -> None:
+        self.lay = lay
+        self.entries: list[Entry] = []
+        self.header: list[str] = []
+        self.newline = b"\r\n" if lay.kind == "csv" else b"\n"
+        self.identity: tuple[int, int, int] | None = None
+        if not os.path.exists(lay.path):
+            return
+        with open_binary(lay.path) as fh:
+            st = os.fstat(fh.fileno())
+            self.identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+            self.mode = st.st_mode & 0o7777
+            self.entries = list(scan(fh, lay))
+        for e in self.entries:
+            if _terminator(e.raw):
+                self.newline = _terminator(e.raw)
+                break
+        head = next((e for e in self.entries if e.header), None)
+        if head is not None:
+            self.header = _header_cells(head, lay)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [e.row for e in self.entries if e.row is not None]
+
+    def has_extra_cells(self) -> int | None:
+        for e in self.entries:
+            if e.error is not None and "__extra_cells__" in e.error:
+                return e.no
+        return None
+
+    def changed_since_load(self) -> bool:
+        try:
+            st = os.stat(self.lay.path)
+        except FileNotFoundError:
+            return self.identity is not None
+        return self.identity != (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def serialise(lay: Layout, row: dict[str, Any], columns: list[str], terminator: bytes) -> bytes:
+    if lay.kind == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=lay.delimiter, lineterminator="")
+        w.writerow([_csv_cell(row.get(c), lay.escape) for c in columns])
+        text = buf.getvalue()
+    else:
+        text = json.dumps(row, ensure_ascii=False, default=str)
+    return text.encode(lay.encoding) + terminator
+
+
+def _csv_cell(v: Any, escape: bool) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (dict, list)):
+        v = json.dumps(v, ensure_ascii=False, default=str)
+    s = str(v)
+    return neutralise(s) if escape else s
+
+
+def header_line(lay: Layout, columns: list[str], terminator: bytes) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=lay.delimiter, lineterminator="").writerow(columns)
+    return buf.getvalue().encode(lay.encoding) + terminator
+
+
+# ---- locking and atomic replacement ----------------------------------------------------------
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
     """An exclusive lock for writers of one drop file."""
@@ -77,23 +380,34 @@ def locked(path: str) -> Iterator[None]:
             fcntl.flock(lk, fcntl.LOCK_UN)
 
 
-def write_atomically(path: str, kind: str, header: list[str], rows: list[dict[str, Any]], delimiter: str,
-                     encoding: str) -> None:
-    """Write to a temporary file beside the target, fsync it, then rename over the target."""
+def _default_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_NEW_FILE_MODE = _default_mode()
+
+
+def write_atomically(drop: Drop, chunks: Iterable[bytes]) -> None:
+    """Write to a temporary file beside the target, fsync it, then rename over the target.
+
+    The target keeps its permission bits. If the file changed since ``drop`` was loaded (another
+    program wrote it), nothing is replaced and a ``TransientError`` asks for a retry.
+    """
+    path = drop.lay.path
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".concord-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            if kind == "csv":
-                w = csv.DictWriter(fh, fieldnames=header, delimiter=delimiter, extrasaction="ignore")
-                w.writeheader()
-                for r in rows:
-                    w.writerow({k: ("" if v is None else v) for k, v in r.items()})
-            else:
-                for r in rows:
-                    fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), getattr(drop, "mode", _NEW_FILE_MODE))
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        if drop.changed_since_load():
+            raise TransientError(f"{os.path.basename(path)} changed while Concord was writing it; "
+                                 "nothing was written, the batch will be retried")
         os.replace(tmp, path)
         dfd = os.open(folder, os.O_RDONLY)
         try:
