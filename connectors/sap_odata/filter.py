@@ -336,7 +336,7 @@ _INT_RANGES = {"Edm.Byte": (0, 255), "Edm.SByte": (-128, 127), "Edm.Int16": (-2 
                "Edm.Int32": (-2 ** 31, 2 ** 31 - 1), "Edm.Int64": (-2 ** 63, 2 ** 63 - 1)}
 
 
-def _to_datetime(value: Any, edm: str) -> dt.datetime:
+def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         d = value
     elif isinstance(value, dt.date):
@@ -397,12 +397,13 @@ def literal(edm: str, value: Any) -> str:
         if edm == "Edm.Guid":
             return f"guid'{uuid.UUID(str(value).strip())}'"
         if edm == "Edm.DateTime":
-            return f"datetime'{_iso(_to_datetime(value, edm))}'"
+            return f"datetime'{_iso(_to_datetime(value))}'"
         if edm == "Edm.DateTimeOffset":
-            return f"datetimeoffset'{_iso(_to_datetime(value, edm))}Z'"
+            return f"datetimeoffset'{_iso(_to_datetime(value))}Z'"
         if edm == "Edm.Time":
             from connectors.sap_odata.wire import format_time, parse_time
-            return f"time'{format_time(value if isinstance(value, (dt.timedelta, dt.time)) else parse_time(str(value)))}'"
+            span = value if isinstance(value, (dt.timedelta, dt.time)) else parse_time(str(value))
+            return f"time'{format_time(span)}'"
         if edm == "Edm.Boolean":
             if isinstance(value, bool):
                 return "true" if value else "false"

@@ -65,8 +65,8 @@ def test_literal_refuses_values_that_do_not_fit(edm, value):
         literal(edm, value)
 
 
-@pytest.mark.parametrize("value", [NASTY, "with space", "slash/inside", "hash#", "q?x=1", "100%", "''", "%2F", "\u00e9\u4e2d",
-                                   "tab\tnl\n", ")", "x')/to_Item?$top=1#"])
+@pytest.mark.parametrize("value", [NASTY, "with space", "slash/inside", "hash#", "q?x=1", "100%", "''", "%2F",
+                                   "\u00e9\u4e2d", "tab\tnl\n", ")", "x')/to_Item?$top=1#"])
 def test_string_key_is_one_quoted_percent_encoded_literal(value):
     pred = key_predicate(["K"], ["Edm.String"], [value])
     assert pred.startswith("('") and pred.endswith("')")
@@ -82,7 +82,8 @@ def test_string_key_is_one_quoted_percent_encoded_literal(value):
 
 
 def test_composite_key_predicate():
-    pred = key_predicate(["Doc", "Item", "Day"], ["Edm.String", "Edm.Int32", "Edm.DateTime"], ["A,B=C", "10", "2024-03-01"])
+    pred = key_predicate(["Doc", "Item", "Day"], ["Edm.String", "Edm.Int32", "Edm.DateTime"],
+                         ["A,B=C", "10", "2024-03-01"])
     assert pred == "(Doc='A%2CB%3DC',Item=10,Day=datetime'2024-03-01T00%3A00%3A00')"
     assert parse_key(("Doc", "Item", "Day"), unquote(pred)[1:-1]) == {
         "Doc": "A,B=C", "Item": 10, "Day": dt.datetime(2024, 3, 1, tzinfo=UTC)}
@@ -207,14 +208,15 @@ def test_sent_paths_are_typed_and_encoded(sb, conn):
     assert "PATCH ZStr('with%20space') HTTP/1.1" in body
 
 
-@pytest.mark.parametrize("edm,key,lit", [("Edm.Int32", "42", "42"), ("Edm.Int64", "42", "42L"), ("Edm.Decimal", "1.5", "1.5M"),
-                                         ("Edm.Guid", G, f"guid'{G}'"), ("Edm.String", "O'Neil", "'O''Neil'")])
+@pytest.mark.parametrize("edm,key,lit", [("Edm.Int32", "42", "42"), ("Edm.Int64", "42", "42L"),
+                                         ("Edm.Decimal", "1.5", "1.5M"), ("Edm.Guid", G, f"guid'{G}'"),
+                                         ("Edm.String", "O'Neil", "'O''Neil'")])
 def test_cursor_filter_formats_the_key_by_type(edm, key, lit):
     from connectors.sap_odata.edmx import EntityType, Property
     from connectors.sap_odata.metadata import CursorPlan
     from connectors.sap_odata.read import ReadPlan, cursor_filter
-    et = EntityType("T", "NS", ("Id",), {"Id": Property("Id", edm),
-                                         "LastChangeDateTime": Property("LastChangeDateTime", "Edm.DateTimeOffset")}, {})
+    props = {"Id": Property("Id", edm), "LastChangeDateTime": Property("LastChangeDateTime", "Edm.DateTimeOffset")}
+    et = EntityType("T", "NS", ("Id",), props, {})
     plan = ReadPlan(entity="T", etype=et, cursor=CursorPlan("offset", ("LastChangeDateTime",)), expand=(),
                     deletion_flag=None, page_size=10, lookback=0, system="erp")
     text = cursor_filter(plan, dt.datetime(2024, 3, 1, tzinfo=UTC), key, inclusive=True)

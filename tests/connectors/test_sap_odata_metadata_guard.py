@@ -36,7 +36,8 @@ V4_EDMX = b"""<?xml version="1.0" encoding="utf-8"?>
 """
 V401_NO_NS = b'<Edmx Version="4.01"><DataServices/></Edmx>'
 BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+        + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                   for i in range(1, 10))
         + b']>\n<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx">&lol9;</edmx:Edmx>')
 XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
        b'<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx">&xxe;</edmx:Edmx>')
@@ -105,7 +106,8 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
-    yield handler, f"http://127.0.0.1:{httpd.server_address[1]}/sap/opu/odata4/sap/api_business_partner/srvd_a2x/sap/businesspartner/0001/"
+    port = httpd.server_address[1]
+    yield handler, f"http://127.0.0.1:{port}/sap/opu/odata4/sap/api_business_partner/srvd_a2x/sap/businesspartner/0001/"
     httpd.shutdown()
     httpd.server_close()
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from connectors.sap_odata.filter import (FilterError, Prop, evaluate, literal, parse_filter, properties_of,
-                                         tokenize)
+from connectors.sap_odata.filter import FilterError, Prop, evaluate, literal, parse_filter, properties_of, tokenize
 from connectors.sap_odata.sandbox.store import Key, ServiceStore, StoreError
 from connectors.sap_odata.wire import to_wire
 from hub.sandbox.server import Response
