@@ -14,7 +14,7 @@ from connectors.soap_erp.auth import build_auth
 from connectors.soap_erp.config import PageConfig, SoapErpConfig
 from connectors.soap_erp.faultmap import classify_exception
 from connectors.soap_erp.opmap import load_operation_map
-from connectors.soap_erp.read import read_pages
+from connectors.soap_erp.read import read_pages, unwrap_records
 from connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes
 from connectors.soap_erp.write import PageWriter
 from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, Page, WriteResult,
@@ -111,10 +111,11 @@ class SoapErpConnector:
             if ops.create_many or ops.update_many:
                 caps.add("bulk")
             cursor = None
+            pk = h.model.primary_key
             if om.change_date:
-                cursor = CursorSpec(field=om.change_date.field, tiebreak=om.fields.id, kind=om.change_date.kind,
+                cursor = CursorSpec(field=om.change_date.field, tiebreak=pk[0], kind=om.change_date.kind,
                                     lookback_seconds=om.change_date.overlap_days * 86400.0)
-            out.append(EntitySpec(name=h.entity, primary_key=(om.fields.id,), cursor=cursor,
+            out.append(EntitySpec(name=h.entity, primary_key=pk, cursor=cursor,
                                   capabilities=frozenset(caps), max_batch=om.writes.max_batch,
                                   fields=h.model.field_specs(), label=h.model.record_type))
         return out
@@ -124,7 +125,7 @@ class SoapErpConnector:
         """Load every WSDL and read one record of every page (auth, address and operation map)."""
         for h in self._handles().values():
             p = h.model.opmap.paging
-            params = {p.filter_param: [{p.filter_field: h.model.opmap.fields.id, p.filter_criteria: ""}],
+            params = {p.filter_param: [{p.filter_field: h.model.key.names[0], p.filter_criteria: ""}],
                       p.size_param: 1}
             self._call(h, h.model.opmap.operations.list, params, what=f"check {h.entity}")
 
@@ -136,7 +137,27 @@ class SoapErpConnector:
             return self._call(h, om.operations.list, params, what=f"{om.operations.list} {entity}")
 
         with self.http.ledger.stream(entity):
-            yield from read_pages(entity, om, call_list, h.model.record_param, h.page_size, since)
+            yield from read_pages(entity, om, call_list, h.model.record_param, h.page_size, since, h.model.key,
+                                  h.model.source_id_field)
+
+    def read_record(self, entity: str, source_id: str) -> dict[str, Any] | None:
+        """One record by its source id with the ``read`` operation (NAV: Read with each key field), or None.
+
+        A composite source id is decoded (:mod:`connectors.soap_erp.keys`) into typed key values."""
+        h = self._handle(entity)
+        om = h.model.opmap
+        if not om.operations.read:
+            raise ConfigError(f"{entity}: the operation map has no `read` operation")
+        params = h.model.key.decode(source_id)
+        with self.http.ledger.stream(entity):
+            result = self._call(h, om.operations.read, params, what=f"{om.operations.read} {entity} {source_id}")
+        rows = unwrap_records(result, h.model.record_param)
+        if not rows:
+            return None
+        row = rows[0]
+        if h.model.source_id_field:
+            row[h.model.source_id_field] = h.model.key.source_id(row)
+        return row
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         h = self._handle(entity)

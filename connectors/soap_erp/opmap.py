@@ -6,9 +6,9 @@ NAV / Business Central page services). Loading validates it with line numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hub.config.yamlsource import first_validation_error, load_yaml
 from hub.errors import ConfigError
@@ -32,11 +32,52 @@ class Operations(_Frozen):
     is_updated: str | None = None
 
 
+class KeyField(_Frozen):
+    """One primary key field of a page; NAV's ``Read`` takes it as a parameter."""
+
+    name: str = Field(..., min_length=1)
+    type: Literal["string", "int", "date"] = "string"
+
+
 class FieldRoles(_Frozen):
-    id: str
+    """Which fields play which role. ``key`` lists the primary key fields in key order
+    (``id: "No"`` is short for ``key: ["No"]``); ``source_id`` names the field a composite key's
+    encoded source id is put in on every record read (see :mod:`connectors.soap_erp.keys`)."""
+
+    id: str | None = None
+    key: tuple[KeyField, ...] = ()
     version_key: str
+    source_id: str = "Concord_Source_Id"
     read_only: tuple[str, ...] = ()
     immutable: tuple[str, ...] = ()
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if isinstance(value, list):
+            return [{"name": k} if isinstance(k, str) else k for k in value]
+        return value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "FieldRoles":
+        if self.id is not None and self.key:
+            raise ValueError("give either `id` (one key field) or `key` (a list of key fields), not both")
+        if self.id is not None:
+            object.__setattr__(self, "key", (KeyField(name=self.id),))   # frozen: set once, while validating
+        if not self.key:
+            raise ValueError("`key` (or `id`) must name the primary key field(s)")
+        names = self.key_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"key fields repeat: {', '.join(names)}")
+        if self.version_key in names or self.source_id in names:
+            raise ValueError("the version key and the source id field cannot be key fields")
+        return self
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.key)
 
 
 class ChangeDate(_Frozen):

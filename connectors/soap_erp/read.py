@@ -24,6 +24,7 @@ from typing import Any
 from zeep.helpers import serialize_object
 
 from connectors.soap_erp import navfilter
+from connectors.soap_erp.keys import PageKey
 from connectors.soap_erp.opmap import OperationMap, Paging
 from hub.contracts import Cursor, Page
 from hub.errors import RecordError
@@ -133,23 +134,33 @@ def since_filter(opmap: OperationMap, since: Cursor) -> list[dict[str, str]]:
 
 
 def read_pages(entity: str, opmap: OperationMap, call_list: Callable[[dict[str, Any]], Any], record_param: str,
-               page_size: int, since: Cursor | None) -> Iterator[Page]:
-    """Yield Pages of raw records; ``call_list(params)`` performs one ReadMultiple."""
-    id_field, key_field = opmap.fields.id, opmap.fields.version_key
+               page_size: int, since: Cursor | None, key: PageKey | None = None,
+               source_id_field: str | None = None) -> Iterator[Page]:
+    """Yield Pages of raw records; ``call_list(params)`` performs one ReadMultiple.
+
+    Every record must carry its key fields. With a composite key, each record also gets
+    ``source_id_field`` = the encoded key (:mod:`connectors.soap_erp.keys`), the entity's primary key.
+    """
+    key = key or PageKey(opmap.fields.key_names, tuple(k.type for k in opmap.fields.key))
+    key_field = opmap.fields.version_key
     p = opmap.paging
     date_field = opmap.change_date.field if opmap.change_date else None
     if since is not None and date_field:
         filters = since_filter(opmap, since)
     else:
-        filters = [{p.filter_field: id_field, p.filter_criteria: ""}]
+        filters = [{p.filter_field: key.names[0], p.filter_criteria: ""}]
     pager = BookmarkPaginator(p, page_size, key_field)
     ties = TieOrder(date_field, cap=max(page_size * 10, 1000))
     while not pager.done:
         records = unwrap_records(call_list(pager.params(filters)), record_param)
         for i, r in enumerate(records):
-            if not r.get(id_field):
-                raise RecordError(f"{entity}: record {i + 1} of a ReadMultiple page has no {id_field} "
-                                  f"(Key={str(r.get(key_field))[:40]!r})", field=id_field)
+            sid = key.source_id(r)
+            if sid is None:
+                missing = [n for n in key.names if r.get(n) in (None, "")]
+                raise RecordError(f"{entity}: record {i + 1} of a ReadMultiple page has no {', '.join(missing)} "
+                                  f"(Key={str(r.get(key_field))[:40]!r})", field=missing[0] if missing else None)
+            if source_id_field:
+                r[source_id_field] = sid
         pager.advance(records)
         out = ties.feed(records)
         if pager.done:
@@ -158,7 +169,7 @@ def read_pages(entity: str, opmap: OperationMap, call_list: Callable[[dict[str, 
             yield Page(entity=entity, records=out, checkpoint=None)
     last = out + ties.drain()
     if ties.max is not None:
-        checkpoint: Cursor | None = Cursor(value=ties.max, key=str(last[-1][id_field]) if last else None)
+        checkpoint: Cursor | None = Cursor(value=ties.max, key=key.source_id(last[-1]) if last else None)
         if since is not None and since.value[:10] > ties.max:
             checkpoint = since
     else:

@@ -10,7 +10,12 @@ most ``log2(batch) + 1`` times, and only after a record-level fault: transient,
 auth and fatal failures end the batch (retries live in the HTTP session only).
 
 Updates and deletes need the record's latest ``Key``: ``Change.etag`` when the
-engine has it, else one ``ReadMultiple`` with ``No=a|b|c`` per chunk. A stale
+engine has it, else one ``ReadMultiple`` with ``No=a|b|c`` per chunk. With a
+composite key (``Journal_Template_Name, Journal_Batch_Name, Line_No``) the
+``Change.key`` source ids are decoded (:mod:`connectors.soap_erp.keys`) and looked
+up per key prefix: ``Journal_Template_Name=GENERAL``, ``Journal_Batch_Name=DEFAULT``,
+``Line_No=10000|20000|…`` is one call for all lines of a batch. Key fields are
+never updated (NAV renames are not supported); a create must carry all of them. A stale
 ``Key`` fault becomes a StaleRecordError; the record is re-read and its current
 ``Key`` and change date go into the error's details, so the engine can re-plan.
 """
@@ -36,8 +41,11 @@ class PageWriter:
     def __init__(self, entity: str, page: PageModel, call: Call, system: str) -> None:
         self.entity, self.page, self.call, self.system = entity, page, call, system
         self.om = page.opmap
-        self.id, self.keyf = self.om.fields.id, self.om.fields.version_key
+        self.key = page.key
+        self.keyf = self.om.fields.version_key
+        self.sid_field = page.source_id_field
         self.calls = 0
+        self.decoded: dict[int, dict[str, Any]] = {}      # change index -> typed key values
 
     # ---- entry point -------------------------------------------------------------------------
     def write(self, changes: Sequence[Change]) -> list[WriteResult]:
@@ -51,11 +59,13 @@ class PageWriter:
                     creates.append((i, self._wire(ch, for_update=False)))
                 elif ch.op == "update":
                     if not ch.key:
-                        raise RecordError("an update needs the target key", field=self.id)
-                    updates.append((i, self._wire(ch, for_update=True)))
+                        raise RecordError("an update needs the target key", field=self.key.names[0])
+                    self.decoded[i] = self.key.decode(ch.key)
+                    updates.append((i, self._wire(ch, for_update=True, key=self.decoded[i])))
                 elif ch.op == "delete":
                     if not ch.key:
-                        raise RecordError("a delete needs the target key", field=self.id)
+                        raise RecordError("a delete needs the target key", field=self.key.names[0])
+                    self.decoded[i] = self.key.decode(ch.key)
                     deletes.append(i)
                 else:
                     raise RecordError(f"{self.entity} has no {ch.op} operation (a page service has no external id)",
@@ -89,20 +99,34 @@ class PageWriter:
         return [results[i] for i in range(len(changes))]
 
     # ---- field values ------------------------------------------------------------------------
-    def _wire(self, ch: Change, *, for_update: bool) -> dict[str, Any]:
+    def _wire(self, ch: Change, *, for_update: bool, key: dict[str, Any] | None = None) -> dict[str, Any]:
         roles = self.om.fields
         rec: dict[str, Any] = {}
         for name, value in ch.fields.items():
+            if name == self.sid_field:
+                if for_update and value is not None and str(value) != ch.key:
+                    raise RecordError(f"{self.entity}.{name} cannot be changed by an update", field=name,
+                                      record_id=ch.key)
+                continue                                   # derived from the key fields, never sent
             info = self.page.fields.get(name)
             if info is None:
                 raise RecordError(f"{self.entity} has no field {name!r}", field=name, record_id=ch.key)
             if name in roles.read_only or name == self.keyf:
                 raise RecordError(f"{self.entity}.{name} is read-only", field=name, record_id=ch.key)
-            if for_update and name in roles.immutable and value != ch.key:
+            coerced = None if value is None else _coerce(info.xsd, value, name, ch.key)
+            if for_update and key is not None and name in key:
+                if coerced is not None and self.key.norm([coerced]) != self.key.norm([key[name]]):
+                    raise RecordError(f"{self.entity}.{name} is a key field and cannot be changed by an update",
+                                      field=name, record_id=ch.key)
+                continue
+            if for_update and name in roles.immutable:
                 raise RecordError(f"{self.entity}.{name} cannot be changed by an update", field=name, record_id=ch.key)
-            rec[name] = None if value is None else _coerce(info.xsd, value, name, ch.key)
-        if for_update:
-            rec.pop(self.id, None)
+            rec[name] = coerced
+        if not for_update and self.key.composite:
+            missing = [n for n in self.key.names if rec.get(n) is None]
+            if missing:
+                raise RecordError(f"a {self.entity} create needs every key field; missing: {', '.join(missing)}",
+                                  field=missing[0])
         return rec
 
     # ---- batches -----------------------------------------------------------------------------
@@ -133,7 +157,7 @@ class PageWriter:
                 out[i] = err
             return
         for (i, _), row in zip(items, rows):
-            out[i] = WriteResult(change=changes[i], ok=True, target_id=str(row.get(self.id)),
+            out[i] = WriteResult(change=changes[i], ok=True, target_id=self.key.source_id(row) or changes[i].key,
                                  created=role == "create")
 
     def _isolate(self, role: str, items: list[tuple[int, dict[str, Any]]], changes: Sequence[Change],
@@ -144,13 +168,15 @@ class PageWriter:
             return
         if len(items) == 1:
             i = items[0][0]
-            err.record_id = err.record_id or changes[i].key or items[0][1].get(self.id)
+            err.record_id = err.record_id or changes[i].key or self.key.source_id(items[0][1])
             if err.record_id:
                 err.details.setdefault("record_id", err.record_id)
             out[i] = err
             return
-        named = {v.upper() for v in identified_values(err.message, self.om.faults.identification)}
-        hit = [(i, r) for i, r in items if self._ident(changes[i], r) in named] if named else []
+        vals = identified_values(err.message, self.om.faults.identification)
+        n = len(self.key.names)
+        named = {self.key.norm(vals[j:j + n]) for j in range(0, len(vals) - n + 1, n)} if len(vals) % n == 0 else set()
+        hit = [(i, r) for i, r in items if self._ident(i, r) in named] if named else []
         if len(hit) == 1:
             self._isolate(role, hit, changes, out, err)
             self._send(role, [it for it in items if it[0] != hit[0][0]], changes, out)
@@ -159,9 +185,11 @@ class PageWriter:
         self._send(role, items[:mid], changes, out)
         self._send(role, items[mid:], changes, out)
 
-    def _ident(self, ch: Change, rec: dict[str, Any]) -> str | None:
-        v = ch.key or rec.get(self.id)
-        return None if v is None else str(v).upper()
+    def _ident(self, i: int, rec: dict[str, Any]) -> tuple[str, ...] | None:
+        if i in self.decoded:
+            return self.key.norm([self.decoded[i][n] for n in self.key.names])
+        values = self.key.values_of(rec)
+        return None if values is None else self.key.norm(values)
 
     # ---- keys, deletes, stale ----------------------------------------------------------------
     def _current_keys(self, changes: Sequence[Change], idx: list[int], out: dict[int, Any]) -> dict[int, str]:
@@ -170,31 +198,50 @@ class PageWriter:
         for start in range(0, len(need), LOOKUP_CHUNK):
             chunk = need[start:start + LOOKUP_CHUNK]
             try:
-                rows = self._lookup([changes[i].key for i in chunk])  # type: ignore[misc]
+                rows = self._lookup([self.decoded[i] for i in chunk])
             except HubError as err:
                 for i in chunk:
                     out[i] = err
                 continue
             for i in chunk:
-                row = rows.get(str(changes[i].key).upper())
+                row = rows.get(self._norm(self.decoded[i]))
                 if row is None:
                     out[i] = RecordError(f"The {self.entity} does not exist. Identification fields and values: "
-                                         f"{self.id}='{changes[i].key}'", code="not_found", record_id=changes[i].key,
-                                         system=self.system)
+                                         f"{self._ident_text(self.decoded[i])}", code="not_found",
+                                         record_id=changes[i].key, system=self.system)
                 else:
                     keys[i] = row[self.keyf]
         return keys
 
-    def _lookup(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _norm(self, key: dict[str, Any]) -> tuple[str, ...]:
+        return self.key.norm([key[n] for n in self.key.names])
+
+    def _ident_text(self, key: dict[str, Any]) -> str:
+        return ",".join(f"{n}='{str(v).replace(chr(39), chr(39) * 2)}'" for n, v in key.items())
+
+    def _lookup(self, keys: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[str, Any]]:
+        """The current records of some keys: one ReadMultiple per key prefix (all but the last field)."""
         p = self.om.paging
-        params = {p.filter_param: [{p.filter_field: self.id, p.filter_criteria: navfilter.any_of(ids)}],
-                  p.size_param: len(ids) + 1}
-        try:
-            self.calls += 1
-            rows = unwrap_records(self.call(self.om.operations.list, params), self.page.record_param)
-        except Exception as exc:
-            raise classify_exception(exc, self.om.faults, system=self.system, what=f"look up {self.entity} keys") from None
-        return {str(r.get(self.id)).upper(): r for r in rows}
+        *prefix, last = self.key.names
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for k in keys:
+            groups.setdefault(tuple(navfilter.quote(k[n]) for n in prefix), []).append(k)
+        found: dict[tuple[str, ...], dict[str, Any]] = {}
+        for pvals, members in groups.items():
+            filters = [{p.filter_field: n, p.filter_criteria: v} for n, v in zip(prefix, pvals)]
+            filters.append({p.filter_field: last, p.filter_criteria: navfilter.any_of([k[last] for k in members])})
+            params = {p.filter_param: filters, p.size_param: len(members) + 1}
+            try:
+                self.calls += 1
+                rows = unwrap_records(self.call(self.om.operations.list, params), self.page.record_param)
+            except Exception as exc:
+                raise classify_exception(exc, self.om.faults, system=self.system,
+                                         what=f"look up {self.entity} keys") from None
+            for r in rows:
+                values = self.key.values_of(r)
+                if values is not None:
+                    found[self.key.norm(values)] = r
+        return found
 
     def _delete(self, i: int, ch: Change, key: str, out: dict[int, Any]) -> None:
         op = self.om.operations.delete
@@ -218,15 +265,15 @@ class PageWriter:
 
     def _explain_stale(self, changes: Sequence[Change], out: dict[int, Any]) -> None:
         """Re-read the records whose Key was stale, so the engine re-plans from their current state."""
-        stale = [i for i, v in out.items() if isinstance(v, StaleRecordError) and changes[i].key]
+        stale = [i for i, v in out.items() if isinstance(v, StaleRecordError) and i in self.decoded]
         for start in range(0, len(stale), LOOKUP_CHUNK):
             chunk = stale[start:start + LOOKUP_CHUNK]
             try:
-                rows = self._lookup([changes[i].key for i in chunk])  # type: ignore[misc]
+                rows = self._lookup([self.decoded[i] for i in chunk])
             except HubError:
                 continue
             for i in chunk:
-                row = rows.get(str(changes[i].key).upper())
+                row = rows.get(self._norm(self.decoded[i]))
                 err = out[i]
                 err.details["current_key"] = row.get(self.keyf) if row else None
                 cd = self.om.change_date

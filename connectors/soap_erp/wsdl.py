@@ -21,6 +21,7 @@ from zeep.wsdl import Document
 
 from hub.contracts import FieldSpec
 from hub.errors import ConfigError
+from connectors.soap_erp.keys import PageKey
 from connectors.soap_erp.opmap import OperationMap
 
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -30,6 +31,7 @@ WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 SECURE = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
                        xml_huge_tree=False)
 
+_XSD_INT = {"int", "integer", "long", "short", "unsignedInt", "unsignedShort"}
 _XSD_TO_FIELD = {"string": "string", "decimal": "decimal", "double": "decimal", "float": "decimal",
                  "int": "integer", "integer": "integer", "long": "integer", "short": "integer",
                  "boolean": "boolean", "date": "date", "dateTime": "datetime", "time": "time",
@@ -57,6 +59,16 @@ class PageModel:
     list_param: str | None             # CreateMultiple's list parameter, e.g. "Customer_List"
     record_param: str                  # the record element name, e.g. "Customer"
     operations: tuple[str, ...]
+    key: PageKey                       # the primary key fields, in key order, typed
+
+    @property
+    def source_id_field(self) -> str | None:
+        """The field that carries the encoded source id on records read (composite keys only)."""
+        return self.opmap.fields.source_id if self.key.composite else None
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return (self.source_id_field,) if self.source_id_field else self.key.names
 
     def field_specs(self) -> tuple[FieldSpec, ...]:
         roles = self.opmap.fields
@@ -64,11 +76,16 @@ class PageModel:
         for f in self.fields.values():
             ftype = "picklist" if f.enum else _XSD_TO_FIELD.get(f.xsd, "string")
             read_only = f.name in roles.read_only or f.name == roles.version_key
+            is_key = f.name in self.key.names
             out.append(FieldSpec(
-                name=f.name, type=ftype, nullable=f.name != roles.id,
-                createable=not read_only, updateable=not read_only and f.name not in roles.immutable,
+                name=f.name, type=ftype, nullable=not is_key,
+                createable=not read_only, updateable=not read_only and not is_key and f.name not in roles.immutable,
                 filterable=f.name in self.filterable, picklist=f.enum,
                 label=f.name.replace("_", " ")))
+        if self.source_id_field:
+            out.append(FieldSpec(name=self.source_id_field, type="id", nullable=False, createable=False,
+                                 updateable=False, filterable=False,
+                                 label="Source id (" + ", ".join(self.key.names) + ")"))
         return tuple(out)
 
 
@@ -122,10 +139,24 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
         else:
             fields[name] = FieldInfo(name, local)
     roles = opmap.fields
-    for role, fname in (("id", roles.id), ("version_key", roles.version_key)):
+    for role, fname in [("key", k) for k in roles.key_names] + [("version_key", roles.version_key)]:
         if fname not in fields:
             raise ConfigError(f"operation map {opmap.source}: fields.{role} {fname!r} is not a field of "
                               f"{rtype.name}; fields: {', '.join(fields)}")
+    if roles.source_id in fields and len(roles.key) > 1:
+        raise ConfigError(f"operation map {opmap.source}: fields.source_id {roles.source_id!r} is a field of "
+                          f"{rtype.name}; choose another name")
+    for k in roles.key:
+        wsdl_type = _key_type(fields[k.name])
+        if wsdl_type != k.type:
+            raise ConfigError(f"operation map {opmap.source}: key field {k.name} is declared {k.type} but the WSDL "
+                              f"types it {fields[k.name].xsd} ({wsdl_type})")
+    if opmap.operations.read:
+        params = tuple(n for n, _ in ops[opmap.operations.read].input.body.type.elements)
+        if params != roles.key_names:
+            raise ConfigError(f"operation map {opmap.source}: key is {', '.join(roles.key_names)} but the WSDL's "
+                              f"{opmap.operations.read} takes {', '.join(params) or 'nothing'}; NAV's Read takes "
+                              f"the page's key fields in key order")
     if opmap.change_date and opmap.change_date.field not in fields:
         raise ConfigError(f"operation map {opmap.source}: change_date.field {opmap.change_date.field!r} "
                           f"is not a field of {rtype.name}")
@@ -141,7 +172,43 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
                 address = port.binding_options.get("address")
     return PageModel(opmap=opmap, binding=str(bname), address=address, tns=tns, record_type=rtype.name or rec_elem.name,
                      fields=fields, filterable=filterable, list_param=list_param, record_param=rec_elem.name,
-                     operations=tuple(ops))
+                     operations=tuple(ops), key=PageKey(roles.key_names, tuple(k.type for k in roles.key)))
+
+
+def _key_type(info: FieldInfo) -> str:
+    if info.xsd in _XSD_INT:
+        return "int"
+    if info.xsd == "date":
+        return "date"
+    return "string"
+
+
+def adapt_operation_map(client: zeep.Client, opmap: OperationMap, binding: str | None = None) -> OperationMap:
+    """The operation map fitted to one page WSDL: its key from the ``read`` operation's parameters
+    (NAV's Read takes the key fields), typed from the record type; ``change_date`` dropped when the
+    record has no such field. The sandbox serves any page WSDL this way."""
+    bindings = client.wsdl.bindings
+    if not bindings:
+        raise ConfigError("the WSDL declares no binding")
+    bname = binding if binding in bindings else next(iter(bindings))
+    ops = bindings[bname]._operations
+    read = opmap.operations.read
+    if not read or read not in ops:
+        return opmap
+    rec = _record_element(ops, opmap).type
+    types = {name: el.type.qname.localname if el.type.qname is not None else "string" for name, el in rec.elements}
+    key = []
+    for name, _el in ops[read].input.body.type.elements:
+        xsd = types.get(name, "string")
+        key.append({"name": name, "type": _key_type(FieldInfo(name, xsd))})
+    data = opmap.model_dump(exclude={"source"})
+    data["source"] = opmap.source
+    data["fields"] = {k: v for k, v in data["fields"].items() if k != "id"}
+    data["fields"]["key"] = key
+    data["fields"]["immutable"] = [f for f in data["fields"]["immutable"] if f in types]
+    if opmap.change_date and opmap.change_date.field not in types:
+        data["change_date"] = None
+    return OperationMap.model_validate(data)
 
 
 def _record_element(ops: dict[str, Any], opmap: OperationMap) -> Any:

@@ -175,7 +175,8 @@ def test_sandbox_refuses_dtd_and_answers_soap_faults(sandbox):
     body = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><s:Envelope xmlns:s="http://schemas.xmlsoap.org/'
             'soap/envelope/"><s:Body/></s:Envelope>')
     r = requests.post(url, data=body, auth=auth, headers={"Content-Type": "text/xml; charset=utf-8"})
-    assert r.status_code == 400 and "DTD is prohibited" in r.text
+    assert r.status_code == 500 and "DTD is prohibited" in r.text and "<faultcode" in r.text   # SOAP 1.1: faults are 500
+    assert r.headers["Content-Type"].startswith("text/xml")
     delete = ('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
               '<Delete xmlns="urn:microsoft-dynamics-schemas/page/customer"><Key>18;WgA=;1;</Key></Delete>'
               '</s:Body></s:Envelope>')

@@ -2,7 +2,10 @@
 
 ``start(world, wsdl=FILE)`` serves any page-style WSDL (default: the real NAV 2016
 Customer page WSDL from ../shared/fixtures when present, else the bundled
-``wsdl/Customer.wsdl``) at ``/DynamicsNAV90/WS/<Company>/Page/<Page>``:
+``wsdl/Customer.wsdl``) at ``/DynamicsNAV90/WS/<Company>/Page/<Page>``. The page's
+fields and primary key come from the WSDL (the key is what ``Read`` takes, e.g.
+``Journal_Template_Name, Journal_Batch_Name, Line_No``), so any page can be served
+and seeded; :func:`connectors.soap_erp.sandbox.wsdlgen.page_wsdl` writes one.
 
 - ``GET`` (with or without ``?wsdl``) answers the WSDL with this server's address in it;
 - ``POST`` answers Read, ReadByRecId, ReadMultiple (NAV filters, bookmarkKey, setSize),
@@ -35,7 +38,7 @@ from connectors.soap_erp.opmap import load_operation_map
 from connectors.soap_erp.sandbox.seed import seed_store
 from connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
 from connectors.soap_erp.sandbox.store import PageStore
-from connectors.soap_erp.wsdl import WSDL_SOAP, build_client, describe_page, load_wsdl_bytes
+from connectors.soap_erp.wsdl import WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes
 from hub.errors import ConfigError
 from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
 from hub.sandbox.running import RunningSandbox
@@ -95,9 +98,10 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     stores: dict[str, PageStore] = {}
     for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or [str(default_wsdl())])):
         raw, client, page = _load_page(str(path), opmap, transport)
-        store = PageStore(page.record_type, page.fields, id_field=opmap.fields.id, key_field=opmap.fields.version_key,
-                          change_field=opmap.change_date.field if opmap.change_date else None,
-                          read_only=opmap.fields.read_only, today=today)
+        pmap = page.opmap                     # fitted to this WSDL: key from Read, change date if present
+        store = PageStore(page.record_type, page.fields, key=page.key, key_field=pmap.fields.version_key,
+                          change_field=pmap.change_date.field if pmap.change_date else None,
+                          read_only=pmap.fields.read_only, today=today)
         seed_store(store, world, share=share)
         name = _page_name(client, page.record_type)
         pages[name] = (PageEndpoint(client, page, store, app.faults), raw)
@@ -175,7 +179,7 @@ def _load_page(path: str, opmap: Any, transport: zeep.Transport) -> tuple[bytes,
     raw = load_wsdl_bytes(path, transport)
     try:
         client = build_client(raw, path, transport)
-        return raw, client, describe_page(client, raw, opmap)
+        return raw, client, describe_page(client, raw, adapt_operation_map(client, opmap))
     except ConfigError as exc:
         raise ConfigError(f"WSDL {path}: {exc.message}") from None
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:

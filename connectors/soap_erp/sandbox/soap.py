@@ -3,7 +3,11 @@
 Requests are parsed with the same hardened parser as the client (a DTD in a
 request is refused), decoded with zeep's own schema objects from the WSDL, and
 answers are rendered with them, so the wire format follows the WSDL exactly.
-Errors are SOAP 1.1 faults with HTTP 500, in the shape NAV sends.
+Every failure is a SOAP 1.1 fault (``faultcode``/``faultstring``) with HTTP 500 and
+``text/xml``, in the shape NAV sends; that includes a request the sandbox cannot
+parse and a bug in the sandbox itself. Writes are validated and their answer
+rendered before anything is stored, so a request answered with a fault never
+leaves a record behind.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from zeep.exceptions import DTDForbidden, EntitiesForbidden, XMLSyntaxError
 from zeep.helpers import serialize_object
 from zeep.loader import parse_xml
 
-from connectors.soap_erp.sandbox.store import NAV_EXC, NavFault, PageStore
+from connectors.soap_erp.sandbox.store import NAV_EXC, NavFault, PageStore, Staged
 from connectors.soap_erp.wsdl import SECURE, PageModel
 from hub.sandbox import Request, Response
 
@@ -60,29 +64,44 @@ class PageEndpoint:
                 args = serialize_object(element.parse(body, self.client.wsdl.types), target_cls=dict)
             except Exception as exc:  # zeep: bad value for the XSD type
                 raise NavFault("System.Runtime.Serialization.SerializationException",
-                               f"The formatter threw an exception while deserializing the message: {exc}") from None
-            result = self._dispatch(local, args or {})
-            return self._render(local + "_Result", result)
+                               f"The formatter threw an exception while deserializing the message: "
+                               f"{type(exc).__name__}: {exc}") from None
+            return self._answer(local, args or {})
         except NavFault as f:
             return fault_response(f.code, f.message, f.status)
+        except Exception as exc:  # a sandbox bug is still a SOAP fault, never a bare HTTP 500
+            return fault_response("System.InvalidOperationException",
+                                  f"The service could not process the request: {type(exc).__name__}: {exc}")
+
+    def _answer(self, op: str, args: dict[str, Any]) -> Response:
+        """Dispatch and render. Writes are staged, rendered, and committed only when rendering worked."""
+        with self.store.lock:
+            result, staged = self._dispatch(op, args)
+            try:
+                response = self._render(op + "_Result", result)
+            except Exception as exc:
+                raise NavFault("System.Runtime.Serialization.SerializationException",
+                               f"The answer of {op} could not be written: {type(exc).__name__}: {exc}") from None
+            if staged is not None:
+                staged.commit()
+            return response
 
     # ---- parsing -----------------------------------------------------------------------------
     def _body(self, req: Request) -> Any:
         ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "text/xml":
             raise NavFault("System.ServiceModel.ProtocolException",
-                           f"Content Type {ctype or '(none)'} was not the expected type 'text/xml; charset=utf-8'.",
-                           status=415)
+                           f"Content Type {ctype or '(none)'} was not the expected type 'text/xml; charset=utf-8'.")
         try:
             doc = parse_xml(req.body, None, settings=SECURE)
         except (DTDForbidden, EntitiesForbidden):
-            raise NavFault("System.Xml.XmlException", "For security reasons DTD is prohibited in this XML document.",
-                           status=400) from None
+            raise NavFault("System.Xml.XmlException", "For security reasons DTD is prohibited in this XML document.") \
+                from None
         except XMLSyntaxError as exc:
-            raise NavFault("System.Xml.XmlException", f"The message is not well-formed XML: {exc}", status=400) from None
+            raise NavFault("System.Xml.XmlException", f"The message is not well-formed XML: {exc}") from None
         body = doc.find(f"{{{SOAP_ENV}}}Body")
         if doc.tag != f"{{{SOAP_ENV}}}Envelope" or body is None or len(body) == 0:
-            raise NavFault("System.ServiceModel.ProtocolException", "The message is not a SOAP 1.1 envelope.", status=400)
+            raise NavFault("System.ServiceModel.ProtocolException", "The message is not a SOAP 1.1 envelope.")
         return body[0]
 
     def _render(self, result_element: str, value: dict[str, Any]) -> Response:
@@ -94,7 +113,7 @@ class PageEndpoint:
         return Response(200, etree.tostring(env, xml_declaration=False, encoding="utf-8"), {"Content-Type": XML_TYPE})
 
     # ---- operations --------------------------------------------------------------------------
-    def _dispatch(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], Staged | None]:
         role = self.roles.get(op)
         rp, lp = self.page.record_param, self.page.list_param
         p = self.page.opmap.paging
@@ -103,35 +122,40 @@ class PageEndpoint:
             size = int(args.get(p.size_param) or 0)
             rows = st.read_multiple(args.get(p.filter_param) or [], args.get(p.bookmark_param), size)
             inner = next(iter(self._elements(op + "_Result")))
-            return {inner: {rp: rows}} if rows else {}
-        if role == "read":
-            row = st.get(str(next(iter(args.values()), "")))
-            return {rp: row} if row else {}
+            return ({inner: {rp: rows}} if rows else {}), None
+        if role == "read":                       # NAV's Read takes each key field as a parameter
+            missing = [n for n in st.key.names if args.get(n) is None]
+            if missing:
+                raise NavFault(NAV_EXC + "NavCSideException",
+                               f"{op} needs the key field(s) {', '.join(missing)} of the {st.record_type} page.")
+            row = st.get(st.ident(args))
+            return ({rp: row} if row else {}), None
         if role == "read_by_rec_id":
-            ident = str(args.get("recId") or "").split(":", 1)[-1].strip()
-            row = st.get(ident)
-            return {rp: row} if row else {}
+            sid = str(args.get("recId") or "").split(":", 1)[-1].strip()
+            row = st.get(sid)
+            return ({rp: row} if row else {}), None
         if role == "get_rec_id":
             ident, _ = st.parse_key(args.get("Key"))
-            return {"GetRecIdFromKey_Result": f"{st.record_type}: {ident}"}
+            return {"GetRecIdFromKey_Result": f"{st.record_type}: {st.source_id(ident)}"}, None
         if role == "is_updated":
             ident, version = st.parse_key(args.get("Key"))
             row = st.get(ident)
             if row is None:
                 raise NavFault(NAV_EXC + "NavCSideRecordNotFoundException",
-                               f"The {st.record_type} does not exist. Identification fields and values: No.='{ident}'")
-            return {"IsUpdated_Result": row[st.key_field] != args.get("Key")}
+                               f"The {st.record_type} does not exist. Identification fields and values: "
+                               f"{st.ident_text(ident)}")
+            return {"IsUpdated_Result": row[st.key_field] != args.get("Key")}, None
         if role in ("create", "update"):
-            fn = st.create_many if role == "create" else st.update_many
-            [row] = fn([args.get(rp) or {}], fail=self._fail)
-            return {rp: row}
+            stage = st.stage_create if role == "create" else st.stage_update
+            staged = stage([args.get(rp) or {}], fail=self._fail)
+            return {rp: staged.rows[0]}, staged
         if role in ("create_many", "update_many"):
-            fn = st.create_many if role == "create_many" else st.update_many
+            stage = st.stage_create if role == "create_many" else st.stage_update
             records = ((args.get(lp) or {}).get(rp)) or []
-            rows = fn(records, fail=self._fail)
-            return {lp: {rp: rows}}
+            staged = stage(records, fail=self._fail)
+            return {lp: {rp: staged.rows}}, staged
         if role == "delete":
-            return {"Delete_Result": st.delete(args.get(st.key_field) or "")}
+            return {"Delete_Result": st.delete(args.get(st.key_field) or "")}, None
         raise NavFault("ActionNotSupported", f"The operation {op} is not supported by the sandbox.")
 
     def _elements(self, name: str) -> list[str]:

@@ -1,5 +1,10 @@
 """The sandbox's page table: records in primary-key order, row versions, NAV's validation rules.
 
+The primary key is one or more typed fields (``No``; or ``Journal_Template_Name,
+Journal_Batch_Name, Line_No`` with an integer ``Line_No``), derived from the page's
+WSDL. Inside, a record's identity is the tuple of its key values; outside, it is the
+source id of :mod:`connectors.soap_erp.keys` (``"C00010"``, ``"GENERAL,DEFAULT,10000"``).
+
 Thread-safe. Every write bumps a global row version (like SQL Server's
 ``timestamp`` column behind NAV's ``Key``) and stamps ``Last_Date_Modified``
 with the store's clock, so incremental reads and stale-``Key`` detection work
@@ -17,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.soap_erp import navfilter
+from connectors.soap_erp.keys import PageKey
 from connectors.soap_erp.wsdl import FieldInfo
+from hub.errors import RecordError
 
 NAV_EXC = "Microsoft.Dynamics.Nav.Types.Exceptions."
 
@@ -35,9 +42,14 @@ RELATED = {"Country_Region_Code": ("Country/Region", {"DE", "FR", "GB", "US", "N
 
 
 class NavFault(Exception):
+    """A failure the SOAP layer answers as a SOAP 1.1 fault (HTTP 500, text/xml), as NAV does."""
+
     def __init__(self, code: str, message: str, status: int = 500) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+
+
+Ident = tuple[Any, ...]
 
 
 @dataclass
@@ -46,48 +58,110 @@ class _Row:
     version: int
 
 
+@dataclass
+class Staged:
+    """Validated writes, not applied yet: ``rows`` is what the answer will carry, ``commit()`` applies them.
+
+    The SOAP layer renders the answer first and commits only when that worked (holding the store's lock),
+    so a request answered with a fault never leaves a record behind."""
+
+    rows: list[dict[str, Any]]
+    commit: Callable[[], None]
+
+
+def caption(name: str) -> str:
+    """NAV's caption of a page field name in fault texts: ``Line_No`` -> ``Line No.``."""
+    words = name.split("_")
+    return " ".join(w + "." if w == "No" else w for w in words)
+
+
 class PageStore:
     """One page's records (a NAV table behind a page), in primary-key order."""
 
-    def __init__(self, record_type: str, fields: dict[str, FieldInfo], *, id_field: str = "No",
-                 key_field: str = "Key", change_field: str | None = "Last_Date_Modified",
+    def __init__(self, record_type: str, fields: dict[str, FieldInfo], *, key: PageKey | None = None,
+                 id_field: str = "No", key_field: str = "Key", change_field: str | None = "Last_Date_Modified",
                  read_only: tuple[str, ...] = (), today: dt.date | None = None, table_no: int = 18) -> None:
         self.record_type, self.fields = record_type, fields
-        self.id_field, self.key_field, self.change_field = id_field, key_field, change_field
+        self.key = key or PageKey((id_field,), ("string",))
+        self.id_field = self.key.names[0]
+        self.key_field, self.change_field = key_field, change_field
         self.read_only = set(read_only) | {key_field}
         self.today = today or dt.date(2027, 1, 8)
         self.table_no = table_no
-        self.truth: dict[str, int] = {}          # id -> world index (ground truth; never in the payload)
-        self._rows: dict[str, _Row] = {}
-        self._order: list[str] = []
+        self.truth: dict[str, int] = {}          # source id -> world index (ground truth; never in the payload)
+        self._rows: dict[Ident, _Row] = {}
+        self._order: list[Ident] = []
         self._version = 1000
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
+        self._lock = self.lock
 
     # ---- keys ------------------------------------------------------------------------------
-    def make_key(self, ident: str, version: int) -> str:
-        b64 = base64.b64encode(ident.encode("utf-16-le")).decode()
+    def ident(self, ref: str | Ident | dict[str, Any]) -> Ident:
+        """A record's identity from its source id, a tuple of key values, or a dict of key fields."""
+        if isinstance(ref, tuple):
+            values = list(ref)
+        elif isinstance(ref, dict):
+            values = [ref.get(n) for n in self.key.names]
+        else:
+            try:
+                values = list(self.key.decode(str(ref)).values())
+            except RecordError:
+                raise NavFault(NAV_EXC + "NavCSideException", f"The record key is not valid: {str(ref)[:40]!r}") from None
+        if len(values) != len(self.key.names):
+            raise NavFault(NAV_EXC + "NavCSideException", f"The record key is not valid: {ref!r}")
+        return tuple(self._key_value(n, v) for n, v in zip(self.key.names, values))
+
+    def _key_value(self, name: str, value: Any) -> Any:
+        try:
+            v = self.key.typed(name, value)
+        except RecordError:
+            raise NavFault(NAV_EXC + "NavCSideException",
+                           f"The value {value!r} is not valid for the field {caption(name)}.") from None
+        info = self.fields.get(name)
+        if isinstance(v, str) and (info is None or info.enum is None):
+            v = v.upper()                         # key Code fields are stored upper case
+        return v
+
+    def source_id(self, ident: Ident) -> str:
+        return self.key.encode(ident)
+
+    def ident_text(self, ident: Ident) -> str:
+        """``Identification fields and values: ...`` as NAV writes it."""
+        return ",".join(f"{caption(n)}='{str(v).replace(chr(39), chr(39) * 2)}'" for n, v in zip(self.key.names, ident))
+
+    def make_key(self, ident: Ident | str, version: int) -> str:
+        sid = ident if isinstance(ident, str) else self.source_id(ident)
+        b64 = base64.b64encode(sid.encode("utf-16-le")).decode()
         return f"{self.table_no};{b64};{version};"
 
-    def parse_key(self, key: str | None) -> tuple[str, int]:
+    def parse_key(self, key: str | None) -> tuple[Ident, int]:
         try:
             table, b64, version, _ = (key or "").split(";")
-            return base64.b64decode(b64, validate=True).decode("utf-16-le"), int(version)
+            sid = base64.b64decode(b64, validate=True).decode("utf-16-le")
+            return self.ident(sid), int(version)
         except Exception:
             raise NavFault(NAV_EXC + "NavCSideException",
                            f"The record key is not valid: {(key or '')[:40]!r}") from None
 
     # ---- seeding and introspection -----------------------------------------------------------
-    def seed(self, values: dict[str, Any], truth: int | None = None, modified: dt.date | None = None) -> None:
+    def seed(self, values: dict[str, Any], truth: int | None = None, modified: dt.date | None = None) -> bool:
+        """Add one record as it is (no validation); False when its key is taken or incomplete."""
         with self._lock:
-            ident = values[self.id_field]
+            if any(values.get(n) is None for n in self.key.names):
+                return False
+            ident = self.ident(dict(values))
+            if ident in self._rows:
+                return False
             self._version += 1
             row = dict(values)
+            row.update(zip(self.key.names, ident))
             if self.change_field:
                 row[self.change_field] = modified or self.today
             self._rows[ident] = _Row(row, self._version)
             bisect.insort(self._order, ident)
             if truth is not None:
-                self.truth[ident] = truth
+                self.truth[self.source_id(ident)] = truth
+            return True
 
     def count(self, predicate: Callable[[dict[str, Any]], bool] | None = None) -> int:
         with self._lock:
@@ -95,21 +169,27 @@ class PageStore:
                 return len(self._rows)
             return sum(1 for r in self._rows.values() if predicate(r.values))
 
-    def get(self, ident: str) -> dict[str, Any] | None:
+    def get(self, ref: str | Ident | dict[str, Any]) -> dict[str, Any] | None:
+        """A record by source id (or key tuple), as the page returns it; None when there is none."""
         with self._lock:
+            try:
+                ident = self.ident(ref)
+            except NavFault:
+                return None
             row = self._rows.get(ident)
             return self._public(ident, row) if row else None
 
-    def touch(self, ident: str, **changes: Any) -> dict[str, Any]:
+    def touch(self, ref: str | Ident, **changes: Any) -> dict[str, Any]:
         """A change made by "another user" in the ERP (tests use it to make a Key stale)."""
         with self._lock:
+            ident = self.ident(ref)
             row = self._rows[ident]
             row.values.update(changes)
             self._bump(row)
             return self._public(ident, row)
 
-    def _public(self, ident: str, row: _Row) -> dict[str, Any]:
-        out = {self.key_field: self.make_key(ident, row.version)}
+    def _public(self, ident: Ident, row: _Row, version: int | None = None) -> dict[str, Any]:
+        out = {self.key_field: self.make_key(ident, row.version if version is None else version)}
         out.update({k: v for k, v in row.values.items() if v is not None})
         return out
 
@@ -141,14 +221,12 @@ class PageStore:
         match = self.compile_filters(filters)
         ids = self._id_lookup(filters)
         with self._lock:
+            after = self.parse_key(bookmark)[0] if bookmark else None
             if ids is not None:             # No=a|b|c: an index seek, as SQL Server does it
-                found = sorted(i for i in ids if i in self._rows and (not bookmark or i > self.parse_key(bookmark)[0]))
+                found = sorted(i for i in ids if i in self._rows and (after is None or i > after))
                 rows = [self._public(i, self._rows[i]) for i in found if match(self._rows[i].values)]
                 return rows[:set_size] if set_size > 0 else rows
-            start = 0
-            if bookmark:
-                ident, _ = self.parse_key(bookmark)
-                start = bisect.bisect_right(self._order, ident)
+            start = bisect.bisect_right(self._order, after) if after is not None else 0
             out: list[dict[str, Any]] = []
             for ident in self._iter_from(start):
                 row = self._rows[ident]
@@ -158,96 +236,145 @@ class PageStore:
                         break
             return out
 
-    def _id_lookup(self, filters: list[dict[str, Any]]) -> set[str] | None:
-        """The ids of a filter that is only ``No=a|b|c`` (exact values), else None."""
-        if len(filters or []) != 1 or filters[0].get("Field") != self.id_field:
+    def _id_lookup(self, filters: list[dict[str, Any]]) -> set[Ident] | None:
+        """The ids of a filter that is only ``No=a|b|c`` (exact values) on a one-field key, else None."""
+        if self.key.composite or len(filters or []) != 1 or filters[0].get("Field") != self.id_field:
             return None
         tree = navfilter.parse(filters[0].get("Criteria") or "")
         parts = tree.parts if isinstance(tree, navfilter.Or) else (tree,)
         if not all(isinstance(p, navfilter.Compare) and p.op == "=" and not p.ignore_case and not p.value.wildcard
                    for p in parts):
             return None
-        return {p.value.text for p in parts}
+        out = set()
+        for p in parts:
+            try:
+                out.add(self.ident((p.value.text,)))
+            except NavFault:
+                continue
+        return out
 
-    def _iter_from(self, start: int) -> Iterator[str]:
+    def _iter_from(self, start: int) -> Iterator[Ident]:
         for i in range(start, len(self._order)):
             yield self._order[i]
 
     # ---- writes (each list call is one transaction: all or none) ------------------------------
     def create_many(self, records: list[dict[str, Any]], fail: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            staged: list[tuple[str, dict[str, Any]]] = []
-            taken = set()
+            staged = self.stage_create(records, fail)
+            staged.commit()
+            return staged.rows
+
+    def update_many(self, records: list[dict[str, Any]], fail: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            staged = self.stage_update(records, fail)
+            staged.commit()
+            return staged.rows
+
+    def stage_create(self, records: list[dict[str, Any]], fail: Callable[[dict[str, Any]], bool] | None = None) -> Staged:
+        """Validate a CreateMultiple: every key complete and new, every value valid. Nothing is applied."""
+        with self._lock:
+            staged: list[tuple[Ident, dict[str, Any]]] = []
+            taken: set[Ident] = set()
             for rec in records:
                 values = self._clean(rec)
-                ident = values.get(self.id_field) or self._next_no(taken)
-                values[self.id_field] = ident
+                missing = [n for n in self.key.names if values.get(n) in (None, "")]
+                if missing and not self.key.composite and self.key.types[0] == "string":
+                    values[self.id_field] = self._next_no(taken)          # the number series
+                    missing = []
+                if missing:
+                    shown = ", ".join(f"{caption(n)}={values.get(n) if values.get(n) is not None else ''}"
+                                      for n in self.key.names)
+                    raise NavFault(NAV_EXC + "NavCSideException",
+                                   f"{caption(missing[0])} must have a value in {self.record_type}: {shown}. "
+                                   f"It cannot be zero or empty.")
+                ident = self.ident(values)
+                values.update(zip(self.key.names, ident))
                 if ident in self._rows or ident in taken:
                     raise NavFault(NAV_EXC + "NavCSideException",
                                    f"The {self.record_type} already exists. Identification fields and values: "
-                                   f"No.='{ident}'")
+                                   f"{self.ident_text(ident)}")
                 if fail and fail(values):
-                    raise _injected(self.record_type, ident)
+                    raise _injected(self.record_type, self.ident_text(ident))
                 taken.add(ident)
                 staged.append((ident, values))
             out = []
-            for ident, values in staged:
-                self._version += 1
+            for n, (ident, values) in enumerate(staged, 1):
                 if self.change_field:
                     values[self.change_field] = self.today
-                row = _Row(values, self._version)
-                self._rows[ident] = row
-                bisect.insort(self._order, ident)
-                out.append(self._public(ident, row))
-            return out
+                out.append(self._public(ident, _Row(values, 0), self._version + n))
 
-    def update_many(self, records: list[dict[str, Any]], fail: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+            def commit() -> None:
+                with self._lock:
+                    for ident, values in staged:
+                        if ident in self._rows:
+                            raise NavFault(NAV_EXC + "NavCSideException",
+                                           f"The {self.record_type} already exists. Identification fields and "
+                                           f"values: {self.ident_text(ident)}")
+                    for ident, values in staged:
+                        self._version += 1
+                        self._rows[ident] = _Row(values, self._version)
+                        bisect.insort(self._order, ident)
+
+            return Staged(out, commit)
+
+    def stage_update(self, records: list[dict[str, Any]], fail: Callable[[dict[str, Any]], bool] | None = None) -> Staged:
+        """Validate an UpdateMultiple: each Key current, no key field renamed, every value valid."""
         with self._lock:
             staged = []
             for rec in records:
                 ident, version = self.parse_key(rec.get(self.key_field))
                 row = self._rows.get(ident)
                 if row is None:
-                    raise _not_found(self.record_type, ident)
+                    raise _not_found(self.record_type, self.ident_text(ident))
                 if row.version != version:
                     raise NavFault(NAV_EXC + "NavCSideException",
                                    f"Another user has modified the record for this {self.record_type} after you "
                                    f"retrieved it from the database. Enter your changes again in the updated window, "
                                    f"or start the interrupted activity again. Identification fields and values: "
-                                   f"No.='{ident}'")
-                values = self._clean({k: v for k, v in rec.items() if k != self.id_field})
-                if rec.get(self.id_field) not in (None, ident):
+                                   f"{self.ident_text(ident)}")
+                given = {n: rec.get(n) for n in self.key.names if rec.get(n) is not None}
+                if given and any(self._key_value(n, v) != ident[self.key.names.index(n)] for n, v in given.items()):
                     raise NavFault(NAV_EXC + "NavCSideException",
                                    f"You cannot rename a {self.record_type} through this page. "
-                                   f"Identification fields and values: No.='{ident}'")
+                                   f"Identification fields and values: {self.ident_text(ident)}")
+                values = self._clean({k: v for k, v in rec.items() if k not in self.key.names})
                 if fail and fail(row.values):
-                    raise _injected(self.record_type, ident)
-                staged.append((row, values, ident))
+                    raise _injected(self.record_type, self.ident_text(ident))
+                staged.append((ident, row, values))
             out = []
-            for row, values, ident in staged:
-                row.values.update(values)
-                self._bump(row)
-                out.append(self._public(ident, row))
-            return out
+            for n, (ident, row, values) in enumerate(staged, 1):
+                preview = _Row({**row.values, **values}, 0)
+                if self.change_field:
+                    preview.values[self.change_field] = self.today
+                out.append(self._public(ident, preview, self._version + n))
+
+            def commit() -> None:
+                with self._lock:
+                    for ident, row, values in staged:
+                        row.values.update(values)
+                        self._bump(row)
+
+            return Staged(out, commit)
 
     def delete(self, key: str) -> bool:
         with self._lock:
             ident, version = self.parse_key(key)
             row = self._rows.get(ident)
             if row is None:
-                raise _not_found(self.record_type, ident)
+                raise _not_found(self.record_type, self.ident_text(ident))
             if row.version != version:
                 raise NavFault(NAV_EXC + "NavCSideException",
                                f"Another user has modified the record for this {self.record_type} after you "
-                               f"retrieved it from the database. Identification fields and values: No.='{ident}'")
+                               f"retrieved it from the database. Identification fields and values: "
+                               f"{self.ident_text(ident)}")
             del self._rows[ident]
             self._order.pop(bisect.bisect_left(self._order, ident))
-            self.truth.pop(ident, None)
+            self.truth.pop(self.source_id(ident), None)
             return True
 
-    def _next_no(self, taken: set[str]) -> str:
+    def _next_no(self, taken: set[Ident]) -> str:
         """The next number of the number series (numeric ids continue after the highest)."""
-        numeric = [int(i) for i in (self._order[-50:] + list(taken)) if i.isdigit()]
+        numeric = [int(i[0]) for i in (self._order[-50:] + list(taken)) if str(i[0]).isdigit()]
         return str(max(numeric, default=100000) + 1)
 
     def _clean(self, rec: dict[str, Any]) -> dict[str, Any]:
@@ -279,12 +406,12 @@ class PageStore:
         return out
 
 
-def _not_found(record_type: str, ident: str) -> NavFault:
+def _not_found(record_type: str, ident_text: str) -> NavFault:
     return NavFault(NAV_EXC + "NavCSideRecordNotFoundException",
-                    f"The {record_type} does not exist. Identification fields and values: No.='{ident}'")
+                    f"The {record_type} does not exist. Identification fields and values: {ident_text}")
 
 
-def _injected(record_type: str, ident: str) -> NavFault:
+def _injected(record_type: str, ident_text: str) -> NavFault:
     return NavFault(NAV_EXC + "NavCSideException",
                     f"The {record_type} could not be saved (sandbox fault injection). "
-                    f"Identification fields and values: No.='{ident}'")
+                    f"Identification fields and values: {ident_text}")

@@ -1,0 +1,104 @@
+"""Write a page web-service WSDL the way Dynamics NAV 2016 generates one, for any page.
+
+NAV generates one WSDL per published page: the record complexType (``Key`` first, then
+the page's controls), ``<Page>_List``, ``<Page>_Fields`` (the filterable fields),
+``<Page>_Filter``, and the operations Read (one parameter per primary key field),
+ReadByRecId, ReadMultiple, IsUpdated, GetRecIdFromKey, Create(Multiple),
+Update(Multiple) and Delete (by ``Key``). Tests and integrators use :func:`page_wsdl`
+to serve pages the fixtures do not have, e.g. :func:`journal_line_wsdl`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from xml.sax.saxutils import quoteattr
+
+FieldDef = tuple[str, "str | tuple[str, ...]"]   # (name, XSD type name, or the option values of an enum)
+
+OPERATIONS = ("Read", "ReadByRecId", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "Create", "CreateMultiple",
+              "Update", "UpdateMultiple", "Delete")
+
+
+def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
+              address: str = "http://localhost:7047/DynamicsNAV90/WS/CRONUS/Page/") -> bytes:
+    """The WSDL of page ``page`` (also the record type's name) with ``fields`` and primary ``key``."""
+    names = [n for n, _ in fields]
+    missing = [k for k in key if k not in names]
+    if missing or not key:
+        raise ValueError(f"key fields {missing or key} are not fields of {page}")
+    tns = f"urn:microsoft-dynamics-schemas/page/{page.lower()}"
+    types = {n: t for n, t in fields}
+
+    def el(name: str, xsd_type: str, lo: int = 0, hi: str = "1") -> str:
+        return f'<xsd:element minOccurs="{lo}" maxOccurs="{hi}" name={quoteattr(name)} type="{xsd_type}"/>'
+
+    def ftype(name: str) -> str:
+        t = types[name]
+        return f"tns:{name}" if isinstance(t, tuple) else f"xsd:{t}"
+
+    def wrap(name: str, *elements: str) -> str:
+        return (f'<xsd:element name="{name}"><xsd:complexType><xsd:sequence>{"".join(elements)}'
+                f'</xsd:sequence></xsd:complexType></xsd:element>')
+
+    enums = "".join(
+        f'<xsd:simpleType name={quoteattr(n)}><xsd:restriction base="xsd:string">'
+        + "".join(f"<xsd:enumeration value={quoteattr(v)}/>" for v in t)
+        + "</xsd:restriction></xsd:simpleType>"
+        for n, t in fields if isinstance(t, tuple))
+    record = (f'<xsd:complexType name="{page}"><xsd:sequence>{el("Key", "xsd:string")}'
+              + "".join(el(n, ftype(n)) for n in names) + "</xsd:sequence></xsd:complexType>")
+    lst = (f'<xsd:complexType name="{page}_List"><xsd:sequence>{el(page, f"tns:{page}", 1, "unbounded")}'
+           f"</xsd:sequence></xsd:complexType>")
+    filt_fields = (f'<xsd:simpleType name="{page}_Fields"><xsd:restriction base="xsd:string">'
+                   + "".join(f"<xsd:enumeration value={quoteattr(n)}/>" for n in names)
+                   + "</xsd:restriction></xsd:simpleType>")
+    filt = (f'<xsd:complexType name="{page}_Filter"><xsd:sequence>{el("Field", f"tns:{page}_Fields", 1)}'
+            f'{el("Criteria", "xsd:string", 1)}</xsd:sequence></xsd:complexType>')
+    rec, lst_el = el(page, f"tns:{page}", 1), el(f"{page}_List", f"tns:{page}_List", 1)
+    elements = [
+        wrap("Read", *(el(k, ftype(k), 1) for k in key)), wrap("Read_Result", el(page, f"tns:{page}")),
+        wrap("ReadByRecId", el("recId", "xsd:string", 1)), wrap("ReadByRecId_Result", el(page, f"tns:{page}")),
+        wrap("ReadMultiple", el("filter", f"tns:{page}_Filter", 1, "unbounded"), el("bookmarkKey", "xsd:string"),
+             el("setSize", "xsd:int", 1)),
+        wrap("ReadMultiple_Result", el("ReadMultiple_Result", f"tns:{page}_List")),
+        wrap("IsUpdated", el("Key", "xsd:string", 1)), wrap("IsUpdated_Result", el("IsUpdated_Result", "xsd:boolean", 1)),
+        wrap("GetRecIdFromKey", el("Key", "xsd:string", 1)),
+        wrap("GetRecIdFromKey_Result", el("GetRecIdFromKey_Result", "xsd:string", 1)),
+        wrap("Create", rec), wrap("Create_Result", rec), wrap("CreateMultiple", lst_el),
+        wrap("CreateMultiple_Result", lst_el), wrap("Update", rec), wrap("Update_Result", rec),
+        wrap("UpdateMultiple", lst_el), wrap("UpdateMultiple_Result", lst_el),
+        wrap("Delete", el("Key", "xsd:string", 1)), wrap("Delete_Result", el("Delete_Result", "xsd:boolean", 1)),
+    ]
+    messages = "".join(f'<message name="{m}"><part name="parameters" element="tns:{m}"/></message>'
+                       for op in OPERATIONS for m in (op, op + "_Result"))
+    port = "".join(f'<operation name="{op}"><input name="{op}" message="tns:{op}"/>'
+                   f'<output name="{op}_Result" message="tns:{op}_Result"/></operation>' for op in OPERATIONS)
+    soap = "http://schemas.xmlsoap.org/wsdl/soap/"
+    binding = "".join(
+        f'<operation name="{op}"><operation soapAction="{tns}:{op}" style="document" xmlns="{soap}"/>'
+        f'<input name="{op}"><body use="literal" xmlns="{soap}"/></input>'
+        f'<output name="{op}_Result"><body use="literal" xmlns="{soap}"/></output></operation>' for op in OPERATIONS)
+    doc = (f'<?xml version="1.0" encoding="utf-8"?>'
+           f'<definitions xmlns:tns="{tns}" targetNamespace="{tns}" xmlns="http://schemas.xmlsoap.org/wsdl/">'
+           f'<types><xsd:schema elementFormDefault="qualified" targetNamespace="{tns}" '
+           f'xmlns:xsd="http://www.w3.org/2001/XMLSchema">{enums}{record}{lst}{filt_fields}{filt}{"".join(elements)}'
+           f'</xsd:schema></types>{messages}<portType name="{page}_Port">{port}</portType>'
+           f'<binding name="{page}_Binding" type="tns:{page}_Port">'
+           f'<binding transport="http://schemas.xmlsoap.org/soap/http" xmlns="{soap}"/>{binding}</binding>'
+           f'<service name="{page}_Service"><port name="{page}_Port" binding="tns:{page}_Binding">'
+           f'<address location="{address}{page}" xmlns="{soap}"/></port></service></definitions>')
+    return doc.encode("utf-8")
+
+
+#: A general journal line page (NAV table 81 behind it): key Journal Template Name, Journal Batch Name, Line No.
+JOURNAL_LINE_FIELDS: tuple[FieldDef, ...] = (
+    ("Journal_Template_Name", "string"), ("Journal_Batch_Name", "string"), ("Line_No", "int"),
+    ("Posting_Date", "date"), ("Document_Type", ("_blank_", "Payment", "Invoice", "Credit_Memo", "Finance_Charge_Memo",
+                                                 "Reminder", "Refund")),
+    ("Document_No", "string"), ("Account_Type", ("G_L_Account", "Customer", "Vendor", "Bank_Account", "Fixed_Asset")),
+    ("Account_No", "string"), ("Description", "string"), ("Amount", "decimal"), ("Currency_Code", "string"),
+)
+JOURNAL_LINE_KEY = ("Journal_Template_Name", "Journal_Batch_Name", "Line_No")
+
+
+def journal_line_wsdl(page: str = "GeneralJournalLine") -> bytes:
+    return page_wsdl(page, JOURNAL_LINE_FIELDS, JOURNAL_LINE_KEY)
