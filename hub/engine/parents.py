@@ -23,48 +23,47 @@ def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
                       waiting: Sequence[tuple[Any, list[tuple[str, str]]]]) -> list[tuple[Any, dict[str, Any]]]:
     """For each waiting row: ``{"kind": "waiting" | "blocked", "message": ...}``."""
     out: list[tuple[Any, dict[str, Any]]] = []
-    verdicts: dict[tuple[str, str], str | None] = {}
+    verdicts: dict[tuple[str, str], tuple[str, str]] = {}
     for row, misses in waiting:
-        reasons = []
+        found = []
         for parent_entity, parent_gid in dict.fromkeys(misses):
             key = (parent_entity, parent_gid)
             if key not in verdicts:
-                verdicts[key] = _blocked_because(ctx, conn, system, parent_entity, parent_gid)
-            if verdicts[key]:
-                reasons.append(verdicts[key])
-        if reasons:
-            out.append((row, {"kind": "blocked", "message": "; ".join(reasons)}))
-        else:
-            parents = ", ".join(f"{e} {g}" for e, g in dict.fromkeys(misses))
-            out.append((row, {"kind": "waiting", "message": f"waits for {parents} to be written to {system}"}))
+                verdicts[key] = _verdict(ctx, conn, system, parent_entity, parent_gid)
+            found.append(verdicts[key])
+        kind = "blocked" if any(k == "blocked" for k, _m in found) else "waiting"
+        out.append((row, {"kind": kind, "message": "; ".join(m for k, m in found if k == kind)}))
     return out
 
 
-def _blocked_because(ctx: RunContext, conn: Connection, system: str, entity: str, gid: str) -> str | None:
+def _verdict(ctx: RunContext, conn: Connection, system: str, entity: str, gid: str) -> tuple[str, str]:
+    """("waiting" | "blocked", why) for one missing parent."""
     ent = ctx.project.config.entities.get(entity)
     fix = f"link {entity} {gid} to an existing {system} record (concord link) or change the rule"
     if ent is None:
-        return f"{entity} is not synced by this project, so {entity} {gid} is never written to {system}"
+        return "blocked", f"{entity} is not synced by this project, so {entity} {gid} is never written to {system}"
     rules = [r for r in ent.sync if r.target == system]
     if not rules:
-        return f"no sync rule writes {entity} to {system}, so {entity} {gid} never reaches it: {fix}"
+        return "blocked", f"no sync rule writes {entity} to {system}, so {entity} {gid} never reaches it: {fix}"
     creating = [r for r in rules if r.may_create]
     if not creating:
         modes = ", ".join(sorted({r.mode for r in rules}))
-        return (f"the {entity} -> {system} rule is {modes} and never creates, and {entity} {gid} has no "
-                f"record in {system}: {fix}")
+        return "blocked", (f"the {entity} -> {system} rule is {modes} and never creates, and {entity} {gid} has "
+                           f"no record in {system}: {fix}")
     g = T.golden.c
     golden = conn.execute(select(g.data, g.deleted).where(g.entity == entity, g.golden_id == gid)).first()
     if golden is None or golden.deleted:
-        return f"{entity} {gid} does not exist (or was deleted) in the warehouse"
+        return "blocked", f"{entity} {gid} does not exist (or was deleted) in the warehouse"
     if not any(r.applies(golden.data or {}) for r in creating):
-        return f"{entity} {gid} does not meet the conditions (when) of the {entity} -> {system} rule: {fix}"
+        # it may meet them later (a prospect becomes a customer): waiting, with the reason
+        return "waiting", (f"waits for {entity} {gid}, which does not meet the conditions (when) of the "
+                           f"{entity} -> {system} rule yet")
     o = T.outbox.c
     dead = conn.execute(select(o.last_error).where(
         o.entity == entity, o.golden_id == gid, o.system == system, o.op.in_(["create", "upsert"]),
         o.status == OutboxStatus.DEAD.value).order_by(o.id.desc()).limit(1)).first()
     if dead is not None:
         msg = (dead.last_error or {}).get("message", "") if isinstance(dead.last_error, dict) else ""
-        return (f"the create of {entity} {gid} in {system} was dead-lettered ({msg[:200]}): "
-                f"fix it and `concord deadletter retry`")
-    return None
+        return "blocked", (f"the create of {entity} {gid} in {system} was dead-lettered ({msg[:200]}): "
+                           f"fix it and `concord deadletter retry`")
+    return "waiting", f"waits for {entity} {gid} to be written to {system}"
