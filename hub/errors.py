@@ -6,6 +6,7 @@ class                 what the caller does
 ConfigError           stop before running; a person fixes concord.yaml/mapping
 AuthError             stop the stream; credentials or consent must be fixed
 TransientError        retry later (with backoff; honour ``retry_after``)
+SystemUnavailable     (a TransientError) the circuit is open: not sent; retry later
 RecordError           quarantine / dead-letter this one record, carry on
 StaleRecordError      (a RecordError) re-read the target and re-plan
 FatalError            stop the run; a bug or a broken invariant
@@ -88,6 +89,17 @@ class BudgetExhausted(TransientError):
     kind = "budget"
 
 
+class SystemUnavailable(TransientError):
+    """The system's circuit breaker is open: the call was not sent (nothing happened); retry after the cool-down."""
+
+    kind = "skipped"
+
+    def __init__(self, message: str, *, since: str | None = None, first_error: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.since, self.first_error = since, first_error
+        self.details.update({k: v for k, v in (("since", since), ("first_error", first_error)) if v})
+
+
 class RecordError(HubError):
     """One record cannot be processed (mapping, validation, vendor rejection): quarantine it."""
 
@@ -117,8 +129,8 @@ class FatalError(HubError):
 
 def error_from_dict(data: dict[str, Any]) -> HubError:
     """Rebuild an error stored with :meth:`HubError.to_dict`."""
-    cls = {c.kind: c for c in (ConfigError, AuthError, TransientError, BudgetExhausted, RecordError, StaleRecordError,
-                               FatalError)}.get(
+    cls = {c.kind: c for c in (ConfigError, AuthError, TransientError, BudgetExhausted, SystemUnavailable, RecordError,
+                               StaleRecordError, FatalError)}.get(
         data.get("kind", "fatal"), FatalError)
     err = cls.__new__(cls)
     HubError.__init__(err, data.get("message", ""), code=data.get("code"), details=data.get("details"),

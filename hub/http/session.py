@@ -12,6 +12,11 @@ When the attempts run out the last response is returned unchanged, so the
 client library (simple-salesforce, pyodata, zeep) raises its own error and the
 connector maps it with :func:`classify_response`. An auth failure (as the
 :class:`AuthHandler` defines it) triggers one ``refresh()`` and one re-send.
+
+Every attempt also reports to the system's :class:`~hub.http.breaker.CircuitBreaker`:
+after enough consecutive failures (connection errors, timeouts, 502/503/504) it
+opens, and new calls to that system raise :class:`~hub.errors.SystemUnavailable`
+at once, without a request, until a cool-down lets one trial call through.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from urllib3.exceptions import NewConnectionError
 
 from hub.errors import AuthError, BudgetExhausted, HubError, RecordError, StaleRecordError, TransientError
 from hub.http.auth import AuthHandler
+from hub.http.breaker import BreakerPolicy, CircuitBreaker
 from hub.http.ledger import CallLedger
 from hub.http.limiter import RateLimiter
 from hub.http.redact import install_log_redaction, redactor
@@ -67,9 +73,10 @@ def parse_retry_after(value: str | None) -> float | None:
 class ConcordAdapter(HTTPAdapter):
     def __init__(self, system: str, *, policy: RetryPolicy, ledger: CallLedger, auth: AuthHandler | None,
                  limiter: RateLimiter | None, sleep: Callable[[float], None], observers: list[Callable] | None = None,
-                 pool_maxsize: int = 16) -> None:
+                 pool_maxsize: int = 16, breaker: CircuitBreaker | None = None) -> None:
         super().__init__(max_retries=0, pool_connections=4, pool_maxsize=pool_maxsize)
         self.system, self.policy, self.ledger, self.auth, self.limiter = system, policy, ledger, auth, limiter
+        self.breaker = breaker or CircuitBreaker(system, BreakerPolicy(failure_threshold=0))
         self._sleep = sleep
         self._rng = random.Random()
         self.observers = observers or []
@@ -78,10 +85,19 @@ class ConcordAdapter(HTTPAdapter):
         return min(self.policy.backoff_max, self.policy.backoff_base * (2 ** (attempt - 1))) * (0.5 + self._rng.random() / 2)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        trial = self.breaker.admit()   # raises SystemUnavailable while the system's circuit is open
+        try:
+            return self._send(request, max_attempts=1 if trial else self.policy.max_attempts, **kwargs)
+        finally:
+            if trial:
+                self.breaker.release()   # no-op unless the trial ended without an outcome
+
+    def _send(self, request: requests.PreparedRequest, *, max_attempts: int, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.policy.timeout
         attempt, refreshed = 0, False
         method = (request.method or "GET").upper()
+        breaker = self.breaker
         while True:
             attempt += 1
             left = self.ledger.remaining(self.system)
@@ -96,21 +112,27 @@ class ConcordAdapter(HTTPAdapter):
                 response = super().send(request, **kwargs)
             except requests.ConnectionError as exc:
                 self.ledger.record(self.system, 0, retry=attempt > 1)
+                breaker.failure(_describe(exc))
                 not_sent = _not_sent(exc)
-                if attempt < self.policy.max_attempts and (not_sent or method in IDEMPOTENT):
+                if attempt < max_attempts and (not_sent or method in IDEMPOTENT):
                     delay = self._backoff(attempt)
                     log.info("%s %s: connection error (%s); retry %d in %.2fs", self.system, method,
                              type(exc).__name__, attempt, delay)
                     self._sleep(delay)
                     continue
                 raise
-            except requests.Timeout:
+            except requests.Timeout as exc:
                 self.ledger.record(self.system, 0, retry=attempt > 1)
-                if attempt < self.policy.max_attempts and method in IDEMPOTENT:
+                breaker.failure(_describe(exc))
+                if attempt < max_attempts and method in IDEMPOTENT:
                     self._sleep(self._backoff(attempt))
                     continue
                 raise
             self.ledger.record(self.system, response.status_code, retry=attempt > 1)
+            if response.status_code in breaker.policy.failure_statuses:
+                breaker.failure(f"HTTP {response.status_code} {response.reason or ''}".strip())
+            else:
+                breaker.success()
             for obs in self.observers:
                 obs(response)
             if self.auth and not refreshed and self.auth.is_auth_failure(response):
@@ -121,7 +143,7 @@ class ConcordAdapter(HTTPAdapter):
                 redactor.add(*self.auth.secrets())
                 attempt -= 1  # the refresh does not use up a retry
                 continue
-            if response.status_code in self.policy.retry_statuses and attempt < self.policy.max_attempts:
+            if response.status_code in self.policy.retry_statuses and attempt < max_attempts:
                 delay = parse_retry_after(response.headers.get("Retry-After"))
                 if delay is not None and delay > self.policy.max_retry_after:
                     return response
@@ -136,6 +158,30 @@ class ConcordAdapter(HTTPAdapter):
 
 def _short(url: str | None) -> str:
     return (url or "").split("?", 1)[0]
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free description of a connection failure: its root cause, without URLs or objects."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    root: BaseException = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        root = cur
+        reason = getattr(cur, "reason", None)
+        nxt = reason if isinstance(reason, BaseException) else (
+            cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None)
+        cur = nxt or cur.__cause__ or cur.__context__
+    if isinstance(root, OSError) and root.strerror:
+        return f"{type(root).__name__}: {root.strerror}"
+    text = str(root)
+    if "Failed to establish a new connection:" in text:   # urllib3: "<conn object at 0x..>: Failed to ...: [Errno]"
+        text = text.split("Failed to establish a new connection:", 1)[1].strip()
+    elif "Read timed out" in text:
+        text = "read timed out"
+    elif "://" in text or "object at 0x" in text or len(text) > 120:
+        text = ""
+    return f"{type(root).__name__}: {text}" if text else type(root).__name__
 
 
 def _not_sent(exc: BaseException) -> bool:
@@ -159,12 +205,16 @@ class HttpToolkit:
     """Builds sessions for connectors; owns the run's call ledger and per-system limiters."""
 
     def __init__(self, ledger: CallLedger | None = None, *, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "concord-hub/0.1") -> None:
+                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "concord-hub/0.1",
+                 breaker: BreakerPolicy | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger = ledger or CallLedger()
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
         self.user_agent = user_agent
         self._limiters: dict[str, RateLimiter] = {}
+        self.breaker_policy = breaker or BreakerPolicy()
+        self.clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
         install_log_redaction()
 
     def limiter(self, system: str, rate_per_second: float | None, burst: int | None = None) -> RateLimiter | None:
@@ -173,6 +223,12 @@ class HttpToolkit:
         if system not in self._limiters:
             self._limiters[system] = RateLimiter(rate_per_second, burst, sleep=self.sleep)
         return self._limiters[system]
+
+    def breaker(self, system: str) -> CircuitBreaker:
+        """The circuit breaker of ``system``, shared by all its sessions in this toolkit (one per run)."""
+        if system not in self._breakers:
+            self._breakers[system] = CircuitBreaker(system, self.breaker_policy, clock=self.clock)
+        return self._breakers[system]
 
     def session(self, system: str, *, auth: AuthHandler | None = None, verify: bool | str = True,
                 rate_per_second: float | None = None, policy: RetryPolicy | None = None,
@@ -187,7 +243,7 @@ class HttpToolkit:
         s.headers["User-Agent"] = self.user_agent
         adapter = ConcordAdapter(system, policy=policy or self.policy, ledger=self.ledger, auth=auth,
                                  limiter=self.limiter(system, rate_per_second), sleep=self.sleep,
-                                 observers=observers)
+                                 observers=observers, breaker=self.breaker(system))
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         redactor.add(*(secrets or []))
