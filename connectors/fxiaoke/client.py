@@ -67,6 +67,9 @@ class FxiaokeClient:
                                  system=self.system) from None
         except requests.Timeout:
             raise TransientError(f"{self.system} {path}: timed out", system=self.system) from None
+        except requests.RequestException as exc:   # e.g. the answer was cut off mid-body
+            raise TransientError(f"{self.system} {path}: the answer was lost ({type(exc).__name__})",
+                                 system=self.system) from None
         try:
             data = r.json()
         except ValueError:

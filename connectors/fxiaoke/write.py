@@ -22,6 +22,10 @@ from hub.contracts import Change, WriteResult
 from hub.errors import AuthError, ConfigError, HubError, RecordError, TransientError
 
 
+#: transient errorCodes that concern the one record written (system busy, system error, timeout)
+PER_RECORD_TRANSIENT = frozenset({"-1", "-2", "14001", "50009"})
+
+
 class Writer:
     def __init__(self, client: FxiaokeClient, config: FxiaokeConfig, metadata: Metadata) -> None:
         self.client, self.config, self.metadata = client, config, metadata
@@ -40,7 +44,10 @@ class Writer:
             try:
                 results.append(self.one(api, ch))
             except (AuthError, TransientError) as exc:
-                stop = exc
+                # a per-record "busy" (-1, -2, 50009...) fails that record only (retried later); credentials,
+                # quotas and a system that cannot be reached fail the rest of the batch too
+                if isinstance(exc, AuthError) or exc.code not in PER_RECORD_TRANSIENT:
+                    stop = exc
                 results.append(WriteResult(change=ch, ok=False, error=exc))
             except HubError as exc:
                 results.append(WriteResult(change=ch, ok=False, error=exc))

@@ -5,6 +5,19 @@ passed) the process writes ``CONCORD_CRASHPOINT_FILE`` (if set) and then waits t
 with ``CONCORD_CRASHPOINT_ACTION=kill`` it SIGKILLs itself, and with ``raise`` it raises
 :class:`SimulatedCrash` (a BaseException nothing in the engine catches: in-process crash tests).
 Free when the variable is unset.
+
+The points (bench/bench_crash.py kills the hub at each of them in turn):
+
+=======================  ==============================================================
+``pull.after_page``      a page and its cursor are committed (hub/engine/pull.py)
+``process.in_batch``     a map/match/survive batch is done, its transaction still open
+``process.after_batch``  a system's staged records of an entity are processed (committed)
+``plan.in_batch``        a plan batch is queued in the outbox, its transaction still open
+``plan.after_batch``     an entity's plan is committed
+``push.before_call``     outbox rows are claimed (``sending``), the write call not yet made
+``push.after_call``      the target has the write; its outcome is not recorded yet
+``push.after_commit``    the outcome of a write batch is committed
+=======================  ==============================================================
 """
 from __future__ import annotations
 

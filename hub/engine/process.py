@@ -54,6 +54,7 @@ def process_entity(ctx: RunContext, entity: str, stats: ProcessStats | None = No
                 if not rows:
                     break
                 _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats)
+                crashpoint("process.in_batch")       # dies with the batch's transaction still open
                 last = rows[-1].source_id
             crashpoint("process.after_batch")
     return stats

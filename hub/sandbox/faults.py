@@ -5,9 +5,16 @@ Kinds:
   it may override :meth:`FaultInjector.render` per kind through ``SandboxApp.fault_renderer``)
 - ``503``/``500``: server errors
 - ``latency``: the request sleeps ``latency_s`` before it is handled
-- ``drop``: the connection is closed without an answer
+- ``drop``: the connection is closed without an answer (the request is never handled)
+- ``drop_mid_body``: the request *is* handled, then the connection is closed half-way through the
+  body of the answer (the client cannot tell whether a write happened)
 - ``token_expiry``: the next auth check fails as an expired token (``token_expired()``)
-- ``partial_batch``: ``fail_record()`` answers True for some records of a batch
+- ``partial_batch``: ``fail_record()`` answers True for some records of a batch (the vendor's
+  per-record rejection, which may be permanent)
+- ``record_transient``: ``fail_record_transient()`` answers True for some records of a batch; the
+  sandbox rejects that record with the vendor's *transient* per-record error (Salesforce
+  ``UNABLE_TO_LOCK_ROW``, Zoho ``RECORD_LOCKED``, Fxiaoke a busy-system code) and the same write
+  succeeds when it is sent again
 """
 from __future__ import annotations
 
@@ -17,8 +24,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-REQUEST_FAULTS = ("429", "503", "500", "latency", "drop")
-ALL_FAULTS = REQUEST_FAULTS + ("token_expiry", "partial_batch")
+REQUEST_FAULTS = ("429", "503", "500", "latency", "drop", "drop_mid_body")
+RECORD_FAULTS = ("partial_batch", "record_transient")
+ALL_FAULTS = REQUEST_FAULTS + ("token_expiry",) + RECORD_FAULTS
+#: every fault a client must survive without losing or duplicating a record (chaos runs)
+TRANSIENT_FAULTS = ("429", "503", "500", "latency", "drop", "drop_mid_body", "token_expiry", "record_transient")
 
 
 @dataclass
@@ -28,7 +38,7 @@ class FaultConfig:
     retry_after: float = 0.05                       # seconds, sent in Retry-After (rounded up for header)
     latency_s: float = 0.05
     seed: int = 0
-    record_failure_rate: float | None = None        # for partial_batch; default = rate
+    record_failure_rate: float | None = None        # for partial_batch / record_transient; default = rate
 
 
 class FaultInjector:
@@ -112,6 +122,21 @@ class FaultInjector:
             rate = self.config.record_failure_rate if self.config.record_failure_rate is not None else self.config.rate
             if "partial_batch" in self.config.kinds and rate > 0 and self._rng.random() < rate:
                 self._count("partial_batch")
+                return True
+        return False
+
+    def fail_record_transient(self) -> bool:
+        """Ask per record of a batch write: should this record fail with a transient (retryable) error?"""
+        if self.paused:
+            return False
+        with self._lock:
+            if self._script and self._script[0] == "record_transient":
+                self._script.popleft()
+                self._count("record_transient")
+                return True
+            rate = self.config.record_failure_rate if self.config.record_failure_rate is not None else self.config.rate
+            if "record_transient" in self.config.kinds and rate > 0 and self._rng.random() < rate:
+                self._count("record_transient")
                 return True
         return False
 

@@ -15,6 +15,8 @@ Handlers receive a :class:`Request` and the named groups of the route as keyword
 arguments and return a :class:`Response` (or raise :class:`DropConnection`).
 Faults are applied before routing; a sandbox decides how a fault looks on the
 wire through ``app.fault_renderer`` (default: JSON body, ``Retry-After`` header).
+``drop_mid_body`` is the one fault applied after routing: the handler runs (a write
+happens), then the answer is cut off half-way through its body.
 """
 from __future__ import annotations
 
@@ -104,6 +106,8 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: set by the ``drop_mid_body`` fault: send the headers and half the body, then close
+    cut_body: bool = False
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None,
@@ -181,8 +185,15 @@ class SandboxApp:
                 self.faults.sleep_latency()
             elif kind == "drop":
                 raise DropConnection()
+            elif kind == "drop_mid_body":
+                _name, resp = self._route(req)
+                resp.cut_body = True
+                return "fault:drop_mid_body", resp
             elif kind is not None:
                 return f"fault:{kind}", self.fault_renderer(kind, req, self.faults)
+        return self._route(req)
+
+    def _route(self, req: Request) -> tuple[str, Response]:
         allowed: list[str] = []
         for methods, rx, name, fn in self._routes:
             m = rx.match(req.path)
@@ -240,6 +251,9 @@ def _make_handler(app: SandboxApp, scheme: str) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # a sandbox bug answers 500, like a real server would
                 route, resp = "error", app.server_error(req, exc)
             app.count(route, resp.status)
+            if resp.cut_body:
+                self._send_cut(resp)
+                return
             self.send_response(resp.status)
             for k, v in resp.headers.items():
                 self.send_header(k, v)
@@ -248,6 +262,22 @@ def _make_handler(app: SandboxApp, scheme: str) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD" and resp.body:
                 self.wfile.write(resp.body)
+
+        def _send_cut(self, resp: Response) -> None:
+            """The answer announces its full length, then the connection closes half-way through the body."""
+            self.close_connection = True
+            try:
+                if resp.body:
+                    self.send_response(resp.status)
+                    for k, v in resp.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(resp.body)))
+                    self.end_headers()
+                    self.wfile.write(resp.body[: max(1, len(resp.body) // 2)])
+                    self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
         def _read_chunked(self) -> bytes:
             out = b""

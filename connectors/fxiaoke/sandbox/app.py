@@ -203,6 +203,8 @@ class FxiaokeSandbox(SandboxApp):
     def _create(self, api: str, body: dict, data: dict, user: str) -> dict[str, Any]:
         if self.faults.fail_record():
             raise ApiError(201111010, "触发验证规则: 数据校验未通过 (sandbox partial failure)", "validation rule")
+        if self.faults.fail_record_transient():
+            raise ApiError(-1, "系统繁忙，请稍后重试", "system busy, try again later (sandbox transient failure)")
         od = dict(data["object_data"])
         od.setdefault("owner", [user])
         return {"dataId": self.store.create(api, od, data.get("details"), user)}
@@ -210,6 +212,8 @@ class FxiaokeSandbox(SandboxApp):
     def _update(self, api: str, body: dict, data: dict, user: str) -> dict[str, Any]:
         if self.faults.fail_record():
             raise ApiError(201111010, "触发验证规则: 数据校验未通过 (sandbox partial failure)", "validation rule")
+        if self.faults.fail_record_transient():
+            raise ApiError(-1, "系统繁忙，请稍后重试", "system busy, try again later (sandbox transient failure)")
         return {"dataId": self.store.update(api, data["object_data"], user,
                                             skip_lock=bool(data.get("skipDataStatusValidate")))}
 

@@ -150,7 +150,7 @@ def install(app: SandboxApp, org: Any, api: Callable, executor: Executor, *, in_
             for row in rows[1:]:
                 rec = dict(zip(header, row))
                 try:
-                    if app.faults.fail_record():
+                    if app.faults.fail_record() or app.faults.fail_record_transient():
                         raise SfError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
                     rid, created = _apply(job, rec)
                     ok.append([rid, "true" if created else "false", *row])

@@ -61,7 +61,7 @@ def install(app: SandboxApp, org: Any, api: Callable) -> None:
             failed = False
             for rec in records:
                 try:
-                    if faults.fail_record():
+                    if faults.fail_record() or faults.fail_record_transient():
                         raise SfError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 "
                                       "records: the record is locked by another transaction")
                     results.append(one(rec, undo))

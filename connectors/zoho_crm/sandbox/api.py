@@ -323,6 +323,9 @@ class CrmApi:
                 if self.app.faults.fail_record():
                     first = next(iter(payload), "id") if isinstance(payload, dict) else "id"
                     raise RecordRejected("INVALID_DATA", "invalid data", {"api_name": first, "json_path": f"$.data[{i}].{first}"})
+                if self.app.faults.fail_record_transient():   # locked for a moment: the same write succeeds later
+                    raise RecordRejected("RECORD_LOCKED", "the record is being edited by another process; try again",
+                                         {"id": payload.get("id") if isinstance(payload, dict) else None})
                 with self.store.lock:
                     existing, dup = None, None
                     if op == "update":
