@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from hub.errors import ConfigError
 from hub.warehouse.locks import lock_key, locks_for
@@ -42,21 +43,35 @@ class Warehouse:
     # ---- construction --------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> "Warehouse":
+        """Open (and migrate) the warehouse; a bad, unreachable or unwritable one is one ConfigError."""
         try:
             url = _normalise_url(url)
+        except Exception:  # not even parseable: do not echo it, it may hold a password
+            raise ConfigError("the warehouse URL is not a database URL (expected sqlite:///path/to/file.db "
+                              "or postgresql+psycopg://user@host:5432/db)") from None
+        shown = make_url(url).render_as_string(hide_password=True)
+        try:
             kwargs: dict[str, Any] = {"echo": echo}
             if url.startswith("sqlite"):
                 kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
             else:
                 kwargs["pool_pre_ping"] = True
             engine = create_engine(url, **kwargs)
-        except Exception as exc:  # bad URL or missing driver
-            raise ConfigError(f"cannot open warehouse {make_url(url).render_as_string(hide_password=True)}: {exc}") from None
+        except Exception as exc:  # missing driver, unknown dialect
+            raise ConfigError(f"cannot open warehouse {shown}: {_first_line(exc)}") from None
         if engine.dialect.name == "sqlite":
             _sqlite_setup(engine)
         wh = cls(engine)
-        if migrate:
-            wh.migrate()
+        try:
+            if migrate:
+                wh.migrate()
+            else:
+                with engine.connect():
+                    pass
+        except DBAPIError as exc:
+            engine.dispose()
+            raise ConfigError(f"cannot use warehouse {shown}: {_first_line(exc.orig or exc)}"
+                              f"{_hint(engine.dialect.name)}") from None
         return wh
 
     def migrate(self) -> None:
@@ -137,6 +152,17 @@ class Warehouse:
             return
         with self._locks.hold(name, wait=wait) as got:
             yield got
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip().splitlines()
+    return text_[0] if text_ else type(exc).__name__
+
+
+def _hint(dialect: str) -> str:
+    if dialect == "sqlite":
+        return " (does the folder exist, and may this user write there?)"
+    return " (is the server running and reachable, and are the user, password and database right?)"
 
 
 def chunks(items: Sequence[Any], n: int = 500) -> Iterator[list[Any]]:
