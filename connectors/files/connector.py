@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from connectors.files.config import FileEntity, FilesConfig
@@ -189,7 +189,12 @@ class FilesConnector:
                            by_key={_key(ent, r): r for r in rows},
                            by_ext={str(r.get(ent.external_id)): r for r in rows
                                    if ent.external_id and r.get(ent.external_id)})
-            seq = _next_seq(ent, batch.by_key)
+            for no, cells in drop.salvage((*ent.keys, *((ent.external_id,) if ent.external_id else ()))):
+                if all(cells.get(k) for k in ent.keys):
+                    batch.bad_keys[_key(ent, cells)] = no
+                if ent.external_id and cells.get(ent.external_id):
+                    batch.bad_ext[cells[ent.external_id]] = no
+            seq = _next_seq(ent, [*batch.by_key, *batch.bad_keys])
             results: list[WriteResult] = []
             for ch in changes:
                 try:
@@ -228,6 +233,12 @@ class FilesConnector:
             v = ch.fields.get(col)
             if v not in (None, "") and str(v) not in values:
                 raise RecordError(f"{col}: {v!r} is not one of {', '.join(values)}", field=col, record_id=ch.key)
+        line = b.bad_keys.get(str(ch.key)) if ch.key is not None and str(ch.key) not in by_key else None
+        if line is None and ch.op in ("create", "upsert") and ch.golden_id and ch.golden_id not in by_ext:
+            line = b.bad_ext.get(ch.golden_id)
+        if line is not None:
+            raise RecordError(f"the record is on {ent.file}:{line}, a line that cannot be read; fix that line first",
+                              record_id=ch.key)
         if ch.op == "delete":
             row = by_key.get(str(ch.key))
             if row is not None and id(row) not in b.deleted:
@@ -280,6 +291,8 @@ class _Batch:
         self.touched: set[int] = set()           # ids of existing rows the batch changed
         self.deleted: set[int] = set()           # ids of existing rows the batch deleted
         self.created: list[dict[str, Any]] = []  # new rows, appended at the end
+        self.bad_keys: dict[str, int] = {}        # keys / Concord ids seen on unreadable lines -> line number
+        self.bad_ext: dict[str, int] = {}
 
 
 def _output(drop: Drop, cols: list[str], b: _Batch) -> Iterator[bytes]:
@@ -321,7 +334,7 @@ def _key(ent: FileEntity, row: dict[str, Any]) -> str:
 _NUM = re.compile(r"(\d+)$")
 
 
-def _next_seq(ent: FileEntity, by_key: dict[str, Any]) -> int:
+def _next_seq(ent: FileEntity, by_key: Iterable[str]) -> int:
     best = 0
     for k in by_key:
         if k.startswith(ent.id_prefix):

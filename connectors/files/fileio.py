@@ -328,6 +328,27 @@ class Drop:
     def rows(self) -> list[dict[str, Any]]:
         return [e.row for e in self.entries if e.row is not None]
 
+    def salvage(self, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+        """Best-effort values of ``columns`` on the bad lines (so a write never reuses their key)."""
+        out = []
+        for e in self.entries:
+            if e.error is None:
+                continue
+            text = e.raw.decode(self.lay.encoding, "replace")
+            found: dict[str, str] = {}
+            if self.lay.kind == "csv":
+                cells = _cells(text, self.lay.delimiter)
+                if isinstance(cells, list):
+                    found = {c: cells[i] for i, c in enumerate(self.header) if c in columns and i < len(cells)}
+            else:
+                for c in columns:
+                    m = re.search(rf'"{re.escape(c)}"\s*:\s*"?([^",}}\r\n]*)', text)
+                    if m:
+                        found[c] = m.group(1)
+            if found:
+                out.append((e.no, found))
+        return out
+
     def has_extra_cells(self) -> int | None:
         for e in self.entries:
             if e.error is not None and "__extra_cells__" in e.error:

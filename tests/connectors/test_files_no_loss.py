@@ -234,3 +234,38 @@ def test_jsonl_write_back_keeps_every_other_byte(tmp_path: Path) -> None:
     assert res.ok
     out = (tmp_path / "accounts.jsonl").read_bytes()
     assert out == b"".join(JSONL[:6]) + b'{"id": "a3", "name": "G", "n": 1.5}\r\n' + JSONL[7]
+
+
+def test_keys_and_concord_ids_on_bad_lines_are_never_reused(tmp_path: Path) -> None:
+    (tmp_path / "customers.csv").write_bytes(HEADER + b"C1,Alpha,Berlin,1,2026-11-01T10:00:00,\r\n"
+                                             + b"C9,Bro\xffken,Berlin,1,2026-11-01T10:00:00,G-7\r\n")
+    conn = _conn(tmp_path)
+    res = conn.write("customers", [
+        Change(op="create", entity="customers", fields={"Name1": "New"}, idempotency_key="1", golden_id="G-1"),
+        Change(op="upsert", entity="customers", fields={"Name1": "Again"}, idempotency_key="2", golden_id="G-7"),
+        Change(op="update", entity="customers", key="C9", fields={"City": "X"}, idempotency_key="3"),
+        Change(op="delete", entity="customers", key="C9", idempotency_key="4"),
+    ])
+    assert res[0].ok and res[0].target_id == "C10"
+    for r in res[1:]:
+        assert not r.ok and "customers.csv:3" in r.error.message and "cannot be read" in r.error.message
+    out = (tmp_path / "customers.csv").read_bytes()
+    assert b"C9,Bro\xffken,Berlin,1,2026-11-01T10:00:00,G-7\r\n" in out and out.count(b"G-7") == 1
+
+
+def test_column_cursor_reports_bad_lines_without_moving_the_cursor(drop: Path) -> None:
+    conn = _conn(drop, cursor="ChangedAt")
+    pages = list(conn.read("customers"))
+    assert [r for r in pages[0].records if "__error__" not in r] == [] and pages[0].checkpoint is None
+    assert len(pages[0].records) == 2
+    assert pages[-1].checkpoint is not None and pages[-1].checkpoint.value == "2026-11-01T10:00:00"
+
+
+def test_jsonl_key_on_a_bad_line_is_not_reused(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_bytes(b'{"id": "acc-1"}\n{"id": "acc-7", "name": "trunc\n')
+    conn = FilesConnector(FilesConfig(root=str(tmp_path), entities={"a": {"file": "a.jsonl", "key": "id",
+                                                                          "id_prefix": "acc-"}}))
+    [res] = conn.write("a", [Change(op="create", entity="a", fields={"id": "x"}, idempotency_key="1")])
+    assert res.ok and res.target_id == "acc-8"
+    assert (tmp_path / "a.jsonl").read_bytes() == (b'{"id": "acc-1"}\n{"id": "acc-7", "name": "trunc\n'
+                                                   b'{"id": "acc-8"}\n')
