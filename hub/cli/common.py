@@ -68,23 +68,8 @@ def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> 
 
     project = guarded(lambda: load_project(config))
     url = guarded(lambda: resolve_warehouse_url(project.base_dir, project.config.warehouse, warehouse))
-    wh = guarded(lambda: _open_warehouse(Warehouse, url, migrate))
+    wh = guarded(lambda: Warehouse.open(url, migrate=migrate))
     return project, wh
-
-
-def _open_warehouse(cls: Any, url: str, migrate: bool) -> Any:
-    """Open (and migrate) the warehouse; a database that cannot be reached is one line, not a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from hub.config.dburl import shown
-    from hub.http.redact import redact
-
-    try:
-        return cls.open(url, migrate=migrate)
-    except SQLAlchemyError as exc:
-        lines = (str(getattr(exc, "orig", None) or "") or str(exc)).strip().splitlines()
-        reason = lines[0] if lines else type(exc).__name__
-        raise ConfigError(f"cannot open the warehouse {shown(url)}: {redact(reason)}") from None
 
 
 def print_json(data: Any) -> None:
