@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import logging
 import os
+import traceback
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.config.loader import Project
 from hub.dashboard import present
@@ -17,7 +22,10 @@ from hub.dashboard.auth import SessionSigner, Tokens
 from hub.dashboard.svg import sparkline
 from hub.dashboard.web import DashState, Forbidden, NotAuthenticated, render, state
 from hub.errors import HubError
+from hub.http.redact import redact
 from hub.warehouse import Warehouse
+
+log = logging.getLogger("hub.dashboard")
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -49,7 +57,12 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
+        # An unexpected failure is caught here, inside this middleware, so its 500 page carries the
+        # same headers as every other response (Starlette's own 500 page is outside all middleware).
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, show no detail
+            response = _internal_error(request, exc)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -57,6 +70,26 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
         if request.url.path != "/static/style.css":
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _400(request: Request, exc: RequestValidationError) -> Response:
+        # the input is not echoed: a page number or id out of range, or not a number at all
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors() if e.get("loc")) or "bad request"
+        if _wants_html(request):
+            return render(request, "error.html", status_code=400, title="Bad request", message=problems)
+        return JSONResponse({"detail": problems}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code >= 400:
+            title = {404: "Not found", 400: "Bad request", 405: "Not allowed"}.get(exc.status_code, "Error")
+            resp: Response = render(request, "error.html", status_code=exc.status_code, title=title,
+                                    message=str(exc.detail))
+        else:
+            resp = JSONResponse({"detail": exc.detail}, exc.status_code)
+        for k, v in (exc.headers or {}).items():
+            resp.headers[k] = v
+        return resp
 
     @app.exception_handler(NotAuthenticated)
     async def _401(request: Request, _exc: NotAuthenticated) -> Response:
@@ -93,6 +126,19 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
     for mod in (login, overview, runs, records, conflicts, queues, review):
         app.include_router(mod.router)
     return app
+
+
+def _internal_error(request: Request, exc: BaseException) -> Response:
+    """A 500 that says nothing about the failure; the log gets the redacted message and the stack."""
+    log.error("dashboard: %s %s failed: %s: %s\n%s", request.method, request.url.path, type(exc).__name__,
+              redact(str(exc))[:1000], "".join(traceback.format_tb(exc.__traceback__)))
+    if _wants_html(request) or "text/html" in request.headers.get("accept", ""):
+        body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error - Concord</title>"
+                "<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><h1>Something went wrong</h1>"
+                "<p class=\"flash bad\" role=\"alert\">The dashboard could not show this page. The error is in its log "
+                f"({html.escape(type(exc).__name__)}).</p><p><a href=\"/\">overview</a></p></main></body></html>")
+        return HTMLResponse(body, status_code=500)
+    return JSONResponse({"detail": "internal error; see the dashboard's log"}, 500)
 
 
 def _wants_html(request: Request) -> bool:

@@ -29,6 +29,7 @@ COOKIE = "concord_session"
 LOGIN_COOKIE = "concord_login_csrf"
 SESSION_SECONDS = 12 * 3600
 MIN_TOKEN_LENGTH = 8
+MAX_COOKIE = 4096          # a real session cookie is ~150 characters
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,19 @@ class SessionSigner:
         return f"{payload}.{self._mac(payload)}"
 
     def verify(self, cookie: str | None, *, now: float | None = None) -> Principal | None:
-        if not cookie or cookie.count(".") != 1:
+        """The session a cookie proves, or None for anything else (never an exception: a mangled,
+        non-ASCII, oversized or forged cookie is simply no login)."""
+        if not cookie or len(cookie) > MAX_COOKIE or not cookie.isascii() or cookie.count(".") != 1:
             return None
         payload, mac = cookie.split(".")
-        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(payload).encode("ascii")):
+        if not hmac.compare_digest(mac.encode("ascii"), self._mac(payload).encode("ascii")):
             return None
         try:
             body = json.loads(_unb64(payload))
-        except ValueError:
+            expires = int(body.get("e", 0)) if isinstance(body, dict) else 0
+        except (ValueError, TypeError, OverflowError, AttributeError):
             return None
-        if not isinstance(body, dict) or body.get("r") not in (OPERATOR, READ) or int(body.get("e", 0)) < (now or time.time()):
+        if not isinstance(body, dict) or body.get("r") not in (OPERATOR, READ) or expires < (now or time.time()):
             return None
         return Principal(role=body["r"], via="cookie", sid=str(body.get("s", "")))
 

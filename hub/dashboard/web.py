@@ -5,15 +5,22 @@ import datetime as dt
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
 from hub.config.loader import Project
 from hub.dashboard.auth import COOKIE, Principal, SessionSigner, Tokens, bearer_principal
 from hub.warehouse import Warehouse
+
+MAX_PAGE = 100_000          # 5 million rows at 50 a page; beyond it a page number is a mistake (or a probe)
+MAX_ID = 2**63 - 1          # a warehouse id is a 64-bit integer; larger ones would overflow the driver
+#: a page number parameter: 1..MAX_PAGE, anything else is a 400 (never a database overflow)
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+#: an id in a path: 0..MAX_ID, anything else is a 400
+Id = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 NAV = [("/", "Overview"), ("/runs", "Runs"), ("/records", "Records"), ("/conflicts", "Conflicts"),
        ("/quarantine", "Quarantine"), ("/review", "Match review")]
@@ -120,7 +127,10 @@ def int_list(values: list[str]) -> list[int]:
     out = []
     for v in values:
         try:
-            out.append(int(v))
+            n = int(v)
         except ValueError:
-            raise HTTPException(422, f"not an id: {v!r}") from None
+            n = -1
+        if not 0 <= n <= MAX_ID:
+            raise HTTPException(400, f"not an id: {v[:40]!r}")
+        out.append(n)
     return out

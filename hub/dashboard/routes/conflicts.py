@@ -8,14 +8,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.dashboard import actions, queries
 from hub.dashboard.auth import Principal
-from hub.dashboard.web import back, operator, page_links, reader, render, state
+from hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
 
 router = APIRouter()
 STATUSES = ("open", "resolved", "applied", "auto")   # held; decided by a person; applied to golden; by policy
 
 
 @router.get("/conflicts", response_class=HTMLResponse)
-def conflicts(request: Request, status: str = "open", entity: str = "", page: int = 1,
+def conflicts(request: Request, status: str = "open", entity: str = "", page: PageNo = 1,
               _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     status = status if status in STATUSES else "open"
@@ -27,7 +27,7 @@ def conflicts(request: Request, status: str = "open", entity: str = "", page: in
 
 
 @router.post("/conflicts/{conflict_id}/resolve")
-def resolve(request: Request, conflict_id: int, side: str = Form(""), value: str = Form(""), as_json: str = Form(""),
+def resolve(request: Request, conflict_id: Id, side: str = Form(""), value: str = Form(""), as_json: str = Form(""),
             p: Principal = Depends(operator)) -> Response:
     st = state(request)
     if side == "value":

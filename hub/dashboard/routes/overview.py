@@ -1,7 +1,9 @@
 """``/``: a tile per system and stream, with sparklines over recent runs; refreshes itself."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hub.dashboard import queries
@@ -12,7 +14,8 @@ router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, refresh: int | None = None, _p: Principal = Depends(reader)) -> HTMLResponse:
+def overview(request: Request, refresh: Annotated[int | None, Query(ge=0, le=86_400)] = None,
+             _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     now = st.now()
     with st.warehouse.engine.connect() as conn:

@@ -6,13 +6,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.dashboard import actions, queries
 from hub.dashboard.auth import Principal
-from hub.dashboard.web import back, operator, page_links, reader, render, state
+from hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
 
 router = APIRouter()
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
-def quarantine(request: Request, system: str = "", entity: str = "", page: int = 1, dpage: int = 1,
+def quarantine(request: Request, system: str = "", entity: str = "", page: PageNo = 1, dpage: PageNo = 1,
                _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     with st.warehouse.engine.connect() as conn:
@@ -29,7 +29,7 @@ def deadletters(request: Request, _p: Principal = Depends(reader)) -> Response:
 
 
 @router.post("/quarantine/{item_id}/{action}")
-def quarantine_action(request: Request, item_id: int, action: str, _p: Principal = Depends(operator)) -> Response:
+def quarantine_action(request: Request, item_id: Id, action: str, _p: Principal = Depends(operator)) -> Response:
     st = state(request)
     if action == "retry":
         n = actions.retry_quarantine(st.warehouse, [item_id], st.now())
@@ -41,7 +41,7 @@ def quarantine_action(request: Request, item_id: int, action: str, _p: Principal
 
 
 @router.post("/deadletters/{item_id}/{action}")
-def dead_action(request: Request, item_id: int, action: str, _p: Principal = Depends(operator)) -> Response:
+def dead_action(request: Request, item_id: Id, action: str, _p: Principal = Depends(operator)) -> Response:
     st = state(request)
     if action == "retry":
         n = actions.retry_dead(st.warehouse, [item_id], st.now())

@@ -6,13 +6,13 @@ from fastapi.responses import HTMLResponse
 
 from hub.dashboard import records as R
 from hub.dashboard.auth import Principal
-from hub.dashboard.web import page_links, reader, render, state
+from hub.dashboard.web import PageNo, page_links, reader, render, state
 
 router = APIRouter()
 
 
 @router.get("/records", response_class=HTMLResponse)
-def search(request: Request, q: str = "", entity: str = "", page: int = 1,
+def search(request: Request, q: str = "", entity: str = "", page: PageNo = 1,
            _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     entities = st.project.entity_order()

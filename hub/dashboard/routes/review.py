@@ -6,13 +6,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.dashboard import actions, queries
 from hub.dashboard.auth import Principal
-from hub.dashboard.web import back, operator, page_links, reader, render, state
+from hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
 
 router = APIRouter()
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review(request: Request, entity: str = "", page: int = 1, _p: Principal = Depends(reader)) -> HTMLResponse:
+def review(request: Request, entity: str = "", page: PageNo = 1, _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     with st.warehouse.engine.connect() as conn:
         pg = queries.review(conn, entity=entity or None, page=page)
@@ -21,7 +21,7 @@ def review(request: Request, entity: str = "", page: int = 1, _p: Principal = De
 
 
 @router.post("/review/{decision_id}/{action}")
-def decide(request: Request, decision_id: int, action: str, p: Principal = Depends(operator)) -> Response:
+def decide(request: Request, decision_id: Id, action: str, p: Principal = Depends(operator)) -> Response:
     if action not in ("confirm", "reject"):
         return back("/review", err=f"unknown action {action!r}")
     st = state(request)

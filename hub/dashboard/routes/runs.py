@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.dashboard import queries
 from hub.dashboard.auth import Principal
-from hub.dashboard.web import page_links, reader, render, state
+from hub.dashboard.web import Id, PageNo, page_links, reader, render, state
 
 router = APIRouter()
 STATUSES = ("running", "success", "partial", "failed")
@@ -14,7 +14,7 @@ MODES = ("sync", "plan", "pull", "push", "resync")
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def runs(request: Request, status: str = "", mode: str = "", system: str = "", page: int = 1,
+def runs(request: Request, status: str = "", mode: str = "", system: str = "", page: PageNo = 1,
          _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     with st.warehouse.engine.connect() as conn:
@@ -24,7 +24,7 @@ def runs(request: Request, status: str = "", mode: str = "", system: str = "", p
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: int, _p: Principal = Depends(reader)) -> HTMLResponse:
+def run(request: Request, run_id: Id, _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
     with st.warehouse.engine.connect() as conn:
         data = queries.run_detail(conn, run_id)
