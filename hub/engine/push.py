@@ -118,13 +118,16 @@ def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: 
 def _settle_unknown_creates(ctx: RunContext, connector: Any, target_entity: str,
                             changes: list[tuple[Any, Change]], stats: StreamStats,
                             max_attempts: int) -> list[tuple[Any, Change]]:
-    """A create left 'sending' by a crash may have happened: look it up by its reserved key first.
+    """A create whose outcome is unknown may have happened: look it up by its reserved key first.
 
-    Connectors that can find a record by Concord's id offer ``lookup(entity, golden_id)``; creates
-    that are upserts on an external id are idempotent anyway and need no lookup.
+    Unknown: left ``sending`` by a crash, or tried before and failed as a whole call (a connection
+    dropped mid-answer, a 5xx after the target wrote, a timeout) — the target may hold it although
+    Concord never heard so. Connectors that can find a record by Concord's id offer
+    ``lookup(entity, golden_id)``; creates that are upserts on an external id are idempotent anyway.
     """
     lookup = getattr(connector, "lookup", None)
-    unknown = [(r, c) for r, c in changes if r.status == "sending" and r.op == "create"]
+    unknown = [(r, c) for r, c in changes
+               if r.op == "create" and (r.status == "sending" or (r.attempts or 0) > 0)]
     if not unknown or not callable(lookup):
         return changes
     found: dict[int, str] = {}
