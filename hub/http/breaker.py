@@ -44,7 +44,7 @@ class BreakerPolicy(BaseModel):
 
 
 def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class CircuitBreaker:
@@ -52,7 +52,7 @@ class CircuitBreaker:
 
     def __init__(self, system: str, policy: BreakerPolicy | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.system = system
         self.policy = policy or BreakerPolicy()
         self._clock, self._wall = clock, wall

@@ -35,7 +35,7 @@ class Switchable:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 outer.requests += 1
                 body = b'{"ok": true}' if outer.up else b"down for maintenance"
                 self.send_response(200 if outer.up else 503)
@@ -43,7 +43,7 @@ class Switchable:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_POST = do_GET  # noqa: N815
+            do_POST = do_GET
 
             def log_message(self, *a: object) -> None:
                 pass
