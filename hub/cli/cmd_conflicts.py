@@ -7,7 +7,17 @@ import json
 import typer
 from rich.table import Table
 
-from hub.cli.common import ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, load, print_json, setup_logging
+from hub.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    err_console,
+    load,
+    print_json,
+    require_open,
+    setup_logging,
+)
 
 conflicts_app = typer.Typer(help="Fields changed on two systems since they last agreed.", no_args_is_help=True)
 
@@ -82,6 +92,7 @@ def c_resolve(conflict_id: int = typer.Argument(...),
     """Decide a held conflict; the next sync writes the decision to every system."""
     from hub.engine.conflicts import resolve
     from hub.engine.context import utcnow
+    from hub.warehouse import tables as T
 
     if (take is None) == (value is None) or (take is not None and take not in ("left", "right")):
         err_console.print("give exactly one of --take left|right or --value V")
@@ -95,6 +106,7 @@ def c_resolve(conflict_id: int = typer.Argument(...),
     project, wh = load(config, warehouse)
     try:
         with wh.tx() as conn:
+            require_open(conn, T.conflict, [conflict_id], "conflict", open_status="open")
             res = resolve(conn, conflict_id, value=parsed, side=take, by="cli", now=utcnow())
     except ValueError as exc:
         err_console.print(f"[red]error[/]: {exc}")

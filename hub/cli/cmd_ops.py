@@ -4,7 +4,18 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from hub.cli.common import ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, guarded, load, print_json, setup_logging
+from hub.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    err_console,
+    guarded,
+    load,
+    print_json,
+    require_open,
+    setup_logging,
+)
 
 quarantine_app = typer.Typer(help="Records that could not be processed: list, retry, discard.", no_args_is_help=True)
 deadletter_app = typer.Typer(help="Writes that failed for good: list, retry, discard.", no_args_is_help=True)
@@ -65,8 +76,13 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
     if not ids and not all_:
         err_console.print("name quarantine ids, or --all")
         raise typer.Exit(2)
+    from hub.warehouse import tables as T
+
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
+        if not all_:
+            require_open(conn, T.quarantine, ids, "quarantine entry", open_status="open",
+                         extra=T.quarantine.c.system == system if system else None)
         n = retry(conn, None if all_ else ids, utcnow(), system=system)
     console.print(f"{n} record(s) will be processed again on the next sync")
 
@@ -75,9 +91,11 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from hub.engine.context import utcnow
     from hub.engine.quarantine import discard
+    from hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
+        require_open(conn, T.quarantine, ids, "quarantine entry", open_status="open")
         n = discard(conn, ids, utcnow())
     console.print(f"{n} record(s) discarded")
 
@@ -108,9 +126,15 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
     """Queue dead-lettered writes again (they are sent on the next sync or push)."""
     from hub.engine.context import utcnow
     from hub.engine.deadletter import retry_dead
+    from hub.warehouse import tables as T
 
+    if not ids and not all_:
+        err_console.print("name dead-letter ids, or --all")
+        raise typer.Exit(2)
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
+        if not all_:
+            require_open(conn, T.outbox, ids, "dead letter", open_status="dead")
         n = retry_dead(conn, None if all_ else ids, utcnow())
     console.print(f"{n} write(s) queued again")
 
@@ -119,8 +143,10 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 def d_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from hub.engine.context import utcnow
     from hub.engine.deadletter import discard_dead
+    from hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
+        require_open(conn, T.outbox, ids, "dead letter", open_status="dead")
         n = discard_dead(conn, ids, utcnow())
     console.print(f"{n} write(s) discarded")

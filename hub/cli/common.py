@@ -17,8 +17,11 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 EXIT_CONFIG = 2
+MAX_ID = 2**63 - 1      # warehouse ids are 64-bit; a larger one is unknown (and would overflow the driver)
 
 ConfigOpt = typer.Option("concord.yaml", "--config", "-c", envvar="CONCORD_CONFIG", help="Path of concord.yaml.")
+
+
 def _warehouse_option(value: str | None) -> str | None:
     """Refuse a literal password in ``--warehouse`` / $CONCORD_DATABASE_URL before any command runs
     (``serve`` hands the value to Prefect deployments as written, so a ``${ENV}`` reference stays one)."""
@@ -75,3 +78,32 @@ def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def require_open(conn: Any, table: Any, ids: list[int] | None, what: str, *, open_status: str,
+                 extra: Any = None) -> None:
+    """Every id named must be an open item of ``table``; otherwise one line, exit 2, nothing changed.
+
+    ``open_status`` is the status that a retry/discard acts on; ``extra`` an optional further condition.
+    """
+    from sqlalchemy import select
+
+    if not ids:
+        return
+    wanted = sorted(set(ids))
+    valid = [i for i in wanted if 0 <= i <= MAX_ID]
+    found: set[int] = set()
+    c = table.c
+    for start in range(0, len(valid), 500):
+        stmt = select(c.id).where(c.id.in_(valid[start:start + 500]), c.status == open_status)
+        if extra is not None:
+            stmt = stmt.where(extra)
+        found.update(conn.execute(stmt).scalars())
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10])
+        if len(missing) > 10:
+            shown += f" and {len(missing) - 10} more"
+        err_console.print(f"[bold red]error[/]: no open {what} with id {shown} (unknown, or already retried or "
+                          "discarded); nothing changed")
+        raise typer.Exit(2)
