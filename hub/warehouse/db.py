@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hub.errors import ConfigError
+from hub.warehouse import bulk
 from hub.warehouse.locks import lock_key, locks_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -120,22 +121,10 @@ class Warehouse:
     # ---- set-based writes -------------------------------------------------------------------
     def upsert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
                update: Sequence[str] | None = None) -> None:
-        """INSERT rows; on a key conflict update ``update`` columns (all non-key columns by default)."""
-        if not rows:
-            return
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        cols = update if update is not None else [c for c in rows[0] if c not in keys]
-        stmt = insert(table)
-        if cols:
-            stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                              set_={c: getattr(stmt.excluded, c) for c in cols})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        for chunk in chunks(rows, 500):
-            conn.execute(stmt, chunk)
+        """INSERT rows; on a key conflict update ``update`` columns (all non-key columns by default).
+
+        Straight through the driver's ``executemany`` (``bulk.py``): no per-row compiling."""
+        bulk.upsert(conn, table, rows, keys, update)
 
     # ---- scale-out -------------------------------------------------------------------------
     @contextlib.contextmanager
