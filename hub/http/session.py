@@ -6,7 +6,13 @@ Retries live here and nowhere else. The adapter re-sends a request when:
   ``Retry-After`` it asked for, else exponential backoff with jitter;
 - the connection could not be opened (nothing was sent), for any method;
 - the connection dropped after sending, for idempotent methods only (a POST
-  might have been processed: it is not re-sent blindly, the error goes up).
+  might have been processed: it is not re-sent blindly, the error goes up);
+- the answer's body was cut off half-way (``ChunkedEncodingError``,
+  ``ContentDecodingError``, ``ProtocolError``), for idempotent methods only. The
+  body of every non-streamed answer is read here, so this never surprises the
+  client library later. For POST/PATCH the request may have been applied: a
+  :class:`~hub.errors.TransientError` (code ``OUTCOME_UNKNOWN``) says the outcome
+  is unknown, and push looks a create up by Concord's id before sending it again.
 
 When the attempts run out the last response is returned unchanged, so the
 client library (simple-salesforce, pyodata, zeep) raises its own error and the
@@ -30,7 +36,7 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from hub.errors import AuthError, BudgetExhausted, HubError, RecordError, StaleRecordError, TransientError
 from hub.http.auth import AuthHandler
@@ -42,6 +48,9 @@ from hub.http.redact import install_log_redaction, redactor
 log = logging.getLogger("concord.http")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+#: a body that stops half-way (connection dropped, bad chunking or compression, a read timeout mid-body)
+CUT_OFF = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError, ProtocolError,
+           requests.ConnectionError)
 
 
 class RetryPolicy(BaseModel):
@@ -129,6 +138,25 @@ class ConcordAdapter(HTTPAdapter):
                     continue
                 raise
             self.ledger.record(self.system, response.status_code, retry=attempt > 1)
+            if not kwargs.get("stream"):
+                try:
+                    response.content  # noqa: B018 - the whole body now: a cut-off answer is dealt with here
+                except CUT_OFF as exc:
+                    response.close()
+                    breaker.failure(f"answer cut off: {_describe(exc)}")
+                    if attempt < max_attempts and method in IDEMPOTENT:
+                        delay = self._backoff(attempt)
+                        log.info("%s %s %s: the answer was cut off (%s); retry %d in %.2fs", self.system, method,
+                                 _short(request.url), type(exc).__name__, attempt, delay)
+                        self._sleep(delay)
+                        continue
+                    if method in IDEMPOTENT:
+                        raise
+                    raise TransientError(
+                        f"{self.system} {method} {_short(request.url)}: the answer was cut off mid-way "
+                        f"({type(exc).__name__}); the outcome is unknown: the request may have been applied",
+                        code="OUTCOME_UNKNOWN", system=self.system,
+                        details={"outcome": "unknown", "status": response.status_code}) from None
             if response.status_code in breaker.policy.failure_statuses:
                 breaker.failure(f"HTTP {response.status_code} {response.reason or ''}".strip())
             else:

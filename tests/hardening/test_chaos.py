@@ -35,6 +35,60 @@ def test_drop_mid_body_runs_the_handler_then_cuts_the_answer() -> None:
         assert requests.post(srv.base_url + "/w", json={}, timeout=5).json()["id"]
 
 
+def _toolkit_and_app():  # type: ignore[no-untyped-def]
+    from hub.http import HttpToolkit
+    from hub.sandbox.server import Response, SandboxApp
+
+    app = SandboxApp("t")
+    hits: list[str] = []
+    for method in ("GET", "PUT", "POST", "PATCH"):
+        app.add_route(method, r"/w", lambda req: hits.append(req.method) or Response.json({"id": "x" * 200}),
+                      name=f"w_{method}")
+    return HttpToolkit(sleep=lambda _s: None), app, hits
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_a_cut_off_answer_to_an_idempotent_request_is_retried(method: str) -> None:
+    from hub.sandbox.server import SandboxServer
+
+    toolkit, app, hits = _toolkit_and_app()
+    with SandboxServer(app) as srv:
+        app.faults.script("drop_mid_body", "drop_mid_body")
+        s = toolkit.session("t")
+        r = s.request(method, srv.base_url + "/w", json={})
+        assert r.status_code == 200 and r.json()["id"] == "x" * 200
+        assert hits == [method] * 3                      # two answers lost, the third one read
+        assert toolkit.ledger.calls("t") == 3
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_cut_off_answer_to_a_post_is_an_unknown_outcome_not_resent(method: str) -> None:
+    from hub.sandbox.server import SandboxServer
+
+    toolkit, app, hits = _toolkit_and_app()
+    with SandboxServer(app) as srv:
+        app.faults.script("drop_mid_body")
+        s = toolkit.session("t")
+        with pytest.raises(TransientError) as info:
+            s.request(method, srv.base_url + "/w", json={})
+        assert hits == [method]                          # applied once, never re-sent blindly
+        assert info.value.code == "OUTCOME_UNKNOWN" and "outcome is unknown" in info.value.message
+        assert f"t {method} " in info.value.message and info.value.details["outcome"] == "unknown"
+
+
+def test_a_cut_off_answer_to_a_get_that_stays_cut_off_raises_the_requests_error() -> None:
+    import requests
+
+    from hub.sandbox.server import SandboxServer
+
+    toolkit, app, hits = _toolkit_and_app()
+    with SandboxServer(app) as srv:
+        app.faults.script(*["drop_mid_body"] * 6)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            toolkit.session("t").get(srv.base_url + "/w")
+        assert len(hits) == 6                            # max_attempts
+
+
 def test_vendor_transient_per_record_errors_are_transient() -> None:
     from connectors.salesforce.write import record_error as sf_error
     from connectors.zoho_crm.vendor import record_error as zoho_error
