@@ -134,7 +134,7 @@ def test_every_kind_of_response_has_the_headers(client, filled) -> None:
         _secure(r)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.one_of(st.text(max_size=40), st.integers().map(str), st.binary(max_size=40).map(lambda b: b.hex())),
        cookie=st.binary(max_size=60))
 def test_any_page_parameter_or_cookie_never_500(client, value: str, cookie: bytes) -> None:
