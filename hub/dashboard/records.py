@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
 from hub.config.loader import Project
 from hub.dashboard.queries import PAGE, Page
 from hub.warehouse import tables as T
+from hub.warehouse.stores import golden as golden_store
 
 EMAIL_TABLES = ("account", "contact")
 HIGH = "\U0010ffff"
@@ -81,7 +82,7 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
     gold = conn.execute(select(T.golden).where(g.entity == entity, g.golden_id == golden_id)).first()
     if gold is None:
         return None
-    x, r, fl = T.xref.c, T.raw_record.c, T.field_lineage.c
+    x, r = T.xref.c, T.raw_record.c
     links = [dict(l._mapping) for l in conn.execute(
         select(T.xref).where(x.entity == entity, x.golden_id == golden_id).order_by(x.system, x.created_at))]
     sources = []
@@ -92,8 +93,7 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
         sources.append({**link, "raw": dict(raw._mapping) if raw else None,
                         "canonical": dict((raw.canonical if raw else None) or {})})
     data = dict(gold.data or {})
-    lineage = {row.field: dict(row._mapping) for row in conn.execute(
-        select(T.field_lineage).where(fl.entity == entity, fl.golden_id == golden_id))}
+    lineage = golden_store.lineage_of(conn, entity, golden_id)
     fields = sorted(set(data) | {f for s in sources for f in s["canonical"]})
     grid = []
     for f in fields:

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete
 
 import schemas
 from hub.engine.context import RunContext
 from hub.engine.util import stable_hash, title_of
 from hub.survive import Lineage
-from hub.warehouse import chunks
+from hub.warehouse import bulk, chunks
 from hub.warehouse import tables as T
+from hub.warehouse.stores import golden as golden_store
+from hub.warehouse.stores.golden import LineageEntry
 
 
 @dataclass
@@ -31,56 +33,52 @@ class GoldenState:
     dirty_lineage: set[str] = field(default_factory=set)
     removed_lineage: set[str] = field(default_factory=set)
     touched: bool = False           # re-plan even if the data did not change
-
+    changed_at: dict[str, str | None] = field(default_factory=dict)   # field -> when its lineage last changed
 
 
 def load_golden(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenState]:
-    ids = sorted(set(ids))
-    out: dict[str, GoldenState] = {}
-    g, lin = T.golden.c, T.field_lineage.c
-    for chunk in chunks(ids):
-        for r in conn.execute(select(T.golden).where(g.entity == entity, g.golden_id.in_(chunk))):
-            out[r.golden_id] = GoldenState(r.golden_id, dict(r.data), {}, r.version, bool(r.deleted), r.created_at)
-        for r in conn.execute(select(T.field_lineage).where(lin.entity == entity, lin.golden_id.in_(chunk))):
-            if r.golden_id in out:
-                out[r.golden_id].lineage[r.field] = Lineage(r.system, r.source_id, r.source_updated_at)
-    return out
+    return {gid: GoldenState(gid, r.data, {f: Lineage(e.system, e.source_id, e.source_updated_at)
+                                           for f, e in r.lineage.items()},
+                             r.version, r.deleted, r.created_at,
+                             changed_at={f: e.changed_at for f, e in r.lineage.items()})
+            for gid, r in golden_store.load(conn, entity, ids).items()}
+
+
+def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, LineageEntry]:
+    for f in st.dirty_lineage:
+        st.changed_at[f] = now_iso
+    return {f: LineageEntry(lin.system, lin.source_id, lin.source_updated_at, st.changed_at.get(f))
+            for f, lin in st.lineage.items()}
 
 
 def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable[GoldenState],
                 keys_of: Any) -> list[str]:
-    """Write changed golden records, lineage, keys and projection; queue touched ones for planning."""
+    """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning."""
     now = ctx.now()
+    now_iso = now.isoformat()
     wh = ctx.warehouse
     model = schemas.ENTITIES[entity]
-    golden_rows, lineage_rows, removed, projection, key_rows, dirty_ids, rekey = [], [], [], [], [], [], []
+    golden_rows, lineage_only, projection, key_rows, dirty_ids, rekey = [], {}, [], [], [], []
     for st in states:
+        lineage_dirty = bool(st.dirty_lineage or st.removed_lineage)
         if st.dirty_data or not st.exists:
             st.version += 1
             golden_rows.append({"entity": entity, "golden_id": st.golden_id, "data": st.data,
                                 "data_hash": stable_hash(st.data), "version": st.version, "deleted": st.deleted,
-                                "title": title_of(model, st.data), "created_at": st.created_at or now,
-                                "updated_at": now})
+                                "title": title_of(model, st.data),
+                                "lineage": golden_store.encode_lineage(_lineage_of(st, now_iso)),
+                                "created_at": st.created_at or now, "updated_at": now})
             projection.append(st)
             rekey.append(st.golden_id)
             if not st.deleted:
                 key_rows.extend({"entity": entity, "key_name": k, "key_value": v[:400], "golden_id": st.golden_id}
                                 for k, v in keys_of(st.data))
-        for f in st.dirty_lineage:
-            if f in st.lineage:
-                lin = st.lineage[f]
-                lineage_rows.append({"entity": entity, "golden_id": st.golden_id, "field": f, "system": lin.system,
-                                     "source_id": lin.source_id, "value": st.data.get(f),
-                                     "source_updated_at": lin.source_updated_at, "changed_at": now})
-        removed.extend((st.golden_id, f) for f in st.removed_lineage if f not in st.lineage)
+        elif lineage_dirty:
+            lineage_only[st.golden_id] = _lineage_of(st, now_iso)
         if st.dirty_data or st.touched or not st.exists:
             dirty_ids.append(st.golden_id)
-    wh.upsert(conn, T.golden, golden_rows, ["entity", "golden_id"],
-              update=["data", "data_hash", "version", "deleted", "title", "updated_at"])
-    wh.upsert(conn, T.field_lineage, lineage_rows, ["entity", "golden_id", "field"])
-    lin = T.field_lineage.c
-    for gid, f in removed:
-        conn.execute(delete(T.field_lineage).where(lin.entity == entity, lin.golden_id == gid, lin.field == f))
+    golden_store.save(conn, golden_rows)
+    golden_store.save_lineage(conn, entity, lineage_only)
     mk = T.match_key.c
     for chunk in chunks(rekey):
         conn.execute(delete(T.match_key).where(mk.entity == entity, mk.golden_id.in_(chunk)))
@@ -144,5 +142,4 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
                 if isinstance(item, Mapping):
                     crow.append({"golden_id": s.golden_id, "position": pos,
                                  **{c: _typed(item.get(p), t) for c, p, t in ccols}})
-        if crow:
-            conn.execute(child.insert(), crow)
+        bulk.insert(conn, child, crow)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 from hub.config.model import EntityConfig
 from hub.engine import conflicts as conflict_rules
@@ -19,6 +19,7 @@ from hub.engine.util import golden_id_for
 from hub.errors import HubError, RecordError
 from hub.matching import Candidate, RuleMatcher
 from hub.survive import detach, survive
+from hub.warehouse import bulk
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.process")
@@ -173,17 +174,14 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     # -- write, set-based -------------------------------------------------------------------------
     ctx.warehouse.upsert(conn, T.xref, new_links, ["entity", "system", "source_id"], update=["golden_id", "state",
                                                                                             "updated_at"])
-    if decisions:
-        conn.execute(T.match_decision.insert(), decisions)
+    bulk.insert(conn, T.match_decision, decisions)
     save_golden(ctx, conn, entity, states.values(), matcher.keys)
     conflict_rules.record(ctx, conn, entity, cases)
     if mapped:
-        r = T.raw_record.c
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
-                                                r.source_id == bindparam("sid"))
-                     .values(status="mapped", canonical=bindparam("canon"), golden_id=bindparam("gid"),
-                             mapped_at=now),
-                     [{"sid": row.source_id, "canon": canon, "gid": target_of[row.source_id]} for row, canon in mapped])
+        bulk.update_by_key(conn, T.raw_record, [
+            {"status": "mapped", "canonical": canon, "golden_id": target_of[row.source_id], "mapped_at": now,
+             "system": system, "entity": entity, "source_id": row.source_id} for row, canon in mapped],
+            ["system", "entity", "source_id"])
         resolve_records(conn, {(system, entity, row.source_id) for row, _ in mapped}, now)
     if deletions:
         r = T.raw_record.c

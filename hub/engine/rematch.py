@@ -42,8 +42,8 @@ def rematch(ctx: RunContext, entity: str) -> ProcessStats:
                     conn.execute(delete(child).where(child.c.golden_id.in_(chunk)))
                 conn.execute(delete(canon).where(canon.c.golden_id.in_(chunk)))
             # golden records held together by manual links are rebuilt from their sources
-            conn.execute(update(T.golden).where(g.entity == entity).values(data={}, data_hash=""))
-            for t in (T.field_lineage, T.match_key, T.dirty):
+            conn.execute(update(T.golden).where(g.entity == entity).values(data={}, data_hash="", lineage={}))
+            for t in (T.match_key, T.dirty):
                 conn.execute(delete(t).where(t.c.entity == entity))
             conn.execute(update(T.outbox).where(o.entity == entity, o.status.in_(["pending", "failed"]))
                          .values(status="superseded"))

@@ -21,7 +21,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, select, update
 
 from hub.engine.golden import GoldenState, load_golden, save_golden
 from hub.engine.util import golden_id_for, stable_hash
@@ -168,7 +168,7 @@ def _rebuild(conn: Connection, project: Any, entity: str, gids: list[str], now: 
 
 def _defer_rebuild(conn: Connection, entity: str, gids: list[str], now: dt.datetime) -> None:
     """No project at hand: empty the golden records and queue their sources, the next sync rebuilds them."""
-    g, lin, r = T.golden.c, T.field_lineage.c, T.raw_record.c
+    g, r = T.golden.c, T.raw_record.c
     for gid in gids:
         srcs = _sources(conn, entity, gid)
         if not srcs:
@@ -180,8 +180,7 @@ def _defer_rebuild(conn: Connection, entity: str, gids: list[str], now: dt.datet
                                                               T.dirty.c.entity == entity)))))
             continue
         conn.execute(update(T.golden).where(g.entity == entity, g.golden_id == gid)
-                     .values(data={}, data_hash=stable_hash({}), updated_at=now))
-        conn.execute(delete(T.field_lineage).where(lin.entity == entity, lin.golden_id == gid))
+                     .values(data={}, data_hash=stable_hash({}), lineage={}, updated_at=now))
         for s in srcs:
             if s.status == "mapped":
                 conn.execute(update(T.raw_record).where(r.system == s.system, r.entity == entity,

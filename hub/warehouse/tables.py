@@ -3,11 +3,10 @@
 Machinery (what the engine runs on):
   raw_record      staged source records (payload, hash, mapped canonical, status)
   cursor          per stream position, committed with the page it covers
-  golden          golden records as flat canonical JSON (the engine's truth) + version
+  golden          golden records as flat canonical JSON (the engine's truth) + version + field lineage
   xref            (entity, system, source_id) -> golden_id
   match_key       normalised exact-match keys of golden records (indexed blocking keys)
   match_decision  every link / new / ambiguous / manual decision with its evidence
-  field_lineage   which system and source record each golden field came from
   dirty           golden records to re-plan
   outbox          planned writes, their idempotency keys, attempts and results (dead letters)
   conflict        held conflicts (base, left, right)
@@ -75,6 +74,7 @@ golden = Table(
     Column("version", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("title", Text),
+    Column("lineage", Json),        # {field: [system, source_id, source_updated_at, changed_at]} (stores/golden.py)
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_golden_title", "entity", "title"),
@@ -116,18 +116,6 @@ match_decision = Table(
     Column("decided_at", TS, nullable=False),
     Index("ix_match_decision_record", "entity", "system", "source_id"),
     Index("ix_match_decision_golden", "entity", "golden_id"),
-)
-
-field_lineage = Table(
-    "field_lineage", metadata,
-    Column("entity", String(64), primary_key=True),
-    Column("golden_id", String(64), primary_key=True),
-    Column("field", String(128), primary_key=True),
-    Column("system", String(64), nullable=False),
-    Column("source_id", ID, nullable=False),
-    Column("value", Json),
-    Column("source_updated_at", String(40)),
-    Column("changed_at", TS, nullable=False),
 )
 
 dirty = Table(
@@ -240,7 +228,7 @@ run_stream = Table(
     Column("finished_at", TS),
 )
 
-MACHINERY = [raw_record, cursor, golden, xref, match_key, match_decision, field_lineage, dirty, target_state,
+MACHINERY = [raw_record, cursor, golden, xref, match_key, match_decision, dirty, target_state,
              outbox, conflict, quarantine, run, run_stream]
 
 

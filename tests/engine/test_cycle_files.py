@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hub.warehouse import Warehouse
 from hub.warehouse import tables as T
+from hub.warehouse.stores import golden as golden_store
 from tests.conftest import run_cli
 from tests.engine.helpers import (canonical_by_system, cycle, read_csv, read_jsonl, table_counts, write_csv,
                                   write_jsonl)
@@ -61,9 +62,8 @@ def test_golden_records_are_typed_and_cross_referenced(starter: Path, database_u
         links = {(r.system, r.source_id) for r in conn.execute(select(x.system, x.source_id)
                                                                  .where(x.golden_id == acc["Bluepeak Software AG"].golden_id))}
         assert links == {("erp", "C2"), ("crm", "acc-2")}
-        lin = T.field_lineage.c
-        owner = {r.field: r.system for r in conn.execute(select(lin.field, lin.system).where(
-            lin.golden_id == acc["Bluepeak Software AG"].golden_id))}
+        owner = {f: e["system"] for f, e in golden_store.lineage_of(conn, "account",
+                                                                    acc["Bluepeak Software AG"].golden_id).items()}
         assert owner["credit_limit"] == "erp" and owner["website"] == "crm"
         dec = {r.decision for r in conn.execute(select(T.match_decision.c.decision))}
         assert {"link", "new"} <= dec

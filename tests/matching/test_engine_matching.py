@@ -15,6 +15,7 @@ from hub.engine import RunContext, run_cycle
 from hub.matching import manual
 from hub.warehouse import Warehouse
 from hub.warehouse import tables as T
+from hub.warehouse.stores import golden as golden_store
 from tests.conftest import run_cli
 from tests.engine.helpers import write_csv, write_jsonl
 
@@ -77,10 +78,9 @@ class DB:
             return c.execute(select(T.golden).where(T.golden.c.entity == "account", T.golden.c.golden_id == gid)).one()
 
     def lineage(self, gid: str) -> dict[str, tuple[str, str, Any]]:
-        lin = T.field_lineage.c
         with self.wh.tx() as c:
-            return {r.field: (r.system, r.source_id, r.value) for r in c.execute(
-                select(T.field_lineage).where(lin.entity == "account", lin.golden_id == gid))}
+            return {f: (e["system"], e["source_id"], e["value"])
+                    for f, e in golden_store.lineage_of(c, "account", gid).items()}
 
     def decisions(self, sid: str) -> list[Any]:
         md = T.match_decision.c
