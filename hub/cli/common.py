@@ -46,9 +46,11 @@ def setup_logging(verbose: bool = False) -> None:
 
 def fail(exc: HubError) -> None:
     """Print an error the way an integrator needs it (file:line, no traceback) and exit."""
+    from hub.http.redact import redact
+
     errors = getattr(exc, "errors", None) or [exc]
-    for e in errors:
-        err_console.print(f"[bold red]error[/]: {_escape(str(e.message if isinstance(e, HubError) else e))}")
+    for e in errors:   # redacted: a secret registered this run (e.g. an expanded URL password) is never printed
+        err_console.print(f"[bold red]error[/]: {_escape(redact(str(e.message if isinstance(e, HubError) else e)))}")
     raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 2)
 
 

@@ -108,9 +108,10 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
 
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> Response:
+        message = redact(exc.message)
         if _wants_html(request):
-            return render(request, "error.html", status_code=409, title="Not done", message=exc.message)
-        return JSONResponse({"detail": exc.message}, 409)
+            return render(request, "error.html", status_code=409, title="Not done", message=message)
+        return JSONResponse({"detail": message}, 409)
 
     @app.get("/static/style.css", include_in_schema=False)
     def css() -> Response:
