@@ -29,6 +29,9 @@ class FxiaokeConfig(BaseModel):
     #: writes fire no workflows and approval flows unless asked (both default to true at the vendor)
     trigger_workflow: bool = False
     trigger_approval_flow: bool = False
+    #: object -> a text field (usually a custom ``__c`` one) that holds Concord's golden id: creates write it,
+    #: and a create whose answer was lost is found by it (``lookup``) instead of being created twice
+    external_id_fields: dict[str, str] = Field(default_factory=dict)
     #: embed detail rows (SalesOrderProductObj) into their master's record under the detail's api name
     embed_details: bool = True
     #: refresh the corpAccessToken this many seconds before the expiry the server announced

@@ -8,7 +8,7 @@ from connectors.fxiaoke.auth import FxiaokeAuth
 from connectors.fxiaoke.client import FxiaokeClient
 from connectors.fxiaoke.config import FxiaokeConfig
 from connectors.fxiaoke.metadata import DETAILS, Metadata
-from connectors.fxiaoke.read import Reader
+from connectors.fxiaoke.read import Reader, is_deleted
 from connectors.fxiaoke.write import Writer
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
 from hub.http import HttpToolkit
@@ -49,6 +49,23 @@ class FxiaokeConnector:
         if self.config.embed_details and entity in DETAILS and spec.field(DETAILS[entity][0]) is not None:
             detail = DETAILS[entity]
         return self.reader.pages(spec, since, self.metadata.codec(entity), detail)
+
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The ``_id`` of the live record whose external id field holds Concord's id, else None.
+
+        One ``data/query`` with ``{field_name: <external_id_fields[entity]>, operator: EQ}``. Push asks before
+        it re-sends a create whose answer was lost. An object without a configured external id field: None
+        (a create there is not idempotent).
+        """
+        entity_by_name(self, entity)
+        field = self.config.external_id_fields.get(entity)
+        if not field or not golden_id:
+            return None
+        rows = self.reader.query(entity, {"limit": 2, "offset": 0, "orders": [{"fieldName": "_id", "isAsc": True}],
+                                          "filters": [{"field_name": field, "operator": "EQ",
+                                                       "field_values": [str(golden_id)]}]})
+        ids = [str(r["_id"]) for r in rows if r.get("_id") and not is_deleted(r) and str(r.get(field)) == str(golden_id)]
+        return ids[0] if ids else None
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         entity_by_name(self, entity)

@@ -57,7 +57,7 @@ def entity_spec(describe: dict[str, Any], config: FxiaokeConfig,
         cursor=CursorSpec(field=CURSOR_FIELD, tiebreak="_id", kind="datetime",
                           lookback_seconds=config.lookback_seconds),
         capabilities=frozenset({"read", "incremental", "create", "update", "delete"}),
-        external_id_field=None, max_batch=1, fields=tuple(fields))
+        external_id_field=config.external_id_fields.get(api), max_batch=1, fields=tuple(fields))
 
 
 class Metadata:

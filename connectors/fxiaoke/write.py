@@ -70,6 +70,9 @@ class Writer:
                                       field=detail[0])
                 details[detail[0]] = [{"dataObjectApiName": detail[0], **r} for r in rows]
             fields.setdefault("owner", [self.config.current_open_user_id])
+            ext = self.config.external_id_fields.get(api)
+            if ext and ch.golden_id and fields.get(ext) in (None, ""):
+                fields[ext] = ch.golden_id     # found again by lookup() if this answer is lost
             data: dict[str, Any] = {"object_data": {"dataObjectApiName": api, **fields}}
             if details:
                 data["details"] = details

@@ -11,6 +11,7 @@ from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, Wr
 from hub.errors import ConfigError, FatalError, TransientError
 from hub.http import HttpToolkit
 from connectors.oracle_fusion.auth import build_auth
+from connectors.oracle_fusion import qgrammar
 from connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
 from connectors.oracle_fusion.metadata import load_entity, parse_json
 from connectors.oracle_fusion.read import Reader
@@ -85,6 +86,32 @@ class OracleFusionConnector:
         spec = entity_by_name(self, entity)
         rc = self.config.resources[entity]
         return self.reader.pages(spec, rc, since)
+
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The key of the item whose external id field holds Concord's id (one ``GET ?q=``), else None.
+
+        Push asks before it re-sends a create whose answer was lost, so a create is never applied twice.
+        A resource without ``external_id_field`` cannot be looked up: None (its creates are not idempotent).
+        """
+        rc = self.config.resources.get(entity)
+        if rc is None or not rc.external_id_field or not golden_id:
+            return None
+        v = self.config.framework_version
+        lit = qgrammar.literal(str(golden_id), v)
+        q = f"{rc.external_id_field}={lit}" if v < 2 else f"{rc.external_id_field} = {lit}"
+        params: dict[str, Any] = {"q": q, "fields": f"{rc.key},{rc.external_id_field}", "limit": 2, "orderBy": f"{rc.key}:asc"}
+        if self.config.only_data:
+            params["onlyData"] = "true"
+        resp = self._get(rc.path, params)
+        if resp.status_code >= 400:
+            raise from_response(resp, system=self.system, reading=True)
+        body = parse_json(resp)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise FatalError(f"{self.system}: {rc.path} answered without an items array", system=self.system)
+        keys = [str(it[rc.key]) for it in items if isinstance(it, dict) and it.get(rc.key) not in (None, "")
+                and str(it.get(rc.external_id_field)) == str(golden_id)]      # exact, whatever the q collation
+        return keys[0] if keys else None
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)

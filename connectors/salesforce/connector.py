@@ -191,6 +191,31 @@ class SalesforceConnector:
         yield from read.RestPaginator(self.sf, spec.name, soql, include_deleted=False, page_size=cfg.page_size,
                                       full=True).pages()
 
+    # ---- idempotent create ----------------------------------------------------------------
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The Id of the record whose external id field (``Concord_Id__c``) holds Concord's id, else None.
+
+        One SOQL query, ``SELECT Id, Concord_Id__c FROM X WHERE Concord_Id__c = '...' ORDER BY CreatedDate, Id LIMIT 2``.
+        Push asks before it re-sends a create whose answer was lost. Upserts (``PATCH`` by external id) are
+        idempotent on their own; this covers plain creates. An object without an external id field
+        cannot be looked up: None (a create there is not idempotent).
+        """
+        spec = entity_by_name(self, entity)
+        ext = spec.external_id_field
+        if not ext or not golden_id:
+            return None
+        soql = (f"SELECT Id, {ext} FROM {spec.name} WHERE {ext} = {read.quote(str(golden_id))} "
+                f"ORDER BY CreatedDate ASC, Id ASC LIMIT 2")
+        try:
+            rows = [r for r in self.sf.query(soql).get("records") or []
+                    if str(r.get(ext)) == str(golden_id)]    # SOQL compares text case-insensitively
+        except (sfx.SalesforceError, requests.RequestException) as exc:
+            raise self._guard(f"lookup {entity}", exc) from None
+        if len(rows) > 1:
+            log.warning("salesforce %s: %d records share %s=%s; linking the oldest", spec.name, len(rows), ext,
+                        golden_id)
+        return str(rows[0]["Id"]) if rows else None
+
     # ---- write ------------------------------------------------------------------------------
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)

@@ -46,6 +46,10 @@ class SapODataConfig(BaseModel):
     deletion_flags: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DELETION_FLAGS))
     #: a local $metadata file to use instead of fetching it (one per service URL, same order); optional
     metadata_files: tuple[str, ...] = ()
+    #: entity set -> an Edm.String property that holds Concord's golden id (an extension field such as
+    #: ``YY1_ConcordId_bus``); creates write it, and a create whose answer was lost is found by it (``lookup``)
+    #: instead of being created twice. Sets without one cannot be looked up (their creates are not idempotent).
+    external_id_fields: dict[str, str] = Field(default_factory=dict)
     #: only expose these entity sets (empty = all)
     entity_sets: tuple[str, ...] = ()
 

@@ -16,7 +16,8 @@ from connectors.sap_odata.config import SapODataConfig
 from connectors.sap_odata.edmx import ServiceModel, load_model
 from connectors.sap_odata.gwerror import error_for
 from connectors.sap_odata.metadata import cursor_plan, entity_spec
-from connectors.sap_odata.read import ReadPlan, read_keys, read_pages
+from connectors.sap_odata.filter import literal
+from connectors.sap_odata.read import ReadPlan, ServerPager, read_keys, read_pages
 from connectors.sap_odata.write import BatchWriter
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
 from hub.errors import AuthError, ConfigError, HubError, TransientError
@@ -135,8 +136,15 @@ class SapODataConnector:
                         continue
                     if set_name in specs:
                         raise ConfigError(f"entity set {set_name} exists in two configured services", key="service_url")
-                    specs[set_name] = entity_spec(svc.model, set_name, batch_size=self.config.batch_size,
-                                                  lookback=self.config.lookback_seconds)
+                    spec = entity_spec(svc.model, set_name, batch_size=self.config.batch_size,
+                                       lookback=self.config.lookback_seconds)
+                    ext = self.config.external_id_fields.get(set_name)
+                    if ext:
+                        if ext not in svc.model.type_of(set_name).properties:
+                            raise ConfigError(f"external_id_fields: {set_name} has no property {ext} in $metadata",
+                                              key="external_id_fields")
+                        spec = spec.model_copy(update={"external_id_field": ext})
+                    specs[set_name] = spec
             self._specs = specs
         return list(self._specs.values())
 
@@ -176,7 +184,40 @@ class SapODataConnector:
         svc, plan = self._plan(entity)
         yield from read_keys(getattr(svc.client.entity_sets, entity), plan)
 
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The source id of the row whose external id property holds Concord's id, else None.
+
+        One ``GET Set?$filter=<prop> eq '<id>'&$select=<keys>&$top=2``. Push asks before it re-sends a create
+        whose answer was lost. A set without ``external_id_fields`` cannot be looked up: None (a create there
+        is not idempotent).
+        """
+        ext = self.config.external_id_fields.get(entity)
+        if not ext or not golden_id:
+            return None
+        svc, plan = self._plan(entity)
+        prop = plan.etype.properties.get(ext)
+        if prop is None:
+            raise ConfigError(f"external_id_fields: {entity} has no property {ext} in $metadata",
+                              key="external_id_fields")
+        try:
+            flt = f"{ext} eq {literal(prop.type, str(golden_id))}"
+        except ValueError:
+            return None          # a golden id that is no valid value of the property was never written there
+        keys = plan.etype.keys
+        for rows in ServerPager(getattr(svc.client.entity_sets, entity), filter_=flt, orderby=",".join(keys), top=2,
+                                skip=None, expand=(), system=self.system, select=tuple(dict.fromkeys((*keys, ext)))):
+            for p in rows:
+                if str(p._cache.get(ext)) == str(golden_id):         # noqa: SLF001 - as read_keys does
+                    return "|".join(str(p._cache.get(k)) for k in keys)  # noqa: SLF001
+            break
+        return None
+
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
+        ext = self.config.external_id_fields.get(entity)
+        if ext:   # creates carry Concord's id, so that lookup() finds one whose answer was lost
+            changes = [c.model_copy(update={"fields": {**c.fields, ext: c.golden_id}})
+                       if c.op == "create" and c.golden_id and c.fields.get(ext) in (None, "") else c
+                       for c in changes]
         svc = self._service_of(entity)
         writer = BatchWriter(svc.client, svc.model, entity, self.system)
         out: list[WriteResult] = []

@@ -19,6 +19,10 @@ class PageConfig(_Frozen):
     operation_map: str | None = Field(None, description="operation map YAML; default: the NAV page map")
     entity: str | None = Field(None, description="entity name; default: the WSDL record type (Customer)")
     page_size: int | None = Field(None, ge=1, le=100000, description="setSize override")
+    external_id_field: str | None = Field(None, description=(
+        "a page field that holds Concord's golden id (a field added to the page for the integration): creates "
+        "write it, and a create whose answer was lost is found by it (ReadMultiple filter) instead of being "
+        "created twice; without one a create is not idempotent"))
 
 
 class AuthConfig(_Frozen):

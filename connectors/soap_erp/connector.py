@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import zeep
 
+from connectors.soap_erp import navfilter
 from connectors.soap_erp.auth import build_auth
 from connectors.soap_erp.config import PageConfig, SoapErpConfig
 from connectors.soap_erp.faultmap import classify_exception
@@ -30,6 +31,7 @@ class PageHandle:
     client: zeep.Client
     service: Any
     page_size: int
+    external_id: str | None = None
 
     def call(self, op: str, params: dict[str, Any]) -> Any:
         return getattr(self.service, op)(**params)
@@ -73,8 +75,12 @@ class SoapErpConnector:
         if not address:
             raise ConfigError(f"{location}: the WSDL has no service address; set `address` in the page config")
         service = client.create_service(model.binding, address)
+        ext = pc.external_id_field
+        if ext and ext not in {f.name for f in model.field_specs()}:
+            raise ConfigError(f"{location}: external_id_field {ext!r} is not a field of the page "
+                              f"{model.record_type}", key="external_id_field")
         return PageHandle(pc.entity or model.record_type, model, client, service,
-                          pc.page_size or opmap.paging.page_size)
+                          pc.page_size or opmap.paging.page_size, ext)
 
     def _handles(self) -> dict[str, PageHandle]:
         with self._lock:
@@ -115,7 +121,7 @@ class SoapErpConnector:
             if om.change_date:
                 cursor = CursorSpec(field=om.change_date.field, tiebreak=pk[0], kind=om.change_date.kind,
                                     lookback_seconds=om.change_date.overlap_days * 86400.0)
-            out.append(EntitySpec(name=h.entity, primary_key=pk, cursor=cursor,
+            out.append(EntitySpec(name=h.entity, primary_key=pk, cursor=cursor, external_id_field=h.external_id,
                                   capabilities=frozenset(caps), max_batch=om.writes.max_batch,
                                   fields=h.model.field_specs(), label=h.model.record_type))
         return out
@@ -159,10 +165,35 @@ class SoapErpConnector:
             row[h.model.source_id_field] = h.model.key.source_id(row)
         return row
 
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The source id of the record whose ``external_id_field`` holds Concord's id, else None.
+
+        One ReadMultiple with the filter ``<field> = <id>`` (NAV filter syntax, the value quoted by
+        :func:`navfilter.quote`). Push asks before it re-sends a create whose answer was lost. A page
+        without ``external_id_field`` cannot be looked up: None (a create there is not idempotent).
+        """
+        h = self._handle(entity)
+        if not h.external_id or not golden_id:
+            return None
+        om = h.model.opmap
+        p = om.paging
+        params = {p.filter_param: [{p.filter_field: h.external_id, p.filter_criteria: navfilter.quote(str(golden_id))}],
+                  p.size_param: 2}
+        with self.http.ledger.stream(entity):
+            result = self._call(h, om.operations.list, params, what=f"{om.operations.list} {entity} by {h.external_id}")
+        for row in unwrap_records(result, h.model.record_param):
+            if str(row.get(h.external_id) or "") == str(golden_id):   # exact, whatever the filter's collation
+                return h.model.key.source_id(row)
+        return None
+
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         h = self._handle(entity)
         if not changes:
             return []
+        if h.external_id:   # creates carry Concord's id, so that lookup() finds one whose answer was lost
+            changes = [c.model_copy(update={"fields": {**c.fields, h.external_id: c.golden_id}})
+                       if c.op == "create" and c.golden_id and c.fields.get(h.external_id) in (None, "") else c
+                       for c in changes]
         with self.http.ledger.stream(entity):
             return PageWriter(entity, h.model, h.call, self.system).write(changes)
 

@@ -8,7 +8,7 @@ from connectors.zoho_crm.auth import ZohoOAuth
 from connectors.zoho_crm.client import ZohoApi
 from connectors.zoho_crm.config import ZohoCrmConfig
 from connectors.zoho_crm.metadata import ZohoMetadata
-from connectors.zoho_crm.read import ZohoReader
+from connectors.zoho_crm.read import ZohoReader, check_records, coql_string
 from connectors.zoho_crm.write import ZohoWriter
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
 from hub.http import HttpToolkit
@@ -54,6 +54,24 @@ class ZohoCrmConnector:
         cols = list(columns) if columns else [f for f in self.metadata.readable_fields(spec)
                                               if self.metadata.field_types(entity).get(f) != "subform"][:50]
         return self.reader.coql(spec.name, cols, where, order_by)
+
+    def lookup(self, entity: str, golden_id: str) -> str | None:
+        """The id of the record whose external id field (``external_id_fields``) holds Concord's id, else None.
+
+        One COQL query (``select id from M where Concord_ID = '...'``): COQL reads the records themselves,
+        whereas the search API answers from an index that lags behind a create. Push asks before it
+        re-sends a create whose answer was lost. A module without an external id field: None (a create
+        there is not idempotent).
+        """
+        spec = entity_by_name(self, entity)
+        field = self.config.external_id_fields.get(spec.name)
+        if not field or not golden_id:
+            return None
+        query = f"select id, {field} from {spec.name} where {field} = {coql_string(golden_id)} order by id asc limit 0, 2"
+        body = self.api.json("POST", "coql", f"COQL lookup on {spec.name}", json={"select_query": query})
+        rows = check_records(body.get("data"), f"COQL {spec.name}", 1) if body else []
+        ids = [str(r["id"]) for r in rows if r.get("id") and str(r.get(field)) == str(golden_id)]   # exact case
+        return ids[0] if ids else None
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)

@@ -147,6 +147,11 @@ class DeletedPager:
             page += 1
 
 
+def coql_string(value: str) -> str:
+    """A COQL string literal: single quotes, a backslash before every quote and backslash inside."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class CoqlPager:
     """``POST /coql`` with ``limit offset, 2000`` until ``more_records`` is false (offset cap 100,000)."""
 

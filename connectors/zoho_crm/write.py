@@ -47,7 +47,7 @@ class ZohoWriter:
         rec = {k: wire_value(v, types.get(k)) for k, v in change.fields.items()}
         if change.op in ("update", "upsert") and change.key:
             rec["id"] = change.key
-        if change.op == "upsert" and external and change.golden_id and not rec.get(external):
+        if change.op in ("create", "upsert") and external and change.golden_id and not rec.get(external):
             rec[external] = change.golden_id
         return rec
 

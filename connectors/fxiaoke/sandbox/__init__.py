@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.fxiaoke.sandbox.app import FxiaokeSandbox
+from connectors.fxiaoke.sandbox.objects import CONCORD_ID_FIELD
 from connectors.fxiaoke.sandbox.seed import seed
 from connectors.fxiaoke.sandbox.store import Store
 from hub.sandbox import FaultConfig, FaultInjector, SandboxServer
@@ -39,6 +40,8 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, sha
         credentials={"app_id": c.app_id, "app_secret": c.app_secret, "permanent_code": c.permanent_code,
                      "corp_id": c.corp_id, "current_open_user_id": "FSUID_ADMIN1000"},
         connector_config={"base_url": server.base_url, "app_id": c.app_id, "app_secret": "${FXIAOKE_APP_SECRET}",
-                          "permanent_code": "${FXIAOKE_PERMANENT_CODE}", "current_open_user_id": "FSUID_ADMIN1000"},
+                          "permanent_code": "${FXIAOKE_PERMANENT_CODE}", "current_open_user_id": "FSUID_ADMIN1000",
+                          "external_id_fields": {api: CONCORD_ID_FIELD for api in sorted(store.describes)
+                                                 if CONCORD_ID_FIELD in store.describes[api]["fields"]}},
         env={"FXIAOKE_APP_SECRET": c.app_secret, "FXIAOKE_PERMANENT_CODE": c.permanent_code},
         state=store, extra={"corp_id": c.corp_id})

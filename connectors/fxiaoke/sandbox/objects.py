@@ -25,6 +25,9 @@ ORDER_STATUS = {"draft": "1", "open": "2", "in_process": "3", "completed": "4", 
 SALES_STAGE = [("1", "验证客户"), ("2", "需求确定"), ("3", "方案/报价"), ("4", "谈判审核"), ("5", "赢单"), ("6", "输单")]
 
 READ_ONLY = {"auto_number", "quote", "formula", "count"}
+#: the custom text field that holds Concord's golden id (``external_id_fields`` of the sandbox's config)
+CONCORD_ID_FIELD = "concord_id__c"
+CONCORD_ID_EXCLUDED = {"SalesOrderProductObj"}
 
 
 def _opts(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -182,6 +185,11 @@ def build_describes() -> dict[str, dict[str, Any]]:
             f("mc_currency", "币种", "select_one", options=currency),
         ], define_type="custom"),
     ]
+    for o in objs:   # the tenant's custom field for Concord's golden id (set up for the integration), except details
+        if o["api_name"] not in CONCORD_ID_EXCLUDED:
+            fd = f(CONCORD_ID_FIELD, "Concord ID", "text", max_length=64)
+            fd["is_unique"] = True
+            o["fields"][CONCORD_ID_FIELD] = fd
     return {o["api_name"]: o for o in objs}
 
 

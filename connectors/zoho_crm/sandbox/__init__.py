@@ -66,7 +66,11 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, **o
     api_server.start()
     accounts_server.start()
     config: dict[str, Any] = {"accounts_url": accounts_server.base_url, "client_id": creds["client_id"],
-                              "client_secret": "${ZOHO_CLIENT_SECRET}", "refresh_token": "${ZOHO_REFRESH_TOKEN}"}
+                              "client_secret": "${ZOHO_CLIENT_SECRET}", "refresh_token": "${ZOHO_REFRESH_TOKEN}",
+                              # every standard module has a unique Concord_ID custom field (as an org set up for
+                              # Concord would): writes carry the golden id, creates are upserts on it, lookups find it
+                              "external_id_fields": {m: "Concord_ID" for m in sorted(store.modules)
+                                                     if "Concord_ID" in store.modules[m].fields}}
     if api_server.ca_file:
         config["ca_file"] = api_server.ca_file
     running = ZohoRunningSandbox(

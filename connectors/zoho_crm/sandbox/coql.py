@@ -42,7 +42,7 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
             raise CoqlError("SYNTAX_ERROR", "error occured while parsing the query", {"near": text[pos:pos + 20]})
         pos = m.end()
         if m.group("str") is not None:
-            out.append(("val", m.group("str")[1:-1].replace("\\'", "'")))
+            out.append(("val", re.sub(r"\\(.)", r"\1", m.group("str")[1:-1])))   # \' is ', \\ is \
         elif m.group("num") is not None:
             n = m.group("num")
             out.append(("val", float(n) if "." in n else int(n)))
