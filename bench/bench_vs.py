@@ -350,7 +350,11 @@ def _fmt(v: float | None, spec: str) -> str:
 
 
 def _ratio(a: float | None, b: float | None) -> str:
-    return "-" if not a or not b else f"{a / b:.3g}x"
+    """a/b, and for a ratio under 1 also its inverse (0.05x reads better as 1/20)."""
+    if not a or not b:
+        return "-"
+    r = a / b
+    return f"{r:.3g}x" if r >= 1 else f"{r:.3g}x (1/{b / a:.3g})"
 
 
 def _rate(r: Result | None) -> float | None:

@@ -51,5 +51,5 @@ def test_report_puts_the_ratios_side_by_side() -> None:
     rs = [Result("floor", N, 1.0, 0.5, 40.0, N), Result("dlt", N, 4.0, 3.0, 80.0, N),
           Result("concord", N, 2.0, 1.5, 120.0, N, extra={"mapped": N})]
     md = render(rs, seed=7, dlt_version="9.9", sa_version="2.0", bytes_per_record=370, skipped_dlt=False, sizes=[N])
-    assert f"| {N:,} | 2x | 0.5x | 1.5x | 3x |" in md   # concord/dlt, concord/floor: records/s, then peak RSS
+    assert f"| {N:,} | 2x | 0.5x (1/2) | 1.5x | 3x |" in md   # concord/dlt, concord/floor: records/s, then peak RSS
     assert "dlt 9.9" in md and "/work/" not in md
