@@ -64,7 +64,8 @@ class FxiaokeConnector:
         rows = self.reader.query(entity, {"limit": 2, "offset": 0, "orders": [{"fieldName": "_id", "isAsc": True}],
                                           "filters": [{"field_name": field, "operator": "EQ",
                                                        "field_values": [str(golden_id)]}]})
-        ids = [str(r["_id"]) for r in rows if r.get("_id") and not is_deleted(r) and str(r.get(field)) == str(golden_id)]
+        ids = [str(r["_id"]) for r in rows
+               if r.get("_id") and not is_deleted(r) and str(r.get(field)) == str(golden_id)]
         return ids[0] if ids else None
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:

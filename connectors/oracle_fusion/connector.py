@@ -99,7 +99,8 @@ class OracleFusionConnector:
         v = self.config.framework_version
         lit = qgrammar.literal(str(golden_id), v)
         q = f"{rc.external_id_field}={lit}" if v < 2 else f"{rc.external_id_field} = {lit}"
-        params: dict[str, Any] = {"q": q, "fields": f"{rc.key},{rc.external_id_field}", "limit": 2, "orderBy": f"{rc.key}:asc"}
+        params: dict[str, Any] = {"q": q, "fields": f"{rc.key},{rc.external_id_field}", "limit": 2,
+                                  "orderBy": f"{rc.key}:asc"}
         if self.config.only_data:
             params["onlyData"] = "true"
         resp = self._get(rc.path, params)

@@ -67,7 +67,8 @@ class ZohoCrmConnector:
         field = self.config.external_id_fields.get(spec.name)
         if not field or not golden_id:
             return None
-        query = f"select id, {field} from {spec.name} where {field} = {coql_string(golden_id)} order by id asc limit 0, 2"
+        query = (f"select id, {field} from {spec.name} where {field} = {coql_string(golden_id)} "
+                 "order by id asc limit 0, 2")
         body = self.api.json("POST", "coql", f"COQL lookup on {spec.name}", json={"select_query": query})
         rows = check_records(body.get("data"), f"COQL {spec.name}", 1) if body else []
         ids = [str(r["id"]) for r in rows if r.get("id") and str(r.get(field)) == str(golden_id)]   # exact case

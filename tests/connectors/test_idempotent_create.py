@@ -131,7 +131,8 @@ def sap_odata(tmp: Path) -> Iterator[Case]:
         store = sb.state.store(bp)
         yield Case(c, "A_BusinessPartner", {"BusinessPartnerCategory": "2", "OrganizationBPName1": "Lost Answer GmbH"},
                    lambda: len(store.tables["A_BusinessPartner"]), sb.app.faults,
-                   lambda rid: (store.get("A_BusinessPartner", (rid,)) or {}).get("OrganizationBPName2"), before_write=1)
+                   lambda rid: (store.get("A_BusinessPartner", (rid,)) or {}).get("OrganizationBPName2"),
+                   before_write=1)
     finally:
         sb.stop()
 
