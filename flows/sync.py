@@ -20,11 +20,11 @@ from prefect.utilities.annotations import quote
 
 from flows._context import flow_run_id, run_context
 from hub.engine import RunSummary, run_cycle
+from hub.engine.cycle import MAX_ROUNDS, Step, cycle_steps
 from hub.engine.context import StreamStats
 from hub.engine.steps import CycleRun, dead_letter_targets, reset_cursors, retry_dead_letters as requeue_dead
 from hub.errors import TransientError
 
-MAX_ROUNDS = 3
 
 
 class StepFailed(TransientError):
@@ -32,7 +32,7 @@ class StepFailed(TransientError):
 
 
 def _raise_if_transient(st: StreamStats) -> StreamStats:
-    if st.status == "failed" and (st.error or "").startswith("transient"):
+    if st.status == "failed" and st.error_kind == "transient":
         raise StepFailed(f"{st.direction} {st.system}.{st.entity}: {st.error}")
     return st
 
@@ -54,18 +54,14 @@ def push_task(run: CycleRun, entity: str, system: str) -> StreamStats:
     return _raise_if_transient(run.push(entity, system))
 
 
-def _steps(run: CycleRun, entities: list[str], *, pull_systems: set[str] | None = None, push: bool = True) -> None:
-    """One round: pull every source, process every entity, push every target (write order)."""
-    for entity in entities:
-        for system in run.sources(entity):
-            if pull_systems is None or system in pull_systems:
-                _call(pull_task, run, entity, system)
-    for entity in entities:
-        process_task(quote(run), entity)
-    if push:
-        for entity in entities:
-            for system in run.targets(entity):
-                _call(push_task, run, entity, system)
+def _run_step(run: CycleRun, step: Step) -> None:
+    """A step of the one cycle driver (``hub.engine.cycle.cycle_steps``) as a Prefect task."""
+    if step.kind == "pull":
+        _call(pull_task, run, step.entity, step.system or "")
+    elif step.kind == "push":
+        _call(push_task, run, step.entity, step.system or "")
+    else:
+        process_task(quote(run), step.entity)
 
 
 def _call(t: Any, run: CycleRun, entity: str, system: str) -> None:
@@ -77,20 +73,10 @@ def _call(t: Any, run: CycleRun, entity: str, system: str) -> None:
 
 
 def _settled(run: CycleRun, only: list[str] | None, max_rounds: int) -> RunSummary:
-    """Rounds until no target got creates (their ids and numbers are read back), then the ledger."""
+    """The rounds of ``cycle_steps`` (the same driver and stop rules as ``run_cycle``), then the ledger."""
     try:
-        entities = run.entities(only)
-        run.summary.rounds = 1
-        _steps(run, entities)
-        while run.summary.rounds < max_rounds:
-            created = run.created_in()
-            if not created:
-                break
-            run.summary.rounds += 1
-            before = len(run.summary.streams)
-            _steps(run, entities, pull_systems=created)
-            if not any(s.records_out for s in run.summary.streams[before:] if s.direction == "push"):
-                break
+        for step in cycle_steps(run, run.entities(only), max_rounds=max_rounds):
+            _run_step(run, step)
     except Exception as exc:
         run.finish(error=f"{type(exc).__name__}: {exc}")
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hub import registry
 from hub.config.loader import Project
@@ -15,6 +15,14 @@ from hub.warehouse import Warehouse
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+#: kinds of a stream's error: hub.errors kinds (configuration, auth, transient, record, fatal, and
+#: skipped for a system whose circuit is open), plus budget (the daily API budget is used up),
+#: blocked (writes whose parent will never be written), locked (another worker has the stream)
+#: and unexpected (a bug: an exception outside the taxonomy)
+ErrorKind = Literal["configuration", "auth", "transient", "record", "fatal", "skipped", "budget", "blocked",
+                    "locked", "unexpected"]
 
 
 @dataclass
@@ -33,6 +41,7 @@ class StreamStats:
     blocked: int = 0                # writes whose parent no rule will ever write (push)
     api_calls: int = 0
     error: str | None = None
+    error_kind: ErrorKind | None = None   # what the caller does about ``error`` (typed, not a prefix)
     started_at: dt.datetime = field(default_factory=utcnow)
     finished_at: dt.datetime | None = None
     lag_seconds: float | None = None

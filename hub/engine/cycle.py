@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hub.engine.budget import load_baselines
 from hub.engine.context import RunContext, StreamStats
@@ -108,24 +108,49 @@ def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool
     run = CycleRun(ctx, mode=mode, prefect_flow_run_id=prefect_flow_run_id)
     error = None
     try:
-        order = run.entities(entities)
-        streams = [(e, s) for e in order for s in run.sources(e)]
-        while streams and run.summary.rounds < max_rounds:
-            run.summary.rounds += 1
-            for entity, system in streams:
-                run.pull(entity, system)
-            queued = sum(run.process(entity) for entity in order)
-            created = run.created_in()
-            if not push or not queued:
-                break
-            for entity in order:
-                for target in run.targets(entity):
-                    run.push(entity, target)
-            streams = [(e, s) for e in order for s in run.sources(e) if s in created]
+        for step in cycle_steps(run, run.entities(entities), push=push, max_rounds=max_rounds):
+            run.do(step)
     except HubError as exc:
         error = f"{exc.kind}: {exc.message}"
         log.error("cycle failed: %s", error)
     return run.finish(error)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of a cycle: pull one stream, process one entity, or push one entity to one target."""
+    kind: Literal["pull", "process", "push"]
+    entity: str
+    system: str | None = None
+
+
+def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
+                max_rounds: int = MAX_ROUNDS) -> Iterator[Step]:
+    """The one cycle driver: the rounds of a cycle as steps, for ``run_cycle`` and the Prefect flows.
+
+    The caller runs each step (``run.do(step)`` or as an orchestrator task) before asking for the
+    next; the generator reads the outcome from ``run``. A round pulls, processes every entity, and
+    pushes when changes are queued. A cycle settles: when a round planned creates in a system, the
+    next round reads that system's streams back (a target assigns ids and numbers on create, such
+    as an ERP customer number) and propagates what came back, up to ``max_rounds`` rounds.
+    """
+    order = list(entities)
+    streams = [(e, s) for e in order for s in run.sources(e)]
+    while streams and run.summary.rounds < max_rounds:
+        run.summary.rounds += 1
+        for entity, system in streams:
+            yield Step("pull", entity, system)
+        queued = 0
+        for entity in order:
+            yield Step("process", entity)
+            queued += run.last_queued
+        created = run.created_in()
+        if not push or not queued:
+            return
+        for entity in order:
+            for target in run.targets(entity):
+                yield Step("push", entity, target)
+        streams = [(e, s) for e in order for s in run.sources(e) if s in created]
 
 
 class CycleRun:
@@ -139,6 +164,7 @@ class CycleRun:
         self.summary = RunSummary(ctx.run_id, mode)
         self._created: set[str] = set()
         self._first_round: dict[tuple[str, str, str], int] = {}   # queued changes after round 1
+        self.last_queued = 0        # changes queued by the last ``process`` step
 
     # ---- what to do -------------------------------------------------------------------------
     def entities(self, only: Sequence[str] | None = None) -> list[str]:
@@ -180,7 +206,15 @@ class CycleRun:
                 self._first_round[key] = self._first_round.get(key, 0) + k
             self.summary.cost = estimate_calls(self.ctx, self._first_round)
         self._created |= {system for (system, _t, op), k in counts.items() if op in ("create", "upsert") and k}
+        self.last_queued = n
         return n
+
+    def do(self, step: Step) -> StreamStats | int:
+        if step.kind == "pull":
+            return self.pull(step.entity, step.system or "")
+        if step.kind == "push":
+            return self.push(step.entity, step.system or "")
+        return self.process(step.entity)
 
     def push(self, entity: str, system: str) -> StreamStats:
         st = _locked(self.ctx, f"push:{system}:{entity}", lambda: push_entity(self.ctx, entity, system),
@@ -215,7 +249,7 @@ class CycleRun:
 def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direction: str) -> StreamStats:
     with ctx.warehouse.stream_lock(name) as got:
         if not got:
-            return StreamStats(system, entity, direction, status="skipped",
+            return StreamStats(system, entity, direction, status="skipped", error_kind="locked",
                                error="another worker is syncing this stream")
         return fn()
 

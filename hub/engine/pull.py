@@ -153,7 +153,7 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     task.advance(n)
                 crashpoint("pull.after_page")
                 if exhausted(ctx, system):
-                    stats.status = "partial"
+                    stats.status, stats.error_kind = "partial", "budget"
                     stats.error = f"daily API budget of {system} is used up; the stream resumes from its cursor"
                     break
         # replication lag: how long the changes this pull brought had waited at the source (0: nothing new)
@@ -161,13 +161,15 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
         if stats.quarantined:
             stats.status = "partial"
     except BudgetExhausted as exc:
-        stats.status, stats.error = "partial", exc.message
+        stats.status, stats.error, stats.error_kind = "partial", exc.message, "budget"
         log.warning("%s %s.%s stopped: %s", "pull", system, entity, exc.message)
     except HubError as exc:
         stats.status, stats.error = "failed", f"{exc.kind}: {redact(exc.message)}"
+        stats.error_kind = exc.kind  # type: ignore[assignment]
         log.error("pull %s.%s failed: %s", system, entity, stats.error)
     except Exception as exc:  # a client library error the connector did not classify
         stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {redact(str(exc))}"
+        stats.error_kind = "unexpected"
         log.exception("pull %s.%s failed", system, entity)
     stats.api_calls = ctx.ledger.calls(system) - calls_before
     stats.finished_at = ctx.now()

@@ -44,7 +44,7 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         with ctx.ledger.stream(entity):
             while True:
                 if exhausted(ctx, system):
-                    stats.status = "partial"
+                    stats.status, stats.error_kind = "partial", "budget"
                     stats.error = f"daily API budget of {system} is used up; the remaining changes wait in the outbox"
                     log.warning("push %s.%s stopped: %s", system, entity, stats.error)
                     break
@@ -77,16 +77,19 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
         if stats.dead or stats.failed or stats.blocked:
             stats.status = "partial"
         if stats.blocked and not stats.error:
+            stats.error_kind = "blocked"
             stats.error = (f"{stats.blocked} write(s) blocked: a referenced parent will never be written to "
                            f"{system} (see `concord status` / the outbox for the reason of each)")
     except BudgetExhausted as exc:
-        stats.status, stats.error = "partial", exc.message
+        stats.status, stats.error, stats.error_kind = "partial", exc.message, "budget"
         log.warning("%s %s.%s stopped: %s", "push", system, entity, exc.message)
     except HubError as exc:
         stats.status, stats.error = "failed", f"{exc.kind}: {redact(exc.message)}"
+        stats.error_kind = exc.kind  # type: ignore[assignment]
         log.error("push %s.%s failed: %s", system, entity, stats.error)
     except Exception as exc:
         stats.status, stats.error = "failed", f"unexpected {type(exc).__name__}: {redact(str(exc))}"
+        stats.error_kind = "unexpected"
         log.exception("push %s.%s failed", system, entity)
     stats.api_calls = ctx.ledger.calls(system) - calls_before
     stats.finished_at = ctx.now()
