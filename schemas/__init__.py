@@ -8,7 +8,7 @@ from __future__ import annotations
 from schemas.base import SCHEMA_VERSION, CanonicalEntity, CanonicalModel
 from schemas.party import Account, Address, Contact
 from schemas.product import Product
-from schemas.sales import Invoice, Opportunity, SalesOrder, SalesOrderLine
+from schemas.sales import Invoice, Opportunity, OpportunityLine, SalesOrder, SalesOrderLine
 
 ENTITIES: dict[str, type[CanonicalEntity]] = {
     m.entity_name: m for m in (Account, Contact, Product, SalesOrder, Invoice, Opportunity)
@@ -28,5 +28,5 @@ def entity_model(name: str) -> type[CanonicalEntity]:
 
 __all__ = [
     "SCHEMA_VERSION", "CanonicalEntity", "CanonicalModel", "Account", "Address", "Contact", "Product",
-    "SalesOrder", "SalesOrderLine", "Invoice", "Opportunity", "ENTITIES", "WRITE_ORDER", "entity_model",
+    "SalesOrder", "SalesOrderLine", "Invoice", "Opportunity", "OpportunityLine", "ENTITIES", "WRITE_ORDER", "entity_model",
 ]

@@ -23,18 +23,28 @@ class SalesOrderLine(CanonicalModel):
 
 
 class SalesOrder(CanonicalEntity):
-    """A customer order, usually created in the CRM and fulfilled in the ERP."""
+    """A customer order, usually created in the CRM and fulfilled in the ERP.
+
+    Its identity is Concord's golden id: an order created from the CRM has no ERP number until the
+    ERP assigns one (the number then arrives in the settle round and becomes a cross-reference).
+    """
 
     entity_name = "sales_order"
     identity_fields = ("order_number",)
     title_field = "order_number"
 
-    order_number: str = Field(..., min_length=1, description="Order number (ERP sales document number).")
+    order_number: str | None = Field(None, min_length=1, description="Order number (ERP sales document number), "
+                                                                     "assigned by the ERP; empty until then.")
     account_ref: str | None = Field(None, description="Golden id of the sold-to account.")
     customer_number: str | None = Field(None, description="ERP customer number of the sold-to party.")
     order_date: dt.date | None = Field(None, description="Document date.")
     requested_delivery_date: dt.date | None = Field(None, description="Requested delivery date.")
     status: Literal["draft", "open", "in_process", "completed", "cancelled"] | None = Field(None, description="Overall status.")
+    delivery_status: Literal["not_delivered", "partially_delivered", "delivered"] | None = Field(
+        None, description="Delivery status (ERP).")
+    billing_status: Literal["not_billed", "partially_billed", "billed"] | None = Field(
+        None, description="Billing status (ERP).")
+    opportunity_ref: str | None = Field(None, description="Golden id of the opportunity the order was won from.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217 document currency.")
     net_amount: Decimal | None = Field(None, description="Total net amount.")
     customer_reference: str | None = Field(None, description="Customer's purchase order number.")
@@ -60,6 +70,18 @@ class Invoice(CanonicalEntity):
     status: Literal["draft", "open", "partially_paid", "paid", "cancelled", "overdue"] | None = Field(None, description="Payment status.")
 
 
+class OpportunityLine(CanonicalModel):
+    """A product line of an opportunity (Salesforce OpportunityLineItem, Zoho/Fxiaoke product subforms)."""
+
+    line_number: int = Field(..., ge=1, description="Position of the line (1-based).")
+    sku: str = Field(..., min_length=1, description="Product number.")
+    description: str | None = Field(None, description="Line text.")
+    quantity: Decimal = Field(..., description="Quantity.")
+    unit: str | None = Field(None, description="Unit of measure.")
+    unit_price: Decimal | None = Field(None, description="Net price per unit.")
+    net_amount: Decimal | None = Field(None, description="Net line amount.")
+
+
 class Opportunity(CanonicalEntity):
     """A deal in the CRM pipeline."""
 
@@ -75,3 +97,12 @@ class Opportunity(CanonicalEntity):
     probability: Decimal | None = Field(None, ge=0, le=100, description="Win probability in percent.")
     close_date: dt.date | None = Field(None, description="Expected or actual close date.")
     owner: str | None = Field(None, description="Owner (sales rep).")
+    lines: tuple[OpportunityLine, ...] = Field((), description="Product lines.")
+    order_ref: str | None = Field(None, description="Golden id of the ERP sales order won from this deal.")
+    erp_order_number: str | None = Field(None, description="The ERP's number of that order.")
+    order_status: Literal["draft", "open", "in_process", "completed", "cancelled"] | None = Field(
+        None, description="Status of that order in the ERP.")
+    delivery_status: Literal["not_delivered", "partially_delivered", "delivered"] | None = Field(
+        None, description="Delivery status of that order.")
+    billing_status: Literal["not_billed", "partially_billed", "billed"] | None = Field(
+        None, description="Billing status of that order.")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.errors import ConfigError
 from hub.warehouse import bulk
+from hub.warehouse.evolve import evolve
 from hub.warehouse.locks import lock_key, locks_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -87,6 +88,7 @@ class Warehouse:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("concord:migrate")})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            evolve(conn)   # the canonical tables follow the canonical model (evolve.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
