@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.config.derivations import Derivation
 from hub.config.sync_rules import Condition, ConflictPolicy
 
 
@@ -188,6 +189,7 @@ class ProjectConfig(Frozen):
     dashboard: DashboardConfig = DashboardConfig()
     max_attempts: int = Field(5, ge=1, description="Push attempts before a change is dead-lettered.")
     batch_size: int = Field(1000, ge=1, description="Records per map/match/survive transaction.")
+    derivations: tuple[Derivation, ...] = Field((), description="Cross-entity rules (hub/config/derivations.py).")
 
     @field_validator("systems")
     @classmethod
@@ -196,3 +198,16 @@ class ProjectConfig(Frozen):
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"system name {name!r} must be letters, digits, '-' or '_'")
         return v
+
+    @model_validator(mode="after")
+    def _derivations(self) -> "ProjectConfig":
+        seen: set[str] = set()
+        for d in self.derivations:
+            if d.name in seen:
+                raise ValueError(f"two derivations are named {d.name!r}")
+            seen.add(d.name)
+            for ent in (d.from_, d.to):
+                if ent not in self.entities:
+                    raise ValueError(f"derivation {d.name!r} uses entity {ent!r}, which this project does not "
+                                     f"sync (entities: {', '.join(self.entities)})")
+        return self

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from hub.engine.budget import load_baselines
 from hub.engine.context import RunContext, StreamStats
+from hub.engine.derive import derive_after
 from hub.engine.ledger import finish_run, record_streams, start_run
 from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
 from hub.engine.process import ProcessStats, process_entity
@@ -194,9 +195,14 @@ class CycleRun:
         """Map, match, survive and plan one entity; returns the changes now queued for every target."""
         with self.ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
             process_entity(self.ctx, entity, self.summary.process)
+            replan = derive_after(self.ctx, entity)   # derived records, and fields they send back
             plan_entity(self.ctx, entity)
+        for other in sorted(replan - {entity}):       # a source whose plan ran earlier in this round
+            with self.ctx.warehouse.stream_lock(f"entity:{other}", wait=True):
+                plan_entity(self.ctx, other)
         with self.ctx.warehouse.tx() as conn:
             counts = pending_counts(conn, entity=entity)
+            extra = sum(sum(pending_counts(conn, entity=o).values()) for o in replan - {entity})
             if self.summary.mode == "plan" and self.summary.rounds <= 1:   # a dry run lists every change
                 self.summary.planned.extend(c for c in pending_changes(conn) if c.entity == entity)
         n = sum(counts.values())
@@ -206,7 +212,7 @@ class CycleRun:
                 self._first_round[key] = self._first_round.get(key, 0) + k
             self.summary.cost = estimate_calls(self.ctx, self._first_round)
         self._created |= {system for (system, _t, op), k in counts.items() if op in ("create", "upsert") and k}
-        self.last_queued = n
+        self.last_queued = n + extra
         return n
 
     def do(self, step: Step) -> StreamStats | int:

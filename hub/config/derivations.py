@@ -1,0 +1,94 @@
+"""Derivations: one entity's golden records write another's (cross-entity rules), as data.
+
+    derivations:
+      - name: won_deal_to_order            # a won opportunity becomes an ERP sales order
+        from: opportunity
+        to: sales_order
+        when: [{field: status, eq: won}]   # typed conditions (sync_rules.Condition), all must hold
+        link: opportunity_ref              # derived field that holds the source's golden id
+        fields:                            # derived field <- source field, or {const: value}
+          account_ref: account_ref
+          currency: currency
+          net_amount: amount
+          customer_reference: name
+          order_date: close_date
+          status: {const: open}
+          lines: lines
+        back_link: order_ref               # source field that holds the derived record's golden id
+        back:                              # source field <- derived field (numbers the ERP assigns)
+          erp_order_number: order_number
+          order_status: status
+
+A derived record is created once (its golden id is fixed by the derivation and the source) when
+``when`` first holds, and is then kept in step with its source: the mapped fields follow every
+change of the source. ``back`` fields flow from the derived record to its source (the ERP's order
+number and status back onto the opportunity). The derived entity's own sync rules write it to
+systems, like any golden record; ``concord plan`` shows those writes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+import schemas
+from hub.config.sync_rules import Condition
+
+
+class Constant(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    const: Any
+
+
+class Derivation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$", description="Names the derivation (and its lineage).")
+    from_: str = Field(..., alias="from", description="Source canonical entity.")
+    to: str = Field(..., description="Derived canonical entity.")
+    when: tuple[Condition, ...] = Field((), description="Conditions on the source golden record for the create.")
+    fields: dict[str, str | Constant] = Field(..., min_length=1, description="Derived field <- source field.")
+    link: str | None = Field(None, description="Derived field that receives the source's golden id.")
+    back: dict[str, str] = Field(default_factory=dict, description="Source field <- derived field.")
+    back_link: str | None = Field(None, description="Source field that receives the derived golden id.")
+
+    @property
+    def system(self) -> str:
+        """The lineage 'system' of values this derivation sets."""
+        return f"derived:{self.name}"
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> "Derivation":
+        src, dst = _model(self.from_), _model(self.to)
+        problems = []
+        for f, rule in self.fields.items():
+            if f not in dst.model_fields:
+                problems.append(f"{self.to} has no field {f!r}")
+            if isinstance(rule, str) and rule not in src.model_fields:
+                problems.append(f"{self.from_} has no field {rule!r} (fields.{f})")
+        for f, rule in self.back.items():
+            if f not in src.model_fields:
+                problems.append(f"{self.from_} has no field {f!r} (back)")
+            if rule not in dst.model_fields:
+                problems.append(f"{self.to} has no field {rule!r} (back.{f})")
+        if self.link and self.link not in dst.model_fields:
+            problems.append(f"{self.to} has no field {self.link!r} (link)")
+        if self.back_link and self.back_link not in src.model_fields:
+            problems.append(f"{self.from_} has no field {self.back_link!r} (back_link)")
+        if self.back and not self.link:
+            problems.append("`back` needs `link` (the derived field that names its source)")
+        for c in self.when:
+            if c.field not in src.model_fields:
+                problems.append(f"{self.from_} has no field {c.field!r} (when)")
+        if self.from_ == self.to:
+            problems.append("a derivation must write another entity (from and to are the same)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _model(entity: str) -> type[BaseModel]:
+    try:
+        return schemas.ENTITIES[entity]
+    except KeyError:
+        raise ValueError(f"unknown canonical entity {entity!r}; known: {', '.join(sorted(schemas.ENTITIES))}") from None

@@ -1,0 +1,152 @@
+"""Derivations: after an entity is processed, its changed golden records write the records derived
+from them (forward), and derived records write their ``back`` fields onto their sources.
+
+A derived golden record has a fixed golden id, ``golden_id_for(to, "derived:<name>", source_id)``:
+whatever crashes or reruns happen, one source yields one derived record, so one ERP order per won
+deal (its create is then an ordinary outbox create, with the outbox's own once-only guarantees).
+Values a derivation sets carry the lineage system ``derived:<name>`` and the source's golden id,
+so the dashboard says where they came from. Only the fields a derivation maps are its own; the
+derived record's other fields come from its systems by survivorship (the ERP's order number).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from hub.config.derivations import Constant, Derivation
+from hub.engine.context import RunContext
+from hub.engine.golden import GoldenState, load_golden, save_golden
+from hub.engine.util import golden_id_for
+from hub.matching import RuleMatcher
+from hub.survive import Lineage
+from hub.warehouse import tables as T
+
+log = logging.getLogger("concord.derive")
+
+
+def derived_id(d: Derivation, source_gid: str) -> str:
+    return golden_id_for(d.to, d.system, source_gid)
+
+
+def derive_after(ctx: RunContext, entity: str) -> set[str]:
+    """Run the derivations touching ``entity`` for its dirty golden records.
+
+    Returns the entities whose golden records changed by ``back`` fields (their plan must run again).
+    """
+    derivations = ctx.project.config.derivations
+    if not derivations:
+        return set()
+    replan: set[str] = set()
+    with ctx.warehouse.tx() as conn:
+        dirty = _dirty(conn, entity)
+        if not dirty:
+            return set()
+        for d in derivations:
+            if d.from_ == entity:
+                _forward(ctx, conn, d, dirty)
+            if d.to == entity and d.back:
+                if _backward(ctx, conn, d, dirty):
+                    replan.add(d.from_)
+    return replan
+
+
+def _dirty(conn: Connection, entity: str) -> list[str]:
+    dt = T.dirty.c
+    return [r.golden_id for r in conn.execute(select(dt.golden_id).where(dt.entity == entity))]
+
+
+def _forward(ctx: RunContext, conn: Connection, d: Derivation, source_ids: list[str]) -> None:
+    sources = load_golden(conn, d.from_, source_ids)
+    targets = load_golden(conn, d.to, [derived_id(d, s) for s in sources])
+    changed: list[GoldenState] = []
+    created = 0
+    for sid, src in sources.items():
+        if src.deleted:
+            continue   # a deleted source leaves its derived record alone (an order outlives its deal)
+        gid = derived_id(d, sid)
+        st = targets.get(gid)
+        if st is None:
+            if not all(c.test(src.data) for c in d.when):
+                continue
+            st = GoldenState(gid, {}, {}, exists=False)
+            created += 1
+        values = {f: (rule.const if isinstance(rule, Constant) else src.data.get(rule)) for f, rule in d.fields.items()}
+        if d.link:
+            values[d.link] = sid
+        if _apply(st, values, Lineage(d.system, sid, _updated(src))) or not st.exists:
+            changed.append(st)
+    if changed:
+        save_golden(ctx, conn, d.to, changed, _keys(ctx, d.to))
+        log.info("derivation %s: %d %s record(s) created, %d kept in step", d.name, created, d.to,
+                 len(changed) - created)
+
+
+def _backward(ctx: RunContext, conn: Connection, d: Derivation, derived_ids: list[str]) -> bool:
+    derived = {gid: st for gid, st in load_golden(conn, d.to, derived_ids).items()
+               if st.data.get(d.link or "") and not st.deleted}
+    if not derived:
+        return False
+    by_source = {st.data[d.link or ""]: st for st in derived.values()}
+    sources = load_golden(conn, d.from_, by_source)
+    changed = []
+    for sid, src in sources.items():
+        st = by_source[sid]
+        if derived_id(d, sid) != st.golden_id:
+            continue   # the link field names a record this derivation did not make
+        values = {f: st.data.get(rule) for f, rule in d.back.items()}
+        if d.back_link:
+            values[d.back_link] = st.golden_id
+        if _apply(src, values, Lineage(d.system, st.golden_id, _updated(st))):
+            changed.append(src)
+    if changed:
+        save_golden(ctx, conn, d.from_, changed, _keys(ctx, d.from_))
+        log.info("derivation %s: %d %s record(s) updated from their %s", d.name, len(changed), d.from_, d.to)
+    return bool(changed)
+
+
+def _apply(st: GoldenState, values: Mapping[str, Any], lineage: Lineage) -> bool:
+    """Set the derivation's fields on a golden state; True when the data changed."""
+    changed = False
+    data = dict(st.data)
+    for f, v in values.items():
+        v = _plain(v)
+        if data.get(f) != v:
+            if v is None:
+                data.pop(f, None)
+            else:
+                data[f] = v
+            changed = True
+        if v is not None and st.lineage.get(f) != lineage:
+            st.lineage[f] = lineage
+            st.dirty_lineage.add(f)
+    if changed:
+        st.data, st.dirty_data, st.deleted = data, True, False
+    st.touched = st.touched or changed
+    return changed
+
+
+def _plain(v: Any) -> Any:
+    """Golden data is flat JSON: tuples of lines become lists."""
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def _updated(st: GoldenState) -> str | None:
+    times = [lin.source_updated_at for lin in st.lineage.values() if lin.source_updated_at]
+    return max(times) if times else None
+
+
+def _keys(ctx: RunContext, entity: str) -> Any:
+    return RuleMatcher(ctx.project.config.entities[entity].match).keys
+
+
+def derivations_of(ctx: RunContext, entity: str) -> Iterable[Derivation]:
+    return [d for d in ctx.project.config.derivations if entity in (d.from_, d.to)]
