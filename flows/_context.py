@@ -6,17 +6,14 @@ import os
 from collections.abc import Iterator
 
 from hub.config import load_project
+from hub.config.dburl import resolve_warehouse_url
 from hub.engine import RunContext
 from hub.warehouse import Warehouse
 
 
 def warehouse_url(project_base: str, configured: str, override: str | None) -> str:
-    url = override or os.environ.get("CONCORD_DATABASE_URL") or configured
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///"):]
-        if rel and rel != ":memory:" and not os.path.isabs(rel):
-            url = "sqlite:///" + os.path.join(project_base, rel)
-    return url
+    """The same resolution as the CLI (hub.config.dburl): ${ENV} expanded, literal passwords refused."""
+    return resolve_warehouse_url(project_base, configured, override)
 
 
 @contextlib.contextmanager

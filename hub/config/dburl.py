@@ -4,7 +4,9 @@ A password in the URL is a secret like any other: concord.yaml, ``--warehouse`` 
 ``CONCORD_DATABASE_URL`` may hold ``postgresql+psycopg://u:${PGPASSWORD}@host/db`` (one
 ``${ENV_VAR}`` reference as the whole password), or no password at all (libpq then reads
 ``PGPASSWORD`` or ``~/.pgpass`` itself). A literal password, in the user-info part or as a
-``?password=`` query parameter, is refused. Errors never repeat the URL, and an expanded
+``?password=`` query parameter, is refused in concord.yaml and on the command line; in the
+environment variable ``CONCORD_DATABASE_URL`` itself it is allowed (the environment is where a
+deployment keeps secrets) and registered with the redactor, so it is never shown. Errors never repeat the URL, and an expanded
 password is registered with the log redactor.
 """
 from __future__ import annotations
@@ -89,7 +91,10 @@ def resolve_warehouse_url(base_dir: str, configured: str, override: str | None =
     env = os.environ if environ is None else environ
     raw = override if override else env.get("CONCORD_DATABASE_URL") or None
     if raw:
-        check_override(raw)
+        if override:
+            check_override(raw)   # a command line is seen by `ps` and kept in shell history
+        else:
+            _redact_password(raw)  # the environment is where a secret belongs: allowed, never shown
         url = expand_url(raw, env)
     else:
         url = configured
@@ -99,6 +104,16 @@ def resolve_warehouse_url(base_dir: str, configured: str, override: str | None =
         if rel and rel != ":memory:" and not os.path.isabs(rel):
             url = "sqlite:///" + os.path.join(base_dir, rel)
     return url
+
+
+def _redact_password(url: str) -> None:
+    """A password given in $CONCORD_DATABASE_URL is registered with the log redactor."""
+    from hub.http.redact import redactor
+
+    m = _URL.match(url.strip())
+    if m and m.group("pw") and not ENV_REF.fullmatch(urllib.parse.unquote(m.group("pw"))):
+        redactor.add(urllib.parse.unquote(m.group("pw")))
+        redactor.add(m.group("pw"))
 
 
 def _parses(url: str, where: str) -> None:

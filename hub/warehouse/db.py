@@ -51,7 +51,7 @@ class Warehouse:
         except Exception:  # not even parseable: do not echo it, it may hold a password
             raise ConfigError("the warehouse URL is not a database URL (expected sqlite:///path/to/file.db "
                               "or postgresql+psycopg://user@host:5432/db)") from None
-        shown = make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).set(query={}).render_as_string(hide_password=True)   # a query may hold one too
         try:
             kwargs: dict[str, Any] = {"echo": echo}
             if url.startswith("sqlite"):
