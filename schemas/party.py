@@ -25,7 +25,7 @@ class Account(CanonicalEntity):
     """A company the business sells to: a customer in the ERP, an account in the CRM."""
 
     entity_name = "account"
-    identity_fields = ("erp_customer_number", "tax_id", "duns")
+    identity_fields = ("erp_customer_number", "tax_id", "duns", "lei")
 
     name: str = Field(..., min_length=1, description="Registered or trading name.")
     legal_form: str | None = Field(None, description="Legal form such as GmbH, Ltd, Inc.")
@@ -35,6 +35,9 @@ class Account(CanonicalEntity):
     erp_customer_number: str | None = Field(None, description="Customer number in the ERP (SAP BP, Oracle account number).")
     tax_id: str | None = Field(None, description="VAT / tax registration number, normalised (no spaces).")
     duns: str | None = Field(None, description="Dun & Bradstreet number (9 digits).")
+    registration_number: str | None = Field(
+        None, description="Company register number (Handelsregister HRB, Companies House, SIREN...), as written.")
+    lei: str | None = Field(None, description="Legal Entity Identifier (ISO 17442: 20 characters, two check digits).")
     industry: str | None = Field(None, description="Industry or sector.")
     website: str | None = Field(None, description="Website URL, normalised to https://host/...")
     email: str | None = Field(None, description="General e-mail address, lower case.")
@@ -66,5 +69,11 @@ class Contact(CanonicalEntity):
     department: str | None = Field(None, description="Department.")
     account_ref: str | None = Field(None, description="Golden id of the account the person works for.")
     birth_date: dt.date | None = Field(None, description="Date of birth, used by person matching.")
+    national_id: str | None = Field(
+        None, description="National identity or social-security number (SSN, NINO, Steuer-ID...), as written; "
+                          "matching compares it without separators or case.")
+    person_id: str | None = Field(
+        None, description="The customer's own id for the person (CRM contact number, ERP partner number), "
+                          "stable across systems that share it.")
     mailing_address: Address | None = Field(None, description="Mailing address.")
     do_not_contact: bool | None = Field(None, description="Marketing opt-out.")

@@ -125,7 +125,8 @@ COMPARATORS: dict[str, Callable[[Any, Any], Score]] = {
     "city": city, "phone": phone, "email": email, "domain": domain, "date": date, "exact": exact,
 }
 
-_IDENTIFIERS = ("tax_id", "duns", "erp_customer_number", "vat", "customer_number", "sku", "gtin")
+_IDENTIFIERS = ("tax_id", "duns", "erp_customer_number", "vat", "customer_number", "sku", "gtin", "national_id",
+                "person_id", "lei", "registration_number")
 
 
 def default_comparator(field: str) -> str:
@@ -157,6 +158,16 @@ def default_comparator(field: str) -> str:
 def normaliser_for(field: str) -> Callable[[Any], str | None]:
     """The normaliser a blocking key uses for a field (by the field's comparator)."""
     kind = default_comparator(field)
+    leaf = field.rsplit(".", 1)[-1]
+    if leaf in FIELD_NORMALISERS:
+        return FIELD_NORMALISERS[leaf]
     return {"name": N.company_name, "person_name": N.person_name, "street": N.street,
             "postal_code": N.postal_code, "city": N.city, "phone": N.phone, "email": N.email,
             "domain": N.domain, "date": N.date}.get(kind, N.identifier)
+
+
+#: Identifiers with a normaliser of their own (blocking keys and probabilistic comparisons use it).
+FIELD_NORMALISERS: dict[str, Callable[[Any], str | None]] = {
+    "national_id": N.national_id, "person_id": N.person_id, "lei": N.lei,
+    "registration_number": N.registration_number,
+}

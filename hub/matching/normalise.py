@@ -209,3 +209,38 @@ def identifier(value: Any) -> str | None:
     if s.isdigit():
         s = s.lstrip("0") or "0"
     return s or None
+
+
+def national_id(value: Any) -> str | None:
+    """A national identity / social-security number: folded, separators removed, upper case, leading
+    zeros kept (they are part of the number): ``"078-05-1120"`` -> ``"078051120"``, ``"ab 12 34 56 c"``
+    -> ``"AB123456C"``. Fewer than 4 characters, or one character repeated (``000000000``), is no id."""
+    if value is None:
+        return None
+    s = _PUNCT.sub("", fold(str(value))).replace("_", "").upper()
+    if len(s) < 4 or len(set(s)) == 1:
+        return None
+    return s
+
+
+def person_id(value: Any) -> str | None:
+    """A customer-assigned person id: like :func:`identifier` (case and separators ignored, leading zeros
+    of a pure number dropped), so ``"P-00042"`` and ``"p00042"`` agree."""
+    return identifier(value)
+
+
+def lei(value: Any) -> str | None:
+    """A Legal Entity Identifier (ISO 17442): 20 characters whose ISO 7064 mod 97-10 check holds, upper
+    case; anything else is None (a mistyped LEI must not link two companies)."""
+    if value is None:
+        return None
+    s = _PUNCT.sub("", fold(str(value))).upper()
+    if len(s) != 20 or not s.isalnum() or not s[-2:].isdigit():
+        return None
+    digits = "".join(str(int(ch, 36)) for ch in s)
+    return s if int(digits) % 97 == 1 else None
+
+
+def registration_number(value: Any) -> str | None:
+    """A company register number: ``"HRB 12345 B"`` / ``"hrb12345b"`` -> ``"hrb12345b"`` (as :func:`identifier`)."""
+    return identifier(value)
