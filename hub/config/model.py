@@ -51,6 +51,47 @@ class MatchThresholds(Frozen):
         return self
 
 
+FSComparison = Literal["name", "person_name", "text", "street", "postal_code", "city", "phone", "email", "domain",
+                       "date", "identifier", "numeric"]
+
+
+class FSFieldParams(Frozen):
+    """Learned parameters of one compared field: per comparison level (strongest agreement first, the
+    last is ``else``), m = P(level | same entity) and u = P(level | different entities)."""
+
+    levels: tuple[str, ...] = Field(..., min_length=2)
+    m: tuple[float, ...]
+    u: tuple[float, ...]
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "FSFieldParams":
+        if not (len(self.levels) == len(self.m) == len(self.u)):
+            raise ValueError(f"levels, m and u must have the same length ({len(self.levels)}, {len(self.m)}, "
+                             f"{len(self.u)})")
+        for p in (*self.m, *self.u):
+            if not 0 < p <= 1:
+                raise ValueError(f"m and u are probabilities in (0, 1], got {p}")
+        return self
+
+
+class FSTermFrequencies(Frozen):
+    """Term frequencies of one field (normalised values): the most frequent values, the frequency of any
+    other value, and ``base`` (how often two random records agree on the field)."""
+
+    base: float = Field(..., gt=0, le=1)
+    other: float = Field(..., gt=0, le=1)
+    values: dict[str, float] = Field(default_factory=dict)
+
+
+class FSModel(Frozen):
+    """A trained Fellegi-Sunter model (``concord match train`` writes it; review it like any config)."""
+
+    prior: float = Field(..., gt=0, lt=1, description="P(same entity) for a blocked candidate pair.")
+    fields: dict[str, FSFieldParams] = Field(default_factory=dict)
+    tf: dict[str, FSTermFrequencies] = Field(default_factory=dict)
+    trained: dict[str, Any] = Field(default_factory=dict, description="How it was trained (pairs, iterations).")
+
+
 class MatchRule(Frozen):
     """One match rule of an entity (rules are tried in order).
 
@@ -59,10 +100,16 @@ class MatchRule(Frozen):
 
     ``type: fuzzy``: a weighted comparison of ``fields`` (rapidfuzz) over candidates found through the
     rule's ``block`` keys; ``thresholds`` say where it links and where it asks a person.
+
+    ``type: probabilistic``: Fellegi-Sunter over blocked candidates (hub/matching/fs.py): each field
+    falls into a comparison level (``comparisons``: exact, edit-distance and Jaro-Winkler bands, date
+    transposition, numeric tolerance...), ``swap`` pairs are also compared crosswise (first/last name
+    swapped), ``tf`` fields weigh a rare value more than a common one, and ``model`` holds the m/u
+    parameters that ``concord match train`` estimates by EM. ``thresholds`` are match probabilities.
     """
 
     name: str | None = None
-    type: Literal["exact", "fuzzy"] = "exact"
+    type: Literal["exact", "fuzzy", "probabilistic"] = "exact"
     fields: tuple[str, ...] = Field(..., min_length=1)
     weights: dict[str, float] = Field(default_factory=dict, description="fuzzy: weight per field (default 1).")
     compare: dict[str, Comparator] = Field(default_factory=dict,
@@ -71,20 +118,55 @@ class MatchRule(Frozen):
     require: tuple[str, ...] = Field((), description="fuzzy: fields both records must have for the rule to apply.")
     min_fields: int = Field(2, ge=1, description="fuzzy: fields compared at least (present on both sides).")
     thresholds: MatchThresholds = MatchThresholds()
+    comparisons: dict[str, FSComparison] = Field(
+        default_factory=dict, description="probabilistic: comparison per field (default: from the field name).")
+    swap: tuple[tuple[str, str], ...] = Field(
+        (), description="probabilistic: field pairs also compared crosswise, e.g. [[first_name, last_name]].")
+    tf: tuple[str, ...] = Field((), description="probabilistic: fields with term-frequency adjustment.")
+    model: FSModel | None = Field(None, description="probabilistic: learned parameters (concord match train).")
 
     @property
     def key_name(self) -> str:
         return self.name or "+".join(self.fields)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _probabilistic_defaults(cls, data: Any) -> Any:
+        # A probabilistic rule's thresholds are match probabilities: stricter defaults than a fuzzy score.
+        if isinstance(data, dict) and data.get("type") == "probabilistic" and "thresholds" not in data:
+            data = {**data, "thresholds": {"link": 0.99, "review": 0.5, "margin": 0.0}}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> "MatchRule":
+        fs_only = ("comparisons", "swap", "tf", "model")
         if self.type == "exact":
             for opt in ("weights", "compare", "block", "require"):
                 if getattr(self, opt):
                     raise ValueError(f"`{opt}` applies to fuzzy rules only (this rule is exact)")
+            for opt in fs_only:
+                if getattr(self, opt):
+                    raise ValueError(f"`{opt}` applies to probabilistic rules only (this rule is exact)")
             return self
+        if self.type == "fuzzy":
+            for opt in fs_only:
+                if getattr(self, opt):
+                    raise ValueError(f"`{opt}` applies to probabilistic rules only (this rule is fuzzy)")
+        else:
+            for opt in ("weights", "compare"):
+                if getattr(self, opt):
+                    raise ValueError(f"`{opt}` applies to fuzzy rules only (a probabilistic rule learns its "
+                                     f"weights; name comparison levels under `comparisons`)")
+            known = set(self.fields)
+            for f in [*self.comparisons, *self.tf, *(x for pair in self.swap for x in pair)]:
+                if f not in known:
+                    raise ValueError(f"{f!r} is not one of this rule's fields {list(self.fields)}")
+            if self.model is not None:
+                for f in self.model.fields:
+                    if f not in known:
+                        raise ValueError(f"model: {f!r} is not one of this rule's fields (retrain the rule)")
         if not self.block:
-            raise ValueError("a fuzzy rule needs `block` keys (candidates never come from all pairs)")
+            raise ValueError(f"a {self.type} rule needs `block` keys (candidates never come from all pairs)")
         known = set(self.fields)
         for f in list(self.weights) + list(self.compare) + list(self.require):
             if f not in known:

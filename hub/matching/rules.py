@@ -22,6 +22,7 @@ from hub.config.model import MatchRule
 from hub.matching import normalise as N
 from hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
 from hub.matching.exact import Candidate, Decision, exact_key
+from hub.matching.fs import FSScorer
 
 MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
 NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
@@ -97,7 +98,7 @@ class RuleMatcher:
         self.rules = list(rules)
         self.max_block = max_block
         self.exact = [r for r in self.rules if r.type == "exact"]
-        self.fuzzy = [r for r in self.rules if r.type == "fuzzy"]
+        self.fuzzy = [r for r in self.rules if r.type in ("fuzzy", "probabilistic")]   # in order
         self.blocks: dict[str, BlockKey] = {}
         self.rule_blocks: dict[str, set[str]] = {}
         for r in self.fuzzy:
@@ -108,7 +109,9 @@ class RuleMatcher:
                 names.add(bk.name)
             self.rule_blocks[r.key_name] = names
         self._cmp = {r.key_name: [(f, COMPARATORS[r.compare.get(f) or default_comparator(f)],
-                                   float(r.weights.get(f, 1.0))) for f in r.fields] for r in self.fuzzy}
+                                   float(r.weights.get(f, 1.0))) for f in r.fields] for r in self.fuzzy
+                     if r.type == "fuzzy"}
+        self.fs_scorers = {r.key_name: FSScorer(r) for r in self.fuzzy if r.type == "probabilistic"}
 
     @property
     def needs_data(self) -> bool:
@@ -128,7 +131,10 @@ class RuleMatcher:
 
     # ---- scoring ----------------------------------------------------------------------------------
     def score(self, rule: MatchRule, record: Mapping[str, Any], other: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
-        """(total, field scores) of one fuzzy rule for two flat records; total None: rule not applicable."""
+        """(total, field scores) of one fuzzy rule for two flat records; total None: rule not applicable.
+        A probabilistic rule's total is the match probability, its field scores are weights in bits."""
+        if rule.key_name in self.fs_scorers:
+            return self.fs_scorers[rule.key_name].score(record, other)
         scores: dict[str, float] = {}
         num = den = 0.0
         for f, cmp, w in self._cmp[rule.key_name]:
@@ -179,9 +185,11 @@ class RuleMatcher:
             total, gid, fields = scored[0]
             th = rule.thresholds
             runner = next((s for s in scored[1:] if s[1] != gid), None)
-            evidence: dict[str, Any] = {"rule": rule.key_name, "type": "fuzzy", "candidate": gid,
+            evidence: dict[str, Any] = {"rule": rule.key_name, "type": rule.type, "candidate": gid,
                                         "fields": fields, "total": round(total, 4), "link_at": th.link,
                                         "review_at": th.review, "candidates": len(scored)}
+            if rule.key_name in self.fs_scorers:
+                evidence.update(self.fs_scorers[rule.key_name].explain(record, data[gid]))
             if runner is not None:
                 evidence["runner_up"] = {"golden_id": runner[1], "total": round(runner[0], 4)}
             if oversized:

@@ -1,0 +1,168 @@
+"""Learning a probabilistic rule's parameters from the user's own data (``concord match train``).
+
+Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
+
+1. **Candidate pairs** are the pairs the rule's own blocking keys find (the pairs the engine will score),
+   within one set of records (deduplication) or across two (linkage); blocks shared by more than
+   ``max_block`` records are skipped as the engine skips them.
+2. **u from random pairs**: levels of a random sample of pairs (nearly all different entities) give the
+   starting u, and the term-frequency tables give each ``tf`` field's ``base`` (how often two random
+   records agree).
+3. **Expectation maximisation** over the comparison vectors of the candidate pairs (counted once per
+   distinct vector, so an iteration costs the number of distinct vectors, not pairs): the E step gives
+   each vector its probability of being a match, the M step re-estimates the prior and every m and u.
+   A missing value is not compared and leaves its field's estimate alone.
+
+The result is an :class:`~hub.config.model.FSModel`, written into the rule for a person to review.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
+from hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
+from hub.matching.rules import MAX_BLOCK, BlockKey
+
+TF_TOP = 50             # most frequent values kept per term-frequency table
+
+
+@dataclass
+class Training:
+    model: FSModel
+    pairs: int
+    patterns: int
+    iterations: int
+    converged: bool
+
+
+def candidate_pairs(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]] | None = None,
+                    *, max_block: int = MAX_BLOCK, max_pairs: int = 3_000_000, seed: int = 0) -> list[tuple[int, int]]:
+    """Pairs (left index, right index) sharing a blocking key; without ``right``, pairs i < j within ``left``."""
+    blocks = [BlockKey(spec) for spec in rule.block]
+    other = left if right is None else right
+    index: dict[tuple[str, str], list[int]] = {}
+    for j, rec in enumerate(other):
+        for bk in blocks:
+            for v in bk.values(rec):
+                index.setdefault((bk.name, v), []).append(j)
+    pairs: set[tuple[int, int]] = set()
+    for i, rec in enumerate(left):
+        for bk in blocks:
+            for v in bk.values(rec):
+                ids = index.get((bk.name, v), ())
+                if len(ids) > max_block:
+                    continue
+                for j in ids:
+                    if right is None:
+                        if j > i:
+                            pairs.add((i, j))
+                    else:
+                        pairs.add((i, j))
+    out = sorted(pairs)
+    if len(out) > max_pairs:
+        out = random.Random(seed).sample(out, max_pairs)
+    return out
+
+
+def term_frequencies(values: Sequence[Any], top: int = TF_TOP) -> FSTermFrequencies | None:
+    """Frequencies of normalised values (None are left out); None when there are no values."""
+    counts = Counter(str(v) for v in values if v is not None)
+    n = sum(counts.values())
+    if not n:
+        return None
+    base = sum((c / n) ** 2 for c in counts.values())
+    common = counts.most_common(top)
+    rest_n = n - sum(c for _v, c in common)
+    rest_distinct = len(counts) - len(common)
+    other = (rest_n / n) / rest_distinct if rest_distinct else 1 / n
+    return FSTermFrequencies(base=max(base, P_FLOOR), other=max(other, P_FLOOR),
+                             values={v: round(c / n, 8) for v, c in common})
+
+
+def _frequencies(levels: Sequence[Sequence[int]], sizes: Sequence[int], weights: Sequence[float] | None = None,
+                 smooth: float = 0.1) -> list[list[float]]:
+    out = []
+    for k, size in enumerate(sizes):
+        counts = [smooth] * size
+        for n, lv in enumerate(levels):
+            if lv[k] != NOT_COMPARED:
+                counts[lv[k]] += 1.0 if weights is None else weights[n]
+        total = sum(counts)
+        out.append([max(c / total, P_FLOOR) for c in counts])
+    return out
+
+
+def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]] | None = None, *,
+             max_iter: int = 1000, tol: float = 1e-7, random_pairs: int = 50_000, seed: int = 0,
+             max_block: int = MAX_BLOCK) -> Training:
+    """Estimate the rule's model by EM on the data (see the module docstring)."""
+    scorer = FSScorer(rule.model_copy(update={"model": None}))
+    specs = scorer.specs
+    sizes = [len(s.levels) for s in specs]
+    norm_l = [scorer.normalised(r) for r in left]
+    norm_r = norm_l if right is None else [scorer.normalised(r) for r in right]
+    if len(norm_l) < 2 or (right is not None and not norm_r):
+        raise ValueError("training needs records on both sides")
+
+    # term frequencies (over every record) and u from random pairs
+    tf: dict[str, FSTermFrequencies] = {}
+    for f in rule.tf:
+        t = term_frequencies([n.get(f) for n in norm_l] + ([n.get(f) for n in norm_r] if right is not None else []))
+        if t is not None:
+            tf[f] = t
+    rng = random.Random(seed)
+    rand_levels = []
+    for _ in range(random_pairs):
+        i, j = rng.randrange(len(norm_l)), rng.randrange(len(norm_r))
+        if right is None and i == j:
+            continue
+        rand_levels.append(scorer.levels(norm_l[i], norm_r[j], normalised=True))
+    u = _frequencies(rand_levels, sizes)
+
+    pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
+    if not pairs:
+        raise ValueError("the rule's blocking keys find no candidate pairs in this data")
+    patterns = Counter(tuple(scorer.levels(norm_l[i], norm_r[j], normalised=True)) for i, j in pairs)
+    vecs = list(patterns)
+    counts = [patterns[v] for v in vecs]
+
+    m = [list(default_params(s.kind, s.levels).m) for s in specs]
+    expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
+    prior = min(0.5, max(1e-4, expected / len(pairs)))
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):
+        lm = [[math.log(x) for x in row] for row in m]
+        lu = [[math.log(x) for x in row] for row in u]
+        lp, lq = math.log(prior), math.log(1 - prior)
+        resp = []
+        for v in vecs:
+            a, b = lp, lq
+            for k, lv in enumerate(v):
+                if lv != NOT_COMPARED:
+                    a += lm[k][lv]
+                    b += lu[k][lv]
+            d = b - a
+            resp.append(1.0 / (1.0 + math.exp(d)) if d < 700 else 0.0)
+        wm = [c * r for c, r in zip(counts, resp)]
+        wu = [c * (1 - r) for c, r in zip(counts, resp)]
+        new_prior = min(1 - P_FLOOR, max(P_FLOOR, sum(wm) / sum(counts)))
+        new_m = _frequencies(vecs, sizes, wm)
+        new_u = _frequencies(vecs, sizes, wu)
+        delta = max(abs(new_prior - prior), *(abs(x - y) for r1, r2 in zip(new_m, m) for x, y in zip(r1, r2)),
+                    *(abs(x - y) for r1, r2 in zip(new_u, u) for x, y in zip(r1, r2)))
+        prior, m, u = new_prior, new_m, new_u
+        if delta < tol:
+            converged = True
+            break
+    fields = {s.field: FSFieldParams(levels=s.levels, m=tuple(round(x, 8) for x in m[k]),
+                                     u=tuple(round(x, 8) for x in u[k])) for k, s in enumerate(specs)}
+    model = FSModel(prior=round(prior, 8), fields=fields, tf=tf,
+                    trained={"pairs": len(pairs), "distinct_vectors": len(vecs), "iterations": it,
+                             "converged": converged, "records": len(norm_l) + (len(norm_r) if right is not None else 0),
+                             "random_pairs": len(rand_levels)})
+    return Training(model, len(pairs), len(vecs), it, converged)

@@ -1,0 +1,290 @@
+"""Probabilistic matching in the Fellegi-Sunter style (``type: probabilistic`` match rules).
+
+Every compared field of a candidate pair falls into one **comparison level**, strongest agreement
+first (``exact``, ``one_edit`` (Damerau-Levenshtein distance 1), Jaro-Winkler bands, ``day_month_swapped``
+for dates, tolerance bands for numbers ... and ``else``). A field missing on either side is not
+compared: it says nothing either way. Each level has two learned probabilities, ``m`` (the level among
+pairs of the same entity) and ``u`` (among pairs of different entities); its **match weight** is
+``log2(m / u)`` bits. The pair's weight is the prior log-odds plus the fields' weights, and its
+**match probability** is ``2^w / (1 + 2^w)``.
+
+* **Cross-field comparison** (``swap: [[first_name, last_name]]``): when the first field disagrees but
+  each side's first name is (within one typo) the other side's last name and vice versa, the first
+  field's level is ``swapped`` and the second field is not compared again.
+* **Term frequencies** (``tf: [last_name]``): an exact agreement on a rare value is stronger evidence
+  than on a common one; the exact level's weight is adjusted by ``log2(base / frequency(value))``
+  (``base``: how often two random records agree on the field), capped at ±``TF_CAP`` bits.
+* The parameters live in the rule's ``model`` (written by ``concord match train``, hub/matching/em.py).
+  Without a model the rule uses conservative defaults per level.
+
+Every decision carries its evidence: the level and weight of each field, and the same in words.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
+from hub.matching import normalise as N
+from hub.matching.compare import FIELD_NORMALISERS, default_comparator
+
+TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
+P_FLOOR = 1e-6           # no probability is exactly 0 or 1
+NOT_COMPARED = -1
+
+STRING = ("exact", "one_edit", "jw_0.92", "jw_0.80", "else")
+LEVELS: dict[str, tuple[str, ...]] = {
+    "name": STRING, "person_name": STRING, "text": STRING, "street": STRING, "city": STRING,
+    "postal_code": ("exact", "one_edit", "else"),
+    "identifier": ("exact", "one_edit", "else"),
+    "date": ("exact", "day_month_swapped", "one_edit", "else"),
+    "email": ("exact", "one_edit", "same_local", "else"),
+    "phone": ("exact", "last_8", "else"),
+    "domain": ("exact", "else"),
+    "numeric": ("exact", "within_1pct", "within_10pct", "else"),
+}
+WORDS = {"exact": "equal", "one_edit": "one typo apart", "jw_0.92": "very similar (Jaro-Winkler >= 0.92)",
+         "jw_0.80": "similar (Jaro-Winkler >= 0.80)", "else": "different", "swapped": "swapped with {other}",
+         "day_month_swapped": "day and month swapped", "same_local": "same mailbox, other domain",
+         "last_8": "same last 8 digits", "within_1pct": "within 1%", "within_10pct": "within 10%"}
+# Conservative defaults (m, u) per level before a model is trained; "else" takes what is left.
+DEFAULT_MU = {"exact": (0.85, 0.01), "one_edit": (0.06, 0.002), "jw_0.92": (0.03, 0.005),
+              "jw_0.80": (0.02, 0.03), "swapped": (0.02, 0.0005), "day_month_swapped": (0.03, 0.001),
+              "same_local": (0.04, 0.001), "last_8": (0.05, 0.0005), "within_1pct": (0.1, 0.02),
+              "within_10pct": (0.05, 0.08)}
+DEFAULT_EXACT_U = {"identifier": 1e-5, "email": 1e-4, "phone": 1e-4, "date": 0.002, "domain": 0.005,
+                   "postal_code": 0.02, "city": 0.05}
+
+
+def _compact(norm: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def f(v: Any) -> str | None:
+        x = norm(v)
+        return x.replace(" ", "") if x else None
+    return f
+
+
+def _numeric(v: Any) -> float | None:
+    if v is None or v == "":
+        return None
+    try:
+        x = float(str(v).replace(",", "."))
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def normaliser(kind: str, field: str) -> Callable[[Any], Any]:
+    leaf = field.rsplit(".", 1)[-1]
+    if kind == "identifier":
+        return FIELD_NORMALISERS.get(leaf, N.identifier)
+    return {"name": _compact(N.company_name), "person_name": _compact(N.person_name),
+            "text": lambda v: N.fold(str(v)) or None if v is not None else None, "street": N.street,
+            "city": N.city, "postal_code": N.postal_code, "phone": N.phone, "email": N.email,
+            "domain": N.domain, "date": N.date, "numeric": _numeric}[kind]
+
+
+def default_kind(field: str) -> str:
+    kind = default_comparator(field)
+    return {"exact": "identifier"}.get(kind, kind)
+
+
+# ---- comparison levels --------------------------------------------------------------------------
+def _one_edit(x: str, y: str) -> bool:
+    return min(len(x), len(y)) >= 3 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1
+
+
+def level_label(kind: str, x: Any, y: Any) -> str:
+    """The comparison level of two normalised, present values."""
+    if x == y:
+        return "exact"
+    if kind in ("name", "person_name", "text", "street", "city"):
+        if kind == "street":
+            hx, hy = N.house_numbers(x), N.house_numbers(y)
+            if hx and hy and hx != hy:
+                return "else"
+        if _one_edit(x, y):
+            return "one_edit"
+        jw = JaroWinkler.similarity(x, y)
+        return "jw_0.92" if jw >= 0.92 else "jw_0.80" if jw >= 0.80 else "else"
+    if kind in ("postal_code", "identifier"):
+        return "one_edit" if _one_edit(x, y) else "else"
+    if kind == "date":
+        if x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7]:
+            return "day_month_swapped"
+        dx, dy = x.replace("-", ""), y.replace("-", "")
+        return "one_edit" if DamerauLevenshtein.distance(dx, dy, score_cutoff=1) <= 1 else "else"
+    if kind == "email":
+        if _one_edit(x, y):
+            return "one_edit"
+        return "same_local" if x.split("@")[0] == y.split("@")[0] else "else"
+    if kind == "phone":
+        dx, dy = x.lstrip("+"), y.lstrip("+")
+        return "last_8" if len(dx) >= 8 and len(dy) >= 8 and dx[-8:] == dy[-8:] else "else"
+    if kind == "numeric":
+        scale = max(abs(x), abs(y))
+        diff = abs(x - y) / scale if scale else 0.0
+        return "within_1pct" if diff <= 0.01 else "within_10pct" if diff <= 0.1 else "else"
+    return "else"
+
+
+def default_params(kind: str, levels: tuple[str, ...]) -> FSFieldParams:
+    m, u = [], []
+    for lv in levels[:-1]:
+        dm, du = DEFAULT_MU[lv]
+        if lv == "exact" and kind in DEFAULT_EXACT_U:
+            du = DEFAULT_EXACT_U[kind]
+        m.append(dm)
+        u.append(du)
+    scale_m = min(1.0, 0.98 / sum(m))
+    m = [x * scale_m for x in m]
+    return FSFieldParams(levels=levels, m=(*m, max(0.02, 1 - sum(m))), u=(*u, max(0.01, 1 - sum(u))))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    field: str
+    kind: str
+    levels: tuple[str, ...]
+    norm: Callable[[Any], Any]
+    swap_with: str | None = None
+
+
+def field_specs(rule: MatchRule) -> list[FieldSpec]:
+    swap_of = {a: b for a, b in rule.swap}
+    out = []
+    for f in rule.fields:
+        kind = rule.comparisons.get(f) or default_kind(f)
+        levels = LEVELS[kind]
+        if f in swap_of:
+            levels = (levels[0], "swapped", *levels[1:])
+        out.append(FieldSpec(f, kind, levels, normaliser(kind, f), swap_of.get(f)))
+    return out
+
+
+def _log2(x: float) -> float:
+    return math.log2(max(x, P_FLOOR))
+
+
+class FSScorer:
+    """Scores candidate pairs of one probabilistic rule (see the module docstring)."""
+
+    def __init__(self, rule: MatchRule, model: FSModel | None = None) -> None:
+        self.rule = rule
+        self.specs = field_specs(rule)
+        self.by_field = {s.field: s for s in self.specs}
+        self.model = model if model is not None else rule.model
+        self.params: dict[str, FSFieldParams] = {}
+        for s in self.specs:
+            p = self.model.fields.get(s.field) if self.model is not None else None
+            self.params[s.field] = p if p is not None and tuple(p.levels) == s.levels else default_params(s.kind, s.levels)
+        self.weights = {f: [_log2(m) - _log2(u) for m, u in zip(p.m, p.u)] for f, p in self.params.items()}
+        prior = self.model.prior if self.model is not None else 0.05
+        self.prior_weight = _log2(prior) - _log2(1 - prior)
+        self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
+        self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
+
+    def with_term_frequencies(self, tf: Mapping[str, FSTermFrequencies]) -> FSScorer:
+        """Use these term-frequency tables for the fields that have none in the model (offline data)."""
+        for f, t in tf.items():
+            if f in self.rule.tf and f not in self.tf:
+                self.tf[f] = t
+        return self
+
+    # ---- levels -----------------------------------------------------------------------------------
+    def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {s.field: s.norm(record.get(s.field)) for s in self.specs}
+
+    def levels(self, a: Mapping[str, Any], b: Mapping[str, Any], *, normalised: bool = False) -> list[int]:
+        """The level index of every field (NOT_COMPARED where a value is missing)."""
+        na = a if normalised else self.normalised(a)
+        nb = b if normalised else self.normalised(b)
+        out = []
+        skip: set[str] = set()
+        for s in self.specs:
+            x, y = na.get(s.field), nb.get(s.field)
+            if s.field in skip or x is None or y is None:
+                out.append(NOT_COMPARED)
+                continue
+            if s.kind in ("name", "person_name") and N.has_cjk(str(x)) != N.has_cjk(str(y)):
+                out.append(NOT_COMPARED)      # Latin against CJK says nothing either way
+                continue
+            label = level_label(s.kind, x, y)
+            if s.swap_with and label != "exact":
+                ox, oy = na.get(s.swap_with), nb.get(s.swap_with)
+                if ox is not None and oy is not None and ox != oy and _close(x, oy) and _close(ox, y):
+                    label = "swapped"
+                    skip.add(s.swap_with)
+            out.append(s.levels.index(label))
+        return out
+
+    # ---- weights ----------------------------------------------------------------------------------
+    def tf_adjustment(self, field: str, value: Any) -> float:
+        t = self.tf.get(field)
+        if t is None or value is None:
+            return 0.0
+        freq = t.values.get(str(value), t.other)
+        return max(-TF_CAP, min(TF_CAP, _log2(t.base) - _log2(freq)))
+
+    def field_weights(self, levels: list[int], na: Mapping[str, Any]) -> dict[str, float]:
+        out = {}
+        for s, lv in zip(self.specs, levels):
+            if lv == NOT_COMPARED:
+                continue
+            w = self.weights[s.field][lv]
+            if lv == 0 and s.field in self.tf:
+                w += self.tf_adjustment(s.field, na.get(s.field))
+            out[s.field] = w
+        return out
+
+    def probability(self, weight: float) -> float:
+        if weight > 60:
+            return 1.0
+        if weight < -60:
+            return 0.0
+        return 1.0 / (1.0 + 2.0 ** -weight)
+
+    def score(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
+        """(match probability, weight in bits per compared field); None when the rule does not apply
+        (fewer than ``min_fields`` compared, or a ``require`` field missing)."""
+        na, nb = self.normalised(a), self.normalised(b)
+        levels = self.levels(na, nb, normalised=True)
+        fw = self.field_weights(levels, na)
+        rounded = {f: round(w, 2) for f, w in fw.items()}
+        if len(fw) < self.rule.min_fields or any(f not in fw for f in self.rule.require):
+            return None, rounded
+        return self.probability(self.prior_weight + sum(fw.values())), rounded
+
+    def explain(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+        """The evidence of a pair in numbers and in words."""
+        na, nb = self.normalised(a), self.normalised(b)
+        levels = self.levels(na, nb, normalised=True)
+        fw = self.field_weights(levels, na)
+        total = self.prior_weight + sum(fw.values())
+        words = []
+        for s, lv in zip(self.specs, levels):
+            if lv == NOT_COMPARED:
+                words.append(f"{s.field}: not compared (missing on one side)")
+                continue
+            label = s.levels[lv]
+            w = fw[s.field]
+            text = WORDS.get(label, label).format(other=s.swap_with)
+            odds = 2 ** abs(w)
+            direction = "for" if w >= 0 else "against"
+            odds_text = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
+            tf = ""
+            if lv == 0 and s.field in self.tf:
+                tf = f", {self.tf_adjustment(s.field, na.get(s.field)):+.1f} bits for how common the value is"
+            words.append(f"{s.field}: {text} ({w:+.1f} bits, {odds_text}x {direction} the same entity{tf})")
+        p = self.probability(total)
+        words.append(f"prior {self.prior_weight:+.1f} bits; total {total:+.1f} bits: match probability {p:.6f}")
+        return {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
+                "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
+                "trained": self.model is not None}
+
+
+def _close(x: Any, y: Any) -> bool:
+    return x == y or (isinstance(x, str) and isinstance(y, str) and _one_edit(x, y))
