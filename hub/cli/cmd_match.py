@@ -8,8 +8,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hub.cli.common import (ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, fail, guarded, load,
-                            print_json, setup_logging)
+from hub.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    err_console,
+    fail,
+    guarded,
+    load,
+    print_json,
+    setup_logging,
+)
 
 STARTER = Path(__file__).resolve().parent.parent / "starter" / "concord.yaml"
 
@@ -68,29 +78,98 @@ def register(app: typer.Typer) -> None:
             console.print(f"re-matched {entity}: {stats.mapped} records, {stats.linked} linked, "
                           f"{stats.created} golden records")
 
-    @app.command()
-    def match(entity: str = typer.Option(..., "--entity", "-e", help="Canonical entity (account, contact, ...)."),
-              left: Path = typer.Option(..., "--left", help="CSV or JSONL export: canonical columns plus `id`."),
+    match_app = typer.Typer(help="Match exported files offline with the configured rules; `train` learns a "
+                                 "probabilistic rule's parameters.", invoke_without_command=True)
+    app.add_typer(match_app, name="match")
+
+    @match_app.callback()
+    def match(ctx: typer.Context,
+              entity: str = typer.Option(None, "--entity", "-e", help="Canonical entity (account, contact, ...)."),
+              left: Path = typer.Option(None, "--left", help="CSV or JSONL export: canonical columns plus `id`."),
               right: Path = typer.Option(None, "--right", help="Second file; without it LEFT is deduplicated."),
               out: Path = typer.Option(Path("pairs.csv"), "--out", "-o", help="Where the pairs go (CSV)."),
+              clusters: Path = typer.Option(None, "--clusters", help="Also write `id,cluster_id` per linked record."),
               config: str = ConfigOpt, json_out: bool = JsonOpt,
               links_only: bool = typer.Option(False, "--links-only", help="Leave review pairs out.")) -> None:
         """Match exported files offline with the configured rules (tune rules before switching them on)."""
-        from hub.matching.offline import match_files, write_pairs
+        if ctx.invoked_subcommand is not None:
+            return
+        from hub.errors import ConfigError
+        from hub.matching.offline import match_files, write_clusters, write_pairs
 
+        if entity is None or left is None:
+            fail(ConfigError("concord match needs --entity and --left (or a subcommand: train)"))
         setup_logging()
         rules = _rules(config, entity)
         pairs, stats = guarded(lambda: match_files(rules, left, right))
         if links_only:
-            pairs = [p for p in pairs if p.decision == "link"]
-        write_pairs(pairs, out)
+            pairs = [p for p in pairs if p.decision in ("link", "cluster")]
+        write_pairs(pairs, out, cluster_ids=right is None)
         summary = {"out": str(out), "pairs": len(pairs), **stats}
+        if clusters is not None:
+            summary["clusters_out"] = str(clusters)
+            summary["clusters"] = write_clusters(pairs, clusters)
         if json_out:
             print_json(summary)
             return
         console.print(f"{stats['left']} left" + (f" · {stats['right']} right" if right else "") +
                       f" · {stats['link']} linked · {stats['review']} to review · {stats['new']} unmatched"
-                      f" -> {out} ({len(pairs)} pairs)")
+                      + (f" · {stats['clusters']} clusters" if "clusters" in stats else "")
+                      + f" -> {out} ({len(pairs)} pairs)")
+
+    @match_app.command("train")
+    def train(entity: str = typer.Option(..., "--entity", "-e", help="Canonical entity."),
+              rule: str = typer.Option(None, "--rule", help="The probabilistic rule (default: every one)."),
+              left: Path = typer.Option(None, "--left", help="Train on this export instead of the warehouse."),
+              right: Path = typer.Option(None, "--right", help="Second export (linkage across two files)."),
+              out: Path = typer.Option(None, "--out", "-o",
+                                       help="Write the learned parameters here instead of into concord.yaml."),
+              config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
+        """Learn a probabilistic rule's m/u parameters by EM from your own data; written into concord.yaml
+        (the rule's `model:`) for you to review."""
+        from hub.errors import ConfigError
+        from hub.matching.train import train_rules, write_models
+
+        setup_logging()
+        if not os.path.exists(config):
+            fail(ConfigError(f"{config}: no such file (training writes into a project's concord.yaml)"))
+        from hub.config import load_project
+
+        project = guarded(lambda: load_project(config, check_connectors=False))
+        ecfg = project.config.entities.get(entity)
+        if ecfg is None:
+            fail(ConfigError(f"{config}: entity {entity!r} is not configured"))
+        targets = [r for r in ecfg.match if r.type == "probabilistic" and (rule is None or r.key_name == rule)]
+        if not targets:
+            fail(ConfigError(f"{config}: entity {entity!r} has no probabilistic rule"
+                             + (f" named {rule!r}" if rule else "")))
+        if left is not None:
+            from hub.matching.offline import read_records
+
+            records_l = guarded(lambda: [r for _id, r in read_records(left)])
+            records_r = guarded(lambda: [r for _id, r in read_records(right)]) if right is not None else None
+        else:
+            from hub.matching.train import warehouse_records
+
+            _project, wh = load(config, warehouse)
+            try:
+                records_l, records_r = guarded(lambda: warehouse_records(wh, entity)), None
+            finally:
+                wh.dispose()
+        results = guarded(lambda: train_rules(targets, records_l, records_r))
+        written = guarded(lambda: write_models(config, entity, results, out))
+        summary = {"written": written, "rules": {name: {"pairs": t.pairs, "distinct_vectors": t.patterns,
+                                                        "iterations": t.iterations, "converged": t.converged,
+                                                        "prior": t.model.prior}
+                                                 for name, t in results.items()}}
+        if json_out:
+            print_json(summary)
+            return
+        for name, t in results.items():
+            console.print(f"{entity}.{name}: {t.pairs} candidate pairs, {t.patterns} distinct comparison vectors, "
+                          f"EM {'converged' if t.converged else 'stopped'} after {t.iterations} iterations; "
+                          f"prior {t.model.prior:.4g}")
+        console.print(f"parameters written to {written}: review them (git diff) before the next sync")
 
     @app.command()
     def link(record: str = typer.Argument(..., help="SYSTEM:SOURCE_ID of the record to move."),

@@ -7,14 +7,20 @@ flattened the same way), plus an ``id`` column. Empty cells are missing values.
 ``match_files(rules, left, right)`` links two files: every left record is matched against the right
 records exactly as the engine matches a new record against golden records (same keys, blocks,
 comparators and thresholds), then auto-links are made one-to-one (best score first), as a system
-holds an entity once. Without ``right`` it deduplicates one file: every pair within it.
+holds an entity once. Without ``right`` it deduplicates one file: every record is matched against
+the others, and the links are closed transitively into clusters (connected components: if A links B
+and B links C, all three are one entity); the output has every pair of a cluster (``decision``
+``cluster`` for a pair implied through others) and, in a last column, every pair's ``cluster_id``
+(the smallest record id of the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
+
+Probabilistic rules with ``tf`` fields and no trained term frequencies take them from the files.
 """
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +38,9 @@ class Pair:
     right_id: str
     score: float | None
     rule: str | None
-    decision: str                 # link | review
+    decision: str                 # link | review | cluster (dedup: linked through other records)
     evidence: dict[str, Any]
+    cluster_id: str = ""
 
     def row(self) -> list[Any]:
         fields = self.evidence.get("fields") or {}
@@ -120,6 +127,7 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     pairs: list[Pair] = []
     if right is None:
         records = list(read_records(left))
+        _term_frequencies(matcher, [rec for _rid, rec in records])
         own_keys = {rid: index.add(rid, rec) for rid, rec in records}
         stats["left"] = len(records)
         seen: set[tuple[str, str]] = set()
@@ -131,14 +139,20 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
                 if (a, b) not in seen:
                     seen.add((a, b))
                     pairs.append(Pair(a, b, d.score, d.rule, d.decision, d.evidence))
+        pairs = close_clusters(pairs)
+        stats["clusters"] = len({p.cluster_id for p in pairs if p.cluster_id})
+        stats["cluster_pairs"] = sum(p.decision == "cluster" for p in pairs)
         return pairs, stats
-    for rid, rec in read_records(right):
+    right_records = list(read_records(right))
+    left_records = list(read_records(left))
+    _term_frequencies(matcher, [rec for _rid, rec in right_records + left_records])
+    for rid, rec in right_records:
         if rid in index.data:
             raise ConfigError(f"{right}: duplicate id {rid!r}")
         index.add(rid, rec)
     stats["right"] = len(index.data)
     links: list[Pair] = []
-    for lid, rec in read_records(left):
+    for lid, rec in left_records:
         stats["left"] += 1
         d = matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data)
         stats[d.decision] = stats.get(d.decision, 0) + 1
@@ -159,9 +173,75 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     return pairs, stats
 
 
-def write_pairs(pairs: Sequence[Pair], out: str | Path) -> None:
+def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]) -> None:
+    from hub.matching.em import term_frequencies
+
+    for scorer in matcher.fs_scorers.values():
+        missing = [f for f in scorer.rule.tf if f not in scorer.tf]
+        if missing:
+            norm = [scorer.normalised(r) for r in records]
+            tables = {f: t for f in missing if (t := term_frequencies([n.get(f) for n in norm])) is not None}
+            scorer.with_term_frequencies(tables)
+
+
+def clusters(links: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Connected components over links: record id -> cluster id (the smallest id of its component)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in parent}
+
+
+def close_clusters(pairs: Sequence[Pair]) -> list[Pair]:
+    """Links closed transitively: every pair of each connected component, implied ones as ``cluster``;
+    review pairs keep their own row (with the cluster of their first record, if any)."""
+    links = [p for p in pairs if p.decision == "link"]
+    cid = clusters([(p.left_id, p.right_id) for p in links])
+    members: dict[str, list[str]] = {}
+    for rid, c in cid.items():
+        members.setdefault(c, []).append(rid)
+    direct = {(p.left_id, p.right_id) for p in links}
+    out = [replace(p, cluster_id=cid[p.left_id]) for p in links]
+    for c, ids in members.items():
+        ids.sort()
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if (a, b) not in direct:
+                    out.append(Pair(a, b, None, None, "cluster", {"cluster_size": len(ids)}, c))
+    out.extend(replace(p, cluster_id=cid.get(p.left_id, "")) for p in pairs if p.decision != "link")
+    return out
+
+
+def write_clusters(pairs: Sequence[Pair], out: str | Path) -> int:
+    """``id,cluster_id`` for every record in a linked pair; returns the number of clusters."""
+    ids: dict[str, str] = {}
+    for p in pairs:
+        if p.decision in ("link", "cluster"):     # linkage: each one-to-one pair is its own cluster
+            ids[p.left_id] = ids[p.right_id] = p.cluster_id or min(p.left_id, p.right_id)
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(HEADER)
+        w.writerow(["id", "cluster_id"])
+        for rid in sorted(ids, key=lambda r: (ids[r], r)):
+            w.writerow([rid, ids[rid]])
+    return len(set(ids.values()))
+
+
+def write_pairs(pairs: Sequence[Pair], out: str | Path, *, cluster_ids: bool | None = None) -> None:
+    """The pairs as CSV; with ``cluster_ids`` (default: when any pair has one) a last ``cluster_id`` column."""
+    if cluster_ids is None:
+        cluster_ids = any(p.cluster_id for p in pairs)
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER + ["cluster_id"] if cluster_ids else HEADER)
         for p in pairs:
-            w.writerow(p.row())
+            w.writerow(p.row() + [p.cluster_id] if cluster_ids else p.row())
