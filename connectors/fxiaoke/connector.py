@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from connectors.fxiaoke.auth import FxiaokeAuth
 from connectors.fxiaoke.client import FxiaokeClient
@@ -25,9 +25,10 @@ class FxiaokeConnector:
         self.http = http
         system = self.context.system
         verify: bool | str = config.ca_file or True
-        token_session = http.session(system, verify=verify)
+        token_session = http.session(system, verify=verify, safe_posts=True)   # token requests may be repeated
         self.auth = FxiaokeAuth(config, token_session, self.context.utcnow, system=system)
         self.session = http.session(system, auth=self.auth, verify=verify, rate_per_second=config.rate_limit,
+                                    safe_posts=_reads_only,
                                     secrets=[config.app_secret.get_secret_value(),
                                              config.permanent_code.get_secret_value()])
         self.client = FxiaokeClient(config, self.session, system)
@@ -71,3 +72,11 @@ class FxiaokeConnector:
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         entity_by_name(self, entity)
         return self.writer.write(entity, changes)
+
+
+#: Fxiaoke reads with POST too: metadata and queries may be sent again when an answer is lost
+_READ_PATHS = ("/object/list", "/object/describe", "/data/query")
+
+
+def _reads_only(request: Any) -> bool:
+    return (request.path_url or "").split("?")[0].endswith(_READ_PATHS)

@@ -31,7 +31,7 @@ class OracleFusionConnector:
         verify: bool | str = config.ca_file or True
         token_session = None
         if isinstance(config.auth, OAuthConfig):
-            token_session = self.http.session(self.system, verify=verify,
+            token_session = self.http.session(self.system, verify=verify, safe_posts=True,
                                               secrets=[config.auth.client_secret.get_secret_value()])
         self.auth = build_auth(config.auth, token_session, system=self.system)
         self.session: requests.Session = self.http.session(self.system, auth=self.auth, verify=verify,

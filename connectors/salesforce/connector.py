@@ -32,7 +32,7 @@ class SalesforceConnector:
         self.context = context or ConnectorContext(system="salesforce")
         self.http: HttpToolkit = self.context.http or HttpToolkit()
         verify: bool | str = config.ca_file or True
-        login_session = self.http.session(self.context.system, verify=verify)
+        login_session = self.http.session(self.context.system, verify=verify, safe_posts=True)  # OAuth token requests
         self.auth = SalesforceOAuth(config, login_session, self.context.base_dir)
         self.session = self.http.session(self.context.system, auth=self.auth, verify=verify,
                                          rate_per_second=config.rate_limit, observers=[self._limit_info])

@@ -69,7 +69,8 @@ class SapODataConnector:
             assert c.token_url and c.client_id and c.client_secret is not None
             secret = c.client_secret.get_secret_value()
             return BearerAuth(client_credentials_fetcher(
-                lambda: self.toolkit.session(self.system, verify=verify, secrets=[secret]), c.token_url, c.client_id,
+                lambda: self.toolkit.session(self.system, verify=verify, secrets=[secret], safe_posts=True),
+                c.token_url, c.client_id,
                 secret))
         return None
 

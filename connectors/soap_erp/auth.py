@@ -14,7 +14,7 @@ def build_auth(cfg: AuthConfig, http: HttpToolkit, system: str, verify: bool | s
     if cfg.kind == "basic":
         assert cfg.username is not None and cfg.password is not None
         return BasicAuth(cfg.username, cfg.password)
-    token_session = http.session(system, verify=verify,
+    token_session = http.session(system, verify=verify, safe_posts=True,
                                  secrets=[cfg.client_secret.get_secret_value()] if cfg.client_secret else None)
 
     def fetch() -> str:

@@ -49,7 +49,8 @@ class SoapErpConnector:
         self.http = context.http or HttpToolkit()
         verify: bool | str = self._path(config.ca_file) if config.ca_file else True
         auth = build_auth(config.auth, self.http, self.system, verify)
-        session = self.http.session(self.system, auth=auth, verify=verify, rate_per_second=config.rate_limit)
+        session = self.http.session(self.system, auth=auth, verify=verify, rate_per_second=config.rate_limit,
+                                    safe_posts=_soap_read)
         session.headers["Accept-Encoding"] = "gzip, deflate"
         self.transport = zeep.Transport(session=session, cache=None, timeout=config.timeout,
                                         operation_timeout=config.timeout)
@@ -204,3 +205,9 @@ class SoapErpConnector:
             raise
         except Exception as exc:
             raise classify_exception(exc, h.model.opmap.faults, system=self.system, what=what) from None
+
+
+def _soap_read(request: Any) -> bool:
+    """NAV's Read, ReadMultiple and ReadByRecId only read: a lost answer may be asked for again."""
+    action = str(request.headers.get("SOAPAction", "")).strip('"')
+    return action.rsplit(":", 1)[-1].rsplit("/", 1)[-1] in ("Read", "ReadMultiple", "ReadByRecId")

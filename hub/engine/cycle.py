@@ -166,6 +166,7 @@ class CycleRun:
         self._created: set[str] = set()
         self._first_round: dict[tuple[str, str, str], int] = {}   # queued changes after round 1
         self.last_queued = 0        # changes queued by the last ``process`` step
+        self._pull_failed: set[tuple[str, str]] = set()   # streams whose last pull in this cycle failed
 
     # ---- what to do -------------------------------------------------------------------------
     def entities(self, only: Sequence[str] | None = None) -> list[str]:
@@ -189,6 +190,10 @@ class CycleRun:
         st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
                      system, entity, "pull")
         self.summary.streams.append(st)
+        if st.status == "failed":
+            self._pull_failed.add((entity, system))
+        else:
+            self._pull_failed.discard((entity, system))
         return st
 
     def process(self, entity: str) -> int:
@@ -223,8 +228,10 @@ class CycleRun:
         return self.process(step.entity)
 
     def push(self, entity: str, system: str) -> StreamStats:
-        st = _locked(self.ctx, f"push:{system}:{entity}", lambda: push_entity(self.ctx, entity, system),
-                     system, entity, "push")
+        # no creates into a stream this cycle could not read: the target may hold them already
+        new_records = (entity, system) not in self._pull_failed
+        st = _locked(self.ctx, f"push:{system}:{entity}",
+                     lambda: push_entity(self.ctx, entity, system, new_records=new_records), system, entity, "push")
         self.summary.streams.append(st)
         return st
 

@@ -25,12 +25,18 @@ from hub.engine.parents import waits_for_parents
 from hub.engine.resolver import XrefResolver
 from hub.errors import BudgetExhausted, HubError, RecordError, TransientError
 from hub.http.redact import redact
-from hub.warehouse.stores import outbox
+from hub.warehouse import tables as T
+from hub.warehouse.stores import outbox, xrefs
 
 log = logging.getLogger("concord.push")
 
 
-def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
+def push_entity(ctx: RunContext, entity: str, system: str, *, new_records: bool = True) -> StreamStats:
+    """Send the queued writes of one entity to one target.
+
+    ``new_records=False`` holds creates back: when this cycle's pull of the same stream failed,
+    the target may hold records Concord has not read yet, and creating now could duplicate them.
+    """
     stats = StreamStats(system, entity, "push")
     calls_before = ctx.ledger.calls(system)
     try:
@@ -50,10 +56,11 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     break
                 with ctx.warehouse.tx() as conn:
                     rows = outbox.claimable(conn, entity=entity, system=system, after=last_id, limit=batch_size,
-                                            now=ctx.now(), for_update=for_update)
+                                            now=ctx.now(), for_update=for_update, new_records=new_records)
                     if not rows:
                         break
                     last_id = rows[-1].id
+                    rows = _drop_already_linked(ctx, conn, entity, system, rows)
                     changes, waiting, bad = _to_changes(conn, entity, system, mapping, rows)
                     outbox.mark_sending(conn, [r.id for r, _c in changes], ctx.now())
                     # tried again at the next push, once its parent may be written; a parent that
@@ -74,6 +81,14 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     record_outcomes(ctx, conn, [Outcome(row, change, res, res.error)
                                                 for (row, change), res in zip(changes, results)], max_attempts, stats)
                 crashpoint("push.after_commit")
+        if not new_records:
+            with ctx.warehouse.tx() as conn:
+                held = outbox.count_new(conn, entity=entity, system=system)
+            if held:
+                stats.waiting += held
+                stats.status, stats.error_kind = "partial", "transient"
+                stats.error = (f"{held} create(s) held back: this cycle's pull of {system}.{entity} failed, so "
+                               f"{system} may hold records Concord has not read; they go once a pull succeeds")
         if stats.dead or stats.failed or stats.blocked:
             stats.status = "partial"
         if stats.blocked and not stats.error:
@@ -94,6 +109,27 @@ def push_entity(ctx: RunContext, entity: str, system: str) -> StreamStats:
     stats.api_calls = ctx.ledger.calls(system) - calls_before
     stats.finished_at = ctx.now()
     return stats
+
+
+def _drop_already_linked(ctx: RunContext, conn: Connection, entity: str, system: str, rows: list[Any]) -> list[Any]:
+    """A create queued before the target's own record was matched to the golden record must not go:
+    the golden record is linked to that record now. It is superseded and the record re-planned (an
+    update, if the two differ)."""
+    new = [r for r in rows if outbox.is_new_record(r) and r.status != "sending"]
+    if not new:
+        return rows
+    linked = xrefs.linked_golden_ids(conn, entity, system, [r.golden_id for r in new])
+    if not linked:
+        return rows
+    gone = [r for r in new if r.golden_id in linked]
+    now = ctx.now()
+    outbox.supersede(conn, [(r.id, {"kind": "superseded", "message": f"not sent: the golden record is linked to "
+                                    f"{system} record {linked[r.golden_id]} now (an earlier attempt went through, "
+                                    f"or the record was matched)"}) for r in gone], now)
+    ctx.warehouse.upsert(conn, T.dirty, [{"entity": entity, "golden_id": r.golden_id, "since": now} for r in gone],
+                         ["entity", "golden_id"], update=[])
+    ids = {r.id for r in gone}
+    return [r for r in rows if r.id not in ids]
 
 
 def _to_changes(conn: Connection, entity: str, system: str, mapping: Any, rows: list[Any]

@@ -82,13 +82,24 @@ def parse_retry_after(value: str | None) -> float | None:
 class ConcordAdapter(HTTPAdapter):
     def __init__(self, system: str, *, policy: RetryPolicy, ledger: CallLedger, auth: AuthHandler | None,
                  limiter: RateLimiter | None, sleep: Callable[[float], None], observers: list[Callable] | None = None,
-                 pool_maxsize: int = 16, breaker: CircuitBreaker | None = None) -> None:
+                 pool_maxsize: int = 16, breaker: CircuitBreaker | None = None,
+                 safe_posts: bool | Callable[[requests.PreparedRequest], bool] = False) -> None:
         super().__init__(max_retries=0, pool_connections=4, pool_maxsize=pool_maxsize)
+        self.safe_posts = safe_posts
         self.system, self.policy, self.ledger, self.auth, self.limiter = system, policy, ledger, auth, limiter
         self.breaker = breaker or CircuitBreaker(system, BreakerPolicy(failure_threshold=0))
         self._sleep = sleep
         self._rng = random.Random()
         self.observers = observers or []
+
+    def _retry_safe(self, request: requests.PreparedRequest, method: str) -> bool:
+        """May this request be sent again when its outcome is unknown? Idempotent methods, and POSTs
+        the connector declared reads (Fxiaoke queries, SOAP ReadMultiple, OAuth token requests)."""
+        if method in IDEMPOTENT:
+            return True
+        if callable(self.safe_posts):
+            return bool(self.safe_posts(request))
+        return bool(self.safe_posts)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.backoff_max, self.policy.backoff_base * (2 ** (attempt - 1))) * (0.5 + self._rng.random() / 2)
@@ -106,6 +117,7 @@ class ConcordAdapter(HTTPAdapter):
             kwargs["timeout"] = self.policy.timeout
         attempt, refreshed = 0, False
         method = (request.method or "GET").upper()
+        safe = self._retry_safe(request, method)
         breaker = self.breaker
         while True:
             attempt += 1
@@ -123,7 +135,7 @@ class ConcordAdapter(HTTPAdapter):
                 self.ledger.record(self.system, 0, retry=attempt > 1)
                 breaker.failure(_describe(exc))
                 not_sent = _not_sent(exc)
-                if attempt < max_attempts and (not_sent or method in IDEMPOTENT):
+                if attempt < max_attempts and (not_sent or safe):
                     delay = self._backoff(attempt)
                     log.info("%s %s: connection error (%s); retry %d in %.2fs", self.system, method,
                              type(exc).__name__, attempt, delay)
@@ -133,7 +145,7 @@ class ConcordAdapter(HTTPAdapter):
             except requests.Timeout as exc:
                 self.ledger.record(self.system, 0, retry=attempt > 1)
                 breaker.failure(_describe(exc))
-                if attempt < max_attempts and method in IDEMPOTENT:
+                if attempt < max_attempts and safe:
                     self._sleep(self._backoff(attempt))
                     continue
                 raise
@@ -144,13 +156,13 @@ class ConcordAdapter(HTTPAdapter):
                 except CUT_OFF as exc:
                     response.close()
                     breaker.failure(f"answer cut off: {_describe(exc)}")
-                    if attempt < max_attempts and method in IDEMPOTENT:
+                    if attempt < max_attempts and safe:
                         delay = self._backoff(attempt)
                         log.info("%s %s %s: the answer was cut off (%s); retry %d in %.2fs", self.system, method,
                                  _short(request.url), type(exc).__name__, attempt, delay)
                         self._sleep(delay)
                         continue
-                    if method in IDEMPOTENT:
+                    if safe:
                         raise
                     raise TransientError(
                         f"{self.system} {method} {_short(request.url)}: the answer was cut off mid-way "
@@ -261,8 +273,14 @@ class HttpToolkit:
     def session(self, system: str, *, auth: AuthHandler | None = None, verify: bool | str = True,
                 rate_per_second: float | None = None, policy: RetryPolicy | None = None,
                 observers: list[Callable[[requests.Response], None]] | None = None,
-                secrets: list[str] | None = None) -> requests.Session:
-        """A session for one system. ``verify`` may be a CA file (sandboxes' self-signed certs)."""
+                secrets: list[str] | None = None,
+                safe_posts: bool | Callable[[requests.PreparedRequest], bool] = False) -> requests.Session:
+        """A session for one system. ``verify`` may be a CA file (sandboxes' self-signed certs).
+
+        ``safe_posts``: POSTs that only read (True for all, or a predicate on the request), which the
+        retry layer may send again when an answer is lost, as it does GETs; other POSTs are never re-sent
+        blindly (their outcome is unknown).
+        """
         s = requests.Session()
         if isinstance(verify, str):
             # REQUESTS_CA_BUNDLE would override session.verify (see protocols.md section 8)
@@ -271,7 +289,7 @@ class HttpToolkit:
         s.headers["User-Agent"] = self.user_agent
         adapter = ConcordAdapter(system, policy=policy or self.policy, ledger=self.ledger, auth=auth,
                                  limiter=self.limiter(system, rate_per_second), sleep=self.sleep,
-                                 observers=observers, breaker=self.breaker(system))
+                                 observers=observers, breaker=self.breaker(system), safe_posts=safe_posts)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         redactor.add(*(secrets or []))

@@ -123,14 +123,6 @@ def test_fxiaoke_per_record_busy_fails_only_that_record() -> None:
     assert isinstance(res[0].error, TransientError)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "lost create answers are fixed (lookup / upsert on Concord's id, cut-off answers are OUTCOME_UNKNOWN). What "
-    "remains is in the engine (reported): a target's first pull fails (transient) while the same cycle plans and "
-    "pushes creates of golden records into it, so records it already holds but Concord has not read are created "
-    "again (Zoho DUPLICATE_DATA on Email/ERP_Customer_Number at the first attempt, a second Salesforce contact "
-    "with another Concord id); and a create queued before the target's record was matched is still sent after "
-    "the match (golden linked twice to one system). Needs: no create/upsert push to a stream whose pull failed "
-    "this cycle, and queued creates superseded once the golden record is linked in that system"))
 def test_chaos_small_world_converges_without_loss_or_duplicates() -> None:
     from bench.bench_chaos import run
 

@@ -144,6 +144,17 @@ class ZohoStore:
         mod.reindex(rec)
         if world_index is not None:
             mod.truth[rec["id"]] = world_index
+        if old is not None and old.get(mod.display_field) != rec.get(mod.display_field):
+            self._rename_lookups(rec["id"], rec.get(mod.display_field))
+
+    def _rename_lookups(self, rec_id: str, name: Any) -> None:
+        """Zoho answers a lookup with the related record's current name: a rename shows everywhere
+        (the records are not re-stamped: their Modified_Time stays, as in Zoho)."""
+        for other in self.modules.values():
+            for r in other.records.values():
+                for v in r.values():
+                    if isinstance(v, dict) and v.get("id") == rec_id and "name" in v:
+                        v["name"] = name
 
     def delete(self, mod: Module, rec_id: str) -> dict[str, Any] | None:
         with self.lock:

@@ -33,11 +33,12 @@ CLAIM_LEASE = dt.timedelta(minutes=10)   # longer than any batch call with its r
 
 
 def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: int, now: dt.datetime,
-              for_update: bool = False) -> list[Any]:
+              for_update: bool = False, new_records: bool = True) -> list[Any]:
     """The next rows this process may claim after outbox id ``after``, in queue order.
 
     Queued and retryable rows whose time has come, and ``sending`` rows whose owner is this
     process, is gone, or whose lease has ended. Rows another live worker is sending are skipped.
+    ``new_records=False`` leaves writes of records the target has no id for (creates) queued.
     """
     o = T.outbox.c
     me = current_owner()
@@ -56,6 +57,8 @@ def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: 
             break
         cursor = rows[-1].id
         for r in rows:
+            if not new_records and is_new_record(r):
+                continue
             if r.status == OutboxStatus.SENDING and r.claimed_by != me:
                 lease_over = r.lease_until is not None and _aware(r.lease_until) <= now
                 if r.claimed_by not in alive:
@@ -66,6 +69,29 @@ def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: 
             if len(out) == limit:
                 break
     return out
+
+
+def is_new_record(row: Any) -> bool:
+    """A write that makes a record the target has no id for yet (create, or upsert without a target id)."""
+    return row.op in ("create", "upsert") and not row.target_id
+
+
+def count_new(conn: Connection, *, entity: str, system: str) -> int:
+    """Queued writes of new records for one stream (what waits when creates are held back)."""
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    return conn.execute(select(func.count()).select_from(T.outbox).where(
+        o.entity == entity, o.system == system, o.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]),
+        o.op.in_(["create", "upsert"]), o.target_id.is_(None))).scalar() or 0
+
+
+def supersede(conn: Connection, rows: Sequence[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
+    """Rows that must not be sent any more, each with the reason."""
+    o = T.outbox.c
+    for oid, reason in rows:
+        conn.execute(update(T.outbox).where(o.id == oid).values(
+            status=OutboxStatus.SUPERSEDED.value, last_error=reason, updated_at=now))
 
 
 def mark_sending(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None:
