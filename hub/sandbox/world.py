@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 BASE_TIME = dt.datetime(2026, 1, 5, 8, 0, 0, tzinfo=dt.timezone.utc)
@@ -135,6 +135,45 @@ class Person:
     job_title: str
     birth_date: dt.date
     updated_at: dt.datetime
+    national_id: str = ""          # a social-security style number, unique per person
+    street: str = ""               # home address (shared by a household under PersonNoise.family)
+    postal_code: str = ""
+    city: str = ""
+
+
+@dataclass(frozen=True)
+class PersonNoise:
+    """Rates of the noise real person data has, per projected record (all 0: off, the default).
+
+    ``typo``: per name, e-mail and id a swapped, dropped or doubled character; ``phonetic``: a name
+    spelled as it sounds (Meyer/Maier, Schmidt/Schmitt, Philip/Filip); ``swap_names``: first and last
+    name swapped; ``swap_day_month``: birth date with day and month transposed (where both are <= 12);
+    ``missing``: each optional field left empty; ``family``: a person shares the surname, home address
+    and landline of the person before them (a household: different people, much in common);
+    ``duplicate``: a system holds the person twice (deduplication inside one system)."""
+
+    typo: float = 0.0
+    phonetic: float = 0.0
+    swap_names: float = 0.0
+    swap_day_month: float = 0.0
+    missing: float = 0.0
+    family: float = 0.0
+    duplicate: float = 0.0
+
+    @classmethod
+    def realistic(cls) -> "PersonNoise":
+        return cls(typo=0.15, phonetic=0.05, swap_names=0.05, swap_day_month=0.03, missing=0.15, family=0.1,
+                   duplicate=0.05)
+
+    @property
+    def off(self) -> bool:
+        return not any((self.typo, self.phonetic, self.swap_names, self.swap_day_month, self.missing, self.family,
+                        self.duplicate))
+
+
+_PHONETIC = [("ph", "f"), ("f", "ph"), ("ei", "ai"), ("ai", "ei"), ("ey", "ei"), ("dt", "tt"), ("tt", "dt"),
+             ("ck", "k"), ("k", "ck"), ("ie", "y"), ("y", "ie"), ("th", "t"), ("mm", "m"), ("nn", "n"),
+             ("ss", "s"), ("c", "k"), ("z", "s"), ("v", "w"), ("ou", "u"), ("ae", "e")]
 
 
 @dataclass(frozen=True)
@@ -206,10 +245,11 @@ class Invoice:
 class World:
     """A deterministic world of ``size`` companies (and ~2 people each, orders, invoices)."""
 
-    def __init__(self, seed: int = 42, size: int = 100) -> None:
+    def __init__(self, seed: int = 42, size: int = 100, person_noise: PersonNoise | None = None) -> None:
         if size < 1:
             raise ValueError("a world needs at least one company")
         self.seed, self.size = seed, size
+        self.person_noise = person_noise or PersonNoise()
         self.n_people = size * 2
         self.n_products = max(10, min(5000, size // 5))
         self.n_orders = size
@@ -250,13 +290,55 @@ class World:
         c = self.company(company_index)
         host = c.email.split("@", 1)[1]
         local = f"{first}.{last}".lower().replace(" ", "").replace("ü", "ue").replace("ö", "oe")
-        return Person(
+        person = Person(
             index=i, world_id=f"P{i:07d}", company_index=company_index, first_name=first, last_name=last,
             cjk_name=f"{r.choice(_CJK_SURNAME)}{r.choice(_CJK_GIVEN)}{r.choice(_CJK_GIVEN)}",
             email=f"{local}{i}@{host}", phone=_phone(r, c.country),
             mobile=_phone(r, c.country, mobile=True), job_title=r.choice(_TITLES),
             birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=r.randrange(0, 15000)), updated_at=_ts(r),
         )
+        # Identity and home: drawn from their own stream, so the fields above never change.
+        h = _rng(self.seed, "person-home", i)
+        _code, _cur, _vat, cities, streets, _cc = _COUNTRIES[h.randrange(len(_COUNTRIES))]
+        city, postcode, _region = h.choice(cities)
+        ssn = (i * 7_368_787 + 100_000_007 + self.seed) % 900_000_000 + 100_000_000
+        person = replace(person, national_id=f"{str(ssn)[:3]}-{str(ssn)[3:5]}-{str(ssn)[5:]}",
+                         street=f"{h.choice(streets)} {h.randrange(1, 300)}", postal_code=postcode, city=city)
+        fam = self.person_noise.family
+        if fam and i % 2 == 1 and _rng(self.seed, "family", i).random() < fam:
+            head = self.person(i - 1)       # even index: never itself a household member, no recursion
+            person = replace(person, last_name=head.last_name, street=head.street, postal_code=head.postal_code,
+                             city=head.city, phone=head.phone)
+        return person
+
+    def person_copies(self, system: str, i: int) -> int:
+        """How many records ``system`` holds of person ``i`` (2 with PersonNoise.duplicate)."""
+        d = self.person_noise.duplicate
+        return 2 if d and _rng(self.seed, f"dup:{system}", i).random() < d else 1
+
+    def person_view(self, system: str, i: int, copy: int = 0) -> dict[str, object]:
+        """Person ``i`` as ``system`` holds it (flat canonical contact fields), with the person noise."""
+        p, pn = self.person(i), self.person_noise
+        n = Noise(_rng(self.seed, f"pnoise:{system}:{copy}", i))
+        first, last = p.first_name, p.last_name
+        if pn.phonetic:
+            first, last = n.phonetic(first, pn.phonetic), n.phonetic(last, pn.phonetic)
+        first, last = n.typo(first, pn.typo), n.typo(last, pn.typo)
+        if n.chance(pn.swap_names):
+            first, last = last, first
+        bd = p.birth_date
+        if n.chance(pn.swap_day_month) and bd.day <= 12 and bd.day != bd.month:
+            bd = dt.date(bd.year, bd.day, bd.month)
+        email = n.typo(p.email, pn.typo / 3)
+        nid = n.typo(p.national_id, pn.typo / 3)
+
+        def opt(v: object) -> object:
+            return n.maybe(v, pn.missing)
+
+        return {"first_name": opt(first), "last_name": last, "birth_date": opt(bd.isoformat()), "email": opt(email),
+                "phone": opt(p.phone), "mobile": opt(p.mobile), "national_id": opt(nid),
+                "mailing_address.street": opt(p.street), "mailing_address.postal_code": opt(p.postal_code),
+                "mailing_address.city": opt(p.city)}
 
     def product(self, i: int) -> Product:
         r = _rng(self.seed, "product", i)
@@ -367,6 +449,18 @@ class Noise:
 
     def maybe(self, value: object, p_missing: float = 0.05) -> object:
         return None if self.chance(p_missing) else value
+
+    def phonetic(self, s: str, p: float = 0.05) -> str:
+        """With probability p: one spelling that sounds the same (``Meyer`` -> ``Maier``, ``Schmidt`` -> ``Schmitt``)."""
+        if not s or not self.chance(p):
+            return s
+        low = s.lower()
+        options = [(a, b) for a, b in _PHONETIC if a in low[1:]]
+        if not options:
+            return s
+        a, b = self.rng.choice(options)
+        at = low.index(a, 1)
+        return s[:at] + b + s[at + len(a):]
 
     def spaces(self, s: str, p: float = 0.05) -> str:
         return f" {s}  " if self.chance(p) else s
