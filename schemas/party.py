@@ -51,6 +51,12 @@ class Account(CanonicalEntity):
     annual_revenue: Decimal | None = Field(None, ge=0, description="Annual revenue in the account currency.")
     employees: int | None = Field(None, ge=0, description="Number of employees.")
     created_at: dt.datetime | None = Field(None, description="When the record was created at its source.")
+    # receivables roll-ups from the ERP's invoices (a `rollups:` rule of the project keeps them)
+    open_receivables: Decimal | None = Field(None, description="Sum of the open amounts of the account's invoices.")
+    overdue_receivables: Decimal | None = Field(
+        None, description="Open amount of invoices past their due date (or flagged overdue by the ERP).")
+    last_payment_date: dt.date | None = Field(None, description="Latest payment received on any invoice.")
+    invoice_count: int | None = Field(None, ge=0, description="Number of invoices of the account.")
 
 
 class Contact(CanonicalEntity):

@@ -67,6 +67,7 @@ class Invoice(CanonicalEntity):
     currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217 currency.")
     amount: Decimal | None = Field(None, description="Invoice total, gross.")
     open_amount: Decimal | None = Field(None, description="Amount still open (unpaid).")
+    last_payment_date: dt.date | None = Field(None, description="Date of the latest payment (clearing) received.")
     status: Literal["draft", "open", "partially_paid", "paid", "cancelled", "overdue"] | None = Field(None, description="Payment status.")
 
 

@@ -92,3 +92,77 @@ def _model(entity: str) -> type[BaseModel]:
         return schemas.ENTITIES[entity]
     except KeyError:
         raise ValueError(f"unknown canonical entity {entity!r}; known: {', '.join(sorted(schemas.ENTITIES))}") from None
+
+
+class Aggregate(BaseModel):
+    """One roll-up field: exactly one of sum, max, min, count, with optional conditions on the child."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    sum: str | None = None
+    max: str | None = None
+    min: str | None = None
+    count: bool | None = None
+    where: tuple[Condition, ...] = ()
+
+    @model_validator(mode="after")
+    def _one(self) -> "Aggregate":
+        given = [k for k in ("sum", "max", "min", "count") if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(f"a roll-up field needs exactly one of sum, max, min, count (got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def op(self) -> str:
+        return next(k for k in ("sum", "max", "min", "count") if getattr(self, k) not in (None, False))
+
+    @property
+    def field(self) -> str | None:
+        return None if self.op == "count" else getattr(self, self.op)
+
+
+class Rollup(BaseModel):
+    """Children's values summed up on their parent, e.g. invoices -> receivables on the account.
+
+        rollups:
+          - name: receivables
+            from: invoice                 # the children
+            to: account                   # the parent
+            via: account_ref              # the child's field holding the parent's golden id
+            fields:
+              open_receivables: {sum: open_amount, where: [{field: status, in: [open, partially_paid, overdue]}]}
+              overdue_receivables: {sum: open_amount, where: [{field: status, eq: overdue}]}
+              last_payment_date: {max: last_payment_date}
+              invoice_count: {count: true}
+
+    A parent's roll-ups are computed again from all its children whenever one of them changes.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$")
+    from_: str = Field(..., alias="from")
+    to: str
+    via: str
+    fields: dict[str, Aggregate] = Field(..., min_length=1)
+
+    @property
+    def system(self) -> str:
+        return f"rollup:{self.name}"
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> "Rollup":
+        child, parent = _model(self.from_), _model(self.to)
+        problems = []
+        if self.via not in child.model_fields:
+            problems.append(f"{self.from_} has no field {self.via!r} (via)")
+        for f, agg in self.fields.items():
+            if f not in parent.model_fields:
+                problems.append(f"{self.to} has no field {f!r}")
+            if agg.field and agg.field not in child.model_fields:
+                problems.append(f"{self.from_} has no field {agg.field!r} (fields.{f}.{agg.op})")
+            problems.extend(f"{self.from_} has no field {c.field!r} (fields.{f}.where)" for c in agg.where
+                            if c.field not in child.model_fields)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

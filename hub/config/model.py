@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.config.derivations import Derivation
+from hub.config.derivations import Derivation, Rollup
 from hub.config.sync_rules import Condition, ConflictPolicy
 
 
@@ -272,6 +272,7 @@ class ProjectConfig(Frozen):
     max_attempts: int = Field(5, ge=1, description="Push attempts before a change is dead-lettered.")
     batch_size: int = Field(1000, ge=1, description="Records per map/match/survive transaction.")
     derivations: tuple[Derivation, ...] = Field((), description="Cross-entity rules (hub/config/derivations.py).")
+    rollups: tuple[Rollup, ...] = Field((), description="Children summed up on their parent (derivations.py).")
 
     @field_validator("systems")
     @classmethod
@@ -284,7 +285,7 @@ class ProjectConfig(Frozen):
     @model_validator(mode="after")
     def _derivations(self) -> "ProjectConfig":
         seen: set[str] = set()
-        for d in self.derivations:
+        for d in (*self.derivations, *self.rollups):
             if d.name in seen:
                 raise ValueError(f"two derivations are named {d.name!r}")
             seen.add(d.name)

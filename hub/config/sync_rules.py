@@ -8,7 +8,8 @@ A condition is one field and one test, written in YAML as::
       - {field: tax_id, exists: true}
 
 All conditions of a rule must hold. Values compare as the golden record holds them (flat canonical
-JSON: decimals as strings are compared as numbers by gt/ge/lt/le).
+JSON: decimals as strings are compared as numbers by gt/ge/lt/le; dates as ISO text). The bound
+``$today`` stands for today's date: ``{field: due_date, lt: $today}``.
 """
 from __future__ import annotations
 
@@ -59,9 +60,10 @@ class Condition(BaseModel):
             return not any(_same(v, x) for x in self.not_in)
         if v is None:
             return False
-        a, b = _num(v), _num(next(getattr(self, t) for t in ("gt", "ge", "lt", "le") if getattr(self, t) is not None))
+        bound = _today(next(getattr(self, t) for t in ("gt", "ge", "lt", "le") if getattr(self, t) is not None))
+        a, b = _num(v), _num(bound)
         if a is None or b is None:
-            a, b = str(v), str(next(getattr(self, t) for t in ("gt", "ge", "lt", "le") if getattr(self, t) is not None))
+            a, b = str(v), str(bound)
         if self.gt is not None:
             return a > b  # type: ignore[operator]
         if self.ge is not None:
@@ -69,6 +71,15 @@ class Condition(BaseModel):
         if self.lt is not None:
             return a < b  # type: ignore[operator]
         return a <= b  # type: ignore[operator]
+
+
+def _today(bound: Any) -> Any:
+    """``$today`` compares with today's date (ISO text compares like the date): ``{field: due_date, lt: $today}``."""
+    if bound == "$today":
+        import datetime as dt
+
+        return dt.date.today().isoformat()
+    return bound
 
 
 def _num(v: Any) -> Decimal | None:

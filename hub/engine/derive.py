@@ -10,18 +10,21 @@ derived record's other fields come from its systems by survivorship (the ERP's o
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.config.derivations import Constant, Derivation
+from hub.config.derivations import Aggregate, Constant, Derivation, Rollup
 from hub.engine.context import RunContext
 from hub.engine.golden import GoldenState, load_golden, save_golden
 from hub.engine.util import golden_id_for
 from hub.matching import RuleMatcher
 from hub.survive import Lineage
+from hub.warehouse import chunks
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.derive")
@@ -37,7 +40,8 @@ def derive_after(ctx: RunContext, entity: str) -> set[str]:
     Returns the entities whose golden records changed by ``back`` fields (their plan must run again).
     """
     derivations = ctx.project.config.derivations
-    if not derivations:
+    rollups = [r for r in ctx.project.config.rollups if r.from_ == entity]
+    if not derivations and not rollups:
         return set()
     replan: set[str] = set()
     with ctx.warehouse.tx() as conn:
@@ -50,7 +54,76 @@ def derive_after(ctx: RunContext, entity: str) -> set[str]:
             if d.to == entity and d.back:
                 if _backward(ctx, conn, d, dirty):
                     replan.add(d.from_)
+        for r in rollups:
+            if _roll_up(ctx, conn, r, dirty):
+                replan.add(r.to)
     return replan
+
+
+def _roll_up(ctx: RunContext, conn: Connection, r: Rollup, child_ids: list[str]) -> bool:
+    """Recompute the roll-ups of every parent one of these children names (from all its children)."""
+    children = load_golden(conn, r.from_, child_ids)
+    parents = sorted({str(c.data[r.via]) for c in children.values() if c.data.get(r.via)})
+    if not parents:
+        return False
+    table = T.CANONICAL[r.from_]
+    cols = [c for c, _p, _t in T.CANONICAL_COLUMNS[r.from_]]
+    rows: dict[str, list[dict[str, Any]]] = {p: [] for p in parents}
+    for chunk in chunks(parents):
+        for row in conn.execute(select(table).where(table.c[r.via].in_(chunk))):
+            rows[row._mapping[r.via]].append({c: _flat(row._mapping[c]) for c in cols})
+    states = load_golden(conn, r.to, parents)
+    changed = []
+    for pid, st in states.items():
+        if st.deleted:
+            continue
+        values = {f: _aggregate(agg, rows.get(pid, [])) for f, agg in r.fields.items()}
+        if _apply(st, values, Lineage(r.system, r.name, None)):
+            changed.append(st)
+    if changed:
+        save_golden(ctx, conn, r.to, changed, _keys(ctx, r.to))
+        log.info("roll-up %s: %d %s record(s) updated", r.name, len(changed), r.to)
+    return bool(changed)
+
+
+def _aggregate(agg: Aggregate, rows: list[dict[str, Any]]) -> Any:
+    hits = [row for row in rows if all(c.test(row) for c in agg.where)]
+    if agg.op == "count":
+        return len(hits)
+    values = [row.get(agg.field or "") for row in hits]
+    values = [v for v in values if v is not None]
+    if agg.op == "sum":
+        total = sum((Decimal(str(v)) for v in values), Decimal(0))
+        return _decimal_text(total)
+    if not values:
+        return None
+    numeric = all(_is_number(v) for v in values)
+    pick = max if agg.op == "max" else min
+    best = pick(values, key=(lambda v: Decimal(str(v))) if numeric else str)
+    return _decimal_text(Decimal(str(best))) if numeric else best
+
+
+def _flat(v: Any) -> Any:
+    """A typed canonical value as golden data holds it (decimals and dates as text)."""
+    if isinstance(v, Decimal):
+        return _decimal_text(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def _decimal_text(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+        return True
+    try:
+        Decimal(str(v))
+        return not isinstance(v, str) or v.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    except (InvalidOperation, ValueError):
+        return False
 
 
 def _dirty(conn: Connection, entity: str) -> list[str]:
