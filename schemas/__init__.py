@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from schemas.base import SCHEMA_VERSION, CanonicalEntity, CanonicalModel
 from schemas.party import Account, Address, Contact
-from schemas.product import Product
+from schemas.product import Product, StockLevel
 from schemas.sales import Invoice, Opportunity, OpportunityLine, SalesOrder, SalesOrderLine
 
 ENTITIES: dict[str, type[CanonicalEntity]] = {
@@ -27,6 +27,6 @@ def entity_model(name: str) -> type[CanonicalEntity]:
 
 
 __all__ = [
-    "SCHEMA_VERSION", "CanonicalEntity", "CanonicalModel", "Account", "Address", "Contact", "Product",
+    "SCHEMA_VERSION", "CanonicalEntity", "CanonicalModel", "Account", "Address", "Contact", "Product", "StockLevel",
     "SalesOrder", "SalesOrderLine", "Invoice", "Opportunity", "OpportunityLine", "ENTITIES", "WRITE_ORDER", "entity_model",
 ]

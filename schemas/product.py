@@ -5,7 +5,16 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from schemas.base import CanonicalEntity
+from schemas.base import CanonicalEntity, CanonicalModel
+
+
+class StockLevel(CanonicalModel):
+    """Stock of a product at one plant / warehouse / storage location of the ERP."""
+
+    location: str = Field(..., min_length=1, description="Plant, warehouse or location code as the ERP names it.")
+    on_hand: Decimal | None = Field(None, description="Physical stock on hand, in the product's base unit.")
+    available: Decimal | None = Field(None, description="Available to promise (on hand less reserved/allocated).")
+    unit: str | None = Field(None, description="Unit of the quantities, if not the product's base unit.")
 
 
 class Product(CanonicalEntity):
@@ -24,3 +33,6 @@ class Product(CanonicalEntity):
     active: bool | None = Field(None, description="Whether the product can be sold.")
     gtin: str | None = Field(None, description="GTIN / EAN barcode.")
     weight_kg: Decimal | None = Field(None, ge=0, description="Gross weight in kilograms.")
+    on_hand_quantity: Decimal | None = Field(None, description="Stock on hand over all locations (ERP).")
+    available_quantity: Decimal | None = Field(None, description="Available to promise over all locations (ERP).")
+    stock: tuple[StockLevel, ...] = Field((), description="Stock per plant / warehouse, where the ERP has it.")
