@@ -35,6 +35,7 @@ from hub.matching.compare import FIELD_NORMALISERS, default_comparator
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1
 NOT_COMPARED = -1
+CACHE_RECORDS = 100_000  # normalised records kept (a batch's record and candidates are compared many times)
 
 STRING = ("exact", "one_edit", "jw_0.92", "jw_0.80", "else")
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -186,6 +187,8 @@ class FSScorer:
         self.prior_weight = _log2(prior) - _log2(1 - prior)
         self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
+        self._fields = [sp.field for sp in self.specs]
+        self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def with_term_frequencies(self, tf: Mapping[str, FSTermFrequencies]) -> FSScorer:
         """Use these term-frequency tables for the fields that have none in the model (offline data)."""
@@ -197,6 +200,20 @@ class FSScorer:
     # ---- levels -----------------------------------------------------------------------------------
     def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return {s.field: s.norm(record.get(s.field)) for s in self.specs}
+
+    def _cached(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalised values, cached by the raw values themselves (never stale, whoever holds the record)."""
+        key = tuple(record.get(f) for f in self._fields)
+        try:
+            hit = self._cache.get(key)
+        except TypeError:           # an unhashable value (a list): no caching
+            return self.normalised(record)
+        if hit is not None:
+            return hit
+        if len(self._cache) >= CACHE_RECORDS:
+            self._cache.clear()
+        norm = self._cache[key] = self.normalised(record)
+        return norm
 
     def levels(self, a: Mapping[str, Any], b: Mapping[str, Any], *, normalised: bool = False) -> list[int]:
         """The level index of every field (NOT_COMPARED where a value is missing)."""
@@ -250,7 +267,7 @@ class FSScorer:
     def score(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
         """(match probability, weight in bits per compared field); None when the rule does not apply
         (fewer than ``min_fields`` compared, or a ``require`` field missing)."""
-        na, nb = self.normalised(a), self.normalised(b)
+        na, nb = self._cached(a), self._cached(b)
         levels = self.levels(na, nb, normalised=True)
         fw = self.field_weights(levels, na)
         rounded = {f: round(w, 2) for f, w in fw.items()}
@@ -260,7 +277,7 @@ class FSScorer:
 
     def explain(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         """The evidence of a pair in numbers and in words."""
-        na, nb = self.normalised(a), self.normalised(b)
+        na, nb = self._cached(a), self._cached(b)
         levels = self.levels(na, nb, normalised=True)
         fw = self.field_weights(levels, na)
         total = self.prior_weight + sum(fw.values())
