@@ -363,8 +363,15 @@ def _previous_blocks() -> dict[str, str]:
     blocks: dict[str, str] = {}
     for part in body.split("\n### ")[1:]:
         head, _, rest = part.partition("\n")
-        rest = "\n".join(ln for ln in rest.splitlines() if not ln.startswith("_Measured ")).rstrip()
-        blocks[head.split(":")[0]] = f"### {head}\n{rest}\n\n_(not re-run; figures of {stamp})_"
+        when = stamp
+        lines = []
+        for ln in rest.splitlines():
+            if ln.startswith("_(not re-run; figures of "):       # kept before: its own date stays
+                when = ln[len("_(not re-run; figures of "):].rstrip(")_")
+            elif not ln.startswith("_Measured "):
+                lines.append(ln)
+        body_text = "\n".join(lines).rstrip()
+        blocks[head.split(":")[0]] = f"### {head}\n{body_text}\n\n_(not re-run; figures of {when})_"
     return blocks
 
 
