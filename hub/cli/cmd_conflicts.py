@@ -5,7 +5,6 @@ import datetime as dt
 import json
 
 import typer
-from rich.table import Table
 
 from hub.cli.common import (
     ConfigOpt,
@@ -17,6 +16,8 @@ from hub.cli.common import (
     print_json,
     require_open,
     setup_logging,
+    show,
+    table,
 )
 
 conflicts_app = typer.Typer(help="Fields changed on two systems since they last agreed.", no_args_is_help=True)
@@ -75,13 +76,10 @@ def c_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
     if json_out:
         print_json(rows)
         return
-    t = Table(title=f"conflicts ({len(rows)})")
-    for col in ("id", "entity", "golden id", "field", "systems", "base", "left", "right", "status"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(str(r["id"]), r["entity"], r["golden_id"], r["field"], ",".join(r["systems"] or []),
-                  json.dumps(r["base"]), json.dumps(r["left"]), json.dumps(r["right"]), r["status"])
-    console.print(t)
+    table(f"conflicts ({len(rows)})", ["id", "entity", "golden id", "field", "systems", "base", "left", "right",
+                                        "status"],
+          [[r["id"], r["entity"], r["golden_id"], r["field"], ",".join(r["systems"] or []), r["base"], r["left"],
+            r["right"], r["status"]] for r in rows])
 
 
 @conflicts_app.command("resolve")
@@ -111,4 +109,4 @@ def c_resolve(conflict_id: int = typer.Argument(...),
     except ValueError as exc:
         err_console.print(f"[red]error[/]: {exc}")
         raise typer.Exit(2) from None
-    console.print(f"conflict {conflict_id} resolved with {res['value']!r}; the next sync writes it")
+    console.print(f"conflict {conflict_id} resolved with {show(res['value'])}; the next sync writes it", markup=False)

@@ -11,21 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from hub.cli.common import console, err_console, guarded, print_json, setup_logging
+from hub.cli.common import console, err_console, guarded, print_json, setup_logging, show, table
 
 
 def _render(s: dict[str, Any]) -> None:
-    t = Table(title=f"Concord demo · world of {s['world']['size']} companies (seed {s['world']['seed']}) · "
-                    f"{s['seconds']:.1f}s")
-    for col in ("system", "role", "records", "api calls"):
-        t.add_column(col, justify="right" if col in ("records", "api calls") else "left")
-    for name, info in s["systems"].items():
-        recs = s["records_per_system"].get(name, {})
-        t.add_row(name, info["role"], ", ".join(f"{e} {n}" for e, n in sorted(recs.items())) or "0",
-                  str(s["api_calls"].get(name, 0)))
-    console.print(t)
+    table(f"Concord demo · world of {s['world']['size']} companies (seed {s['world']['seed']}) · {s['seconds']:.1f}s",
+          ["system", "role", "records", "api calls"],
+          [[name, info["role"], ", ".join(f"{e} {n}" for e, n in sorted(s["records_per_system"].get(name, {}).items()))
+            or "0", s["api_calls"].get(name, 0)] for name, info in s["systems"].items()], right=("api calls",))
     for c in s["cycles"]:
         console.print(f"[bold]{c['label']}[/]: {c['status']} in {c['seconds']:.1f}s · read {c['read']} · "
                       f"changed {c['changed']} · written {c['written']} · linked {c['linked']} · "
@@ -33,7 +27,8 @@ def _render(s: dict[str, Any]) -> None:
         for e in c["errors"]:
             console.print(f"    [red]{e}[/]")
     for e in s["edits"]:
-        console.print(f"edited {e['system']} {e['record']}: {e['field']} {e['from']!r} -> {e['to']!r}")
+        console.print(f"edited {e['system']} {e['record']}: {e['field']} {show(e['from'])} -> {show(e['to'])}",
+                      markup=False)
     console.print(f"golden records: {', '.join(f'{k} {v}' for k, v in sorted(s['golden_records'].items()))} · "
                   f"links {s['links']} ({s['golden_in_several_systems']} golden records in 2+ systems) · "
                   f"open conflicts {s['conflicts_open']} · dead letters {s['dead_letters']} · "
@@ -91,8 +86,11 @@ def register(app: typer.Typer) -> None:
         n = guarded(lambda: parse_size(size))
         say = (lambda m: err_console.print(m)) if json_out else (lambda m: console.print(m))
         d = Demo(Path(folder).resolve(), n, seed, say=say)
+        from hub.cli.progress import make_progress
+
         try:
-            summary = guarded(lambda: run(d))
+            with make_progress(err_console) as d.progress:
+                summary = guarded(lambda: run(d))
             if json_out:
                 print_json(summary)
             else:

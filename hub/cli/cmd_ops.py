@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from hub.cli.common import (
     ConfigOpt,
@@ -15,6 +14,7 @@ from hub.cli.common import (
     print_json,
     require_open,
     setup_logging,
+    table,
 )
 
 quarantine_app = typer.Typer(help="Records that could not be processed: list, retry, discard.", no_args_is_help=True)
@@ -30,12 +30,22 @@ def register(app: typer.Typer) -> None:
                                                                      help="Do not contact the systems (no metadata, no auth check)."),
               json_out: bool = JsonOpt) -> None:
         """Validate concord.yaml and every mapping, against each system's own metadata."""
+        from hub.cli.checks import external_id_problems
         from hub.config import load_project
         from hub.engine.check import check_project
+        from hub.engine.context import RunContext
+        from hub.http import HttpToolkit
 
         setup_logging()
         project = guarded(lambda: load_project(config))
-        problems = [] if offline else check_project(project)
+        problems: list = []
+        if not offline:
+            ctx = RunContext(project, None, HttpToolkit())
+            problems = check_project(project, ctx)
+            try:                     # metadata is cached in ctx: the external-id check costs no further call
+                problems.extend(external_id_problems(ctx))
+            finally:
+                ctx.close()
         if json_out:
             print_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
         else:
@@ -58,12 +68,9 @@ def q_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
     if json_out:
         print_json(rows)
         return
-    t = Table(title=f"quarantine ({len(rows)} open)")
-    for col in ("id", "system", "entity", "source id", "stage", "reason"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(str(r["id"]), r["system"], r["entity"], r["source_id"], r["stage"], r["reason"][:120])
-    console.print(t)
+    table(f"quarantine ({len(rows)} open)", ["id", "system", "entity", "source id", "stage", "reason"],
+          [[r["id"], r["system"], r["entity"], r["source_id"], r["stage"], " ".join(str(r["reason"]).split())]
+           for r in rows])
 
 
 @quarantine_app.command("retry")
@@ -111,13 +118,9 @@ def d_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
     if json_out:
         print_json(rows)
         return
-    t = Table(title=f"dead letters ({len(rows)})")
-    for col in ("id", "system", "entity", "op", "golden id", "attempts", "error"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(str(r["id"]), r["system"], r["entity"], r["op"], r["golden_id"], str(r["attempts"]),
-                  str((r.get("last_error") or {}).get("message", ""))[:120])
-    console.print(t)
+    table(f"dead letters ({len(rows)})", ["id", "system", "entity", "op", "golden id", "attempts", "error"],
+          [[r["id"], r["system"], r["entity"], r["op"], r["golden_id"], r["attempts"],
+            " ".join(str((r.get("last_error") or {}).get("message", "")).split())] for r in rows])
 
 
 @deadletter_app.command("retry")

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -24,7 +26,11 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
        faults: float = typer.Option(0.0, "--faults", help="Fault rate 0..1 (429, 5xx, latency, drops, token expiry)."),
        port: int = typer.Option(0, "--port", help="Port of the first sandbox (0 = free ports)."),
        metadata: str = typer.Option(None, "--metadata", help="sap_odata: serve this EDMX instead."),
-       wsdl: str = typer.Option(None, "--wsdl", help="soap_erp: serve this WSDL instead.")) -> None:
+       wsdl: str = typer.Option(None, "--wsdl", help="soap_erp: serve this WSDL instead."),
+       project: str = typer.Option(None, "--project", help="A project folder written by `concord init --sandbox`: "
+                                   "start the sandboxes of its systems and write FOLDER/sandbox.env."),
+       env_file: str = typer.Option(None, "--env-file", help="Write the sandboxes' URLs and credentials to this "
+                                    "file (`. FILE` exports them); default with --project: FOLDER/sandbox.env.")) -> None:
     """Start sandboxes, print one JSON line each (system, base URL, credentials), serve until interrupted.
 
     A sandbox that cannot start (unknown name, missing or unreadable file, a WSDL or EDMX it cannot
@@ -34,9 +40,18 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
     from hub.sandbox.faults import FaultConfig
     from hub.sandbox.world import World
 
-    names = systems or registry.available(registry.SANDBOX_GROUP)
+    pairs = _project_systems(project) if project else []   # (system name, connector)
+    if project and systems:
+        pairs = [p for p in pairs if p[0] in systems or p[1] in systems]
+    if project and not pairs:
+        _fail(None, f"{project}: no system of concord.yaml has a sandbox")
+    names = [c for _n, c in pairs] if project else (systems or registry.available(registry.SANDBOX_GROUP))
+    system_names = [n for n, _c in pairs] if project else list(names)
+    if project and env_file is None:
+        env_file = os.path.join(project, "sandbox.env")
     world = World(seed=seed, size=size)
     running = []
+    env: dict[str, str] = {}
     try:
         for i, name in enumerate(names):
             options: dict[str, Any] = {}
@@ -47,8 +62,17 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
             sb = _start(registry, name, world, FaultConfig(rate=faults, seed=seed),
                         (port + i) if port else 0, options)
             running.append(sb)
+            if env_file:
+                from hub.cli.scaffold import sandbox_env, write_env_file
+
+                env.update(sandbox_env(system_names[i], sb))
+                write_env_file(Path(env_file), env, header="# Loopback sandbox URLs and their throwaway "
+                               "credentials, written by `concord sandbox up`. Use: . sandbox.env")
             sys.stdout.write(json.dumps(sb.describe(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
+        if env_file:
+            err_console.print(f"wrote {env_file}: run `. {env_file}` in another shell, then concord check / "
+                              "concord sync (Ctrl-C stops the sandboxes)", markup=False, highlight=False)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_a: stop.set())
         try:
@@ -58,6 +82,23 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
     finally:
         for sb in running:
             sb.stop()
+
+
+def _project_systems(folder: str) -> list[tuple[str, str]]:
+    """(system, connector) of a project's concord.yaml whose connector ships a sandbox (read as plain YAML:
+    its ${ENV} references are what this command is about to provide)."""
+    import yaml
+
+    from hub import registry
+
+    path = Path(folder) / "concord.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        _fail(None, f"{path}: {exc}")
+    have = set(registry.names(registry.SANDBOX_GROUP))
+    return [(n, s.get("connector")) for n, s in (doc.get("systems") or {}).items()
+            if isinstance(s, dict) and s.get("connector") in have]
 
 
 def _start(registry: Any, name: str, world: Any, faults: Any, port: int, options: dict[str, Any]) -> Any:

@@ -12,9 +12,17 @@ import os
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from hub.cli.common import ConfigOpt, JsonOpt, WarehouseOpt, console, err_console, guarded, print_json, setup_logging
+from hub.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    WarehouseOpt,
+    err_console,
+    guarded,
+    print_json,
+    setup_logging,
+    table,
+)
 
 DEFAULT_CRON = {"account": "*/5 * * * *", "contact": "1-59/5 * * * *", "sales_order": "*/15 * * * *",
                 "invoice": "*/15 * * * *"}
@@ -57,12 +65,8 @@ def register(app: typer.Typer) -> None:
             if json_out:
                 print_json(plan)
             else:
-                t = Table(title=f"schedules of {config_path}")
-                for col in ("deployment", "flow", "cron", "timezone"):
-                    t.add_column(col)
-                for d in plan:
-                    t.add_row(d["name"], d["flow"], d["cron"], d["timezone"])
-                console.print(t)
+                table(f"schedules of {config_path}", ["deployment", "flow", "cron", "timezone"],
+                      [[d["name"], d["flow"], d["cron"], d["timezone"]] for d in plan])
             if print_only:
                 return
         try:
@@ -76,5 +80,78 @@ def register(app: typer.Typer) -> None:
         deployments = [flows[d["flow"]].to_deployment(
             name=d["name"], schedules=[Cron(d["cron"], timezone=d["timezone"])], parameters=d["parameters"],
             tags=["concord", d["name"]], concurrency_limit=1) for d in plan]
-        err_console.print(f"serving {len(deployments)} schedules (Ctrl-C stops; schedules pause while stopped)")
-        prefect_serve(*deployments, limit=limit)
+        err_console.print(f"serving {len(deployments)} schedules (Ctrl-C or SIGTERM stops; schedules pause while "
+                          "stopped)", markup=False, highlight=False)
+        _serve_until_signal(lambda: prefect_serve(*deployments, limit=limit))
+
+
+def _serve_until_signal(run: Any, grace: float = 10.0) -> None:
+    """Run ``run`` until SIGINT or SIGTERM; stop without a traceback. A second signal, or ``grace`` seconds
+    after the first, ends the process at once (Prefect's own shutdown can hang on a busy temporary server)."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stopping.is_set():
+            _hard_exit(signum)
+        stopping.set()
+        err_console.print(f"{signal.Signals(signum).name}: stopping (runs in progress are cancelled and "
+                          "retried by the next schedule)", markup=False, highlight=False)
+        timer = threading.Timer(grace, _hard_exit, args=(signum,))
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    _quiet_shutdown_logs()
+    try:
+        run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    except BaseException as exc:
+        if not stopping.is_set():
+            raise
+        _ = exc
+    err_console.print("stopped", markup=False, highlight=False)
+    _kill_children()
+
+
+def _quiet_shutdown_logs() -> None:
+    """Prefect logs its cancellation tracebacks at error level while it stops; an operator needs one line."""
+    import logging
+
+    class _NoTraceback(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            if record.exc_info and record.exc_info[0] is not None and issubclass(
+                    record.exc_info[0], (KeyboardInterrupt, SystemExit, __import__("asyncio").CancelledError)):
+                record.exc_info, record.exc_text = None, None
+            return True
+
+    for name in ("", "prefect", "prefect.runner", "prefect.flow_runs.runner", "uvicorn.error"):
+        logging.getLogger(name).addFilter(_NoTraceback())
+
+
+def _kill_children() -> None:
+    """The temporary Prefect server is a child process: never leave it running."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    import signal
+
+    for pid in (int(p) for p in out.split() if p.strip().isdigit()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def _hard_exit(signum: int) -> None:
+    _kill_children()
+    err_console.print("stopped (forced)", markup=False, highlight=False)
+    os._exit(128 + signum if signum else 1)

@@ -12,9 +12,20 @@ from rich.console import Console
 
 from hub.errors import ConfigError, HubError
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _console(stderr: bool) -> Console:
+    """A terminal gets rich output at its own width; a pipe or file gets long lines, never wrapped."""
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    return Console(stderr=stderr, highlight=False, soft_wrap=not tty or stderr, width=None if tty else 200)
+
+
+console = _console(False)
+err_console = _console(True)
 T = TypeVar("T")
+
+#: the version of every --json document's shape (docs/cli-json.md); bump on an incompatible change
+SCHEMA_VERSION = 1
 
 EXIT_CONFIG = 2
 MAX_ID = 2**63 - 1      # warehouse ids are 64-bit; a larger one is unknown (and would overflow the driver)
@@ -36,11 +47,54 @@ WarehouseOpt = typer.Option(None, "--warehouse", envvar="CONCORD_DATABASE_URL", 
 JsonOpt = typer.Option(False, "--json", help="Print a machine-readable JSON summary.")
 
 
+#: set by the global options --log-level / --log-json (hub.cli.app), else from the environment
+LOG_SETTINGS: dict[str, Any] = {"level": None, "json": None}
+LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime as dt
+
+        out: dict[str, Any] = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+                               "level": record.levelname.lower(), "logger": record.name,
+                               "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def log_level(verbose: bool = False) -> int:
+    import os
+
+    name = LOG_SETTINGS["level"] or os.environ.get("CONCORD_LOG_LEVEL") or ("info" if verbose else "warning")
+    return getattr(logging, str(name).upper(), logging.WARNING)
+
+
+def log_json() -> bool:
+    import os
+
+    if LOG_SETTINGS["json"] is not None:
+        return bool(LOG_SETTINGS["json"])
+    return os.environ.get("CONCORD_LOG_JSON", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def setup_logging(verbose: bool = False) -> None:
+    """Log to stderr at --log-level / $CONCORD_LOG_LEVEL (default warning, info with -v), as JSON lines with
+    --log-json / $CONCORD_LOG_JSON=1; secrets are redacted either way."""
     from hub.http.redact import install_log_redaction
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_concord", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler._concord = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    handler.setFormatter(JsonLogFormatter() if log_json() else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.setLevel(log_level(verbose))
     install_log_redaction()
 
 
@@ -77,9 +131,77 @@ def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> 
     return project, wh
 
 
+def versioned(data: Any) -> dict[str, Any]:
+    """Every --json document is an object with ``schema_version`` first; a list goes under ``items``."""
+    if isinstance(data, dict):
+        return {"schema_version": SCHEMA_VERSION, **{k: v for k, v in data.items() if k != "schema_version"}}
+    return {"schema_version": SCHEMA_VERSION, "items": data}
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(versioned(data), indent=2, default=str, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def show(value: Any) -> str:
+    """A value for people: text as is, numbers plainly, structures as JSON with real characters (no reprs)."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]], *, right: tuple[str, ...] = (),
+          out: Console | None = None) -> None:
+    """A table that never cuts a value to "syst…": on a terminal cells wrap (fold) instead of truncating;
+    when stdout is not a terminal, plain aligned columns with whole values (greppable, no box drawing)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = out or console
+    cells = [[show(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if not out.is_terminal:
+        lines = []
+        if title:
+            lines.append(title)
+        fmt = lambda vals: "  ".join((v.rjust(w) if columns[i] in right else v.ljust(w))
+                                     for i, (v, w) in enumerate(zip(vals, widths))).rstrip()
+        lines.append(fmt(columns))
+        lines.extend(fmt(r) for r in cells)
+        out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+        return
+    if sum(widths) + 2 * len(widths) > out.width:
+        # too wide for this terminal: one block per row (its key columns, then "column value" pairs), wrapped
+        # at word boundaries, so nothing is cut and no word is split
+        from rich.text import Text
+
+        keys = 2 if len(columns) > 3 else 1
+        if title:
+            out.print(Text(title, style="italic"))
+        for r in cells:
+            out.print(Text(" · ".join(r[:keys]), style="bold"))
+            out.print(Text("  " + "  ·  ".join(f"{c} {v}" for c, v in zip(columns[keys:], r[keys:]))))
+        return
+    from rich import box
+
+    t = Table(title=escape(title) if title else None, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+              collapse_padding=True)
+    last = len(columns) - 1
+    for i, c in enumerate(columns):
+        longest_word = max([len(w) for w in c.split()] + [len(r[i]) if i < last else 0 for r in cells])
+        t.add_column(c, justify="right" if c in right else "left", overflow="fold",
+                     min_width=min(longest_word, 24) if i < last else min(len(c), 12))
+    for r in cells:
+        t.add_row(*(escape(v) for v in r))
+    out.print(t)
 
 
 def require_open(conn: Any, table: Any, ids: list[int] | None, what: str, *, open_status: str,

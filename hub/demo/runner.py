@@ -54,6 +54,7 @@ class Demo:
     cycles: list[dict[str, Any]] = field(default_factory=list)
     config_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)             # the sandboxes' secret values
+    progress: Any = None                                          # hub.cli.progress (per-stream counts), or None
 
     @property
     def warehouse_url(self) -> str:
@@ -180,7 +181,7 @@ def cycle(demo: Demo, project: Any, label: str) -> dict[str, Any]:
     from hub.warehouse import Warehouse
 
     wh = Warehouse.open(demo.warehouse_url)
-    ctx = RunContext.create(project, wh)
+    ctx = RunContext.create(project, wh, progress=demo.progress)
     try:
         t0 = time.perf_counter()
         summary = run_cycle(ctx)

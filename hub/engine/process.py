@@ -49,12 +49,14 @@ def process_entity(ctx: RunContext, entity: str, stats: ProcessStats | None = No
         conflict_rules.apply_resolutions(ctx, conn, entity, matcher.keys)
     for system in ctx.project.system_order(entity):
         last = ""
+        task = ctx.progress.stream(f"process {system}.{entity}") if ctx.progress else None
         while True:
             with ctx.warehouse.tx() as conn:
                 rows = _pending(conn, system, entity, last, ctx.project.config.batch_size)
                 if not rows:
                     break
                 _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats)
+                task.advance(len(rows)) if task else None
                 crashpoint("process.in_batch")       # dies with the batch's transaction still open
                 last = rows[-1].source_id
             crashpoint("process.after_batch")

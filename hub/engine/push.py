@@ -47,6 +47,7 @@ def push_entity(ctx: RunContext, entity: str, system: str, *, new_records: bool 
         max_attempts = ctx.project.config.max_attempts
         last_id = 0
         for_update = ctx.warehouse.dialect == "postgresql" and not ctx.warehouse.is_dry_run
+        task = ctx.progress.stream(f"push {system}.{entity}") if ctx.progress else None
         with ctx.ledger.stream(entity):
             while True:
                 if exhausted(ctx, system):
@@ -81,6 +82,7 @@ def push_entity(ctx: RunContext, entity: str, system: str, *, new_records: bool 
                     record_outcomes(ctx, conn, [Outcome(row, change, res, res.error)
                                                 for (row, change), res in zip(changes, results)], max_attempts, stats)
                 crashpoint("push.after_commit")
+                task.advance(len(changes)) if task else None
         if not new_records:
             with ctx.warehouse.tx() as conn:
                 held = outbox.count_new(conn, entity=entity, system=system)

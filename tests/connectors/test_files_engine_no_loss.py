@@ -32,7 +32,7 @@ def test_bad_lines_survive_a_sync_and_are_quarantined_whole(starter: Path, datab
     summary = json.loads(proc.stdout)
     assert summary["status"] == "partial"
 
-    listed = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)
+    listed = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)["items"]
     erp = [q for q in listed if q["system"] == "erp"]
     assert len(erp) == 2, listed
     by_line = {q["payload"]["__line_no__"]: q for q in erp}

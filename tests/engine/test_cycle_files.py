@@ -130,7 +130,7 @@ def test_bad_record_is_quarantined_and_the_rest_completes(starter: Path, databas
     summary = json.loads(proc.stdout)
     assert summary["status"] == "partial"
     assert summary["golden_records"]["account"] == 7  # everything else went through
-    listed = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)
+    listed = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)["items"]
     assert len(listed) == 1
     item = listed[0]
     assert item["source_id"] == "C9" and item["stage"] == "map"
@@ -143,7 +143,7 @@ def test_bad_record_is_quarantined_and_the_rest_completes(starter: Path, databas
             r["CreditLimit"] = "1.000,00"
     write_csv(starter / "data/erp/customers.csv", rows)
     assert run_cli("sync", "--json", cwd=starter).returncode == 0
-    assert json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout) == []
+    assert json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)["items"] == []
     assert "Broken Numbers KG" in {r["name"] for r in read_jsonl(starter / "data/crm/accounts.jsonl")}
 
 
@@ -152,7 +152,7 @@ def test_quarantine_retry_after_a_mapping_fix(starter: Path, database_url: str) 
     rows.append({"id": "acc-9", "name": "Odd Type Corp", "type": "Reseller", "updated_at": "2026-11-14T00:00:00"})
     write_jsonl(starter / "data/crm/accounts.jsonl", rows)
     assert run_cli("sync", cwd=starter, check=False).returncode == 1
-    [item] = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)
+    [item] = json.loads(run_cli("quarantine", "list", "--json", cwd=starter).stdout)["items"]
     assert item["source_id"] == "acc-9" and "Reseller" in item["reason"]
     mapping = starter / "mappings/crm/account.yaml"
     mapping.write_text(mapping.read_text().replace("Former Customer: former_customer}",

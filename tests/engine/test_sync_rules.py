@@ -57,7 +57,7 @@ def _written(summary: dict) -> int:
 
 def _conflicts(project: Path, all_: bool = False) -> list[dict]:
     args = ["conflicts", "list", "--json"] + (["--all"] if all_ else [])
-    return json.loads(run_cli(*args, cwd=project).stdout)
+    return json.loads(run_cli(*args, cwd=project).stdout)["items"]
 
 
 def test_owner_of_a_field_wins_and_a_non_owner_edit_is_reverted(starter: Path) -> None:

@@ -13,7 +13,7 @@ def test_serve_plans_one_deployment_per_entity_with_valid_parameters(starter: Pa
     from cronsim import CronSim
     import datetime as dt
 
-    plan = json.loads(run_cli("serve", "--print", "--json", cwd=starter).stdout)
+    plan = json.loads(run_cli("serve", "--print", "--json", cwd=starter).stdout)["items"]
     names = [d["name"] for d in plan]
     assert names == ["sync-account", "sync-contact", "retry-dead-letters", "full-resync"]
     for d in plan:

@@ -1,0 +1,64 @@
+"""Checks of the CLI beyond ``hub.engine.check``: what a vendor must have for the sync rules to work.
+
+The one that matters most: the external-id field a target keeps Concord's golden id in (Salesforce
+``Concord_Id__c``, Zoho ``Concord_ID``...). Without it a create is not idempotent and an upsert is not
+possible; the connector's metadata tells whether it exists and is marked as an external id.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from hub.errors import ConfigError
+
+WRITES_NEW = ("upsert", "create", "mirror")
+
+
+def expected_external_id(config: Any, entity: str) -> str | None:
+    """The external-id field the connector's config expects for ``entity`` (None: none configured)."""
+    fn = getattr(config, "ext_field", None)
+    if callable(fn):                                     # salesforce: a default for every object
+        return fn(entity)
+    fields = getattr(config, "external_id_fields", None)
+    if isinstance(fields, dict) and fields.get(entity):
+        return fields[entity]
+    resources = getattr(config, "resources", None)       # oracle_fusion
+    if isinstance(resources, dict) and entity in resources:
+        return getattr(resources[entity], "external_id_field", None)
+    return None
+
+
+def external_id_problems(ctx: Any, *, entities: list[str] | None = None) -> list[ConfigError]:
+    """One problem per (target, entity) a sync rule creates in, whose expected external-id field is missing."""
+    project = ctx.project
+    out: list[ConfigError] = []
+    seen: set[tuple[str, str]] = set()
+    for entity, ecfg in project.config.entities.items():
+        if entities and entity not in entities:
+            continue
+        for rule in ecfg.sync:
+            if rule.mode not in WRITES_NEW or rule.target not in ecfg.sources:
+                continue
+            system = rule.target
+            try:
+                source_entity = project.source_entity(entity, system)
+                if (system, source_entity) in seen:
+                    continue
+                seen.add((system, source_entity))
+                connector = ctx.connector(system)
+                spec = ctx.spec(system, source_entity)
+            except Exception:          # unreachable or unknown: hub.engine.check reports that
+                continue
+            want = expected_external_id(getattr(connector, "config", None), spec.name)
+            if not want or spec.external_id_field:
+                continue
+            vendor = project.config.systems[system].connector
+            field = spec.field(want) if spec.fields else None
+            if field is None:
+                msg = (f"{system}: {spec.name} has no field {want}, the external-id field Concord writes its id to; "
+                       f"create it in {vendor} ({spec.name}: {want}, unique, marked as an external id) — sync rule "
+                       f"{entity} -> {system} ({rule.mode}) needs it")
+            else:
+                msg = (f"{system}: {spec.name}.{want} exists but is not marked as an external id (unique) in {vendor}; "
+                       f"mark it, or sync rule {entity} -> {system} ({rule.mode}) cannot upsert")
+            out.append(ConfigError(msg, code="external_id_missing"))
+    return out
