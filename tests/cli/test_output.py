@@ -18,8 +18,13 @@ from tests.conftest import run_cli
 def test_version_and_completion() -> None:
     out = run_cli("--version").stdout
     assert out.startswith("concord ") and len(out.split()) == 2
-    comp = run_cli("--show-completion", "bash", env={"SHELL": "/bin/bash"}).stdout
-    assert "_CONCORD_COMPLETE" in comp and "complete" in comp
+    assert "--install-completion" in run_cli("--help").stdout
+    # what `--install-completion` installs: click's completion script for the shell, and real completions
+    script = run_cli(env={"_CONCORD_COMPLETE": "source_bash"}, check=False).stdout
+    assert "_CONCORD_COMPLETE" in script and "complete" in script
+    words = run_cli(env={"_CONCORD_COMPLETE": "complete_bash", "COMP_WORDS": "concord do", "COMP_CWORD": "1"},
+                    check=False).stdout
+    assert "doctor" in words
 
 
 def test_json_is_versioned_and_tables_are_plain_off_a_terminal(starter: Path) -> None:
