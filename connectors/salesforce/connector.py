@@ -18,6 +18,7 @@ from connectors.salesforce import metadata, read
 from connectors.salesforce.auth import SalesforceOAuth
 from connectors.salesforce.bulk_write import bulk_write
 from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.pricebook import StandardPrices, split
 from connectors.salesforce.write import CollectionWriter
 
 log = logging.getLogger("concord.salesforce")
@@ -40,6 +41,7 @@ class SalesforceConnector:
         self._lock = threading.Lock()
         self._describes: dict[str, dict[str, Any]] = {}
         self._specs: list[EntitySpec] | None = None
+        self._prices: StandardPrices | None = None
 
     # ---- plumbing ---------------------------------------------------------------------------
     def _limit_info(self, response: requests.Response) -> None:
@@ -141,6 +143,12 @@ class SalesforceConnector:
 
     # ---- read -------------------------------------------------------------------------------
     def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
+        for page in self._read(entity, since=since):
+            for rec in page.records:
+                _number_lines(rec)
+            yield page
+
+    def _read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
         spec = entity_by_name(self, entity)
         obj = self.describe(spec.name)
         extras = self._valid_extras(spec.name)
@@ -219,6 +227,17 @@ class SalesforceConnector:
     # ---- write ------------------------------------------------------------------------------
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)
+        if spec.name == "Product2":
+            parts = [split(c) for c in changes]
+            entries = {i: e for i, (_, e) in enumerate(parts) if e is not None}
+            if entries:
+                done = self._write(spec, [c for c, _ in parts])
+                if self._prices is None:
+                    self._prices = StandardPrices(self.sf)
+                return self._prices.apply(done, entries, changes)
+        return self._write(spec, changes)
+
+    def _write(self, spec: EntitySpec, changes: Sequence[Change]) -> list[WriteResult]:
         ext = spec.external_id_field
         writer = CollectionWriter(self.sf, spec, ext)
         results: dict[int, WriteResult] = {}
@@ -236,3 +255,14 @@ class SalesforceConnector:
                 done = getattr(writer, op)(group)
             results.update(zip(idx, done))
         return [results[i] for i in range(len(changes))]
+
+
+def _number_lines(rec: Any) -> None:
+    """Opportunity products: ``SortOrder`` is empty until a user sorts them in the UI (the API never sets it), so
+    lines without one are numbered by their position (the subquery orders by SortOrder, CreatedDate, Id)."""
+    lines = rec.get("OpportunityLineItems") if isinstance(rec, dict) else None
+    rows = lines.get("records") if isinstance(lines, dict) else None
+    if isinstance(rows, list) and any(isinstance(r, dict) and r.get("SortOrder") is None for r in rows):
+        for n, r in enumerate(rows, 1):
+            if isinstance(r, dict):
+                r["SortOrder"] = n

@@ -13,12 +13,23 @@ from typing import Any
 
 from hub.contracts import CursorSpec, EntitySpec, FieldSpec
 
-STANDARD_OBJECTS = ("Account", "Contact", "Opportunity", "Product2", "Pricebook2", "PricebookEntry", "Order", "OrderItem")
+STANDARD_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
+                    "PricebookEntry", "Order", "OrderItem")
 ORDER_ITEM_FIELDS = ("Id", "Product2Id", "Product2.ProductCode", "PricebookEntryId", "Quantity", "UnitPrice",
                      "TotalPrice", "Description", "Line_Number__c", "Unit__c")
+OPPORTUNITY_LINE_FIELDS = ("Id", "SortOrder", "PricebookEntryId", "Product2Id", "PricebookEntry.Product2.ProductCode",
+                           "Quantity", "UnitPrice", "ListPrice", "TotalPrice", "Description")
+#: the standard price book's entries of a product (one per currency in a multi-currency org)
+STANDARD_PRICE_FIELDS = ("Id", "UnitPrice", "CurrencyIsoCode", "IsActive", "UseStandardPrice")
+STANDARD_PRICES = (f"(SELECT {', '.join(STANDARD_PRICE_FIELDS)} FROM PricebookEntries "
+                   "WHERE Pricebook2.IsStandard = true ORDER BY CreatedDate, Id)")
+OPPORTUNITY_LINES = (f"(SELECT {', '.join(OPPORTUNITY_LINE_FIELDS)} FROM OpportunityLineItems "
+                     "ORDER BY SortOrder NULLS LAST, CreatedDate, Id)")
 DEFAULT_RELATIONSHIPS: dict[str, tuple[str, ...]] = {
     "Contact": ("Account.Name", "Account.Concord_Id__c"),
-    "Opportunity": ("Account.Name", "Account.AccountNumber"),
+    "Opportunity": ("Account.Name", "Account.AccountNumber", OPPORTUNITY_LINES),
+    "Product2": (STANDARD_PRICES,),
+    "OpportunityLineItem": ("PricebookEntry.Product2.ProductCode", "Opportunity.Concord_Id__c"),
     "Order": ("Account.AccountNumber", "Account.Concord_Id__c",
               f"(SELECT {', '.join(ORDER_ITEM_FIELDS)} FROM OrderItems ORDER BY Line_Number__c)"),
     "OrderItem": ("Order.OrderNumber", "Product2.ProductCode"),

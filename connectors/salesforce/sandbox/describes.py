@@ -104,6 +104,10 @@ INDUSTRIES = ("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
 STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
           "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost")
 CURRENCIES = ("EUR", "USD", "GBP", "CNY")
+# Custom picklists an integrator creates on Opportunity for the order-to-cash back-fields (README: setup)
+ERP_ORDER_STATUSES = ("Draft", "Open", "In Process", "Completed", "Cancelled")
+DELIVERY_STATUSES = ("Not Delivered", "Partially Delivered", "Delivered")
+BILLING_STATUSES = ("Not Billed", "Partially Billed", "Billed")
 
 OBJECTS: dict[str, SObjectDef] = {}
 
@@ -149,6 +153,25 @@ _add(SObjectDef("Opportunity", "Opportunity", "006", _system() + (
     F("IsClosed", "boolean", False, False, False, default=False), F("IsWon", "boolean", False, False, False, default=False),
     F("CurrencyIsoCode", "picklist", picklist=CURRENCIES, length=3),
     F("Pricebook2Id", "reference", ref=("Pricebook2",), rel="Pricebook2"),
+    F("HasOpportunityLineItem", "boolean", False, False, False, default=False, label="Has Line Item"),
+    # custom fields of the order-to-cash setup (README: "Setup in the org")
+    F("ERP_Order_Number__c", length=30, label="ERP Order Number"),
+    F("ERP_Order_Status__c", "picklist", picklist=ERP_ORDER_STATUSES, label="ERP Order Status"),
+    F("Delivery_Status__c", "picklist", picklist=DELIVERY_STATUSES, label="Delivery Status"),
+    F("Billing_Status__c", "picklist", picklist=BILLING_STATUSES, label="Billing Status"),
+), children=(Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId", True),)))
+
+_add(SObjectDef("OpportunityLineItem", "Opportunity Product", "00k", _system(owner=False) + (
+    F("OpportunityId", "reference", update=False, nillable=False, required=True, ref=("Opportunity",),
+      rel="Opportunity"),
+    F("SortOrder", "int", False, False, label="Sort Order"),
+    F("PricebookEntryId", "reference", update=False, ref=("PricebookEntry",), rel="PricebookEntry"),
+    F("Product2Id", "reference", update=False, ref=("Product2",), rel="Product2"),
+    F("ProductCode", create=False, update=False), F("Name", create=False, update=False, length=376),
+    F("Quantity", "double", nillable=False, required=True), F("TotalPrice", "currency"),
+    F("UnitPrice", "currency", label="Sales Price"), F("ListPrice", "currency", False, False),
+    F("ServiceDate", "date", label="Date"), F("Description", length=255, label="Line Description"),
+    F("CurrencyIsoCode", "picklist", False, False, picklist=CURRENCIES, length=3),
 )))
 
 _add(SObjectDef("Product2", "Product", "01t", _system(owner=False) + (
@@ -158,6 +181,9 @@ _add(SObjectDef("Product2", "Product", "01t", _system(owner=False) + (
     F("QuantityUnitOfMeasure", "picklist", picklist=("Each", "EA", "KG", "M", "L", "PAK", "H")),
     F("StockKeepingUnit", length=180, label="Product SKU"), F("ExternalId"), F("DisplayUrl", "url"),
     F("GTIN__c", length=14, label="GTIN"), F("Weight_Kg__c", "double", label="Weight (kg)"),
+    # custom fields of the availability setup (README: "Setup in the org"): Number(16, 2)
+    F("On_Hand_Quantity__c", "double", label="On Hand Quantity"),
+    F("Available_Quantity__c", "double", label="Available Quantity"),
 ), children=(Child("PricebookEntries", "PricebookEntry", "Product2Id", True),)))
 
 _add(SObjectDef("Pricebook2", "Price Book", "01s", _system(owner=False) + (
@@ -169,7 +195,9 @@ _add(SObjectDef("PricebookEntry", "Price Book Entry", "01u", _system(owner=False
     F("Name", create=False, update=False), F("Pricebook2Id", "reference", update=False, nillable=False, required=True,
                                               ref=("Pricebook2",), rel="Pricebook2"),
     F("Product2Id", "reference", update=False, nillable=False, required=True, ref=("Product2",), rel="Product2"),
-    F("UnitPrice", "currency", nillable=False, required=True), F("IsActive", "boolean", nillable=False, default=False),
+    # UnitPrice is required unless UseStandardPrice takes the standard entry's (store: price book rules)
+    F("UnitPrice", "currency", nillable=False, label="List Price"),
+    F("IsActive", "boolean", nillable=False, default=False),
     F("UseStandardPrice", "boolean", nillable=False, default=False), F("ProductCode", create=False, update=False),
     F("CurrencyIsoCode", "picklist", picklist=CURRENCIES, length=3),
 )))

@@ -33,7 +33,8 @@ def seed(store: Store, world: World, *, accounts: int | None = None, now: dt.dat
         return _ins(sobject, fields, stamp=stamp + shift, created=(created or stamp) + shift,
                     world_index=world_index, trusted=trusted)
 
-    counts = {k: 0 for k in ("Account", "Contact", "Product2", "PricebookEntry", "Order", "OrderItem", "Opportunity")}
+    counts = {k: 0 for k in ("Account", "Contact", "Product2", "PricebookEntry", "Order", "OrderItem", "Opportunity",
+                                "OpportunityLineItem")}
     account_of: dict[int, str] = {}
     n_comp = world.size if accounts is None else min(world.size, accounts)
     for c in world.companies(0, n_comp):
@@ -111,7 +112,7 @@ def seed(store: Store, world: World, *, accounts: int | None = None, now: dt.dat
         if world.present(SYSTEM, "opportunity", i, SHARES["opportunity"]):
             stage = {"open": "Negotiation/Review", "in_process": "Closed Won", "completed": "Closed Won",
                      "cancelled": "Closed Lost"}[o.status]
-            insert("Opportunity", {
+            opp = insert("Opportunity", {
                 "AccountId": account_of[o.company_index], "Name": f"Deal {o.customer_reference}", "StageName": stage,
                 "Amount": float(o.net_amount), "Probability": {"Negotiation/Review": 70.0, "Closed Won": 100.0,
                                                                "Closed Lost": 0.0}[stage],
@@ -119,6 +120,12 @@ def seed(store: Store, world: World, *, accounts: int | None = None, now: dt.dat
                 "Type": "New Customer", "Pricebook2Id": std,
             }, stamp=o.updated_at, world_index=i, trusted=True)
             counts["Opportunity"] += 1
+            for ln in lines:                     # the deal's products (SortOrder stays empty, as the API leaves it)
+                pid, pbe = entry_of[ln.product_index]
+                insert("OpportunityLineItem", {"OpportunityId": opp, "PricebookEntryId": pbe, "Product2Id": pid,
+                                               "Quantity": float(ln.quantity), "UnitPrice": float(ln.unit_price)},
+                       stamp=o.updated_at, world_index=i, trusted=True)
+                counts["OpportunityLineItem"] += 1
     return counts
 
 

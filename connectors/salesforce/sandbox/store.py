@@ -154,6 +154,8 @@ class Store:
             if "OwnerId" in rec:
                 rec["OwnerId"] = self.users[0]
             rec.update(clean)
+            if not trusted:
+                self._rules(o, rec, None)
             rec.update({"Id": rid, "IsDeleted": False, "CreatedDate": fmt_dt(created or t),
                         "LastModifiedDate": fmt_dt(t), "SystemModstamp": fmt_dt(t),
                         "CreatedById": self.users[0], "LastModifiedById": self.users[0]})
@@ -178,6 +180,7 @@ class Store:
             self._check_duplicates(o, clean, rec["Id"])
             self._index_unique(o, clean, rec["Id"])
             old = dict(rec)
+            self._rules(o, {**rec, **clean}, old)
             rec.update(clean)
             t = stamp or self.now()
             rec["LastModifiedDate"] = rec["SystemModstamp"] = fmt_dt(t)
@@ -308,6 +311,9 @@ class Store:
                           [f.name])
         if t == "email" and not EMAIL.match(s):
             raise SfError("INVALID_EMAIL_ADDRESS", f"{f.label or f.name}: invalid email address: {s}", [f.name])
+        if t == "picklist" and f.name == "CurrencyIsoCode" and f.picklist and s not in f.picklist:
+            raise SfError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Currency ISO Code: invalid currency code: {s}",
+                          [f.name])
         if t == "picklist" and f.picklist and f.name in ("StageName", "Status") and s not in f.picklist:
             raise SfError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                           f"{f.label or f.name}: bad value for restricted picklist field: {s}", [f.name])
@@ -353,6 +359,64 @@ class Store:
             if nv not in (None, ""):
                 idx.setdefault(str(nv).lower(), set()).add(rid)
 
+    # ---- price book and opportunity product rules (what Salesforce enforces) -------------------
+    def _rules(self, o: SObjectDef, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """Validation rules of PricebookEntry and OpportunityLineItem; ``old`` is None on insert."""
+        if o.name == "PricebookEntry":
+            self._entry_rules(rec, old)
+        elif o.name == "OpportunityLineItem" and old is None:
+            self._line_rules(rec)
+
+    def _entry_rules(self, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        book = self.get("Pricebook2", rec.get("Pricebook2Id") or "")
+        if old is None:
+            if book is None:
+                raise SfError("INVALID_CROSS_REFERENCE_KEY", "Price Book ID: id value of incorrect type: "
+                              f"{rec.get('Pricebook2Id')}", ["Pricebook2Id"])
+            if book["IsStandard"] and rec.get("UseStandardPrice"):
+                raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: UseStandardPrice (the standard "
+                              "price book can't use the standard price)", ["UseStandardPrice"])
+            same = [r for r in self.records["PricebookEntry"].values()
+                    if not r["IsDeleted"] and r.get("Product2Id") == rec.get("Product2Id")
+                    and (r.get("CurrencyIsoCode") or "") == (rec.get("CurrencyIsoCode") or "")]
+            if any(r.get("Pricebook2Id") == book["Id"] for r in same):
+                raise SfError("DUPLICATE_VALUE", "This price definition already exists in this price book", [])
+            if not book["IsStandard"]:
+                std = [r for r in same if (self.records["Pricebook2"].get(r.get("Pricebook2Id")) or {}).get("IsStandard")]
+                if not std:
+                    raise SfError("STANDARD_PRICE_NOT_DEFINED", "No standard price defined for this product", [])
+                if rec.get("UseStandardPrice"):
+                    rec["UnitPrice"] = std[0].get("UnitPrice")
+        elif old.get("UseStandardPrice") and rec.get("UseStandardPrice") and rec.get("UnitPrice") != old.get("UnitPrice"):
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: []", [])
+        if rec.get("UnitPrice") is None and not rec.get("UseStandardPrice"):
+            raise SfError("REQUIRED_FIELD_MISSING", "Required fields are missing: [UnitPrice]", ["UnitPrice"])
+
+    def _line_rules(self, rec: dict[str, Any]) -> None:
+        entry = self.get("PricebookEntry", rec.get("PricebookEntryId") or "")
+        if entry is None:
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: PricebookEntryId, unknown (versions "
+                          "3.0 and higher must specify pricebook entry id; others must specify product id)",
+                          ["PricebookEntryId", "unknown"])
+        opp = self.get("Opportunity", rec.get("OpportunityId") or "")
+        if opp is None:
+            raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OpportunityId"])
+        if not entry.get("IsActive"):
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: PricebookEntryId (pricebook entry is "
+                          "inactive)", ["PricebookEntryId"])
+        if opp.get("Pricebook2Id") and opp["Pricebook2Id"] != entry["Pricebook2Id"]:
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: PricebookEntryId (pricebook entry is "
+                          "in a different pricebook than the one assigned to the opportunity)", ["PricebookEntryId"])
+        if (opp.get("CurrencyIsoCode") or "") != (entry.get("CurrencyIsoCode") or ""):
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: PricebookEntryId (pricebook entry "
+                          "currency code does not match opportunity currency code)", ["PricebookEntryId"])
+        if rec.get("Product2Id") and rec["Product2Id"] != entry["Product2Id"]:
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: Product2Id (product does not match "
+                          "the pricebook entry)", ["Product2Id"])
+        if rec.get("UnitPrice") is None and rec.get("TotalPrice") is None:
+            raise SfError("REQUIRED_FIELD_MISSING", "Required fields are missing: [UnitPrice]", ["UnitPrice"])
+        opp["Pricebook2Id"] = entry["Pricebook2Id"]      # the API sets the opportunity's price book on first product
+
     def _triggers(self, o: SObjectDef, rec: dict[str, Any], *, creating: bool) -> None:
         rec["attributes"]["url"] = f"/services/data/v59.0/sobjects/{o.name}/{rec['Id']}"
         if o.name == "Contact":
@@ -368,23 +432,42 @@ class Store:
                 rec["TotalAmount"] = 0.0
         if o.name == "OrderItem":
             rec["TotalPrice"] = round(float(rec.get("Quantity") or 0) * float(rec.get("UnitPrice") or 0), 2)
+        if o.name == "OpportunityLineItem":
+            entry = self.records["PricebookEntry"].get(rec.get("PricebookEntryId") or "") or {}
+            product = self.records["Product2"].get(entry.get("Product2Id") or rec.get("Product2Id") or "") or {}
+            opp = self.records["Opportunity"].get(rec.get("OpportunityId") or "") or {}
+            rec["Product2Id"] = product.get("Id") or rec.get("Product2Id")
+            rec["ProductCode"], rec["ListPrice"] = product.get("ProductCode"), entry.get("UnitPrice")
+            rec["Name"] = f"{opp.get('Name') or ''} {product.get('Name') or ''}".strip()
+            rec["CurrencyIsoCode"] = opp.get("CurrencyIsoCode")
+            qty = float(rec.get("Quantity") or 0)
+            if rec.get("UnitPrice") is None and rec.get("TotalPrice") is not None and qty:
+                rec["UnitPrice"] = round(float(rec["TotalPrice"]) / qty, 2)
+            rec["TotalPrice"] = round(qty * float(rec.get("UnitPrice") or 0), 2)
         if o.name == "PricebookEntry" and rec.get("Product2Id"):
             p = self.records["Product2"].get(rec["Product2Id"])
             if p:
                 rec["Name"], rec["ProductCode"] = p.get("Name"), p.get("ProductCode")
 
+    ROLLUPS = {"OrderItem": ("OrderId", "Order", "TotalAmount"),
+               "OpportunityLineItem": ("OpportunityId", "Opportunity", "Amount")}
+
     def _rollup(self, o: SObjectDef, rec: dict[str, Any], t: dt.datetime) -> None:
-        """A child write touches its master (Order.TotalAmount and SystemModstamp, as Salesforce does)."""
-        if o.name != "OrderItem" or not rec.get("OrderId"):
+        """A child write touches its master (Order.TotalAmount, Opportunity.Amount and HasOpportunityLineItem, and the
+        master's SystemModstamp, as Salesforce does)."""
+        if o.name not in self.ROLLUPS or not rec.get(self.ROLLUPS[o.name][0]):
             return
-        order = self.records["Order"].get(rec["OrderId"])
-        if order is None:
+        fk, master_name, total = self.ROLLUPS[o.name]
+        master = self.records[master_name].get(rec[fk])
+        if master is None:
             return
-        items = self._items_of.setdefault(order["Id"], set())
+        items = self._items_of.setdefault(master["Id"], set())
         items.add(rec["Id"])
-        rows = (self.records["OrderItem"].get(i) for i in items)
-        order["TotalAmount"] = round(sum(float(i.get("TotalPrice") or 0) for i in rows if i and not i["IsDeleted"]), 2)
-        order["LastModifiedDate"] = order["SystemModstamp"] = fmt_dt(max(t, parse_dt(order["SystemModstamp"])))
+        rows = [r for r in (self.records[o.name].get(i) for i in items) if r and not r["IsDeleted"]]
+        master[total] = round(sum(float(i.get("TotalPrice") or 0) for i in rows), 2)
+        if master_name == "Opportunity":
+            master["HasOpportunityLineItem"] = bool(rows)
+        master["LastModifiedDate"] = master["SystemModstamp"] = fmt_dt(max(t, parse_dt(master["SystemModstamp"])))
 
     def iter_all(self) -> Iterator[tuple[str, dict[str, Any]]]:
         with self.lock:
