@@ -1,7 +1,7 @@
 """Configuration of the SAP OData V2 connector (frozen; secrets as SecretStr)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -14,6 +14,13 @@ DEFAULT_DELETION_FLAGS = {
     "A_BusinessPartner": "IsMarkedForArchiving",
     "A_Product": "IsMarkedForDeletion",
     "A_Customer": "DeletionIndicator",
+}
+
+#: header fields S/4 needs on a sales order create that no canonical field carries (the sales area and the order
+#: type); the S/4HANA best-practice values. Override per project (``create_defaults``).
+DEFAULT_CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "A_SalesOrder": {"SalesOrderType": "OR", "SalesOrganization": "1010", "DistributionChannel": "10",
+                     "OrganizationDivision": "00"},
 }
 
 
@@ -50,6 +57,14 @@ class SapODataConfig(BaseModel):
     #: ``YY1_ConcordId_bus``); creates write it, and a create whose answer was lost is found by it (``lookup``)
     #: instead of being created twice. Sets without one cannot be looked up (their creates are not idempotent).
     external_id_fields: dict[str, str] = Field(default_factory=dict)
+    #: entity set -> fields added to each create that does not carry them (only properties $metadata has)
+    create_defaults: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
+        k: dict(v) for k, v in DEFAULT_CREATE_DEFAULTS.items()})
+    #: entity set -> its material property: records of these sets get a ``MaterialStock`` block read from
+    #: API_MATERIAL_STOCK_SRV (A_MatlStkInAcctMod) when one of the configured services has that set
+    stock: dict[str, str] = Field(default_factory=lambda: {"A_Product": "Product"})
+    #: stock types (InventoryStockType) that count as available: 01 = unrestricted use
+    available_stock_types: tuple[str, ...] = ("01",)
     #: only expose these entity sets (empty = all)
     entity_sets: tuple[str, ...] = ()
 

@@ -18,6 +18,7 @@ from connectors.sap_odata.gwerror import error_for
 from connectors.sap_odata.metadata import cursor_plan, entity_spec
 from connectors.sap_odata.filter import literal
 from connectors.sap_odata.read import ReadPlan, ServerPager, read_keys, read_pages
+from connectors.sap_odata.stock import STOCK_SET, stock_field, with_stock
 from connectors.sap_odata.write import BatchWriter
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
 from hub.errors import AuthError, ConfigError, HubError, TransientError
@@ -145,6 +146,8 @@ class SapODataConnector:
                             raise ConfigError(f"external_id_fields: {set_name} has no property {ext} in $metadata",
                                               key="external_id_fields")
                         spec = spec.model_copy(update={"external_id_field": ext})
+                    if self._stock_for(set_name):
+                        spec = spec.model_copy(update={"fields": (*(spec.fields or ()), stock_field())})
                     specs[set_name] = spec
             self._specs = specs
         return list(self._specs.values())
@@ -174,11 +177,28 @@ class SapODataConnector:
                              page_size=self.config.page_size, lookback=self.config.lookback_seconds,
                              system=self.system)
 
+    def _stock_for(self, entity: str) -> str | None:
+        """The material property of a set whose records get stock, when a configured service serves the stock."""
+        field = self.config.stock.get(entity)
+        if not field:
+            return None
+        if not any(STOCK_SET in s.model.entity_sets for s in self.services()):
+            return None
+        svc = next((s for s in self.services() if entity in s.model.entity_sets), None)
+        return field if svc is not None and field in svc.model.type_of(entity).properties else None
+
     def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
         svc, plan = self._plan(entity)
         es = getattr(svc.client.entity_sets, entity)
         with self.toolkit.ledger.stream(entity):
-            yield from read_pages(es, plan, since)
+            pages = read_pages(es, plan, since)
+            material = self._stock_for(entity)
+            if material:
+                stock_svc = next(s for s in self.services() if STOCK_SET in s.model.entity_sets)
+                pages = with_stock(pages, getattr(stock_svc.client.entity_sets, STOCK_SET), material,
+                                   system=self.system, top=self.config.page_size,
+                                   available_types=self.config.available_stock_types)
+            yield from pages
 
     def keys(self, entity: str) -> Iterator[str]:
         """All source ids of an entity (``$select`` of the key): the periodic key reconciliation for deletes."""
@@ -220,6 +240,12 @@ class SapODataConnector:
                        if c.op == "create" and c.golden_id and c.fields.get(ext) in (None, "") else c
                        for c in changes]
         svc = self._service_of(entity)
+        defaults = {k: v for k, v in self.config.create_defaults.get(entity, {}).items()
+                    if k in svc.model.type_of(entity).properties}
+        if defaults:   # header fields the ERP needs that no canonical field carries (sales area, order type)
+            changes = [c.model_copy(update={"fields": {**defaults, **{k: v for k, v in c.fields.items()
+                                                                       if v not in (None, "") or k not in defaults}}})
+                       if c.op == "create" or (c.op == "upsert" and not c.key) else c for c in changes]
         writer = BatchWriter(svc.client, svc.model, entity, self.system)
         out: list[WriteResult] = []
         size = self.config.batch_size

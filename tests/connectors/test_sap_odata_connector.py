@@ -24,7 +24,7 @@ def sb():
 
 def conn(sb, **kw) -> SapODataConnector:
     base = dict(service_url=sb.extra["services"][BP],
-                extra_service_urls=(sb.extra["services"][SO], sb.extra["services"][PR]),
+                extra_service_urls=tuple(u for n, u in sb.extra["services"].items() if n != BP),
                 user="CONCORD_SBX", password=sb.credentials["password"], page_size=10)
     base.update(kw)
     return SapODataConnector(SapODataConfig(**base), ConnectorContext(system="erp", http=HttpToolkit(sleep=lambda s: None)))

@@ -30,7 +30,7 @@ from hub.sandbox.world import World
 
 ROOT = "/sap/opu/odata/sap/"
 OWN_EDMX = Path(__file__).resolve().parent / "edmx"
-SERVICES = ("API_BUSINESS_PARTNER", "API_SALES_ORDER_SRV", "API_PRODUCT_SRV")
+SERVICES = ("API_BUSINESS_PARTNER", "API_SALES_ORDER_SRV", "API_PRODUCT_SRV", "API_MATERIAL_STOCK_SRV")
 USER, CLIENT = "CONCORD_SBX", "100"
 COOKIE = f"SAP_SESSIONID_SBX_{CLIENT}"
 MODIFYING = {"POST", "PUT", "PATCH", "MERGE", "DELETE"}
@@ -234,6 +234,8 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, met
         store = ServiceStore(name, model, raw, clock=state.clock)
         seed_store(store, world, generic_rows=generic_rows)
         state.services[name] = ODataService(store, page_size=page_size, max_page_size=max_page_size)
+    for svc in state.services.values():
+        svc.store.peers = {n: s.store for n, s in state.services.items()}
     app = build_app(state, FaultInjector(faults))
     server = SandboxServer(app, port=port, tls=tls).start()
     first = next(iter(files))

@@ -19,6 +19,31 @@ _LEGAL = {"GmbH": "01", "AG": "02", "GmbH & Co. KG": "03", "SA": "04", "SARL": "
           "PLC": "08", "LLP": "09", "Inc": "10", "LLC": "11", "Corp": "12", "B.V.": "13", "N.V.": "14"}
 _GROUP = {"Hardware": "HW", "Software": "SW", "Services": "SERV", "Spare Parts": "SPARE", "Consumables": "CONS"}
 _STATUS = {"open": ("A", ""), "in_process": ("B", ""), "completed": ("C", ""), "cancelled": ("C", "C")}
+#: world order status -> OverallTotalDeliveryStatus / item DeliveryStatus (A not, B partially, C fully delivered;
+#: blank = not relevant, as for a rejected order)
+_DELIVERY = {"open": "A", "in_process": "B", "completed": "C", "cancelled": ""}
+#: plants and storage locations of the sandbox (S/4 best-practice codes)
+PLANTS = (("1010", "101A"), ("1010", "101B"), ("1710", "171A"))
+
+
+def stock_rows(sku: str, unit: str | None) -> list[dict]:
+    """Deterministic stock of a material: unrestricted-use (stock type 01) and quality-inspection (02) quantities
+    per plant / storage location. The world has no stock, so each sandbox derives it from the material number."""
+    import zlib
+    h = zlib.crc32(sku.encode())
+    rows = []
+    for n, (plant, sloc) in enumerate(PLANTS):
+        if (h >> n) & 1 and n:               # not every material is in every location; the first always holds stock
+            continue
+        free = Decimal((h >> (4 + n * 5)) % 500)
+        qual = Decimal((h >> (20 + n)) % 7)
+        for stype, qty in (("01", free), ("02", qual)):
+            if qty or stype == "01":
+                rows.append({"Material": sku, "Plant": plant, "StorageLocation": sloc, "Batch": "", "Supplier": "",
+                             "Customer": "", "WBSElementInternalID": "00000000", "SDDocument": "",
+                             "SDDocumentItem": "000000", "InventorySpecialStockType": "", "InventoryStockType": stype,
+                             "MaterialBaseUnit": unit, "MatlWrhsStkQtyInMatlBaseUnit": qty})
+    return rows
 
 
 def _split(dt_: dt.datetime) -> tuple[dt.datetime, dt.timedelta]:
@@ -109,12 +134,14 @@ def order_rows(world: World, i: int) -> tuple[dict, list[dict]]:
         "TotalNetAmount": o.net_amount, "TransactionCurrency": o.currency,
         "RequestedDeliveryDate": _day(o.requested_delivery_date), "CustomerPaymentTerms": c.payment_terms[:4],
         "OverallSDProcessStatus": status, "OverallSDDocumentRejectionSts": rejection,
+        "OverallTotalDeliveryStatus": _DELIVERY.get(o.status, "A"),
     }
     items = [{
         "SalesOrder": o.order_number, "SalesOrderItem": str(ln.line_number * 10), "SalesOrderItemCategory": "TAN",
         "SalesOrderItemText": world.product(ln.product_index).name[:40], "Material": ln.sku,
         "RequestedQuantity": ln.quantity, "RequestedQuantityUnit": ln.unit, "TransactionCurrency": o.currency,
         "NetAmount": ln.net_amount, "MaterialGroup": _GROUP.get(world.product(ln.product_index).group, "MISC"),
+        "SDProcessStatus": status, "DeliveryStatus": _DELIVERY.get(o.status, "A"), "OrderRelatedBillingStatus": "",
     } for ln in o.lines]
     return header, items
 
@@ -193,6 +220,17 @@ def seed_store(store: ServiceStore, world: World, *, generic_rows: int = 5) -> N
                 for item in items:
                     store.put("A_SalesOrderItem", _fit(store, "A_SalesOrderItem", item), world_index=i)
         seeded |= {"A_SalesOrder", "A_SalesOrderItem"}
+    if "A_MaterialStock" in sets:
+        for i in range(world.n_products):
+            p = world.product(i)
+            store.put("A_MaterialStock", _fit(store, "A_MaterialStock", {"Material": p.sku, "MaterialBaseUnit": p.unit}),
+                      world_index=i)
+            if "A_MatlStkInAcctMod" in sets:
+                for row in stock_rows(p.sku, p.unit):
+                    store.put("A_MatlStkInAcctMod", _fit(store, "A_MatlStkInAcctMod", row), world_index=i)
+        seeded |= {"A_MaterialStock", "A_MatlStkInAcctMod"}
+    if "A_SalesOrder" in sets or "A_Product" in sets:
+        store.prices.update({world.product(i).sku: world.product(i).list_price for i in range(world.n_products)})
     for set_name in sets:
         if set_name not in seeded:
             seed_generic(store, set_name, generic_rows, world.seed)

@@ -51,6 +51,11 @@ class ServiceStore:
         self.tables: dict[str, OrderedDict[Key, dict[str, Any]]] = {s: OrderedDict() for s in model.entity_sets}
         self.version = 0
         self.truth: dict[tuple[str, Key], int] = {}     # (set, key) -> world index (never in payloads)
+        #: material -> list price (the sandbox's stand-in for pricing condition records)
+        self.prices: dict[str, Decimal] = {}
+        #: the other services of the same system by name (set by the sandbox), so that a sales order checks its
+        #: sold-to party and materials as S/4 does; empty when a service is served alone
+        self.peers: dict[str, "ServiceStore"] = {}
         self._counters: dict[str, int] = {}
         #: composite-key sets: first key value -> keys (navigation from the parent without a scan)
         self.by_first: dict[str, dict[Any, dict[Key, None]]] = {

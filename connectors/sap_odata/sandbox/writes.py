@@ -56,8 +56,18 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
             if p.type != "Edm.String":
                 raise StoreError(400, "/IWBEP/CM_MGW_RT/004", f"Key property '{k}' is required", k)
             step = 10 if p.display_format == "NonNegative" and (p.max_length or 10) <= 6 else 1
-            row[k] = store.next_number(set_name, p, start=step,
-                                       step=step)
+            parent = tuple(row.get(x) for x in et.keys[:et.keys.index(k)])
+            if parent and all(v not in (None, "") for v in parent):
+                # an item of a document: numbered within its parent (10, 20, ...), as SD numbers items
+                taken = [int(key[len(parent)]) for key in store.by_first.get(set_name, {}).get(parent[0], {})
+                         if key[:len(parent)] == parent and str(key[len(parent)]).isdigit()]
+                row[k] = str(max(taken, default=0) + step).zfill(min(p.max_length or 6, 6))
+            else:
+                row[k] = store.next_number(set_name, p, start=step, step=step)
+    if set_name == "A_SalesOrder":
+        _check_order(store, row)
+    elif set_name == "A_SalesOrderItem":
+        _check_item(store, row, len(undo))
     if set_name == "A_BusinessPartner" and not row.get("BusinessPartnerCategory"):
         raise StoreError(400, "R11/401", "Business partner category is required", "BusinessPartnerCategory")
     if "BusinessPartnerUUID" in et.properties and not row.get("BusinessPartnerUUID"):
@@ -95,6 +105,59 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
     return row
 
 
+def _check_order(store: Any, row: dict[str, Any]) -> None:
+    """What S/4 checks on a sales order header: sales area, a sold-to party that exists; the statuses it sets."""
+    et = store.etype("A_SalesOrder")
+    for name, what in (("SalesOrderType", "Sales document type"), ("SalesOrganization", "Sales organization"),
+                       ("DistributionChannel", "Distribution channel"), ("OrganizationDivision", "Division"),
+                       ("SoldToParty", "Sold-to party")):
+        if name in et.properties and row.get(name) in (None, ""):
+            raise StoreError(400, "V1/045", f"{what} is required; enter a value", name)
+    bp = store.peers.get("API_BUSINESS_PARTNER")
+    if bp is not None and "A_Customer" in bp.tables and "SoldToParty" in et.properties:
+        cust = bp.get("A_Customer", (row["SoldToParty"],))
+        if cust is None:
+            area = "/".join(str(row.get(x) or "") for x in ("SalesOrganization", "DistributionChannel",
+                                                              "OrganizationDivision"))
+            raise StoreError(400, "VP/199", f"Sold-to party {row['SoldToParty']} not maintained for sales area {area}",
+                             "SoldToParty")
+        if cust.get("OrderIsBlockedForCustomer"):
+            raise StoreError(400, "V1/462", f"Sold-to party {row['SoldToParty']} is blocked for sales orders",
+                             "SoldToParty")
+    for name, value in (("OverallSDProcessStatus", "A"), ("OverallTotalDeliveryStatus", "A"),
+                        ("OverallSDDocumentRejectionSts", "")):
+        if name in et.properties:
+            row[name] = value
+
+
+def _check_item(store: Any, row: dict[str, Any], position: int) -> None:
+    """An item needs a material that exists (and is not flagged for deletion) and a positive quantity."""
+    et = store.etype("A_SalesOrderItem")
+    item = row.get("SalesOrderItem")
+    material = row.get("Material")
+    if "Material" in et.properties and material in (None, ""):
+        raise StoreError(400, "V1/320", f"Item {item}: enter a material", "Material")
+    qty = row.get("RequestedQuantity")
+    if "RequestedQuantity" in et.properties and (qty is None or qty <= 0):
+        raise StoreError(400, "V1/321", f"Item {item}: enter an order quantity greater than zero", "RequestedQuantity")
+    products = store.peers.get("API_PRODUCT_SRV")
+    if products is not None and "A_Product" in products.tables and material:
+        head = store.get("A_SalesOrder", (row.get("SalesOrder"),)) or {}
+        prod = products.get("A_Product", (material,))
+        if prod is None or prod.get("IsMarkedForDeletion"):
+            raise StoreError(400, "V1/392", f"Material {material} is not defined for sales org.{head.get('SalesOrganization')}, "
+                             f"distr.chan.{head.get('DistributionChannel')}, language EN", "Material")
+        if not row.get("SalesOrderItemText") and "A_ProductDescription" in products.tables:
+            desc = products.get("A_ProductDescription", (material, "EN"))
+            if desc and "SalesOrderItemText" in et.properties:
+                row["SalesOrderItemText"] = (desc.get("ProductDescription") or "")[:40] or None
+        if not row.get("RequestedQuantityUnit") and "RequestedQuantityUnit" in et.properties:
+            row["RequestedQuantityUnit"] = prod.get("BaseUnit")
+    for name, value in (("SDProcessStatus", "A"), ("DeliveryStatus", "A"), ("OrderRelatedBillingStatus", "")):
+        if name in et.properties:
+            row[name] = value
+
+
 def _recalc_order(svc: ODataService, row: dict[str, Any]) -> None:
     found = svc.store.children("A_SalesOrder", row, "to_Item")
     if not found:
@@ -104,7 +167,8 @@ def _recalc_order(svc: ODataService, row: dict[str, Any]) -> None:
     for item in found[1]:
         item["TransactionCurrency"] = row.get("TransactionCurrency")
         qty = item.get("RequestedQuantity") or Decimal(0)
-        item["NetAmount"] = item.get("NetAmount") or (qty * Decimal("10.000")).quantize(Decimal("0.001"))
+        price = svc.store.prices.get(item.get("Material") or "", Decimal("10.000"))
+        item["NetAmount"] = item.get("NetAmount") or (qty * price).quantize(Decimal("0.001"))
         total += item["NetAmount"]
     if "TotalNetAmount" in row:
         row["TotalNetAmount"] = total.quantize(Decimal("0.001"))
