@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from hub.engine.budget import load_baselines
+from hub.engine.concurrent import by_system
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.derive import derive_after
 from hub.engine.ledger import finish_run, record_streams, start_run
@@ -108,9 +109,18 @@ def _cycle(ctx: RunContext, mode: str, entities: list[str] | None, *, push: bool
            prefect_flow_run_id: str | None, max_rounds: int) -> RunSummary:
     run = CycleRun(ctx, mode=mode, prefect_flow_run_id=prefect_flow_run_id)
     error = None
+    parallel = not ctx.warehouse.is_dry_run   # a dry run lives on one connection, in one thread
     try:
+        waiting: list[Step] = []   # pulls (or pushes) of one round: the systems run side by side
         for step in cycle_steps(run, run.entities(entities), push=push, max_rounds=max_rounds):
-            run.do(step)
+            if waiting and step.kind != waiting[0].kind:
+                by_system(waiting, run.do, parallel=parallel)
+                waiting = []
+            if step.kind == "process":
+                run.do(step)
+            else:
+                waiting.append(step)
+        by_system(waiting, run.do, parallel=parallel)
     except HubError as exc:
         error = f"{exc.kind}: {exc.message}"
         log.error("cycle failed: %s", error)
@@ -129,8 +139,9 @@ def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
                 max_rounds: int = MAX_ROUNDS) -> Iterator[Step]:
     """The one cycle driver: the rounds of a cycle as steps, for ``run_cycle`` and the Prefect flows.
 
-    The caller runs each step (``run.do(step)`` or as an orchestrator task) before asking for the
-    next; the generator reads the outcome from ``run``. A round pulls, processes every entity, and
+    The caller runs each step (``run.do(step)`` or as an orchestrator task); the generator reads
+    outcomes from ``run`` only after ``process`` steps, so the pull steps of a round, and its push
+    steps, may be run together (``run_cycle`` runs each system's side by side: concurrent.py). A round pulls, processes every entity, and
     pushes when changes are queued. A cycle settles: when a round planned creates in a system, the
     next round reads that system's streams back (a target assigns ids and numbers on create, such
     as an ERP customer number) and propagates what came back, up to ``max_rounds`` rounds.

@@ -14,13 +14,14 @@ from sqlalchemy import Connection, and_, select, update
 
 from hub.contracts import Cursor, EntitySpec, Page, source_id_of
 from hub.engine.budget import exhausted
+from hub.engine.concurrent import read_ahead
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
 from hub.engine.util import json_safe, normalise_timestamp, stable_hash
 from hub.errors import BudgetExhausted, HubError, RecordError
 from hub.http.redact import redact
-from hub.warehouse import chunks
+from hub.warehouse import bulk, chunks
 from hub.warehouse import tables as T
 
 log = logging.getLogger("concord.pull")
@@ -116,12 +117,9 @@ def _stream(system: str, entity: str) -> Any:
 
 
 def _existing(conn: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
-    out: dict[str, tuple[str, bool]] = {}
-    for chunk in chunks(ids, 500):
-        q = select(T.raw_record.c.source_id, T.raw_record.c.payload_hash, T.raw_record.c.deleted).where(
-            _stream(system, entity), T.raw_record.c.source_id.in_(chunk))
-        out.update({r.source_id: (r.payload_hash, bool(r.deleted)) for r in conn.execute(q)})
-    return out
+    return {sid: (h, bool(deleted)) for sid, h, deleted in bulk.select_in(
+        conn, T.raw_record, ("source_id", "payload_hash", "deleted"),
+        [("system", "=", system), ("entity", "=", entity)], "source_id", ids)}
 
 
 
@@ -138,7 +136,7 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
         task = ctx.progress.stream(f"pull {system}.{entity}") if ctx.progress else None
         lags: list[float] = []
         with ctx.ledger.stream(entity):
-            for page in connector.read(source_entity, since=since):
+            for page in read_ahead(connector.read(source_entity, since=since)):   # next page fetched meanwhile
                 with ctx.warehouse.tx() as conn:
                     n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page,
                                                 lag=lags)
