@@ -25,7 +25,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-MAX_SYSTEMS_AT_ONCE = 8
+import os
+
+#: systems a round works on at once; CONCORD_MAX_SYSTEMS=1 runs them one after another
+MAX_SYSTEMS_AT_ONCE = int(os.environ.get("CONCORD_MAX_SYSTEMS", "8") or 8)
 
 
 def by_system(steps: Sequence[Any], run_one: Callable[[Any], Any], *, parallel: bool = True) -> None:
@@ -35,7 +38,7 @@ def by_system(steps: Sequence[Any], run_one: Callable[[Any], Any], *, parallel: 
     groups: dict[str, list[Any]] = {}
     for s in steps:
         groups.setdefault(s.system or "", []).append(s)
-    if not parallel or len(groups) == 1:
+    if not parallel or len(groups) == 1 or MAX_SYSTEMS_AT_ONCE <= 1:
         for s in steps:
             run_one(s)
         return

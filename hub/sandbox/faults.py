@@ -38,6 +38,7 @@ class FaultConfig:
     retry_after: float = 0.05                       # seconds, sent in Retry-After (rounded up for header)
     latency_s: float = 0.05
     seed: int = 0
+    base_latency_s: float = 0.0                     # every request waits this long (a vendor across the net)
     record_failure_rate: float | None = None        # for partial_batch / record_transient; default = rate
 
 

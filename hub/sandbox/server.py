@@ -179,6 +179,8 @@ class SandboxApp:
     def dispatch(self, req: Request) -> tuple[str, Response]:
         """Apply faults, then the first matching route. Returns (route name, response)."""
         exempt = any(p.match(req.path) for p in self.fault_exempt)
+        if self.faults.config.base_latency_s:
+            time.sleep(self.faults.config.base_latency_s)
         if not exempt:
             kind = self.faults.next_request_fault()
             if kind == "latency":
