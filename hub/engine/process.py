@@ -14,11 +14,12 @@ from hub.engine.context import RunContext
 from hub.engine.crashpoints import crashpoint
 from hub.engine.golden import GoldenState, load_golden, save_golden
 from hub.engine.quarantine import quarantine_rows, resolve_records
+from hub.engine.resolve import SourceRecord, resolve
 from hub.engine.resolver import XrefResolver
 from hub.engine.util import golden_id_for
 from hub.errors import HubError, RecordError
 from hub.matching import Candidate, RuleMatcher
-from hub.survive import detach, survive
+from hub.survive import detach
 from hub.warehouse import bulk
 from hub.warehouse import tables as T
 
@@ -140,20 +141,15 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         gid = target_of[row.source_id]
         st = states.get(gid) or states.setdefault(gid, GoldenState(gid, {}, {}, exists=False))
         previous = row.canonical if row.golden_id == gid else None
-        seen, found = conflict_rules.detect(ecfg, st.data, st.lineage, system=system, previous=previous,
-                                            current=canon, updated_at=row.source_updated_at)
-        res = survive(ecfg.survivorship, st.data, st.lineage, system=system, source_id=row.source_id,
-                      previous=previous, current=seen, updated_at=row.source_updated_at)
-        data, lineage = dict(res.golden), dict(res.lineage)
-        forced = conflict_rules.force_taken(found, data, lineage, source_id=row.source_id,
-                                            updated_at=row.source_updated_at)
-        if res.changed_fields or forced or st.deleted:
-            st.data, st.dirty_data, st.deleted = data, True, False
-        st.removed_lineage |= set(st.lineage) - set(lineage)
-        st.lineage = lineage
-        st.dirty_lineage |= set(res.lineage_changed) | forced
+        res = resolve(st.data, st.lineage, SourceRecord(system, row.source_id, canon, previous,
+                                                         row.source_updated_at), ecfg)
+        if res.changed or st.deleted:
+            st.data, st.dirty_data, st.deleted = res.golden, True, False
+        st.removed_lineage |= set(st.lineage) - set(res.lineage)
+        st.lineage = res.lineage
+        st.dirty_lineage |= res.lineage_changed
         st.touched = True
-        cases.extend((gid, c) for c in found)
+        cases.extend((gid, c) for c in res.conflicts)
     for row in deletions:
         gid = xrefs.get(row.source_id)
         stats.bump(system, "deleted")
