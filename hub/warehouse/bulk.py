@@ -10,8 +10,9 @@ processors), so reads through Core see no difference.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -59,12 +60,59 @@ def update_by_key(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     _run(conn, sql, procs, order, rows)
 
 
+def delete_by_key(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """``DELETE FROM table WHERE <keys>`` for every row (one ``executemany``)."""
+    if not rows:
+        return
+    sql, procs = _delete_sql(conn.dialect, table, tuple(keys))
+    _run(conn, sql, procs, tuple(keys), rows)
+
+
+def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Sequence[tuple[str, str, Any]],
+              in_col: str, values: Sequence[Any], chunk: int = 500) -> Iterator[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE <where> AND in_col IN (values)``, one query per ``chunk`` values.
+
+    ``where`` holds ``(column, "=" | "!=", value)`` conditions. The statement text is rendered once
+    per shape and run through the driver (no Core compiling of a fresh IN-list per call); rows are
+    plain tuples of the driver's values, so this is for text columns (ids, keys, hashes)."""
+    if not values:
+        return
+    ops = tuple((c, op) for c, op, _v in where)
+    fixed = [v for _c, _op, v in where]
+    for i in range(0, len(values), chunk):
+        part = list(values[i:i + chunk])
+        sql = _select_in_sql(conn.dialect, table, tuple(columns), ops, in_col, len(part))
+        yield from conn.exec_driver_sql(sql, tuple(fixed + part)).fetchall()
+
+
 def _run(conn: Connection, sql: str, procs: tuple[Callable[[Any], Any] | None, ...], cols: Sequence[str],
          rows: Sequence[dict[str, Any]]) -> None:
-    pairs = list(zip(cols, procs))
     for i in range(0, len(rows), BATCH):
-        params = [tuple(p(r.get(c)) if p else r.get(c) for c, p in pairs) for r in rows[i:i + BATCH]]
-        conn.exec_driver_sql(sql, params)
+        conn.exec_driver_sql(sql, _params(rows[i:i + BATCH], tuple(cols), procs))
+
+
+def _params(rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
+            procs: tuple[Callable[[Any], Any] | None, ...]) -> list[tuple[Any, ...]]:
+    """Rows as parameter tuples in ``cols`` order, each value through its column's bind processor.
+
+    A missing key is None (as ``dict.get``). The common case (every row carries every column) takes
+    one C-level ``itemgetter`` per row; bind processors run only on the columns that have one."""
+    get = itemgetter(*cols) if len(cols) > 1 else (lambda r, _c=cols[0]: (r[_c],))
+    todo = [(i, p) for i, p in enumerate(procs) if p is not None]
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    for r in rows:
+        try:
+            t = get(r)
+        except KeyError:
+            t = tuple(r.get(c) for c in cols)
+        if todo:
+            v = list(t)
+            for i, p in todo:
+                v[i] = p(v[i])
+            t = tuple(v)
+        append(t)
+    return out
 
 
 def _placeholder(dialect: Dialect, table: Table, col: str) -> str:
@@ -105,3 +153,20 @@ def _update_sql(dialect: Dialect, table: Table, sets: tuple[str, ...], keys: tup
     w = " AND ".join(f"{_q(dialect, k)} = {_placeholder(dialect, table, k)}" for k in keys)
     order = sets + keys
     return f"UPDATE {_q(dialect, table.name)} SET {s} WHERE {w}", _procs(dialect, table, order), order
+
+
+@lru_cache(maxsize=64)
+def _delete_sql(dialect: Dialect, table: Table, keys: tuple[str, ...]
+                ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    w = " AND ".join(f"{_q(dialect, k)} = {_placeholder(dialect, table, k)}" for k in keys)
+    return f"DELETE FROM {_q(dialect, table.name)} WHERE {w}", _procs(dialect, table, keys)
+
+
+@lru_cache(maxsize=512)
+def _select_in_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], ops: tuple[tuple[str, str], ...],
+                   in_col: str, n: int) -> str:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    conds = [f"{_q(dialect, c)} {'<>' if op == '!=' else '='} {mark}" for c, op in ops]
+    conds.append(f"{_q(dialect, in_col)} IN ({', '.join([mark] * n)})")
+    cols = ", ".join(_q(dialect, c) for c in columns)
+    return f"SELECT {cols} FROM {_q(dialect, table.name)} WHERE {' AND '.join(conds)}"
