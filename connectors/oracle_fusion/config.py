@@ -1,7 +1,7 @@
 """Configuration of the Oracle Fusion Cloud REST connector (frozen, extra="forbid", secrets as SecretStr)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Any, Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -39,6 +39,10 @@ class ResourceConfig(_Frozen):
     fields: tuple[str, ...] | None = None
     filter: str | None = Field(None, description="extra q, in the syntax of the configured framework version")
     external_id_field: str | None = None
+    #: attributes a create gets when it does not carry them (e.g. the source system of an order)
+    create_defaults: dict[str, Any] = Field(default_factory=dict)
+    #: attributes that receive Concord's golden id on a create when empty (besides external_id_field)
+    golden_id_fields: tuple[str, ...] = ()
     capabilities: frozenset[Capability] = ALL_WRITES
 
     @field_validator("path")
@@ -72,7 +76,10 @@ DEFAULT_RESOURCES: dict[str, ResourceConfig] = {
     "hubOrganizations": ResourceConfig(path=f"crmRestApi/resources/{_V}/hubOrganizations", key="PartyId"),
     "itemsV2": ResourceConfig(path=f"fscmRestApi/resources/{_V}/itemsV2", key="ItemId"),
     "salesOrdersForOrderHub": ResourceConfig(path=f"fscmRestApi/resources/{_V}/salesOrdersForOrderHub", key="OrderKey",
-                                             expand=("lines",), external_id_field="SourceTransactionId"),
+                                             expand=("lines", "billToCustomer"),
+                                             external_id_field="SourceTransactionId",
+                                             create_defaults={"SourceTransactionSystem": "CONCORD"},
+                                             golden_id_fields=("SourceTransactionNumber",)),
     "receivablesInvoices": ResourceConfig(path=f"fscmRestApi/resources/{_V}/receivablesInvoices",
                                           key="CustomerTransactionId", expand=("receivablesInvoiceInstallments",)),
 }

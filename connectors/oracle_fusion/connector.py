@@ -12,6 +12,7 @@ from hub.errors import ConfigError, FatalError, TransientError
 from hub.http import HttpToolkit
 from connectors.oracle_fusion.auth import build_auth
 from connectors.oracle_fusion import qgrammar
+from connectors.oracle_fusion import rollup
 from connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
 from connectors.oracle_fusion.metadata import load_entity, parse_json
 from connectors.oracle_fusion.read import Reader
@@ -63,8 +64,9 @@ class OracleFusionConnector:
     def entities(self) -> Sequence[EntitySpec]:
         with self._lock:
             if self._entities is None:
-                self._entities = [load_entity(lambda p: self._get(p), name, rc, self.config, system=self.system)
-                                  for name, rc in self.config.resources.items()]
+                specs = [load_entity(lambda p: self._get(p), name, rc, self.config, system=self.system)
+                         for name, rc in self.config.resources.items()]
+                self._entities = [rollup.with_fields(s) if rollup.applies(s) else s for s in specs]
             return list(self._entities)
 
     def check(self) -> None:
@@ -85,7 +87,8 @@ class OracleFusionConnector:
     def read(self, entity: str, *, since: Cursor | None = None) -> Iterator[Page]:
         spec = entity_by_name(self, entity)
         rc = self.config.resources[entity]
-        return self.reader.pages(spec, rc, since)
+        pages = self.reader.pages(spec, rc, since)
+        return rollup.with_rollups(pages) if rollup.applies(spec) and rollup.LINES in rc.expand else pages
 
     def lookup(self, entity: str, golden_id: str) -> str | None:
         """The key of the item whose external id field holds Concord's id (one ``GET ?q=``), else None.

@@ -41,6 +41,13 @@ class Writer:
         if change.op in ("create", "upsert") and rc.external_id_field and change.golden_id \
                 and payload.get(rc.external_id_field) in (None, ""):
             payload[rc.external_id_field] = change.golden_id
+        if change.op in ("create", "upsert") and not change.key:
+            for k, v in rc.create_defaults.items():
+                if payload.get(k) in (None, ""):
+                    payload[k] = v
+            for k in rc.golden_id_fields:
+                if change.golden_id and payload.get(k) in (None, ""):
+                    payload[k] = change.golden_id
         if change.op in ("update", "delete"):
             if not change.key:
                 raise RecordError(f"{self.system}: {change.op} of {spec.name} needs the target key",

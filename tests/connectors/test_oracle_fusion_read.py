@@ -148,9 +148,13 @@ def test_incremental_read_sees_a_change_and_lookback_rereads_a_window(sandbox) -
 @pytest.mark.parametrize("version", [2, 3, 4])
 def test_children_beyond_the_nested_page_are_read_by_their_link(sandbox, version) -> None:
     store = sandbox.state
+    items = [r["ItemNumber"] for r in store.tables["itemsV2"].rows.values()
+             if r.get("ItemStatusValue") != "Inactive"] or [f"MAT-{i:06d}" for i in range(1, 31)]
+    party = next(iter(store.tables["customerAccounts"].rows.values()), {}).get("PartyNumber") or "CDRM_1"
     row = store.create("salesOrdersForOrderHub", {
         "SourceTransactionSystem": "CRM", "SourceTransactionId": "BIG-1", "SourceTransactionNumber": "BIG-1",
-        "lines": [{"ProductNumber": f"MAT-{i:06d}", "OrderedQuantity": 1, "UnitSellingPrice": 2.5,
+        "BuyingPartyNumber": party,
+        "lines": [{"ProductNumber": items[i % len(items)], "OrderedQuantity": 1, "UnitSellingPrice": 2.5,
                    "SourceTransactionLineNumber": str(i)} for i in range(1, 31)]})
     conn = make_connector(sandbox, version=version)
     before = sandbox.app.stats.by_route.get("child", 0)

@@ -118,7 +118,10 @@ def test_sales_order_with_lines_and_an_invoice(sandbox) -> None:
     conn = make_connector(sandbox)
     [order] = conn.write("salesOrdersForOrderHub", [ch("create", 1, {
         "SourceTransactionSystem": "CRM", "SourceTransactionNumber": "SO-1", "TransactionalCurrencyCode": "EUR",
-        "lines": [{"ProductNumber": "MAT-000001", "OrderedQuantity": 3, "UnitSellingPrice": 10}]},
+        "billToCustomer": [{"CustomerAccountId": next(iter(sandbox.state.tables["customerAccounts"].rows))}],
+        "lines": [{"ProductNumber": next(r["ItemNumber"] for r in sandbox.state.tables["itemsV2"].rows.values()
+                                         if r.get("ItemStatusValue") != "Inactive"),
+                   "OrderedQuantity": 3, "UnitSellingPrice": 10}]},
         entity="salesOrdersForOrderHub")])
     assert order.ok and order.target_id == "CRM:G-1"
     assert sandbox.state.get("salesOrdersForOrderHub", "CRM:G-1")["TotalAmount"] == 30.0

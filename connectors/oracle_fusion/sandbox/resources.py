@@ -177,6 +177,10 @@ ITEMS = ResourceDef(
         Attr("CustomerOrderEnabledFlag", "boolean"),
     ), upsert_keys=(("ItemNumber", "OrganizationCode"),), unique=(("ItemNumber", "OrganizationCode"),))
 
+#: fulfillment line statuses (Order Management): awaiting shipping, shipped, awaiting billing, billed, closed,
+#: canceled (the line's StatusCode as the order hub shows it)
+LINE_STATUS = ("AWAIT_SHIPPING", "PARTIALLY_SHIPPED", "SHIPPED", "AWAIT_BILLING", "BILLED", "CLOSED", "CANCELED")
+
 ORDER_LINES = ResourceDef(
     "lines", "fscmRestApi", "LineId", "integer", title="Order Line", who=False, attrs=(
         Attr("LineId", "integer", updatable=False),
@@ -189,6 +193,16 @@ ORDER_LINES = ResourceDef(
         Attr("UnitSellingPrice", "number"),
         Attr("ExtendedAmount", "number", updatable=False),
         Attr("RequestedShipDate", "date"),
+        Attr("StatusCode", updatable=False, lov=LINE_STATUS),
+    ))
+
+BILL_TO = ResourceDef(
+    "billToCustomer", "fscmRestApi", "BillToCustomerId", "integer", title="Bill-to Customer", who=False, attrs=(
+        Attr("BillToCustomerId", "integer", updatable=False),
+        Attr("CustomerAccountId", "integer", mandatory=True),
+        Attr("AccountNumber", max_length=30, updatable=False),
+        Attr("PartyName", max_length=360, updatable=False),
+        Attr("SiteUseId", "integer"),
     ))
 
 SALES_ORDERS = ResourceDef(
@@ -208,7 +222,7 @@ SALES_ORDERS = ResourceDef(
         Attr("RequestedShipDate", "date"),
         Attr("StatusCode", lov=("DOO_DRAFT", "OPEN", "PROCESSING", "CLOSED", "CANCELED")),
         Attr("TotalAmount", "number", updatable=False),
-    ), children=(ORDER_LINES,), upsert_keys=(("SourceTransactionSystem", "SourceTransactionId"),),
+    ), children=(ORDER_LINES, BILL_TO), upsert_keys=(("SourceTransactionSystem", "SourceTransactionId"),),
     unique=(("SourceTransactionSystem", "SourceTransactionId"),))
 
 INSTALLMENTS = ResourceDef(

@@ -65,6 +65,13 @@ def seed_items(store: Store, world: World) -> None:
             "CreationDate": ts, "CreatedBy": "SCM.IMPL", "LastUpdateDate": ts, "LastUpdatedBy": "SCM.IMPL"}, p.index)
 
 
+def _line_status(order_status: str, line: int) -> str:
+    """Fulfillment line status of a seeded order: an order in process has its first line shipped and billed."""
+    if order_status == "in_process":
+        return "BILLED" if line == 1 else "AWAIT_SHIPPING"
+    return {"open": "AWAIT_SHIPPING", "completed": "CLOSED", "cancelled": "CANCELED"}.get(order_status, "AWAIT_SHIPPING")
+
+
 def seed_orders(store: Store, world: World) -> None:
     for o in world.orders():
         if not world.present(SYSTEM, "order", o.index, SHARE["salesOrdersForOrderHub"]):
@@ -75,7 +82,8 @@ def seed_orders(store: Store, world: World) -> None:
                   "SourceTransactionLineNumber": str(ln.line_number), "ProductNumber": ln.sku,
                   "ProductDescription": world.product(ln.product_index).name, "OrderedQuantity": float(ln.quantity),
                   "OrderedUOMCode": ln.unit, "UnitSellingPrice": float(ln.unit_price),
-                  "ExtendedAmount": float(ln.net_amount), "RequestedShipDate": o.requested_delivery_date.isoformat()}
+                  "ExtendedAmount": float(ln.net_amount), "RequestedShipDate": o.requested_delivery_date.isoformat(),
+                  "StatusCode": _line_status(o.status, ln.line_number)}
                  for ln in o.lines]
         store.seed("salesOrdersForOrderHub", {
             "HeaderId": 300000007000000 + o.index, "OrderKey": f"OPS:{o.order_number}", "OrderNumber": o.order_number,
@@ -85,6 +93,8 @@ def seed_orders(store: Store, world: World) -> None:
             "CustomerPONumber": o.customer_reference, "TransactionalCurrencyCode": o.currency,
             "TransactionOn": o.order_date.isoformat(), "RequestedShipDate": o.requested_delivery_date.isoformat(),
             "StatusCode": ORDER_STATUS[o.status], "TotalAmount": float(o.net_amount), "lines": lines,
+            "billToCustomer": [{"BillToCustomerId": 300000008000000 + o.index, "CustomerAccountId": ACCOUNT_BASE + c.index,
+                                "AccountNumber": c.erp_number, "PartyName": c.full_name, "SiteUseId": None}],
             "CreationDate": ts, "CreatedBy": "OM.IMPL", "LastUpdateDate": ts, "LastUpdatedBy": "OM.IMPL"}, o.index)
 
 

@@ -266,6 +266,8 @@ class Store:
                 if t.find(data, (keyset,)) is not None:
                     raise VendorError(400, f"JBO-26048: A record with {', '.join(f'{k}={data[k]}' for k in keyset)} "
                                            f"already exists in {rdef.title}.", "JBO-26048", f"/{name}")
+            if name == "salesOrdersForOrderHub":
+                self._check_order(data)
             now = self.tick()
             row: dict[str, Any] = {a.name: data.get(a.name) for a in rdef.all_attrs}
             key = t.next_id if rdef.key_type == "integer" else None
@@ -279,6 +281,46 @@ class Store:
             self._remember(t, row[rdef.key])
             t.put(row)
             return row
+
+    def _check_order(self, data: dict[str, Any]) -> None:
+        """What Order Management checks on an order from a source system: a customer that exists, items that
+        exist; it fills the buying party from the bill-to account and line defaults from the item."""
+        accounts, items = self.tables["customerAccounts"], self.tables["itemsV2"]
+        bill = data.get("billToCustomer") or []
+        for i, b in enumerate(bill):
+            acc = accounts.rows.get(int(b["CustomerAccountId"])) if isinstance(b, Mapping) and str(
+                b.get("CustomerAccountId") or "").isdigit() else None
+            if acc is None:
+                raise VendorError(400, f"The bill-to customer account {b.get('CustomerAccountId') if isinstance(b, Mapping) else b} "
+                                       "isn't valid. Specify a valid customer account.", "DOO-2401",
+                                  f"/salesOrdersForOrderHub/child/billToCustomer/{i}/CustomerAccountId")
+            if i == 0 and not data.get("BuyingPartyNumber"):
+                data["BuyingPartyNumber"], data["BuyingPartyName"] = acc.get("PartyNumber"), acc.get("AccountName")
+        if not data.get("BuyingPartyNumber"):
+            raise VendorError(400, "The order doesn't have a buying party. Specify the buying party or a bill-to "
+                                   "customer.", "DOO-2400", "/salesOrdersForOrderHub/BuyingPartyNumber")
+        if accounts.rows and not any(str(a.get("PartyNumber")) == str(data["BuyingPartyNumber"])
+                                     for a in accounts.rows.values()):
+            raise VendorError(400, f"The buying party {data['BuyingPartyNumber']} isn't valid.", "DOO-2402",
+                              "/salesOrdersForOrderHub/BuyingPartyNumber")
+        by_number = {str(r.get("ItemNumber")): r for r in items.rows.values()}
+        for i, ln in enumerate(data.get("lines") or []):
+            if not isinstance(ln, Mapping):
+                continue
+            if not by_number:          # a sandbox started without itemsV2 cannot check items
+                break
+            item = by_number.get(str(ln.get("ProductNumber")))
+            if item is None or item.get("ItemStatusValue") == "Inactive" or item.get("CustomerOrderEnabledFlag") is False:
+                raise VendorError(400, f"The item {ln.get('ProductNumber')} isn't valid for the order line "
+                                       f"{ln.get('SourceTransactionLineNumber') or i + 1}. Specify an item that's "
+                                       "enabled for customer orders.", "DOO-2830",
+                                  f"/salesOrdersForOrderHub/child/lines/{i}/ProductNumber")
+            ln = dict(ln)
+            ln.setdefault("ProductDescription", item.get("ItemDescription"))
+            if ln.get("UnitSellingPrice") is None and item.get("ListPrice") is not None:
+                ln["UnitSellingPrice"] = item.get("ListPrice")
+            ln.setdefault("SourceTransactionLineId", str(ln.get("SourceTransactionLineNumber") or i + 1))
+            data["lines"][i] = ln
 
     def update(self, name: str, key: Any, payload: Mapping[str, Any], if_match: str | None = None) -> dict[str, Any]:
         with self.lock:
@@ -371,6 +413,8 @@ def _derive(rdef: ResourceDef, row: dict[str, Any], key: Any, seq: int | None) -
 
 
 def _derive_child(rdef: ResourceDef, row: dict[str, Any]) -> None:
+    if rdef.name == "lines":
+        row["StatusCode"] = row.get("StatusCode") or "AWAIT_SHIPPING"
     if rdef.name == "lines" and row.get("OrderedQuantity") is not None:
         price = Decimal(str(row.get("UnitSellingPrice") or 0))
         row["ExtendedAmount"] = float((Decimal(str(row["OrderedQuantity"])) * price).quantize(Decimal("0.01")))
