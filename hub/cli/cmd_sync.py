@@ -60,6 +60,9 @@ def _stream_health(data: dict[str, Any]) -> tuple[str, int, list[str]]:
     dead = (data.get("outbox") or {}).get("dead", 0)
     if dead:
         partial.append(f"{dead} dead letter(s)")
+    for w in data.get("waiting") or []:
+        if w["kind"] == "blocked":
+            partial.append(f"{w['count']} write(s) to {w['system']}.{w['entity']} blocked: {w['reason']}")
     if failing:
         return "failing", 2, failing + partial
     if partial:
@@ -157,6 +160,10 @@ def register(app: typer.Typer) -> None:
         last = "none" if not lr else f"{lr['id']} ({lr['mode']}, {lr['status']}, {_last({'status': None, **lr})[-19:]})"
         console.print(f"golden records: {golden}  ·  outbox: {outbox}  ·  open conflicts: {data['conflicts_open']}  ·  "
                       f"last run: {last}", markup=False)
+        for w in data.get("waiting") or []:
+            if w["kind"] == "waiting":
+                console.print(f"waiting: {w['count']} write(s) to {w['system']}.{w['entity']}: {w['reason']}",
+                              markup=False)
         console.print(f"health: {health}" + "".join(f"\n  - {r}" for r in reasons), markup=False)
         raise typer.Exit(code)
 

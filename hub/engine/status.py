@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from hub.config.loader import Project
 from hub.warehouse import Warehouse
 from hub.warehouse import tables as T
+from hub.warehouse.stores import outbox as outbox_store
 
 
 def status(project: Project, wh: Warehouse) -> dict[str, Any]:
@@ -37,6 +38,7 @@ def status(project: Project, wh: Warehouse) -> dict[str, Any]:
         out["golden"] = {x.entity: x.n for x in conn.execute(
             select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
         out["outbox"] = {x.status: x.n for x in conn.execute(select(o.status, func.count().label("n")).group_by(o.status))}
+        out["waiting"] = outbox_store.waiting_summary(conn)   # queued writes that wait, and why
         out["conflicts_open"] = conn.execute(select(func.count()).select_from(T.conflict)
                                              .where(T.conflict.c.status == "open")).scalar()
         lr = conn.execute(select(T.run).order_by(T.run.c.id.desc()).limit(1)).first()

@@ -39,3 +39,21 @@ def test_children_of_a_parent_an_update_only_rule_never_creates_are_blocked(star
     # nothing orphaned in the ERP: the blocked contacts were not written without their account
     erp_customers = {r["CustomerNo"] for r in read_csv(starter / "data/erp/customers.csv")}
     assert all(c["CustomerNo"] in erp_customers for c in read_csv(starter / "data/erp/contacts.csv"))
+
+
+def test_status_reports_blocked_writes_with_the_reason(starter: Path) -> None:
+    cfg_path = starter / "concord.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    for rule in cfg["entities"]["account"]["sync"]:
+        if rule["target"] == "erp":
+            rule["mode"] = "update_only"
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run_cli("sync", cwd=starter, check=False)
+    proc = run_cli("status", "--json", cwd=starter, check=False)
+    data = json.loads(proc.stdout)
+    blocked = [w for w in data["waiting"] if w["kind"] == "blocked"]
+    assert blocked and blocked[0]["system"] == "erp" and blocked[0]["entity"] == "contact"
+    assert "update_only" in blocked[0]["reason"]
+    assert proc.returncode == 1 and any("blocked" in r for r in data["reasons"])
+    human = run_cli("status", cwd=starter, check=False)
+    assert "blocked" in human.stdout and "update_only" in human.stdout

@@ -138,3 +138,21 @@ def open_rows_for(conn: Connection, entity: str, golden_ids: Sequence[str]) -> l
 def _aware(ts: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes for UTC columns."""
     return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+
+
+def waiting_summary(conn: Connection) -> list[dict[str, Any]]:
+    """Queued writes that wait, by target, entity and kind (waiting: a parent is on its way; blocked:
+    no rule will ever write it), with how many and the reason of the first."""
+    o = T.outbox.c
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in conn.execute(select(o.system, o.entity, o.last_error).where(
+            o.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]), o.last_error.is_not(None))
+            .order_by(o.id)):
+        err = r.last_error if isinstance(r.last_error, dict) else {}
+        kind = err.get("kind")
+        if kind not in ("waiting", "blocked"):
+            continue
+        d = out.setdefault((r.system, r.entity, kind), {"system": r.system, "entity": r.entity, "kind": kind,
+                                                        "count": 0, "reason": err.get("message", "")})
+        d["count"] += 1
+    return sorted(out.values(), key=lambda d: (d["kind"] != "blocked", d["system"], d["entity"]))
