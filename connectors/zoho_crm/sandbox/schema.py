@@ -108,6 +108,8 @@ PRODUCTS = _system() + [
     F("Handler", "ownerlookup", lookup="users"), F("Sales_Start_Date", "date"), F("Sales_End_Date", "date"),
     F("Support_Start_Date", "date"), F("Support_Expiry_Date", "date"), F("Description", "textarea"),
     F("GTIN", length=14, custom=True), F("Weight_kg", "decimal", custom=True), F("Concord_ID", length=64, custom=True, unique=True),
+    # availability from the ERP (README: setup): Qty_in_Stock is Zoho's own; available to promise is a custom Decimal
+    F("Available_Qty", "decimal", custom=True),
 ]
 
 LINE_ITEMS = [
@@ -124,6 +126,11 @@ DEALS = _system() + [
     F("Lead_Source", "picklist", picklist=["Advertisement", "Cold Call", "Employee Referral", "Partner", "Web Download"]),
     F("Expected_Revenue", "currency", read_only=True), F("Description", "textarea"),
     F("Concord_ID", length=64, custom=True, unique=True),
+    # the ERP order won from the deal (README: setup)
+    F("ERP_Order_Number", length=30, custom=True),
+    F("ERP_Order_Status", "picklist", custom=True, picklist=["Draft", "Open", "In Process", "Completed", "Cancelled"]),
+    F("Delivery_Status", "picklist", custom=True, picklist=["Not Delivered", "Partially Delivered", "Delivered"]),
+    F("Billing_Status", "picklist", custom=True, picklist=["Not Billed", "Partially Billed", "Billed"]),
 ]
 
 SALES_ORDERS = _system() + [
