@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 #: the standard objects read by default (custom ``__c`` objects are discovered through object/list)
 DEFAULT_OBJECTS = ("AccountObj", "ContactObj", "ProductObj", "SalesOrderObj", "SalesOrderProductObj",
-                   "NewOpportunityObj")
+                   "NewOpportunityObj", "NewOpportunityLinesObj")
 
 
 class FxiaokeConfig(BaseModel):

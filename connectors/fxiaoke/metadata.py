@@ -23,7 +23,8 @@ TYPE_MAP = {
 READ_ONLY_TYPES = frozenset({"auto_number", "formula", "count", "quote"})
 CURSOR_FIELD = "last_modified_time"
 #: master object -> (detail object, the detail's master_detail field)
-DETAILS = {"SalesOrderObj": ("SalesOrderProductObj", "order_id")}
+DETAILS = {"SalesOrderObj": ("SalesOrderProductObj", "order_id"),
+           "NewOpportunityObj": ("NewOpportunityLinesObj", "new_opportunity_id")}
 
 
 def field_spec(fd: dict[str, Any]) -> FieldSpec:

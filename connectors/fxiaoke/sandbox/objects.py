@@ -22,12 +22,14 @@ _COUNTRIES = [("CN", "中国"), ("DE", "德国"), ("FR", "法国"), ("GB", "英�
 _CURRENCIES = [("CNY", "人民币"), ("EUR", "欧元"), ("GBP", "英镑"), ("USD", "美元")]
 INDUSTRY_CODES = {name: str(i + 1) for i, name in enumerate(_INDUSTRY)}
 ORDER_STATUS = {"draft": "1", "open": "2", "in_process": "3", "completed": "4", "cancelled": "5"}
+DELIVERY_STATUS = [("not_delivered", "未发货"), ("partially_delivered", "部分发货"), ("delivered", "已发货")]
+BILLING_STATUS = [("not_billed", "未开票"), ("partially_billed", "部分开票"), ("billed", "已开票")]
 SALES_STAGE = [("1", "验证客户"), ("2", "需求确定"), ("3", "方案/报价"), ("4", "谈判审核"), ("5", "赢单"), ("6", "输单")]
 
 READ_ONLY = {"auto_number", "quote", "formula", "count"}
 #: the custom text field that holds Concord's golden id (``external_id_fields`` of the sandbox's config)
 CONCORD_ID_FIELD = "concord_id__c"
-CONCORD_ID_EXCLUDED = {"SalesOrderProductObj"}
+CONCORD_ID_EXCLUDED = {"SalesOrderProductObj", "NewOpportunityLinesObj"}
 
 
 def _opts(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -139,6 +141,9 @@ def build_describes() -> dict[str, dict[str, Any]]:
             f("weight__c", "重量(kg)", "number", decimal_places=3),
             f("mc_currency", "币种", "select_one", options=currency),
             f("product_spec", "规格属性", "long_text"),
+            # availability from the ERP: the tenant's custom fields (README: setup)
+            f("on_hand_quantity__c", "库存数量", "number", decimal_places=2),
+            f("available_quantity__c", "可用库存", "number", decimal_places=2),
         ]),
         _object("SalesOrderObj", "销售订单", [
             f("name", "销售订单编号", "auto_number"),
@@ -172,6 +177,22 @@ def build_describes() -> dict[str, dict[str, Any]]:
             f("probability", "赢率", "percentile"),
             f("close_date", "预计成交日期", "date", required=True),
             f("mc_currency", "币种", "select_one", options=currency),
+            # the ERP order won from the deal: the tenant's custom fields (README: setup)
+            f("erp_order_no__c", "ERP订单号", "text", max_length=30),
+            f("erp_order_status__c", "ERP订单状态", "select_one",
+              options=_opts([(v, k) for k, v in ORDER_STATUS.items()])),
+            f("delivery_status__c", "发货状态", "select_one", options=_opts(DELIVERY_STATUS)),
+            f("billing_status__c", "开票状态", "select_one", options=_opts(BILLING_STATUS)),
+        ]),
+        _object("NewOpportunityLinesObj", "商机2.0明细", [
+            f("name", "编号", "auto_number"),
+            f("new_opportunity_id", "商机2.0", "master_detail", required=True, target="NewOpportunityObj"),
+            f("product_id", "产品名称", "object_reference", required=True, target="ProductObj"),
+            f("product_code", "产品编码", "quote"),
+            f("line_no__c", "行号", "number", decimal_places=0),
+            f("quantity", "数量", "number", required=True, decimal_places=3),
+            f("sales_price", "销售单价", "currency", decimal_places=2),
+            f("subtotal", "小计", "currency", decimal_places=2),
         ]),
         _object("object_invoice__c", "应收发票", [
             f("name", "发票号", "text", required=True, max_length=40),
@@ -194,7 +215,8 @@ def build_describes() -> dict[str, dict[str, Any]]:
 
 
 #: master -> (detail object, the detail's master_detail field)
-DETAILS = {"SalesOrderObj": ("SalesOrderProductObj", "order_id")}
+DETAILS = {"SalesOrderObj": ("SalesOrderProductObj", "order_id"),
+           "NewOpportunityObj": ("NewOpportunityLinesObj", "new_opportunity_id")}
 
 
 def is_custom(api_name: str) -> bool:

@@ -128,8 +128,8 @@ def seed(store: Store, world: World, *, share: float = 0.6, objects: set[str] | 
         store.load("ProductObj", rows, truth)
 
     if want("SalesOrderObj") or want("NewOpportunityObj"):
-        orders, lines, opps = [], [], []
-        o_truth, l_truth, p_truth = {}, {}, {}
+        orders, lines, opps, opp_lines = [], [], [], []
+        o_truth, l_truth, p_truth, ol_truth = {}, {}, {}, {}
         for o in world.orders():
             acc = accounts.get(o.company_index)
             if acc is None:
@@ -168,9 +168,22 @@ def seed(store: Store, world: World, *, share: float = 0.6, objects: set[str] | 
                     "close_date": date_ms(o.requested_delivery_date), "mc_currency": o.currency,
                 }))
                 p_truth[_id] = o.index
+                for ln in o.lines:                  # the deal's products (商机2.0明细)
+                    prod = products.get(ln.product_index)
+                    if prod is None:
+                        continue
+                    lid = object_id("NewOpportunityLinesObj", o.index * 10 + ln.line_number)
+                    opp_lines.append(_clean(_system(c.owner, o.updated_at - dt.timedelta(days=40), o.updated_at) | {
+                        "_id": lid, "name": f"NO{o.index + 1:08d}-{ln.line_number}", "new_opportunity_id": _id,
+                        "product_id": prod, "product_code": ln.sku, "line_no__c": str(ln.line_number),
+                        "quantity": str(ln.quantity), "sales_price": money(ln.unit_price),
+                        "subtotal": money(ln.net_amount),
+                    }))
+                    ol_truth[lid] = o.index
         store.load("SalesOrderObj", orders, o_truth)
         store.load("SalesOrderProductObj", lines, l_truth)
         store.load("NewOpportunityObj", opps, p_truth)
+        store.load("NewOpportunityLinesObj", opp_lines, ol_truth)
 
     if want("object_invoice__c"):
         rows, truth = [], {}
