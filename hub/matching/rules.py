@@ -24,6 +24,8 @@ from hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
 from hub.matching.exact import Candidate, Decision, exact_key
 from hub.matching.fs import FSScorer
 
+_PLAIN = frozenset({str, int, bool, type(None)})   # value types whose equality implies equal keys
+KEY_MEMO = 8192         # records whose keys are remembered (per generation; two generations)
 MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
 NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
 FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
@@ -35,10 +37,9 @@ def _edits(s: str) -> list[str]:
     """The string and every single-character deletion of it: two strings within one edit (insert,
     delete, substitute or swap of neighbours) always share one of these."""
     s = s[:NAME_EDIT_CHARS]
-    out = {s}
     if len(s) > 3:
-        out.update(s[:i] + s[i + 1:] for i in range(len(s)))
-    return sorted(out)
+        return sorted({s, *[s[:i] + s[i + 1:] for i in range(len(s))]})
+    return [s]
 
 
 def _name_norm(field: str) -> Callable[[Any], str | None]:
@@ -48,6 +49,39 @@ def _name_norm(field: str) -> Callable[[Any], str | None]:
 def _block_values(fn: str, field: str, value: Any) -> list[str]:
     if value is None or value == "":
         return []
+    return _block_fn(fn, field)(value)
+
+
+def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
+    """The values one blocking-key part gives for a (non-empty) field value, its normaliser chosen once."""
+    if fn in ("name", "name_edits", "initial"):
+        norm, compact = _name_norm(field), N.compact
+        if fn == "name":
+            def name(value: Any) -> list[str]:
+                v = compact(norm(value))
+                return [v] if v else []
+            return name
+        if fn == "name_edits":
+            def name_edits(value: Any) -> list[str]:
+                v = compact(norm(value))
+                return _edits(v) if v else []
+            return name_edits
+
+        def initial(value: Any) -> list[str]:
+            v = compact(norm(value))
+            return [v[0]] if v else []
+        return initial
+    if fn in ("phone", "email", "domain", "year"):
+        return lambda value: _block_values_slow(fn, field, value)
+    normaliser = normaliser_for(field)
+
+    def exact(value: Any) -> list[str]:
+        v = normaliser(value)
+        return [v] if v else []
+    return exact
+
+
+def _block_values_slow(fn: str, field: str, value: Any) -> list[str]:
     if fn == "name":
         v = N.compact(_name_norm(field)(value))
         return [v] if v else []
@@ -80,11 +114,15 @@ class BlockKey:
         self.spec = spec.replace(" ", "")
         self.name = "b:" + self.spec
         self.parts = [tuple(p.split(":", 1)) for p in self.spec.split("+")]
+        self._fns = [(field, _block_fn(fn, field)) for fn, field in self.parts]
 
     def values(self, record: Mapping[str, Any]) -> list[str]:
         out = [""]
-        for fn, field in self.parts:
-            vals = _block_values(fn, field, record.get(field))
+        for field, fn in self._fns:
+            value = record.get(field)
+            if value is None or value == "":
+                return []
+            vals = fn(value)
             if not vals:
                 return []
             out = [f"{o}|{v}" if o else v for o in out for v in vals]
@@ -112,6 +150,11 @@ class RuleMatcher:
                                    float(r.weights.get(f, 1.0))) for f in r.fields] for r in self.fuzzy
                      if r.type == "fuzzy"}
         self.fs_scorers = {r.key_name: FSScorer(r) for r in self.fuzzy if r.type == "probabilistic"}
+        fields = [f for r in self.exact for f in r.fields]
+        fields += [f for bk in self.blocks.values() for _fn, f in bk.parts]
+        self._key_fields = tuple(dict.fromkeys(fields))       # what keys() reads of a record
+        self._memo: dict[Any, tuple[tuple[str, str], ...]] = {}
+        self._memo_old: dict[Any, tuple[tuple[str, str], ...]] = {}
 
     @property
     def needs_data(self) -> bool:
@@ -120,13 +163,39 @@ class RuleMatcher:
 
     # ---- keys -----------------------------------------------------------------------------------
     def keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The record's keys, computed once per distinct set of key-field values.
+
+        A record's keys depend only on the values (and their types) of the fields the exact rules
+        and blocking keys read, so the engine's several asks for one record (candidates, decision
+        evidence, the golden record's keys when it holds the same values) cost one computation.
+        The memo keeps two generations of ``KEY_MEMO`` entries: memory stays bounded."""
+        get = record.get
+        vals = tuple([get(f) for f in self._key_fields])
+        types = tuple(map(type, vals))
+        if not _PLAIN.issuperset(types):       # floats, decimals, lists...: equal values may key differently
+            return self._keys(record)
+        memo_key = (vals, types)
+        hit = self._memo.get(memo_key)
+        if hit is None:
+            hit = self._memo_old.get(memo_key)
+            if hit is None:
+                hit = tuple(self._keys(record))
+            self._remember(memo_key, hit)
+        return list(hit)
+
+    def _remember(self, memo_key: Any, keys: tuple[tuple[str, str], ...]) -> None:
+        if len(self._memo) >= KEY_MEMO:
+            self._memo_old, self._memo = self._memo, {}
+        self._memo[memo_key] = keys
+
+    def _keys(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for rule in self.exact:
             k = exact_key(rule, record)
             if k is not None:
                 out.append((rule.key_name, k))
         for name, bk in self.blocks.items():
-            out.extend((name, v[:400]) for v in bk.values(record))
+            out += [(name, v[:400]) for v in bk.values(record)]
         return list(dict.fromkeys(out))
 
     # ---- scoring ----------------------------------------------------------------------------------
