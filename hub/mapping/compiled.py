@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from hub.canonical import flatten
+from hub.canonical import _plan, flatten, jsonable
 from hub.errors import ConfigError, RecordError
 from hub.mapping.rules import Resolver, Rule, short
 from schemas import CanonicalEntity
@@ -53,7 +53,9 @@ class CompiledMapping:
 
     def to_canonical_flat(self, raw: Mapping[str, Any], resolver: Resolver | None = None) -> dict[str, Any]:
         """``hub.canonical.flatten(self.to_canonical(raw, resolver))``."""
-        return flatten(self.to_canonical(raw, resolver))
+        out: dict[str, Any] = {}
+        _flatten_into(self.to_canonical(raw, resolver), "", out)
+        return out
 
     def _record_error(self, exc: ValidationError) -> RecordError:
         problems = []
@@ -119,6 +121,24 @@ class CompiledMapping:
         from hub.mapping.check import check_against
 
         return check_against(self, spec)
+
+
+def _flatten_into(model: Any, prefix: str, out: dict[str, Any]) -> None:
+    """``hub.canonical.flatten`` with text values stored without the ``jsonable`` call (same result)."""
+    values = model.__dict__
+    for name, kind in _plan(type(model)):
+        value = values.get(name)
+        if value is None:
+            continue
+        if value.__class__ is str:
+            out[prefix + name] = value
+        elif kind == "model":
+            _flatten_into(value, prefix + name + ".", out)
+        elif kind == "list":
+            if value:
+                out[prefix + name] = [flatten(v) if isinstance(v, BaseModel) else jsonable(v) for v in value]
+        else:
+            out[prefix + name] = jsonable(value)
 
 
 def _writes(rule: Rule) -> bool:

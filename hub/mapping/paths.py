@@ -106,6 +106,26 @@ def compile_getter(segments: Sequence[Segment]) -> Getter:
 
         return get1
 
+    if all(isinstance(seg, str) for seg in segs):
+        # keys only: plain dicts (what JSON decoding gives) take a straight walk; anything else
+        # (another Mapping, a wrong shape that must raise PathError) goes the general way
+        general = _general_getter(segs, text)
+
+        def get_keys(raw: Any) -> Any:
+            value = raw
+            for seg in segs:
+                if type(value) is not dict:
+                    return general(raw)
+                value = value.get(seg)
+                if value is None:
+                    return None
+            return value
+
+        return get_keys
+    return _general_getter(segs, text)
+
+
+def _general_getter(segs: tuple[Segment, ...], text: str) -> Getter:
     def get(raw: Any) -> Any:
         value = raw
         for i, seg in enumerate(segs):

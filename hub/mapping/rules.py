@@ -118,6 +118,8 @@ class Rule:
         default, vmap, lookup = self.default, self.vmap, self.lookup
         steps = [(t.name, t.forward, t.transform.handles_none) for t in self.transforms]
         to_text = self.ftype in ("string", "literal")
+        if default is UNSET and vmap is None and lookup is None and len(steps) <= 1:
+            return _forward_simple(steps[0] if steps else None, to_text)
 
         def forward(value: Any, resolver: Any) -> Any:
             if isinstance(value, str):
@@ -204,7 +206,13 @@ class Rule:
 
     # ------------------------------------------------------------------ run: source -> canonical
     def reader(self) -> Callable[[Any, dict[str, Any], Any], None]:
-        """A specialised ``read`` for the hot path (plain value rules into a top-level field)."""
+        """A specialised ``read`` for the hot path, chosen once at compile time.
+
+        A value rule that only copies text (no transform, map, default or lookup) reads, strips and
+        stores in line; other value and const rules into a top-level or nested field run getter and
+        forward pipeline without the general dispatch. Results and errors are those of ``read``."""
+        if self.kind == "value" and len(self.canon_path) <= 2 and self.get is not None:
+            return self._value_reader()
         if self.kind not in ("value", "const") or len(self.canon_path) != 1:
             return self.read
         get, forward, key, fail = self.get, self.forward, self.canon_path[0], self.fail
@@ -221,6 +229,32 @@ class Rule:
                 data[key] = result
 
         return read_value
+
+    def _value_reader(self) -> Callable[[Any, dict[str, Any], Any], None]:
+        get, forward, fail, path = self.get, self.forward, self.fail, self.canon_path
+        copy_text = self.default is UNSET and self.vmap is None and not self.transforms and self.lookup is None
+        top, leaf = (path[0], None) if len(path) == 1 else (path[0], path[1])
+
+        def read_fast(raw: Any, data: dict[str, Any], resolver: Any) -> None:
+            value = None
+            try:
+                value = get(raw)
+                if copy_text and value.__class__ is str:   # the common case: text copied as it is, stripped
+                    result = value.strip() or None
+                else:
+                    result = forward(value, resolver)
+            except (RuleFailure, ValueError, TypeError) as exc:
+                raise fail(exc, value) from None
+            if result is not None:
+                if leaf is None:
+                    data[top] = result
+                else:
+                    node = data.get(top)
+                    if node is None:
+                        node = data[top] = {}
+                    node[leaf] = result
+
+        return read_fast
 
     def read(self, raw: Any, data: dict[str, Any], resolver: Any) -> None:
         kind = self.kind
@@ -304,6 +338,44 @@ class Rule:
                     raise _prefixed(exc, f"{self.field}[{index}].") from None
                 items.append(entry)
             self.set(out, items)
+
+
+def _forward_simple(step: tuple[str, Callable[[Any], Any], bool] | None, to_text: bool
+                    ) -> Callable[[Any, Any], Any]:
+    """The forward pipeline of a rule with at most one transform and no map, default or lookup
+    (the general pipeline with the absent steps left out)."""
+    if step is None:
+        def copy(value: Any, resolver: Any) -> Any:
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    return None
+            if value is None:
+                return None
+            if to_text and isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
+                value = str(value)
+            return value
+
+        return copy
+    name, fn, handles_none = step
+
+    def transform(value: Any, resolver: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                value = None
+        if value is not None or handles_none:
+            try:
+                value = fn(value)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise RuleFailure(str(exc) or type(exc).__name__, value, f"transform {name!r}") from None
+        if value is None:
+            return None
+        if to_text and isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
+            value = str(value)
+        return value
+
+    return transform
 
 
 def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -256,7 +257,13 @@ def normalise_url(value: Any) -> str:
 @register_transform("url", produces="string", accepts=TEXTUAL)
 def _url(_p: NoParams):
     """Normalise a web address to ``https://host/path`` with a lower-case host ("www.x.com" works)."""
-    return normalise_url, identity
+    # pure and costly (urlsplit, a host pattern): memoised per transform for text, failures not cached
+    cached = lru_cache(maxsize=65536)(normalise_url)
+
+    def forward(v: Any) -> str:
+        return cached(v) if v.__class__ is str else normalise_url(v)
+
+    return forward, identity
 
 
 @register_transform("tax_id", produces="string", accepts=TEXTUAL | NUMERIC)
