@@ -39,7 +39,8 @@ def template_env() -> Environment:
     env = Environment(loader=PackageLoader("hub.dashboard", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pretty=present.pretty, short=present.short, when=present.when, duration=present.duration,
-                       mask=present.mask)
+                       mask=present.mask, amount=present.amount, percent=present.percent, day=present.day,
+                       bar_class=present.bar_class)
     env.globals.update(sparkline=sparkline, ago=present.ago, seconds_between=present.seconds_between)
     return env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.http.redact import redact
@@ -80,3 +81,37 @@ def seconds_between(start: Any, end: Any) -> float | None:
     if start is None or end is None:
         return None
     return (end - start).total_seconds()
+
+
+def amount(value: Any, places: int = 2) -> str:
+    """A money amount or other decimal figure, rounded for reading (``—`` when unknown)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{d:.{places}f}"
+
+
+def percent(ratio: Any) -> str:
+    """A ratio as a percentage (0.465 -> 46.5 %)."""
+    if ratio is None:
+        return "—"
+    return f"{float(ratio) * 100:.1f} %"
+
+
+def day(value: Any) -> str:
+    """A date (a ``date``, or ISO text as SQLite returns it), as YYYY-MM-DD."""
+    if value is None or value == "":
+        return "—"
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value)[:10]
+
+
+def bar_class(ratio: Any) -> str:
+    """CSS classes of a fill bar for a ratio (in steps of 5 %; the page's CSP allows no inline style)."""
+    if ratio is None:
+        return "w0"
+    r = max(0.0, float(ratio))
+    width = min(100, round(r * 20) * 5)
+    return f"w{width}" + (" bad" if r > 1 else " warn" if r > 0.8 else "")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
+from sqlalchemy import Connection, and_, func, literal, literal_column, or_, select, union_all
 
 from hub.config.loader import Project
 from hub.dashboard.queries import PAGE, Page
 from hub.warehouse import tables as T
+from hub.warehouse import views
 from hub.warehouse.stores import golden as golden_store
 
 EMAIL_TABLES = ("account", "contact")
@@ -132,17 +133,30 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
 
 
 def account_erp(conn: Connection, golden_id: str) -> dict[str, Any]:
-    """An account's orders, invoices and open amount (typed canonical tables, indexed by account_ref)."""
-    so, inv = T.CANONICAL["sales_order"], T.CANONICAL["invoice"]
+    """An account's orders, invoices (open amount, overdue flag) and KPIs.
+
+    Lists come from the typed canonical tables (indexed by ``account_ref``); the figures are the rows of
+    the ``customer_360`` and ``customer_kpi`` views for this account (``hub.warehouse.views``: the same
+    SQL, restricted to the account), and an invoice's open amount and overdue flag use the views'
+    definitions, so the page and an analyst's query agree."""
+    so, inv = T.CANONICAL["sales_order"], T.CANONICAL["invoice"].alias("i")
+    d = views.Dialect(conn.dialect.name)
     orders = [dict(r._mapping) for r in conn.execute(
-        select(so.c.golden_id, so.c.order_number, so.c.order_date, so.c.status, so.c.net_amount, so.c.currency)
-        .where(so.c.account_ref == golden_id).order_by(so.c.order_date.desc(), so.c.order_number).limit(PAGE))]
+        select(so.c.golden_id, so.c.order_number, so.c.order_date, so.c.status, so.c.delivery_status,
+               so.c.billing_status, so.c.net_amount, so.c.currency)
+        .where(so.c.account_ref == golden_id)
+        .order_by(so.c.order_date.desc().nulls_last(), so.c.order_number, so.c.golden_id).limit(PAGE))]
     invoices = [dict(r._mapping) for r in conn.execute(
         select(inv.c.golden_id, inv.c.invoice_number, inv.c.invoice_date, inv.c.due_date, inv.c.status, inv.c.amount,
-               inv.c.open_amount, inv.c.currency)
-        .where(inv.c.account_ref == golden_id).order_by(inv.c.invoice_date.desc(), inv.c.invoice_number).limit(PAGE))]
-    totals = conn.execute(select(func.count(), func.coalesce(func.sum(inv.c.open_amount), 0))
-                          .where(inv.c.account_ref == golden_id)).first()
+               literal_column(views.invoice_open_sql("i")).label("open_due"), inv.c.open_amount, inv.c.currency,
+               literal_column(views.invoice_overdue_sql(d, "i")).label("overdue"))
+        .where(inv.c.account_ref == golden_id)
+        .order_by(inv.c.invoice_date.desc().nulls_last(), inv.c.invoice_number).limit(PAGE))]
+    for i in invoices:
+        i["overdue"] = bool(i["overdue"])
+    n_invoices = conn.execute(select(func.count()).where(inv.c.account_ref == golden_id)).scalar()
     n_orders = conn.execute(select(func.count()).where(so.c.account_ref == golden_id)).scalar()
-    return {"orders": orders, "invoices": invoices, "open_amount": totals[1], "n_invoices": totals[0],
-            "n_orders": n_orders}
+    figures = views.account_figures(conn, golden_id)
+    c360, kpi = figures["customer_360"], figures["customer_kpi"]
+    return {"orders": orders, "invoices": invoices, "open_amount": kpi.get("open_receivables") or 0,
+            "n_invoices": n_invoices, "n_orders": n_orders, "c360": c360, "kpi": kpi}

@@ -24,6 +24,7 @@ from hub.errors import ConfigError
 from hub.warehouse import bulk
 from hub.warehouse.evolve import evolve
 from hub.warehouse.locks import lock_key, locks_for
+from hub.warehouse.views import ensure_views
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -89,6 +90,7 @@ class Warehouse:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             evolve(conn)   # the canonical tables follow the canonical model (evolve.py)
+            ensure_views(conn)   # analyst views over them, replaced when their definition changed (views.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
