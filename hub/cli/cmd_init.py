@@ -67,12 +67,15 @@ def register(app: typer.Typer) -> None:
                                           "(`concord sandbox up --project FOLDER` starts them)."),
              entity: list[str] = typer.Option(None, "--entity", "-e", help="Entities to sync (default: those "
                                               "both connectors are proven with, e.g. account)."),
+             scenario: list[str] = typer.Option(None, "--scenario", "-s", help="A scenario pack (customer-master, "
+                                                "catalogue, order-to-cash); repeat to combine. customer-master "
+                                                "is implied by the others. See docs/scenarios.md."),
              force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
              json_out: bool = JsonOpt) -> None:
         """Write a project: the files starter, or with --erp/--crm one for real systems (or their sandboxes)."""
         if not erp and not crm:
-            if sandbox or entity:
-                err_console.print("[bold red]error[/]: --sandbox and --entity need --erp and --crm")
+            if sandbox or entity or scenario:
+                err_console.print("[bold red]error[/]: --sandbox, --entity and --scenario need --erp and --crm")
                 raise typer.Exit(2)
             _copy_starter(folder, force)
             return
@@ -88,6 +91,13 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         root.mkdir(parents=True, exist_ok=True)
         names = (erp, crm) if erp != crm else (f"{erp}_erp", f"{crm}_crm")
+        if scenario:
+            if entity:
+                err_console.print("[bold red]error[/]: --scenario and --entity do not combine (a scenario names its "
+                                  "entities)")
+                raise typer.Exit(2)
+            _init_scenario(root, folder, scenario, erp, crm, names, sandbox, json_out)
+            return
         systems = [guarded(lambda: scaffold.plan_system(names[0], erp, role="erp", sandbox=sandbox, entities=entity)),
                    guarded(lambda: scaffold.plan_system(names[1], crm, role="crm", sandbox=sandbox, entities=entity))]
         doc, mappings = guarded(lambda: scaffold.build_project(systems, root))
@@ -116,6 +126,67 @@ def register(app: typer.Typer) -> None:
         else:
             console.print("next: set the variables above, then concord doctor && concord check && concord sync",
                           markup=False, highlight=False)
+
+
+def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: str, names: tuple[str, str],
+                   sandbox: bool, json_out: bool) -> None:
+    import datetime as dt
+
+    from hub.cli import scaffold
+
+    guarded(lambda: [scaffold.load_pack(n) for n in scenario])          # an unknown pack: the known ones
+    systems = [guarded(lambda: scaffold.plan_system(names[0], erp, role="erp", sandbox=sandbox, entities=["account"])),
+               guarded(lambda: scaffold.plan_system(names[1], crm, role="crm", sandbox=sandbox, entities=["account"]))]
+    golive = dt.date.today().isoformat()
+    proj = guarded(lambda: scaffold.build_scenario_project(scenario, systems, root, golive=golive))
+    for s in systems:
+        s.entities = list(proj.mappings.get(s.name, {}))
+    args = (" " + " ".join(f"--scenario {n}" for n in scenario) + f" --erp {erp} --crm {crm}"
+            + (" --sandbox" if sandbox else ""))
+    path = scaffold.write_config(root, proj.doc, args)
+    items = scaffold.todo(systems, proj.mappings, root, proj.doc)
+    todo_text = scaffold.render_todo(items, sandbox=sandbox, folder=folder)
+    todo_text += "\n" + scaffold.render_missing(proj.missing) if proj.missing else ""
+    (root / "TODO.md").write_text(todo_text, encoding="utf-8")
+    docs = root / "scenarios"
+    docs.mkdir(exist_ok=True)
+    for n in proj.scenarios:
+        (docs / f"{n}.md").write_text(resources.files("hub.packs").joinpath(n, "README.md").read_text(encoding="utf-8"),
+                                      encoding="utf-8")
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("sandbox.env\n*.env\nconcord.db*\n", encoding="utf-8")
+    if json_out:
+        print_json({"config": str(path), "scenarios": proj.scenarios, "mappings": proj.mappings,
+                    "entities": list(proj.doc["entities"]), "derivations": [d["name"] for d in proj.doc.get("derivations", ())],
+                    "rollups": [r["name"] for r in proj.doc.get("rollups", ())], "missing": proj.missing,
+                    "left_out": proj.left_out, "golive": golive, "todo": items, "sandbox": sandbox})
+        return
+    console.print(f"wrote {path} (scenarios: {', '.join(proj.scenarios)}; {', '.join(f'{s.name}: {s.connector}' for s in systems)}; "
+                  f"entities: {', '.join(proj.doc['entities'])})", markup=False, highlight=False)
+    for d in proj.doc.get("derivations", ()):
+        console.print(f"  derivation {d['name']}: {d['from']} -> {d['to']} (go-live {golive})", markup=False,
+                      highlight=False)
+    for r in proj.doc.get("rollups", ()):
+        console.print(f"  roll-up {r['name']}: {r['from']} -> {r['to']}", markup=False, highlight=False)
+    for ms in proj.mappings.values():
+        for rel in ms.values():
+            console.print(f"  wrote {rel}", markup=False, highlight=False)
+    console.print("  wrote scenarios/*.md (what each pack does and who owns which field)", markup=False,
+                  highlight=False)
+    if proj.missing:
+        console.print(f"missing for {erp} + {crm} (left out; also in TODO.md):", markup=False, highlight=False)
+        for m in proj.missing:
+            console.print(f"  missing: {m}", markup=False, highlight=False)
+    console.print(f"wrote {root / 'TODO.md'}:", markup=False, highlight=False)
+    _print_todo(items)
+    if sandbox:
+        cd = f"cd {folder} && " if folder not in (".", "") else ""
+        console.print(f"next: {cd}concord sandbox up --project . &   then: . ./sandbox.env && concord check && "
+                      "concord sync", markup=False, highlight=False)
+    else:
+        console.print("next: set the variables above, then concord doctor && concord check && concord sync",
+                      markup=False, highlight=False)
 
 
 @add_app.command("system")
