@@ -6,6 +6,7 @@ rerun after a crash re-reads from the last committed cursor: both are harmless.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from hub.engine.concurrent import read_ahead
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
-from hub.engine.util import json_safe, normalise_timestamp, stable_hash
+from hub.engine.util import require_utf8, unicode_safe, json_safe, normalise_timestamp, stable_hash
 from hub.errors import BudgetExhausted, HubError, RecordError
 from hub.http.redact import redact
 from hub.warehouse import bulk, chunks
@@ -55,9 +56,10 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
                 raise RecordError(str(rec["__error__"]))
             sid = source_id_of(spec, rec)
             payload = json_safe(rec)
+            require_utf8(json.dumps(payload, ensure_ascii=False, default=str))
         except (RecordError, TypeError, ValueError) as exc:
             err = exc if isinstance(exc, HubError) else RecordError(str(exc))
-            safe = json_safe(rec) if isinstance(rec, Mapping) else {"value": repr(rec)[:2000]}
+            safe = unicode_safe(json_safe(rec)) if isinstance(rec, Mapping) else {"value": repr(rec)[:2000]}
             bad.append({"system": system, "entity": entity, "source_id": "(no key) " + stable_hash(safe)[:12],
                         "stage": "land", "error": err, "payload": safe})
             continue

@@ -29,6 +29,33 @@ def json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
 
 
+def unicode_safe(value: Any) -> Any:
+    """A copy whose text holds no lone surrogates (they cannot be stored as UTF-8): each becomes its
+    ``\\udcXX`` escape, so a record carrying one can be quarantined with every other byte intact."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {unicode_safe(k): unicode_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unicode_safe(v) for v in value]
+    return value
+
+
+def require_utf8(text: str) -> None:
+    """A record whose text cannot be stored as UTF-8 (a lone surrogate) is a record error, not a crash."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        from hub.errors import RecordError
+
+        raise RecordError(f"the record holds text that is not valid Unicode (a lone surrogate at character "
+                          f"{exc.start}, e.g. from invalid UTF-8 at the source); quarantined with it escaped") from None
+
+
 def stable_hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=_default, ensure_ascii=False,
                                      separators=(",", ":")).encode("utf-8")).hexdigest()

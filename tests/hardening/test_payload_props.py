@@ -3,10 +3,13 @@ nulls) beside good records in one page: never an unhandled exception, never a lo
 every record ends up mapped or quarantined with a reason, and the good ones are all mapped."""
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -23,7 +26,7 @@ from tests.conftest import run_cli
 EXAMPLES = int(os.environ.get("CONCORD_PROPS_EXAMPLES", "25"))
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                    st.text(max_size=30), st.text(min_size=5000, max_size=20000),
+                    st.text(max_size=30), st.integers(5000, 200_000).map(lambda n: "Ä" * n),   # huge strings, cheaply
                     st.binary(max_size=20).map(lambda b: b.decode("utf-8", "surrogateescape")))
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                        st.dictionaries(st.text(max_size=8), inner, max_size=4)),
@@ -52,15 +55,22 @@ def _good(i: int) -> dict[str, Any]:
             "website": f"https://good{i}.example", "updated_at": "2026-11-20T10:00:00"}
 
 
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: Any) -> Path:
+    folder = tmp_path_factory.mktemp("payload-props") / "project"
+    run_cli("init", str(folder))
+    return folder
+
+
+_N = itertools.count()
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 @given(bad=st.lists(hostile, min_size=1, max_size=6))
-def test_hostile_records_are_quarantined_and_their_neighbours_mapped(bad: list[Any], tmp_path_factory: Any) -> None:
-    folder = tmp_path_factory.mktemp("p") / "project"
-    if not (folder / "concord.yaml").exists():
-        run_cli("init", str(folder))
-    url = f"sqlite:///{folder / 'w.db'}"
-    project = load_project(folder / "concord.yaml")
+def test_hostile_records_are_quarantined_and_their_neighbours_mapped(bad: list[Any], project_dir: Path) -> None:
+    url = f"sqlite:///{project_dir / f'w{next(_N)}.db'}"
+    project = _project(project_dir)
     wh = Warehouse.open(url)
     ctx = RunContext.create(project, wh)
     try:
@@ -85,6 +95,11 @@ def test_hostile_records_are_quarantined_and_their_neighbours_mapped(bad: list[A
     finally:
         ctx.close()
         wh.dispose()
+
+
+@functools.cache
+def _project(folder: Path) -> Any:
+    return load_project(folder / "concord.yaml")
 
 
 def test_a_hostile_page_through_the_cli_gives_no_traceback(starter: Path) -> None:
