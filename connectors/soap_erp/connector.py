@@ -14,9 +14,10 @@ from connectors.soap_erp import navfilter
 from connectors.soap_erp.auth import build_auth
 from connectors.soap_erp.config import PageConfig, SoapErpConfig
 from connectors.soap_erp.faultmap import classify_exception
-from connectors.soap_erp.opmap import load_operation_map
+from connectors.soap_erp import parts
+from connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
 from connectors.soap_erp.read import read_pages, unwrap_records
-from connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes
+from connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes, record_type_of
 from connectors.soap_erp.write import PageWriter
 from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, Page, WriteResult,
                            entity_by_name)
@@ -69,6 +70,10 @@ class SoapErpConnector:
         try:
             raw = load_wsdl_bytes(location, self.transport)
             client = build_client(raw, location, self.transport)
+            if not pc.operation_map:     # a known NAV page (SalesOrder, Item) gets its bundled operation map
+                rtype = record_type_of(client, opmap)
+                if rtype in PAGE_MAPS:
+                    opmap = load_operation_map(PAGE_MAPS[rtype])
             model = describe_page(client, raw, opmap, pc.binding)
         except Exception as exc:
             raise classify_exception(exc, opmap.faults, system=self.system, what=f"load WSDL {location}") from None
@@ -144,8 +149,12 @@ class SoapErpConnector:
             return self._call(h, om.operations.list, params, what=f"{om.operations.list} {entity}")
 
         with self.http.ledger.stream(entity):
-            yield from read_pages(entity, om, call_list, h.model.record_param, h.page_size, since, h.model.key,
-                                  h.model.source_id_field)
+            for page in read_pages(entity, om, call_list, h.model.record_param, h.page_size, since, h.model.key,
+                                   h.model.source_id_field):
+                if h.model.parts and page.records:
+                    for r in page.records:
+                        parts.on_read(r, h.model)
+                yield page
 
     def read_record(self, entity: str, source_id: str) -> dict[str, Any] | None:
         """One record by its source id with the ``read`` operation (NAV: Read with each key field), or None.
@@ -161,7 +170,7 @@ class SoapErpConnector:
         rows = unwrap_records(result, h.model.record_param)
         if not rows:
             return None
-        row = rows[0]
+        row = parts.on_read(rows[0], h.model) if h.model.parts else rows[0]
         if h.model.source_id_field:
             row[h.model.source_id_field] = h.model.key.source_id(row)
         return row
@@ -211,3 +220,4 @@ def _soap_read(request: Any) -> bool:
     """NAV's Read, ReadMultiple and ReadByRecId only read: a lost answer may be asked for again."""
     action = str(request.headers.get("SOAPAction", "")).strip('"')
     return action.rsplit(":", 1)[-1].rsplit("/", 1)[-1] in ("Read", "ReadMultiple", "ReadByRecId")
+

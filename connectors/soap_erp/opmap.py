@@ -15,6 +15,9 @@ from hub.errors import ConfigError
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "operation_maps"
 DEFAULT = DEFAULT_DIR / "nav_page.yaml"
+#: bundled operation maps of NAV pages that need more than the default (parts, rollups, read-only fields),
+#: by the page's record type; used when a page config names no operation map
+PAGE_MAPS = {"SalesOrder": DEFAULT_DIR / "nav_sales_order.yaml", "Item": DEFAULT_DIR / "nav_item.yaml"}
 
 
 class _Frozen(BaseModel):
@@ -109,6 +112,38 @@ class FaultPatterns(_Frozen):
     identification: str | None = None
 
 
+class Part(_Frozen):
+    """A part (subpage) of a document page, e.g. ``SalesLines`` on a sales order: its lines travel inline.
+
+    ``read_only`` line fields are never written (FlowFields, quantities posted by NAV, the line ``Key``);
+    ``position_field`` is added by the connector to every line read: its 1-based position in the part
+    (NAV numbers lines 10000, 20000, ... with AutoSplitKey, so ``Line_No`` is not a position)."""
+
+    read_only: tuple[str, ...] = ("Key",)
+    position_field: str | None = None
+
+
+class Rollup(_Frozen):
+    """A read-only header field the connector computes from the lines of a part on every read.
+
+    ``sum``: the sum of one line field (``Line_Amount``). ``quantity`` + ``done`` + ``values``: a three-way
+    status over the lines with a quantity: none done -> values[0], all done -> values[2], else values[1]
+    (e.g. ``Quantity`` vs ``Quantity_Shipped``: not, partially, completely shipped)."""
+
+    part: str
+    sum: str | None = None
+    quantity: str | None = None
+    done: str | None = None
+    values: tuple[str, str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Rollup":
+        status = self.quantity and self.done and self.values
+        if bool(self.sum) == bool(status):
+            raise ValueError("a rollup is either `sum: <line field>` or `quantity`, `done` and three `values`")
+        return self
+
+
 class OperationMap(_Frozen):
     family: str = "nav_page"
     record: str = "auto"
@@ -118,6 +153,8 @@ class OperationMap(_Frozen):
     paging: Paging = Paging()
     writes: Writes = Writes()
     faults: FaultPatterns = FaultPatterns()
+    parts: dict[str, Part] = Field(default_factory=dict)
+    rollups: dict[str, Rollup] = Field(default_factory=dict)
     source: str = Field("", exclude=True)
 
 

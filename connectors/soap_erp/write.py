@@ -28,6 +28,7 @@ from typing import Any
 
 from connectors.soap_erp import navfilter
 from connectors.soap_erp.faultmap import classify_exception, identified_values
+from connectors.soap_erp.parts import wire_part
 from connectors.soap_erp.read import unwrap_records
 from connectors.soap_erp.wsdl import PageModel
 from hub.contracts import Change, WriteResult
@@ -113,6 +114,11 @@ class PageWriter:
                 raise RecordError(f"{self.entity} has no field {name!r}", field=name, record_id=ch.key)
             if name in roles.read_only or name == self.keyf:
                 raise RecordError(f"{self.entity}.{name} is read-only", field=name, record_id=ch.key)
+            if name in self.page.parts:                   # order lines, inline (see parts.py)
+                lines = wire_part(self.page, name, value, for_update=for_update, record_id=ch.key, coerce=_coerce)
+                if lines is not None:
+                    rec[name] = lines
+                continue
             coerced = None if value is None else _coerce(info.xsd, value, name, ch.key)
             if for_update and key is not None and name in key:
                 if coerced is not None and self.key.norm([coerced]) != self.key.norm([key[name]]):

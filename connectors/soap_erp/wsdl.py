@@ -10,7 +10,7 @@ and the parameter names of each operation in the operation map.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -41,8 +41,17 @@ _XSD_TO_FIELD = {"string": "string", "decimal": "decimal", "double": "decimal", 
 @dataclass(frozen=True)
 class FieldInfo:
     name: str
-    xsd: str                       # XSD local type name, or "enum" for an enumeration
+    xsd: str                       # XSD local type name, "enum" for an enumeration, "part" for a subpage
     enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """A part (subpage) of a page: ``SalesLines`` holds ``Sales_Order_Line`` elements with these fields."""
+
+    name: str                      # the record's element, e.g. SalesLines
+    line_element: str              # the repeated element inside it, e.g. Sales_Order_Line
+    fields: dict[str, FieldInfo]   # the line's fields in WSDL order (Key first)
 
 
 @dataclass
@@ -60,6 +69,7 @@ class PageModel:
     record_param: str                  # the record element name, e.g. "Customer"
     operations: tuple[str, ...]
     key: PageKey                       # the primary key fields, in key order, typed
+    parts: dict[str, PartInfo] = field(default_factory=dict)   # subpages (order lines), by element name
 
     @property
     def source_id_field(self) -> str | None:
@@ -74,6 +84,9 @@ class PageModel:
         roles = self.opmap.fields
         out = []
         for f in self.fields.values():
+            if f.name in self.parts:
+                out.append(self._part_spec(self.parts[f.name]))
+                continue
             ftype = "picklist" if f.enum else _XSD_TO_FIELD.get(f.xsd, "string")
             read_only = f.name in roles.read_only or f.name == roles.version_key
             is_key = f.name in self.key.names
@@ -82,11 +95,47 @@ class PageModel:
                 createable=not read_only, updateable=not read_only and not is_key and f.name not in roles.immutable,
                 filterable=f.name in self.filterable, picklist=f.enum,
                 label=f.name.replace("_", " ")))
+        for name, r in self.opmap.rollups.items():
+            out.append(FieldSpec(name=name, type="decimal" if r.sum else "picklist", picklist=r.values,
+                                 createable=False, updateable=False, filterable=False,
+                                 label=f"{name.replace('_', ' ')} (computed by Concord from {r.part})"))
         if self.source_id_field:
             out.append(FieldSpec(name=self.source_id_field, type="id", nullable=False, createable=False,
                                  updateable=False, filterable=False,
                                  label="Source id (" + ", ".join(self.key.names) + ")"))
         return tuple(out)
+
+    def _part_spec(self, part: PartInfo) -> FieldSpec:
+        """A part as an object holding an array of lines (``SalesLines.Sales_Order_Line[*].No``). Lines are
+        created with their document; updating lines is not supported (see write.py), so nothing is updateable."""
+        conf = self.opmap.parts.get(part.name)
+        read_only = set(conf.read_only) if conf else {"Key"}
+        lines = [FieldSpec(name=f.name, type="picklist" if f.enum else _XSD_TO_FIELD.get(f.xsd, "string"),
+                           picklist=f.enum, createable=f.name not in read_only, updateable=False, filterable=False,
+                           label=f.name.replace("_", " ")) for f in part.fields.values()]
+        if conf and conf.position_field:
+            lines.append(FieldSpec(name=conf.position_field, type="integer", createable=False, updateable=False,
+                                   filterable=False, label="Position of the line (computed by Concord)"))
+        return FieldSpec(name=part.name, type="object", createable=True, updateable=False, filterable=False,
+                         label=part.name, children=(FieldSpec(name=part.line_element, type="array", createable=True,
+                                                              updateable=False, filterable=False,
+                                                              label=part.line_element, children=tuple(lines)),))
+
+
+def _part(name: str, el: Any, enums: dict[str, tuple[str, ...]]) -> PartInfo | None:
+    """The part behind a record element whose type is a ``<Line>_List`` of one repeated line element."""
+    inner = getattr(el.type, "elements", None)
+    if el.type.qname is None or el.type.qname.namespace == XSD or not inner or len(inner) != 1:
+        return None
+    line_name, line_el = inner[0]
+    if getattr(line_el, "max_occurs", 1) != "unbounded" or not getattr(line_el.type, "elements", None):
+        return None
+    fields = {}
+    for fname, fel in line_el.type.elements:
+        local = fel.type.qname.localname if fel.type.qname is not None else "string"
+        ns = fel.type.qname.namespace if fel.type.qname is not None else XSD
+        fields[fname] = FieldInfo(fname, "enum", enums[local]) if ns != XSD and local in enums else FieldInfo(fname, local)
+    return PartInfo(name, line_name, fields)
 
 
 def load_wsdl_bytes(location: str, transport: zeep.Transport) -> bytes:
@@ -131,7 +180,13 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
     rtype = rec_elem.type
     enums = _enumerations(root)
     fields: dict[str, FieldInfo] = {}
+    parts: dict[str, PartInfo] = {}
     for name, el in rtype.elements:
+        part = _part(name, el, enums)
+        if part is not None:
+            parts[name] = part
+            fields[name] = FieldInfo(name, "part")
+            continue
         local = el.type.qname.localname if el.type.qname is not None else "string"
         ns = el.type.qname.namespace if el.type.qname is not None else XSD
         if ns != XSD and local in enums:
@@ -157,6 +212,16 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
             raise ConfigError(f"operation map {opmap.source}: key is {', '.join(roles.key_names)} but the WSDL's "
                               f"{opmap.operations.read} takes {', '.join(params) or 'nothing'}; NAV's Read takes "
                               f"the page's key fields in key order")
+    for pname in opmap.parts:
+        if pname not in parts:
+            raise ConfigError(f"operation map {opmap.source}: parts.{pname} is not a part of {rtype.name}; "
+                              f"parts: {', '.join(parts) or 'none'}")
+    for rname, r in opmap.rollups.items():
+        line_fields = parts[r.part].fields if r.part in parts else None
+        used = [f for f in (r.sum, r.quantity, r.done) if f]
+        if line_fields is None or any(f not in line_fields for f in used) or rname in fields:
+            raise ConfigError(f"operation map {opmap.source}: rollups.{rname} needs a part {r.part!r} with the "
+                              f"line fields {', '.join(used)}, and a name that is not a page field")
     if opmap.change_date and opmap.change_date.field not in fields:
         raise ConfigError(f"operation map {opmap.source}: change_date.field {opmap.change_date.field!r} "
                           f"is not a field of {rtype.name}")
@@ -172,7 +237,18 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
                 address = port.binding_options.get("address")
     return PageModel(opmap=opmap, binding=str(bname), address=address, tns=tns, record_type=rtype.name or rec_elem.name,
                      fields=fields, filterable=filterable, list_param=list_param, record_param=rec_elem.name,
-                     operations=tuple(ops), key=PageKey(roles.key_names, tuple(k.type for k in roles.key)))
+                     operations=tuple(ops), key=PageKey(roles.key_names, tuple(k.type for k in roles.key)),
+                     parts=parts)
+
+
+def record_type_of(client: zeep.Client, opmap: OperationMap) -> str | None:
+    """The record type's name of a page WSDL (the element the ``read`` operation returns), or None."""
+    try:
+        binding = next(iter(client.wsdl.bindings.values()))
+        op = binding._operations[opmap.operations.read]   # zeep has no public accessor for a binding's operations
+        return op.output.body.type.elements[0][1].type.name
+    except (StopIteration, KeyError, IndexError, AttributeError):
+        return None
 
 
 def _key_type(info: FieldInfo) -> str:

@@ -34,11 +34,13 @@ import zeep.exceptions
 from lxml import etree
 from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from connectors.soap_erp.opmap import load_operation_map
+from connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
+from connectors.soap_erp.sandbox.documents import SalesOrderRules
 from connectors.soap_erp.sandbox.seed import seed_store
 from connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
-from connectors.soap_erp.sandbox.store import PageStore
-from connectors.soap_erp.wsdl import WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes
+from connectors.soap_erp.sandbox.store import NavFault, PageStore
+from connectors.soap_erp.wsdl import (WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes,
+                                      record_type_of)
 from hub.errors import ConfigError
 from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
 from hub.sandbox.running import RunningSandbox
@@ -46,12 +48,19 @@ from hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLED_WSDL = Path(__file__).resolve().parents[1] / "wsdl" / "Customer.wsdl"
+#: NAV-style page WSDLs written by ``wsdlgen`` (``sales_order_wsdl()``, ``item_wsdl()``), bundled
+SALES_ORDER_WSDL = BUNDLED_WSDL.parent / "SalesOrder.wsdl"
+ITEM_WSDL = BUNDLED_WSDL.parent / "Item.wsdl"
 
 BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
         + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
         + b']>\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x>&lol9;</x></s:Body></s:Envelope>')
 XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x>&xxe;</x></s:Body></s:Envelope>')
+
+
+#: the NAV table behind a page (the first part of a record's Key): Customer 18, Item 27, Sales Header 36
+TABLE_NO = {"Customer": 18, "Item": 27, "SalesOrder": 36}
 
 
 def default_wsdl() -> Path:
@@ -96,16 +105,25 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     transport = zeep.Transport(cache=None)
     pages: dict[str, tuple[PageEndpoint, bytes]] = {}
     stores: dict[str, PageStore] = {}
+    models = {}
     for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or [str(default_wsdl())])):
-        raw, client, page = _load_page(str(path), opmap, transport)
+        raw, client, page = _load_page(str(path), opmap, transport, known=operation_map is None)
         pmap = page.opmap                     # fitted to this WSDL: key from Read, change date if present
         store = PageStore(page.record_type, page.fields, key=page.key, key_field=pmap.fields.version_key,
                           change_field=pmap.change_date.field if pmap.change_date else None,
-                          read_only=pmap.fields.read_only, today=today)
-        seed_store(store, world, share=share)
+                          read_only=pmap.fields.read_only, today=today,
+                          table_no=TABLE_NO.get(page.record_type, 18))
         name = _page_name(client, page.record_type)
         pages[name] = (PageEndpoint(client, page, store, app.faults), raw)
         stores[name] = store
+        models[name] = page
+    by_type = {s.record_type: s for s in stores.values()}
+    for name, store in stores.items():       # document pages check their customers and items on these pages
+        part = models[name].parts.get("SalesLines")
+        if part is not None:
+            store.rules = SalesOrderRules(part, by_type.get("Customer"), by_type.get("Item"), NavFault)
+    for store in sorted(stores.values(), key=lambda s: s.rules is not None):   # documents after master data
+        seed_store(store, world, share=share, related=by_type)
 
     def authorized(req: Request) -> Response | None:
         header = req.headers.get("Authorization") or ""
@@ -174,11 +192,16 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
                           extra={"pages": urls}, handles={"control": control, "stores": stores})
 
 
-def _load_page(path: str, opmap: Any, transport: zeep.Transport) -> tuple[bytes, zeep.Client, Any]:
-    """Load and describe one page WSDL; anything wrong with the file is a ConfigError naming it."""
+def _load_page(path: str, opmap: Any, transport: zeep.Transport, known: bool = True) -> tuple[bytes, zeep.Client, Any]:
+    """Load and describe one page WSDL; anything wrong with the file is a ConfigError naming it.
+
+    With ``known``, a page that has a bundled operation map (SalesOrder, Item: ``opmap.PAGE_MAPS``) uses it."""
     raw = load_wsdl_bytes(path, transport)
     try:
         client = build_client(raw, path, transport)
+        rtype = record_type_of(client, opmap) if known else None
+        if rtype in PAGE_MAPS:
+            opmap = load_operation_map(PAGE_MAPS[rtype])
         return raw, client, describe_page(client, raw, adapt_operation_map(client, opmap))
     except ConfigError as exc:
         raise ConfigError(f"WSDL {path}: {exc.message}") from None

@@ -11,8 +11,16 @@ from hub.sandbox.world import World
 SYSTEM = "soap_erp"
 
 
-def seed_store(store: PageStore, world: World, *, share: float = 0.8) -> None:
-    """Seed a Customer page from the world's companies, any other page from its invoices."""
+def seed_store(store: PageStore, world: World, *, share: float = 0.8,
+               related: dict[str, PageStore] | None = None) -> None:
+    """Seed a Customer page from the world's companies, an Item page from its products, a sales order page
+    (one with document rules) from its orders, any other page from its invoices."""
+    if store.rules is not None:
+        seed_orders(store, world, share=share, related=related or {})
+        return
+    if store.record_type == "Item" and "Inventory" in store.fields:
+        seed_items(store, world, share=share)
+        return
     if store.record_type != "Customer" or "No" not in store.fields:
         seed_generic(store, world, share=share)
         return
@@ -129,3 +137,67 @@ def _value(name: str, xsd: str, enum: tuple[str, ...] | None, inv: Any, c: Any, 
     if low == "currency_code":
         return inv.currency
     return None
+
+
+def seed_items(store: PageStore, world: World, *, share: float = 0.9) -> None:
+    """One Item per product of the world (the ERP is the item master): No = the SKU, stock on hand (Inventory) and open order quantity."""
+    names = set(store.fields)
+    for p in world.products():
+        n = world.noise(SYSTEM, "product", p.index)
+        inventory = Decimal(n.rng.randrange(0, 400)) if not n.chance(0.1) else Decimal(0)
+        values = {
+            "No": p.sku, "Description": p.name[:50], "Base_Unit_of_Measure": p.unit.upper(),
+            "Item_Category_Code": p.group.upper()[:10], "Blocked": not p.active,
+            "Inventory": inventory, "Qty_on_Sales_Order": Decimal(n.rng.randrange(0, int(inventory) + 5)),
+            "Qty_on_Purch_Order": Decimal(n.rng.randrange(0, 50)), "Unit_Price": p.list_price,
+            "Unit_Cost": (p.list_price * Decimal("0.6")).quantize(Decimal("0.01")), "Gen_Prod_Posting_Group": "RETAIL",
+        }
+        store.seed({k: v for k, v in values.items() if k in names}, truth=p.index, modified=p.updated_at.date())
+
+
+#: the world's order status -> NAV Status and the share of each line shipped / invoiced
+_ORDER_STATE = {"open": ("Open", 0, 0), "in_process": ("Released", Decimal("0.5"), 0),
+                "completed": ("Released", 1, Decimal("0.5"))}
+
+
+def seed_orders(store: PageStore, world: World, *, share: float = 0.8, related: dict[str, PageStore]) -> None:
+    """One sales order per world order the ERP holds, numbered as NAV's series does (101001, ...).
+
+    Cancelled orders are not there (NAV deletes them); a fully invoiced order would be deleted by posting,
+    so "completed" ones are shipped and half invoiced. Customers and items must exist on their pages when
+    those pages are served (else the order is skipped)."""
+    customers, items = related.get("Customer"), related.get("Item")
+    part = store.rules.part
+    number = 101000
+    for o in world.orders():
+        if o.status not in _ORDER_STATE or not world.present(SYSTEM, "order", o.index, share):
+            continue
+        c = world.company(o.company_index)
+        cust = customers.get(c.erp_number) if customers is not None else {"No": c.erp_number, "Name": c.full_name}
+        if cust is None or any(items is not None and items.get(ln.sku) is None for ln in o.lines):
+            continue
+        status, shipped, invoiced = _ORDER_STATE[o.status]
+        lines = []
+        for ln in o.lines:
+            qty = ln.quantity
+            done_s = (qty * shipped).quantize(Decimal(1))
+            done_i = min(done_s, (qty * invoiced).quantize(Decimal(1)))
+            item = items.get(ln.sku) if items is not None else {}
+            lines.append({"Type": "Item", "No": ln.sku, "Description": (item or {}).get("Description", ln.sku),
+                          "Quantity": qty, "Unit_of_Measure_Code": ln.unit.upper(), "Unit_Price": ln.unit_price,
+                          "Line_Amount": ln.net_amount, "Line_Discount_Percent": Decimal(0),
+                          "Reserved_Quantity": Decimal(0), "Quantity_Shipped": done_s, "Qty_to_Ship": qty - done_s,
+                          "Quantity_Invoiced": done_i, "Qty_to_Invoice": qty - done_i,
+                          "Shipment_Date": o.requested_delivery_date, "Line_No": ln.line_number * 10000})
+        number += 1
+        values = {
+            "No": str(number), "Sell_to_Customer_No": cust["No"], "Sell_to_Customer_Name": cust.get("Name"),
+            "Sell_to_Address": cust.get("Address"), "Sell_to_City": cust.get("City"),
+            "Sell_to_Post_Code": cust.get("Post_Code"), "Posting_Date": o.order_date, "Order_Date": o.order_date,
+            "Document_Date": o.order_date, "Requested_Delivery_Date": o.requested_delivery_date,
+            "Shipment_Date": o.requested_delivery_date, "External_Document_No": o.customer_reference,
+            "Status": status, "Bill_to_Customer_No": cust["No"], "Currency_Code": o.currency,
+            "Payment_Terms_Code": cust.get("Payment_Terms_Code"), "Prices_Including_VAT": False,
+            part.name: {part.line_element: lines},
+        }
+        store.seed({k: v for k, v in values.items() if v is not None and (k in store.fields)}, truth=o.index)

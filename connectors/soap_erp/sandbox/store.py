@@ -19,6 +19,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from connectors.soap_erp import navfilter
@@ -94,6 +95,8 @@ class PageStore:
         self._version = 1000
         self.lock = threading.RLock()
         self._lock = self.lock
+        #: document rules (a sales order and its lines, see documents.py); None for a plain page
+        self.rules: Any = None
 
     # ---- keys ------------------------------------------------------------------------------
     def ident(self, ref: str | Ident | dict[str, Any]) -> Ident:
@@ -188,9 +191,37 @@ class PageStore:
             self._bump(row)
             return self._public(ident, row)
 
+    def post(self, ref: str | Ident, *, ship: Decimal | float | None = None,
+             invoice: Decimal | float | None = None) -> dict[str, Any]:
+        """NAV posts a shipment and/or an invoice of a document: each line's Quantity_Shipped (Quantity_Invoiced)
+        becomes ``ship`` (``invoice``) times its Quantity; the order is Released. Tests use it."""
+        with self._lock:
+            ident = self.ident(ref)
+            row = self._rows[ident]
+            part = self.rules.part
+            lines = [dict(ln) for ln in (row.values.get(part.name) or {}).get(part.line_element, [])]
+            for ln in lines:
+                qty = Decimal(str(ln.get("Quantity") or 0))
+                for share, done, todo in ((ship, "Quantity_Shipped", "Qty_to_Ship"),
+                                          (invoice, "Quantity_Invoiced", "Qty_to_Invoice")):
+                    if share is not None:
+                        ln[done] = (qty * Decimal(str(share))).quantize(Decimal("0.00001")).normalize()
+                        ln[todo] = qty - ln[done]
+            row.values[part.name] = {part.line_element: lines}
+            row.values["Status"] = "Released"
+            self._bump(row)
+            return self._public(ident, row)
+
     def _public(self, ident: Ident, row: _Row, version: int | None = None) -> dict[str, Any]:
-        out = {self.key_field: self.make_key(ident, row.version if version is None else version)}
+        v = row.version if version is None else version
+        out = {self.key_field: self.make_key(ident, v)}
         out.update({k: v for k, v in row.values.items() if v is not None})
+        if self.rules is not None:
+            lines = self.rules.public_lines(row.values, v)
+            if lines is None:
+                out.pop(self.rules.part.name, None)
+            else:
+                out[self.rules.part.name] = lines
         return out
 
     def _bump(self, row: _Row) -> None:
@@ -293,6 +324,8 @@ class PageStore:
                     raise NavFault(NAV_EXC + "NavCSideException",
                                    f"The {self.record_type} already exists. Identification fields and values: "
                                    f"{self.ident_text(ident)}")
+                if self.rules is not None:
+                    self.rules.create(values, self.ident_text(ident))
                 if fail and fail(values):
                     raise _injected(self.record_type, self.ident_text(ident))
                 taken.add(ident)
@@ -338,6 +371,8 @@ class PageStore:
                                    f"You cannot rename a {self.record_type} through this page. "
                                    f"Identification fields and values: {self.ident_text(ident)}")
                 values = self._clean({k: v for k, v in rec.items() if k not in self.key.names})
+                if self.rules is not None:
+                    self.rules.update(row.values, values)
                 if fail and fail(row.values):
                     raise _injected(self.record_type, self.ident_text(ident))
                 staged.append((ident, row, values))

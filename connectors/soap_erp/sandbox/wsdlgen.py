@@ -10,42 +10,81 @@ to serve pages the fixtures do not have, e.g. :func:`journal_line_wsdl`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 FieldDef = tuple[str, "str | tuple[str, ...]"]   # (name, XSD type name, or the option values of an enum)
+
+
+@dataclass(frozen=True)
+class PartDef:
+    """A part (subpage) of a page, as NAV publishes it: the record has an element ``name`` (``SalesLines``)
+    of type ``<line_type>_List``, a sequence of ``line_type`` elements (``Sales_Order_Line``, ``Key``
+    first), placed after the field ``after``; NAV adds a ``Delete_<name>`` operation (by the line's Key)."""
+
+    name: str
+    line_type: str
+    fields: tuple[FieldDef, ...]
+    after: str | None = None
 
 OPERATIONS = ("Read", "ReadByRecId", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "Create", "CreateMultiple",
               "Update", "UpdateMultiple", "Delete")
 
 
 def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
-              address: str = "http://localhost:7047/DynamicsNAV90/WS/CRONUS/Page/") -> bytes:
-    """The WSDL of page ``page`` (also the record type's name) with ``fields`` and primary ``key``."""
+              address: str = "http://localhost:7047/DynamicsNAV90/WS/CRONUS/Page/",
+              parts: Sequence[PartDef] = ()) -> bytes:
+    """The WSDL of page ``page`` (also the record type's name) with ``fields``, primary ``key`` and ``parts``."""
     names = [n for n, _ in fields]
     missing = [k for k in key if k not in names]
     if missing or not key:
         raise ValueError(f"key fields {missing or key} are not fields of {page}")
     tns = f"urn:microsoft-dynamics-schemas/page/{page.lower()}"
     types = {n: t for n, t in fields}
+    enum_names: dict[tuple[str, str], str] = {}        # (owner, field) -> simpleType name (unique, NAV style)
+    taken: set[str] = set()
+    for owner, flds in [(page, fields)] + [(pt.line_type, pt.fields) for pt in parts]:
+        for n, t in flds:
+            if isinstance(t, tuple):
+                name, i = n, 1
+                while name in taken:
+                    i += 1
+                    name = f"{n}{i}"
+                taken.add(name)
+                enum_names[(owner, n)] = name
 
     def el(name: str, xsd_type: str, lo: int = 0, hi: str = "1") -> str:
         return f'<xsd:element minOccurs="{lo}" maxOccurs="{hi}" name={quoteattr(name)} type="{xsd_type}"/>'
 
-    def ftype(name: str) -> str:
-        t = types[name]
-        return f"tns:{name}" if isinstance(t, tuple) else f"xsd:{t}"
+    def ftype(name: str, owner: str = page, t: "str | tuple[str, ...] | None" = None) -> str:
+        t = types[name] if t is None else t
+        return f"tns:{enum_names[(owner, name)]}" if isinstance(t, tuple) else f"xsd:{t}"
 
     def wrap(name: str, *elements: str) -> str:
         return (f'<xsd:element name="{name}"><xsd:complexType><xsd:sequence>{"".join(elements)}'
                 f'</xsd:sequence></xsd:complexType></xsd:element>')
 
     enums = "".join(
-        f'<xsd:simpleType name={quoteattr(n)}><xsd:restriction base="xsd:string">'
+        f'<xsd:simpleType name={quoteattr(enum_names[(owner, n)])}><xsd:restriction base="xsd:string">'
         + "".join(f"<xsd:enumeration value={quoteattr(v)}/>" for v in t)
         + "</xsd:restriction></xsd:simpleType>"
-        for n, t in fields if isinstance(t, tuple))
+        for owner, flds in [(page, fields)] + [(pt.line_type, pt.fields) for pt in parts]
+        for n, t in flds if isinstance(t, tuple))
+    after = {pt.after: pt for pt in parts}
+    body = []
+    for n in names:
+        body.append(el(n, ftype(n)))
+        if n in after:
+            body.append(el(after[n].name, f"tns:{after[n].line_type}_List"))
+    body += [el(pt.name, f"tns:{pt.line_type}_List") for pt in parts if pt.after not in names]
     record = (f'<xsd:complexType name="{page}"><xsd:sequence>{el("Key", "xsd:string")}'
-              + "".join(el(n, ftype(n)) for n in names) + "</xsd:sequence></xsd:complexType>")
+              + "".join(body) + "</xsd:sequence></xsd:complexType>")
+    for pt in parts:
+        record += (f'<xsd:complexType name="{pt.line_type}"><xsd:sequence>{el("Key", "xsd:string")}'
+                   + "".join(el(n, ftype(n, pt.line_type, t)) for n, t in pt.fields)
+                   + f'</xsd:sequence></xsd:complexType><xsd:complexType name="{pt.line_type}_List"><xsd:sequence>'
+                   + el(pt.line_type, f"tns:{pt.line_type}", 1, "unbounded") + "</xsd:sequence></xsd:complexType>")
+    operations = OPERATIONS + tuple(f"Delete_{pt.name}" for pt in parts)
     lst = (f'<xsd:complexType name="{page}_List"><xsd:sequence>{el(page, f"tns:{page}", 1, "unbounded")}'
            f"</xsd:sequence></xsd:complexType>")
     filt_fields = (f'<xsd:simpleType name="{page}_Fields"><xsd:restriction base="xsd:string">'
@@ -68,15 +107,18 @@ def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
         wrap("UpdateMultiple", lst_el), wrap("UpdateMultiple_Result", lst_el),
         wrap("Delete", el("Key", "xsd:string", 1)), wrap("Delete_Result", el("Delete_Result", "xsd:boolean", 1)),
     ]
+    for pt in parts:
+        elements += [wrap(f"Delete_{pt.name}", el(f"{pt.name}_Key", "xsd:string", 1)),
+                     wrap(f"Delete_{pt.name}_Result", el(f"Delete_{pt.name}_Result", "xsd:boolean", 1))]
     messages = "".join(f'<message name="{m}"><part name="parameters" element="tns:{m}"/></message>'
-                       for op in OPERATIONS for m in (op, op + "_Result"))
+                       for op in operations for m in (op, op + "_Result"))
     port = "".join(f'<operation name="{op}"><input name="{op}" message="tns:{op}"/>'
-                   f'<output name="{op}_Result" message="tns:{op}_Result"/></operation>' for op in OPERATIONS)
+                   f'<output name="{op}_Result" message="tns:{op}_Result"/></operation>' for op in operations)
     soap = "http://schemas.xmlsoap.org/wsdl/soap/"
     binding = "".join(
         f'<operation name="{op}"><operation soapAction="{tns}:{op}" style="document" xmlns="{soap}"/>'
         f'<input name="{op}"><body use="literal" xmlns="{soap}"/></input>'
-        f'<output name="{op}_Result"><body use="literal" xmlns="{soap}"/></output></operation>' for op in OPERATIONS)
+        f'<output name="{op}_Result"><body use="literal" xmlns="{soap}"/></output></operation>' for op in operations)
     doc = (f'<?xml version="1.0" encoding="utf-8"?>'
            f'<definitions xmlns:tns="{tns}" targetNamespace="{tns}" xmlns="http://schemas.xmlsoap.org/wsdl/">'
            f'<types><xsd:schema elementFormDefault="qualified" targetNamespace="{tns}" '
@@ -102,3 +144,42 @@ JOURNAL_LINE_KEY = ("Journal_Template_Name", "Journal_Batch_Name", "Line_No")
 
 def journal_line_wsdl(page: str = "GeneralJournalLine") -> bytes:
     return page_wsdl(page, JOURNAL_LINE_FIELDS, JOURNAL_LINE_KEY)
+
+
+#: Page 42 "Sales Order" (table 36 Sales Header), published as SalesOrder: the fields an integration uses,
+#: in the page's order, with the SalesLines part (Page 46 "Sales Order Subform", table 37 Sales Line).
+SALES_ORDER_FIELDS: tuple[FieldDef, ...] = (
+    ("No", "string"), ("Sell_to_Customer_No", "string"), ("Sell_to_Customer_Name", "string"),
+    ("Sell_to_Address", "string"), ("Sell_to_Post_Code", "string"), ("Sell_to_City", "string"),
+    ("Sell_to_Contact", "string"), ("Posting_Date", "date"), ("Order_Date", "date"), ("Document_Date", "date"),
+    ("Requested_Delivery_Date", "date"), ("External_Document_No", "string"), ("Salesperson_Code", "string"),
+    ("Status", ("Open", "Released", "Pending_Approval", "Pending_Prepayment")),
+    ("Bill_to_Customer_No", "string"), ("Payment_Terms_Code", "string"), ("Due_Date", "date"),
+    ("Shipment_Date", "date"), ("Location_Code", "string"), ("Currency_Code", "string"),
+    ("Prices_Including_VAT", "boolean"),
+)
+SALES_LINE_FIELDS: tuple[FieldDef, ...] = (
+    ("Type", ("_blank_", "G_L_Account", "Item", "Resource", "Fixed_Asset", "Charge_Item")),
+    ("No", "string"), ("Description", "string"), ("Location_Code", "string"), ("Quantity", "decimal"),
+    ("Reserved_Quantity", "decimal"), ("Unit_of_Measure_Code", "string"), ("Unit_Price", "decimal"),
+    ("Line_Amount", "decimal"), ("Line_Discount_Percent", "decimal"), ("Qty_to_Ship", "decimal"),
+    ("Quantity_Shipped", "decimal"), ("Qty_to_Invoice", "decimal"), ("Quantity_Invoiced", "decimal"),
+    ("Shipment_Date", "date"), ("Line_No", "int"),
+)
+SALES_LINES = PartDef("SalesLines", "Sales_Order_Line", SALES_LINE_FIELDS, after="Status")
+
+#: Page 30 "Item Card" (table 27 Item), published as Item. Inventory is a FlowField (item ledger entries).
+ITEM_FIELDS: tuple[FieldDef, ...] = (
+    ("No", "string"), ("Description", "string"), ("Base_Unit_of_Measure", "string"),
+    ("Item_Category_Code", "string"), ("Blocked", "boolean"), ("Last_Date_Modified", "date"),
+    ("Inventory", "decimal"), ("Qty_on_Purch_Order", "decimal"), ("Qty_on_Sales_Order", "decimal"),
+    ("Unit_Price", "decimal"), ("Unit_Cost", "decimal"), ("Gen_Prod_Posting_Group", "string"),
+)
+
+
+def sales_order_wsdl(page: str = "SalesOrder") -> bytes:
+    return page_wsdl(page, SALES_ORDER_FIELDS, ("No",), parts=(SALES_LINES,))
+
+
+def item_wsdl(page: str = "Item") -> bytes:
+    return page_wsdl(page, ITEM_FIELDS, ("No",))
