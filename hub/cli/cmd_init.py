@@ -117,15 +117,7 @@ def register(app: typer.Typer) -> None:
         for s, ms in mappings.items():
             for e, rel in ms.items():
                 console.print(f"  wrote {rel}", markup=False, highlight=False)
-        console.print(f"wrote {root / 'TODO.md'}:", markup=False, highlight=False)
-        _print_todo(items)
-        if sandbox:
-            cd = f"cd {folder} && " if folder not in (".", "") else ""
-            console.print(f"next: {cd}concord sandbox up --project . &   then: . ./sandbox.env && concord check && "
-                          "concord sync", markup=False, highlight=False)
-        else:
-            console.print("next: set the variables above, then concord doctor && concord check && concord sync",
-                          markup=False, highlight=False)
+        _print_next(root, items, folder, sandbox)
 
 
 def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: str, names: tuple[str, str],
@@ -178,6 +170,11 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
         console.print(f"missing for {erp} + {crm} (left out; also in TODO.md):", markup=False, highlight=False)
         for m in proj.missing:
             console.print(f"  missing: {m}", markup=False, highlight=False)
+    _print_next(root, items, folder, sandbox)
+
+
+def _print_next(root: Path, items: Any, folder: str, sandbox: bool) -> None:
+    """The TODO list written, then the commands to run next."""
     console.print(f"wrote {root / 'TODO.md'}:", markup=False, highlight=False)
     _print_todo(items)
     if sandbox:

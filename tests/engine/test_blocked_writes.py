@@ -13,13 +13,17 @@ from tests.conftest import run_cli
 from tests.engine.helpers import read_csv
 
 
-def test_children_of_a_parent_an_update_only_rule_never_creates_are_blocked(starter: Path, database_url: str) -> None:
+def _accounts_to_erp_update_only(starter: Path) -> None:
     cfg_path = starter / "concord.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     for rule in cfg["entities"]["account"]["sync"]:
         if rule["target"] == "erp":
             rule["mode"] = "update_only"
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def test_children_of_a_parent_an_update_only_rule_never_creates_are_blocked(starter: Path, database_url: str) -> None:
+    _accounts_to_erp_update_only(starter)
 
     proc = run_cli("sync", "--json", cwd=starter, check=False)
     out = json.loads(proc.stdout)
@@ -42,12 +46,7 @@ def test_children_of_a_parent_an_update_only_rule_never_creates_are_blocked(star
 
 
 def test_status_reports_blocked_writes_with_the_reason(starter: Path) -> None:
-    cfg_path = starter / "concord.yaml"
-    cfg = yaml.safe_load(cfg_path.read_text())
-    for rule in cfg["entities"]["account"]["sync"]:
-        if rule["target"] == "erp":
-            rule["mode"] = "update_only"
-    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    _accounts_to_erp_update_only(starter)
     run_cli("sync", cwd=starter, check=False)
     proc = run_cli("status", "--json", cwd=starter, check=False)
     data = json.loads(proc.stdout)
