@@ -19,7 +19,8 @@ from hub.engine.concurrent import read_ahead
 from hub.engine.context import RunContext, StreamStats
 from hub.engine.crashpoints import crashpoint
 from hub.engine.quarantine import quarantine_rows
-from hub.engine.util import require_utf8, unicode_safe, json_safe, normalise_timestamp, stable_hash
+from hub.engine.util import (json_safe, land_encoding, normalise_timestamp, payload_hash, relaxed_gc, require_utf8,
+                             stable_hash, unicode_safe)
 from hub.errors import BudgetExhausted, HubError, RecordError
 from hub.http.redact import redact
 from hub.warehouse import bulk, chunks
@@ -55,8 +56,9 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
             if "__error__" in rec:  # a connector's word that the record is malformed
                 raise RecordError(str(rec["__error__"]))
             sid = source_id_of(spec, rec)
-            payload = json_safe(rec)
-            require_utf8(json.dumps(payload, ensure_ascii=False, default=str))
+            payload, text, plain = land_encoding(rec)
+            if "\\ud" in text:   # a surrogate escaped in the (ASCII) text: pairs are fine, a lone one is not
+                require_utf8(json.dumps(payload, ensure_ascii=False, default=str))
         except (RecordError, TypeError, ValueError) as exc:
             err = exc if isinstance(exc, HubError) else RecordError(str(exc))
             safe = unicode_safe(json_safe(rec)) if isinstance(rec, Mapping) else {"value": repr(rec)[:2000]}
@@ -65,7 +67,7 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
             continue
         cursor_field = spec.change_time_field
         rows[sid] = {"system": system, "entity": entity, "source_id": sid, "source_entity": spec.name,
-                     "payload": payload, "payload_hash": stable_hash(payload),
+                     "payload": text, "payload_hash": payload_hash(payload, plain),
                      "source_updated_at": normalise_timestamp(rec.get(cursor_field)) if cursor_field else None,
                      "deleted": False, "status": "pending", "seen_run": ctx.run_id, "landed_at": now}
     ids = list(rows) + [d for d in page.deleted if d not in rows]
@@ -73,9 +75,10 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
     changed = [r for sid, r in rows.items()
                if sid not in existing or existing[sid][0] != r["payload_hash"] or existing[sid][1]]
     if changed:
-        ctx.warehouse.upsert(conn, T.raw_record, changed, ["system", "entity", "source_id"],
-                             update=["source_entity", "payload", "payload_hash", "source_updated_at", "deleted",
-                                     "status", "seen_run", "landed_at"])
+        # the bulk path itself (what ``Warehouse.upsert`` runs): it stores the payload's JSON text as it is
+        bulk.upsert(conn, T.raw_record, changed, ["system", "entity", "source_id"],
+                    update=["source_entity", "payload", "payload_hash", "source_updated_at", "deleted",
+                            "status", "seen_run", "landed_at"])
     changed_ids = {r["source_id"] for r in changed}
     if lag is not None:
         for r in changed:
@@ -137,7 +140,7 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
             since = load_cursor(conn, system, entity)
         task = ctx.progress.stream(f"pull {system}.{entity}") if ctx.progress else None
         lags: list[float] = []
-        with ctx.ledger.stream(entity):
+        with ctx.ledger.stream(entity), relaxed_gc():
             for page in read_ahead(connector.read(source_entity, since=since)):   # next page fetched meanwhile
                 with ctx.warehouse.tx() as conn:
                     n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page,

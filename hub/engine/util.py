@@ -1,13 +1,23 @@
 """Small shared helpers of the engine: hashing, JSON safety, timestamps, golden ids."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
+import gc
 import hashlib
 import json
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from hub.warehouse.bulk import RawJSON
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson comes with Prefect
+    _orjson = None  # type: ignore[assignment]
 
 GOLDEN_NS = uuid.UUID("6f6e636f-7264-4775-9b1d-676f6c64656e")
 
@@ -61,6 +71,46 @@ def stable_hash(value: Any) -> str:
                                      separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
+_json_state = threading.local()
+
+
+def _seen_float(text: str) -> float:
+    _json_state.floats = True
+    return float(text)
+
+
+def _seen_constant(name: str) -> float:
+    _json_state.floats = True
+    return float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}[name])
+
+
+_DECODER = json.JSONDecoder(parse_float=_seen_float, parse_constant=_seen_constant)
+
+
+def land_encoding(record: Any) -> tuple[Any, RawJSON, bool]:
+    """A vendor record encoded once: ``(json_safe(record), its JSON text, plain)``.
+
+    The text is what a JSON column stores for the payload (``json.dumps`` of it), so the payload is
+    not encoded again when it lands. ``plain``: the payload holds no number with a fraction or an
+    exponent (nor NaN/Infinity), so ``payload_hash`` may take the fast route."""
+    text = json.dumps(record, default=_default)
+    _json_state.floats = False
+    payload = _DECODER.decode(text)
+    return payload, RawJSON(text), not _json_state.floats
+
+
+def payload_hash(payload: Any, plain: bool) -> str:
+    """``stable_hash(payload)`` of a payload from ``land_encoding``: through orjson when it is ``plain``
+    (sorted keys, compact, UTF-8: byte for byte Python's output for text, integers of 64 bits,
+    booleans and null), else, and for what orjson refuses, through ``stable_hash`` itself."""
+    if plain and _orjson is not None:
+        try:
+            return hashlib.sha256(_orjson.dumps(payload, option=_orjson.OPT_SORT_KEYS)).hexdigest()
+        except TypeError:            # an integer beyond 64 bits, a lone surrogate: the reference decides
+            pass
+    return stable_hash(payload)
+
+
 def golden_id_for(entity: str, system: str, source_id: str) -> str:
     """Deterministic golden id of a record first seen at (system, source_id)."""
     return uuid.uuid5(GOLDEN_NS, f"{entity}\x1f{system}\x1f{source_id}").hex
@@ -104,3 +154,32 @@ def title_of(model_cls: Any, flat: Mapping[str, Any]) -> str | None:
     if field == "last_name" and flat.get("first_name"):
         v = f"{flat.get('first_name')} {v}"
     return None if v is None else str(v)[:300]
+
+
+#: The cyclic garbage collector's first-generation threshold while records are processed. A batch
+#: allocates hundreds of thousands of small containers that refcounting frees; with the default
+#: (700) the collector runs thousands of times a batch and, every tenth round, rescans every
+#: surviving object: a quarter of the processing time at 10,000 records. Only the frequency changes.
+GC_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextlib.contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """Collect cyclic garbage less often inside the block (restored after; nestable, thread-safe)."""
+    global _gc_depth, _gc_saved
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()
+            if _gc_saved[0] and _gc_saved[0] < GC_THRESHOLD:
+                gc.set_threshold(GC_THRESHOLD, *_gc_saved[1:])
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_saved[0] and _gc_saved[0] < GC_THRESHOLD:
+                gc.set_threshold(*_gc_saved)

@@ -21,6 +21,15 @@ from sqlalchemy.engine import Dialect
 BATCH = 2000
 
 
+class RawJSON(str):
+    """JSON text already encoded as a JSON column's serializer (``json.dumps``) encodes its value:
+    the bulk path stores it as it is instead of encoding the value again."""
+
+    __slots__ = ()
+
+_NOTHING = object()
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
            update: Sequence[str] | None = None) -> None:
     """INSERT rows; on a key conflict update ``update`` columns (all non-key columns by default)."""
@@ -101,17 +110,30 @@ def _params(rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
     todo = [(i, p) for i, p in enumerate(procs) if p is not None]
     out: list[tuple[Any, ...]] = []
     append = out.append
+    if not todo:
+        for r in rows:
+            try:
+                append(get(r))
+            except KeyError:
+                append(tuple(r.get(c) for c in cols))
+        return out
+    # a bind processor is a pure function of its value, and a batch often repeats one object in a
+    # column (the batch's timestamp, a flag): its last input and output are kept per column
+    last_in: list[Any] = [_NOTHING] * len(cols)
+    last_out: list[Any] = [None] * len(cols)
     for r in rows:
         try:
-            t = get(r)
+            v = list(get(r))
         except KeyError:
-            t = tuple(r.get(c) for c in cols)
-        if todo:
-            v = list(t)
-            for i, p in todo:
-                v[i] = p(v[i])
-            t = tuple(v)
-        append(t)
+            v = [r.get(c) for c in cols]
+        for i, p in todo:
+            x = v[i]
+            if x is last_in[i]:
+                v[i] = last_out[i]
+            else:
+                v[i] = last_out[i] = p(x)
+                last_in[i] = x
+        append(tuple(v))
     return out
 
 
@@ -123,7 +145,23 @@ def _placeholder(dialect: Dialect, table: Table, col: str) -> str:
 
 
 def _procs(dialect: Dialect, table: Table, cols: Sequence[str]) -> tuple[Callable[[Any], Any] | None, ...]:
-    return tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols)
+    out = []
+    for c in cols:
+        proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None and isinstance(table.c[c].type, JSON):
+            proc = _keep_encoded(proc)
+        out.append(proc)
+    return tuple(out)
+
+
+def _keep_encoded(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's processor that stores ``RawJSON`` (text already encoded as the column's
+    serializer encodes its value) as it is."""
+    def process(value: Any) -> Any:
+        if value.__class__ is RawJSON:
+            return str(value)
+        return proc(value)
+    return process
 
 
 def _q(dialect: Dialect, name: str) -> str:
