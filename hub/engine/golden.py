@@ -37,11 +37,17 @@ class GoldenState:
 
 
 def load_golden(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenState]:
-    return {gid: GoldenState(gid, r.data, {f: Lineage(e.system, e.source_id, e.source_updated_at)
-                                           for f, e in r.lineage.items()},
-                             r.version, r.deleted, r.created_at,
-                             changed_at={f: e.changed_at for f, e in r.lineage.items()})
-            for gid, r in golden_store.load(conn, entity, ids).items()}
+    out: dict[str, GoldenState] = {}
+    for r in golden_store.load_rows(conn, entity, ids):
+        lineage: dict[str, Lineage] = {}
+        changed: dict[str, str | None] = {}
+        for f, raw in (r.lineage or {}).items():       # LineageEntry.decode, straight into the engine's types
+            system, source_id, updated, changed_at = (list(raw) + [None] * 4)[:4]
+            lineage[f] = Lineage(str(system), str(source_id), updated)
+            changed[f] = changed_at
+        out[r.golden_id] = GoldenState(r.golden_id, dict(r.data or {}), lineage, r.version, bool(r.deleted),
+                                       r.created_at, changed_at=changed)
+    return out
 
 
 def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, LineageEntry]:
@@ -58,7 +64,9 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     now_iso = now.isoformat()
     wh = ctx.warehouse
     model = schemas.ENTITIES[entity]
-    golden_rows, lineage_only, projection, key_rows, dirty_ids, rekey = [], {}, [], [], [], []
+    golden_rows, lineage_only, projection, dirty_ids = [], {}, [], []
+    new_keys: dict[str, set[tuple[str, str]]] = {}     # golden id -> the keys it is indexed under now
+    stored: set[str] = set()                            # of those, the golden records already in the warehouse
     for st in states:
         lineage_dirty = bool(st.dirty_lineage or st.removed_lineage)
         if st.dirty_data or not st.exists:
@@ -69,55 +77,89 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
                                 "lineage": golden_store.encode_lineage(_lineage_of(st, now_iso)),
                                 "created_at": st.created_at or now, "updated_at": now})
             projection.append(st)
-            rekey.append(st.golden_id)
+            if st.exists:
+                stored.add(st.golden_id)
+            keys = new_keys.setdefault(st.golden_id, set())
             if not st.deleted:
-                key_rows.extend({"entity": entity, "key_name": k, "key_value": v[:400], "golden_id": st.golden_id}
-                                for k, v in keys_of(st.data))
+                keys.update((k, v[:400]) for k, v in keys_of(st.data))
         elif lineage_dirty:
             lineage_only[st.golden_id] = _lineage_of(st, now_iso)
         if st.dirty_data or st.touched or not st.exists:
             dirty_ids.append(st.golden_id)
     golden_store.save(conn, golden_rows)
     golden_store.save_lineage(conn, entity, lineage_only)
-    mk = T.match_key.c
-    for chunk in chunks(rekey):
-        conn.execute(delete(T.match_key).where(mk.entity == entity, mk.golden_id.in_(chunk)))
-    wh.upsert(conn, T.match_key, _dedup(key_rows), ["entity", "key_name", "key_value", "golden_id"], update=[])
+    _rekey(conn, entity, new_keys, stored)
     _project(ctx, conn, entity, projection, now)
     wh.upsert(conn, T.dirty, [{"entity": entity, "golden_id": g, "since": now} for g in dirty_ids],
               ["entity", "golden_id"], update=[])
     return dirty_ids
 
 
-def _dedup(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen, out = set(), []
-    for r in rows:
-        k = (r["key_name"], r["key_value"], r["golden_id"])
-        if k not in seen:
-            seen.add(k)
-            out.append(r)
-    return out
+def _rekey(conn: Connection, entity: str, new_keys: Mapping[str, set[tuple[str, str]]], stored: set[str]) -> None:
+    """Bring ``match_key`` to ``new_keys`` for these golden records, writing only the keys that changed.
+
+    The keys of the ``stored`` golden records are read (one indexed query per 500 ids; a golden
+    record not yet in the warehouse has no keys: they are written with it, in one transaction, and
+    removed with it); rows no longer wanted are deleted and new ones inserted, both in key order
+    (index locality), so an update that leaves a record's keys alone writes no key rows at all."""
+    if not new_keys:
+        return
+    old: dict[str, set[tuple[str, str]]] = {}
+    for gid, name, value in bulk.select_in(conn, T.match_key, ("golden_id", "key_name", "key_value"),
+                                           [("entity", "=", entity)], "golden_id", sorted(stored & new_keys.keys())):
+        old.setdefault(gid, set()).add((name, value))
+    gone, added = [], []
+    for gid, keys in new_keys.items():
+        was = old.get(gid)
+        if was:
+            gone.extend((k, v, gid) for k, v in was - keys)
+            added.extend((k, v, gid) for k, v in keys - was)
+        else:
+            added.extend((k, v, gid) for k, v in keys)
+    bulk.delete_by_key(conn, T.match_key, [{"entity": entity, "key_name": k, "key_value": v, "golden_id": g}
+                                           for k, v, g in sorted(gone)],
+                       ["entity", "key_name", "key_value", "golden_id"])
+    bulk.upsert(conn, T.match_key, [{"entity": entity, "key_name": k, "key_value": v, "golden_id": g}
+                                    for k, v, g in sorted(added)],
+                ["entity", "key_name", "key_value", "golden_id"], update=[])
 
 
 def _typed(value: Any, sqltype: Any) -> Any:
-    if value is None:
-        return None
-    name = type(sqltype).__name__
-    try:
-        if name == "Numeric":
-            return Decimal(str(value))
-        if name == "BigInteger":
-            return int(value)
-        if name == "Boolean":
-            return bool(value)
-        if name == "Date":
-            return dt.date.fromisoformat(str(value)[:10])
-        if name == "DateTime":
-            d = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
-    except (ValueError, InvalidOperation, TypeError):
-        return None
-    return value if isinstance(value, str) else str(value)
+    return _converter(type(sqltype).__name__)(value)
+
+
+def _to_text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _guarded(fn: Any) -> Any:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return fn(value)
+        except (ValueError, InvalidOperation, TypeError):
+            return None
+    return convert
+
+
+def _to_datetime(value: Any) -> dt.datetime:
+    d = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+_CONVERTERS: dict[str, Any] = {
+    "Numeric": _guarded(lambda v: Decimal(str(v))),
+    "BigInteger": _guarded(int),
+    "Boolean": _guarded(bool),
+    "Date": _guarded(lambda v: dt.date.fromisoformat(str(v)[:10])),
+    "DateTime": _guarded(_to_datetime),
+}
+
+
+def _converter(type_name: str) -> Any:
+    """value -> what the typed projection column stores (None when it does not convert)."""
+    return _CONVERTERS.get(type_name, _to_text)
 
 
 def _project(ctx: RunContext, conn: Connection, entity: str, states: list[GoldenState], now: dt.datetime) -> None:
@@ -132,8 +174,15 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
             conn.execute(delete(child).where(child.c.golden_id.in_(chunk)))
     for chunk in chunks(gone):
         conn.execute(delete(table).where(table.c.golden_id.in_(chunk)))
-    rows = [{"golden_id": s.golden_id, **{c: _typed(s.data.get(p), t) for c, p, t in cols},
-             "_version": s.version, "_updated_at": now} for s in live]
+    conv = [(c, p, _converter(type(t).__name__)) for c, p, t in cols]
+    rows = []
+    for s in live:
+        get = s.data.get
+        row = {"golden_id": s.golden_id}
+        for c, p, fn in conv:
+            row[c] = fn(get(p))
+        row["_version"], row["_updated_at"] = s.version, now
+        rows.append(row)
     ctx.warehouse.upsert(conn, table, rows, ["golden_id"])
     for coll, child, ccols in T.CANONICAL_CHILDREN.get(entity, []):
         crow = []
@@ -141,5 +190,5 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
             for pos, item in enumerate(s.data.get(coll) or [], start=1):
                 if isinstance(item, Mapping):
                     crow.append({"golden_id": s.golden_id, "position": pos,
-                                 **{c: _typed(item.get(p), t) for c, p, t in ccols}})
+                                 **{c: _converter(type(t).__name__)(item.get(p)) for c, p, t in ccols}})
         bulk.insert(conn, child, crow)

@@ -7,7 +7,7 @@ row per field: loading a batch of golden records is one query, saving it one ``e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +52,18 @@ def encode_lineage(lineage: Mapping[str, LineageEntry]) -> dict[str, list[Any]]:
 
 
 def load(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenRow]:
+    return {r.golden_id: GoldenRow(r.golden_id, dict(r.data or {}), decode_lineage(r.lineage), r.version,
+                                   bool(r.deleted), r.created_at)
+            for r in load_rows(conn, entity, ids)}
+
+
+def load_rows(conn: Connection, entity: str, ids: Iterable[str]) -> Iterator[Any]:
+    """The golden rows of ``ids`` as stored (``lineage`` still encoded): for callers that decode it
+    into their own types in one pass."""
     g = T.golden.c
-    out: dict[str, GoldenRow] = {}
     for chunk in chunks(sorted(set(ids))):
-        for r in conn.execute(select(g.golden_id, g.data, g.lineage, g.version, g.deleted, g.created_at)
-                              .where(g.entity == entity, g.golden_id.in_(chunk))):
-            out[r.golden_id] = GoldenRow(r.golden_id, dict(r.data or {}), decode_lineage(r.lineage), r.version,
-                                         bool(r.deleted), r.created_at)
-    return out
+        yield from conn.execute(select(g.golden_id, g.data, g.lineage, g.version, g.deleted, g.created_at)
+                                .where(g.entity == entity, g.golden_id.in_(chunk)))
 
 
 def lineage_of(conn: Connection, entity: str, golden_id: str) -> dict[str, dict[str, Any]]:
