@@ -12,17 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from hub.config.model import SyncRule
 from hub.contracts import EntitySpec
 from hub.engine.conflicts import held_fields
 from hub.engine.context import RunContext
 from hub.engine.crashpoints import crashpoint
-from hub.engine.util import idempotency_key, stable_hash
+from hub.engine.util import idempotency_key, relaxed_gc, stable_hash
 from hub.errors import HubError
 
 log = logging.getLogger("concord.plan")
+from hub.warehouse import bulk
 from hub.warehouse import tables as T
 from hub.warehouse.stores import outbox
 from hub.warehouse.stores.outbox import OutboxStatus
@@ -93,6 +94,11 @@ def plan_record(*, entity: str, rule: SyncRule, spec: EntitySpec, fields: set[st
 
 def plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
     """Plan every dirty golden record of an entity and queue the changes in the outbox."""
+    with relaxed_gc():
+        return _plan_entity(ctx, entity)
+
+
+def _plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
     ecfg = ctx.project.config.entities[entity]
     planned: list[PlannedChange] = []
     rules = [r for r in ecfg.sync]
@@ -139,11 +145,13 @@ def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str
             x.entity == entity, x.golden_id.in_(ids), x.state != "deleted").order_by(x.created_at, x.source_id)):
         links.setdefault((row.golden_id, row.system), row.source_id)
     current: dict[tuple[str, str], Any] = {}
-    if links:
-        conds = [and_(r.system == s, r.source_id == sid) for (_g, s), sid in links.items()]
-        for i in range(0, len(conds), 200):
+    by_system: dict[str, list[str]] = {}
+    for (_g, s), sid in links.items():
+        by_system.setdefault(s, []).append(sid)
+    for s, sids in sorted(by_system.items()):    # one indexed IN-list per system and 500 records
+        for i in range(0, len(sids), 500):
             for row in conn.execute(select(r.system, r.source_id, r.canonical).where(
-                    r.entity == entity, or_(*conds[i:i + 200]))):
+                    r.entity == entity, r.system == s, r.source_id.in_(sids[i:i + 500]))):
                 current[(row.system, row.source_id)] = row.canonical
     written = {(row.golden_id, row.system): row.data for row in conn.execute(
         select(ts.golden_id, ts.system, ts.data).where(ts.entity == entity, ts.golden_id.in_(ids)))}
@@ -190,8 +198,7 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
                      "attempts": 0, "created_at": now, "updated_at": now})
     for i in range(0, len(supersede), 500):
         conn.execute(update(T.outbox).where(o.id.in_(supersede[i:i + 500])).values(status="superseded", updated_at=now))
-    if rows:
-        conn.execute(T.outbox.insert(), rows)
+    bulk.insert(conn, T.outbox, rows)
 
 
 def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> list[PlannedChange]:

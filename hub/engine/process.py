@@ -16,7 +16,7 @@ from hub.engine.golden import GoldenState, load_golden, save_golden
 from hub.engine.quarantine import quarantine_rows, resolve_records
 from hub.engine.resolve import SourceRecord, resolve
 from hub.engine.resolver import XrefResolver
-from hub.engine.util import golden_id_for
+from hub.engine.util import golden_id_for, relaxed_gc
 from hub.errors import HubError, RecordError
 from hub.matching import Candidate, RuleMatcher
 from hub.survive import detach
@@ -43,7 +43,11 @@ class ProcessStats:
 
 def process_entity(ctx: RunContext, entity: str, stats: ProcessStats | None = None) -> ProcessStats:
     """Process every pending staged record of an entity, systems in survivorship-priority order."""
-    stats = stats or ProcessStats()
+    with relaxed_gc():
+        return _process_entity(ctx, entity, stats or ProcessStats())
+
+
+def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> ProcessStats:
     ecfg = ctx.project.config.entities[entity]
     matcher = RuleMatcher(ecfg.match)
     with ctx.warehouse.tx() as conn:
@@ -196,13 +200,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
 
 
 def _xrefs(conn: Connection, entity: str, system: str, ids: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    x = T.xref.c
-    for i in range(0, len(ids), 500):
-        q = select(x.source_id, x.golden_id).where(x.entity == entity, x.system == system,
-                                                   x.source_id.in_(ids[i:i + 500]), x.state != "deleted")
-        out.update({r.source_id: r.golden_id for r in conn.execute(q)})
-    return out
+    return dict(bulk.select_in(conn, T.xref, ("source_id", "golden_id"),
+                               [("entity", "=", entity), ("system", "=", system), ("state", "!=", "deleted")],
+                               "source_id", ids))
 
 
 def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]],
@@ -216,16 +216,14 @@ def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list
         for name, value in keys:
             wanted.setdefault(name, set()).add(value[:400])
     found: dict[tuple[str, str], list[str]] = {}
-    mk = T.match_key.c
     for name, values in wanted.items():
-        vals = sorted(values)
-        for i in range(0, len(vals), 500):
-            q = select(mk.key_value, mk.golden_id).where(mk.entity == entity, mk.key_name == name,
-                                                         mk.key_value.in_(vals[i:i + 500]))
-            for r in conn.execute(q):
-                ids = found.setdefault((name, r.key_value), [])
-                if len(ids) <= max_block or not name.startswith("b:"):
-                    ids.append(r.golden_id)
+        capped = name.startswith("b:")
+        for key_value, golden_id in bulk.select_in(conn, T.match_key, ("key_value", "golden_id"),
+                                                   [("entity", "=", entity), ("key_name", "=", name)],
+                                                   "key_value", sorted(values)):
+            ids = found.setdefault((name, key_value), [])
+            if len(ids) <= max_block or not capped:
+                ids.append(golden_id)
     return {sid: [Candidate(g, n, v) for n, v in keys for g in found.get((n, v[:400]), [])]
             for sid, keys in keys_by_record.items()}
 
@@ -244,14 +242,9 @@ def _golden_data(conn: Connection, entity: str, gids: set[str]) -> dict[str, dic
 
 def _linked_to_system(conn: Connection, entity: str, system: str, gids: set[str]) -> set[str]:
     """Golden records that already have a live record of this system (never merged automatically)."""
-    out: set[str] = set()
-    x = T.xref.c
-    ids = sorted(gids)
-    for i in range(0, len(ids), 500):
-        q = select(x.golden_id).where(x.entity == entity, x.system == system, x.golden_id.in_(ids[i:i + 500]),
-                                      x.state != "deleted")
-        out.update(r.golden_id for r in conn.execute(q))
-    return out
+    return {r[0] for r in bulk.select_in(conn, T.xref, ("golden_id",),
+                                         [("entity", "=", entity), ("system", "=", system),
+                                          ("state", "!=", "deleted")], "golden_id", sorted(gids))}
 
 
 def _mark_xref_deleted(conn: Connection, entity: str, system: str, ids: list[str], now: Any) -> None:
