@@ -86,7 +86,8 @@ class Warehouse:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("concord:migrate")})
+                schema = conn.execute(text("SELECT current_schema()")).scalar()
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"concord:{schema}:migrate")})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             evolve(conn)   # the canonical tables follow the canonical model (evolve.py)

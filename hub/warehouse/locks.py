@@ -48,12 +48,22 @@ class StreamLocks:
 
 
 class PostgresLocks(StreamLocks):
+    """Advisory locks are per database: the key names the warehouse's schema too, so two projects
+    sharing one database (each in its own schema) never wait for each other."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._namespace: str | None = None
+
+    def namespace(self) -> str:
+        if self._namespace is None:
+            with self.engine.connect() as conn:
+                self._namespace = str(conn.execute(text("SELECT current_schema()")).scalar() or "public")
+        return self._namespace
 
     @contextlib.contextmanager
     def hold(self, name: str, *, wait: bool = False) -> Iterator[bool]:
-        key = lock_key(f"concord:stream:{name}")
+        key = lock_key(f"concord:{self.namespace()}:stream:{name}")
         with self.engine.connect() as conn:
             fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
             got = conn.execute(text(f"SELECT {fn}(:k)"), {"k": key}).scalar()
