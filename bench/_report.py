@@ -36,7 +36,7 @@ def peak_rss_mb() -> float:
 def write_section(name: str, markdown: str, *, command: str | None = None, data: dict | None = None) -> None:
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cmd = command or "python " + " ".join(sys.argv)
+    cmd = command or _command_line(sys.argv)
     body = f"{start}\n{markdown.rstrip()}\n\n_Measured {stamp}; {machine()}; `{cmd}`_\n{end}"
     text = FILE.read_text(encoding="utf-8") if FILE.exists() else HEADER
     if start in text and end in text:
@@ -48,3 +48,10 @@ def write_section(name: str, markdown: str, *, command: str | None = None, data:
         out = ROOT / "bench" / "out"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{name}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def _command_line(argv: list[str]) -> str:
+    """The command that re-runs a bench, without this machine's paths: ``python -m bench.<name> args``."""
+    script = Path(argv[0]).name if argv else "bench"
+    module = script[:-3] if script.endswith(".py") else script
+    return " ".join(["python", "-m", f"bench.{module}", *argv[1:]])
