@@ -414,7 +414,11 @@ class Store:
             raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: Product2Id (product does not match "
                           "the pricebook entry)", ["Product2Id"])
         if rec.get("UnitPrice") is None and rec.get("TotalPrice") is None:
-            raise SfError("REQUIRED_FIELD_MISSING", "Required fields are missing: [UnitPrice]", ["UnitPrice"])
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: unknown (must specify either "
+                          "TotalPrice or UnitPrice)", ["unknown"])
+        if rec.get("UnitPrice") is not None and rec.get("TotalPrice") is not None:   # Salesforce takes one, not both
+            raise SfError("FIELD_INTEGRITY_EXCEPTION", "field integrity exception: TotalPrice (only one of unit price "
+                          "or total price may be specified)", ["TotalPrice"])
         opp["Pricebook2Id"] = entry["Pricebook2Id"]      # the API sets the opportunity's price book on first product
 
     def _triggers(self, o: SObjectDef, rec: dict[str, Any], *, creating: bool) -> None:
