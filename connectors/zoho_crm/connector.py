@@ -8,7 +8,7 @@ from connectors.zoho_crm.auth import ZohoOAuth
 from connectors.zoho_crm.client import ZohoApi
 from connectors.zoho_crm.config import ZohoCrmConfig
 from connectors.zoho_crm.metadata import ZohoMetadata
-from connectors.zoho_crm.read import ZohoReader, check_records, coql_string
+from connectors.zoho_crm.read import CoqlPager, ZohoReader, coql_string
 from connectors.zoho_crm.write import ZohoWriter
 from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
 from hub.http import HttpToolkit
@@ -67,12 +67,11 @@ class ZohoCrmConnector:
         field = self.config.external_id_fields.get(spec.name)
         if not field or not golden_id:
             return None
-        query = (f"select id, {field} from {spec.name} where {field} = {coql_string(golden_id)} "
-                 "order by id asc limit 0, 2")
-        body = self.api.json("POST", "coql", f"COQL lookup on {spec.name}", json={"select_query": query})
-        rows = check_records(body.get("data"), f"COQL {spec.name}", 1) if body else []
-        ids = [str(r["id"]) for r in rows if r.get("id") and str(r.get(field)) == str(golden_id)]   # exact case
-        return ids[0] if ids else None
+        for rows in CoqlPager(self.api, spec.name, ["id", field], f"{field} = {coql_string(golden_id)}"):
+            ids = [str(r["id"]) for r in rows if r.get("id") and str(r.get(field)) == str(golden_id)]   # exact case
+            if ids:
+                return ids[0]
+        return None
 
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)
