@@ -141,8 +141,8 @@ def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
 
     The caller runs each step (``run.do(step)`` or as an orchestrator task); the generator reads
     outcomes from ``run`` only after ``process`` steps, so the pull steps of a round, and its push
-    steps, may be run together (``run_cycle`` runs each system's side by side: concurrent.py). A round pulls, processes every entity, and
-    pushes when changes are queued. A cycle settles: when a round planned creates in a system, the
+    steps, may be run together (``run_cycle`` runs each system's side by side: concurrent.py).
+    A round pulls, processes every entity, and pushes when changes are queued. A cycle settles: when a round planned creates in a system, the
     next round reads that system's streams back (a target assigns ids and numbers on create, such
     as an ERP customer number) and propagates what came back, up to ``max_rounds`` rounds.
     """

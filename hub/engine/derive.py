@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -92,15 +92,15 @@ def _aggregate(agg: Aggregate, rows: list[dict[str, Any]]) -> Any:
         return len(hits)
     values = [row.get(agg.field or "") for row in hits]
     values = [v for v in values if v is not None]
-    if agg.op == "sum":
-        total = sum((Decimal(str(v)) for v in values), Decimal(0))
-        return _decimal_text(total)
+    numbers = [_number(v) for v in values]
+    if agg.op == "sum":   # a value that is not a number (bad data at the source) does not sink the roll-up
+        return _decimal_text(sum((n for n in numbers if n is not None), Decimal(0)))
     if not values:
         return None
-    numeric = all(_is_number(v) for v in values)
     pick = max if agg.op == "max" else min
-    best = pick(values, key=(lambda v: Decimal(str(v))) if numeric else str)
-    return _decimal_text(Decimal(str(best))) if numeric else best
+    if all(n is not None for n in numbers):
+        return _decimal_text(pick(numbers))  # type: ignore[type-var]
+    return pick(values, key=str)   # dates (ISO text) and text compare as text
 
 
 def _flat(v: Any) -> Any:
@@ -116,19 +116,21 @@ def _decimal_text(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
-def _is_number(v: Any) -> bool:
-    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
-        return True
+def _number(v: Any) -> Decimal | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float, Decimal)):
+        return Decimal(str(v))
     try:
-        Decimal(str(v))
-        return not isinstance(v, str) or v.strip().lstrip("+-").replace(".", "", 1).isdigit()
+        d = Decimal(str(v).strip())
     except (InvalidOperation, ValueError):
-        return False
+        return None
+    return d if d.is_finite() else None
 
 
 def _dirty(conn: Connection, entity: str) -> list[str]:
-    dt = T.dirty.c
-    return [r.golden_id for r in conn.execute(select(dt.golden_id).where(dt.entity == entity))]
+    d = T.dirty.c
+    return [r.golden_id for r in conn.execute(select(d.golden_id).where(d.entity == entity))]
 
 
 def _forward(ctx: RunContext, conn: Connection, d: Derivation, source_ids: list[str]) -> None:
@@ -219,7 +221,3 @@ def _updated(st: GoldenState) -> str | None:
 
 def _keys(ctx: RunContext, entity: str) -> Any:
     return RuleMatcher(ctx.project.config.entities[entity].match).keys
-
-
-def derivations_of(ctx: RunContext, entity: str) -> Iterable[Derivation]:
-    return [d for d in ctx.project.config.derivations if entity in (d.from_, d.to)]

@@ -15,13 +15,24 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from hub.engine.context import RunContext
+from hub.warehouse import chunks
 from hub.warehouse import tables as T
+from hub.warehouse.stores import golden as golden_store
+from hub.warehouse.stores.golden import GoldenRow
 from hub.warehouse.stores.outbox import OutboxStatus
 
 
 def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
                       waiting: Sequence[tuple[Any, list[tuple[str, str]]]]) -> list[tuple[Any, dict[str, Any]]]:
-    """For each waiting row: ``{"kind": "waiting" | "blocked", "message": ...}``."""
+    """For each waiting row: ``{"kind": "waiting" | "blocked", "message": ...}``.
+
+    The parents' golden records and dead-lettered creates are read set-based, per parent entity."""
+    parents: dict[str, set[str]] = {}
+    for _row, misses in waiting:
+        for entity, gid in misses:
+            parents.setdefault(entity, set()).add(gid)
+    goldens = {e: golden_store.load(conn, e, ids) for e, ids in parents.items()}
+    dead = {e: _dead_creates(conn, e, system, ids) for e, ids in parents.items()}
     out: list[tuple[Any, dict[str, Any]]] = []
     verdicts: dict[tuple[str, str], tuple[str, str]] = {}
     for row, misses in waiting:
@@ -29,14 +40,29 @@ def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
         for parent_entity, parent_gid in dict.fromkeys(misses):
             key = (parent_entity, parent_gid)
             if key not in verdicts:
-                verdicts[key] = _verdict(ctx, conn, system, parent_entity, parent_gid)
+                verdicts[key] = _verdict(ctx, system, parent_entity, parent_gid,
+                                         goldens[parent_entity].get(parent_gid), dead[parent_entity].get(parent_gid))
             found.append(verdicts[key])
         kind = "blocked" if any(k == "blocked" for k, _m in found) else "waiting"
         out.append((row, {"kind": kind, "message": "; ".join(m for k, m in found if k == kind)}))
     return out
 
 
-def _verdict(ctx: RunContext, conn: Connection, system: str, entity: str, gid: str) -> tuple[str, str]:
+def _dead_creates(conn: Connection, entity: str, system: str, gids: set[str]) -> dict[str, str]:
+    """golden id -> the error message of its dead-lettered create in ``system`` (the latest)."""
+    o = T.outbox.c
+    out: dict[str, str] = {}
+    for chunk in chunks(sorted(gids)):
+        for r in conn.execute(select(o.golden_id, o.last_error).where(
+                o.entity == entity, o.system == system, o.golden_id.in_(chunk), o.op.in_(["create", "upsert"]),
+                o.status == OutboxStatus.DEAD.value).order_by(o.id)):
+            err = r.last_error if isinstance(r.last_error, dict) else {}
+            out[r.golden_id] = str(err.get("message", ""))
+    return out
+
+
+def _verdict(ctx: RunContext, system: str, entity: str, gid: str, golden: GoldenRow | None,
+             dead_message: str | None) -> tuple[str, str]:
     """("waiting" | "blocked", why) for one missing parent."""
     ent = ctx.project.config.entities.get(entity)
     fix = f"link {entity} {gid} to an existing {system} record (concord link) or change the rule"
@@ -50,20 +76,13 @@ def _verdict(ctx: RunContext, conn: Connection, system: str, entity: str, gid: s
         modes = ", ".join(sorted({r.mode for r in rules}))
         return "blocked", (f"the {entity} -> {system} rule is {modes} and never creates, and {entity} {gid} has "
                            f"no record in {system}: {fix}")
-    g = T.golden.c
-    golden = conn.execute(select(g.data, g.deleted).where(g.entity == entity, g.golden_id == gid)).first()
     if golden is None or golden.deleted:
         return "blocked", f"{entity} {gid} does not exist (or was deleted) in the warehouse"
     if not any(r.applies(golden.data or {}) for r in creating):
         # it may meet them later (a prospect becomes a customer): waiting, with the reason
         return "waiting", (f"waits for {entity} {gid}, which does not meet the conditions (when) of the "
                            f"{entity} -> {system} rule yet")
-    o = T.outbox.c
-    dead = conn.execute(select(o.last_error).where(
-        o.entity == entity, o.golden_id == gid, o.system == system, o.op.in_(["create", "upsert"]),
-        o.status == OutboxStatus.DEAD.value).order_by(o.id.desc()).limit(1)).first()
-    if dead is not None:
-        msg = (dead.last_error or {}).get("message", "") if isinstance(dead.last_error, dict) else ""
-        return "blocked", (f"the create of {entity} {gid} in {system} was dead-lettered ({msg[:200]}): "
+    if dead_message is not None:
+        return "blocked", (f"the create of {entity} {gid} in {system} was dead-lettered ({dead_message[:200]}): "
                            f"fix it and `concord deadletter retry`")
     return "waiting", f"waits for {entity} {gid} to be written to {system}"

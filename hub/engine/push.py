@@ -82,7 +82,8 @@ def push_entity(ctx: RunContext, entity: str, system: str, *, new_records: bool 
                     record_outcomes(ctx, conn, [Outcome(row, change, res, res.error)
                                                 for (row, change), res in zip(changes, results)], max_attempts, stats)
                 crashpoint("push.after_commit")
-                task.advance(len(changes)) if task else None
+                if task:
+                    task.advance(len(changes))
         if not new_records:
             with ctx.warehouse.tx() as conn:
                 held = outbox.count_new(conn, entity=entity, system=system)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from hub.warehouse import bulk
 from hub.warehouse import tables as T
 from hub.warehouse.owner import current_owner, is_alive
 
@@ -88,10 +89,8 @@ def count_new(conn: Connection, *, entity: str, system: str) -> int:
 
 def supersede(conn: Connection, rows: Sequence[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
     """Rows that must not be sent any more, each with the reason."""
-    o = T.outbox.c
-    for oid, reason in rows:
-        conn.execute(update(T.outbox).where(o.id == oid).values(
-            status=OutboxStatus.SUPERSEDED.value, last_error=reason, updated_at=now))
+    bulk.update_by_key(conn, T.outbox, [{"status": OutboxStatus.SUPERSEDED.value, "last_error": reason,
+                                         "updated_at": now, "id": oid} for oid, reason in rows], ["id"])
 
 
 def mark_sending(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None:
@@ -106,9 +105,8 @@ def mark_sending(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None
 
 def note_waiting(conn: Connection, waits: Sequence[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
     """Rows that cannot go yet (a parent not written): they stay queued, with the reason."""
-    o = T.outbox.c
-    for oid, reason in waits:
-        conn.execute(update(T.outbox).where(o.id == oid).values(updated_at=now, last_error=reason))
+    bulk.update_by_key(conn, T.outbox, [{"updated_at": now, "last_error": reason, "id": oid} for oid, reason in waits],
+                       ["id"])
 
 
 def in_flight_elsewhere(conn: Connection, *, entity: str | None = None) -> int:
