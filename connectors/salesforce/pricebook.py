@@ -24,13 +24,14 @@ from typing import Any
 import requests
 from simple_salesforce import exceptions as sfx
 
-from hub.contracts import Change, WriteResult
+from hub.contracts import Change, EntitySpec, WriteResult
 from hub.errors import HubError, RecordError
 from connectors.salesforce.read import quote
-from connectors.salesforce.write import MAX_COLLECTION, call_error, chunks, record_error
+from connectors.salesforce.write import MAX_COLLECTION, CollectionWriter, call_error, chunks
 
 RELATIONSHIP = "PricebookEntries"
 ENTRY_FIELDS = ("UnitPrice", "CurrencyIsoCode", "IsActive")
+ENTRY_SPEC = EntitySpec(name="PricebookEntry", primary_key=("Id",))
 
 
 def split(change: Change) -> tuple[Change, dict[str, Any] | None]:
@@ -100,27 +101,14 @@ class StandardPrices:
                 body.setdefault("IsActive", True)
                 creates.append((i, originals[i].model_copy(update={"key": None, "fields": {
                     "Pricebook2Id": book, "Product2Id": pid, **body}})))
-        for op, group, method in (("create", creates, "POST"), ("update", updates, "PATCH")):
-            for batch in chunks(group, MAX_COLLECTION):
-                records = []
-                for _, c in batch:
-                    rec = {"attributes": {"type": "PricebookEntry"}, **c.fields}
-                    if op == "update":
-                        rec["Id"] = c.key
-                    records.append(rec)
-                try:
-                    answer = self.sf.restful("composite/sobjects", method=method,
-                                             json={"allOrNone": False, "records": records})
-                except (sfx.SalesforceError, requests.RequestException, HubError) as exc:
-                    answer = call_error("PricebookEntry", exc)
-                for k, (i, c) in enumerate(batch):
-                    res = answer[k] if isinstance(answer, list) and k < len(answer) else None
-                    if isinstance(answer, HubError) or res is None or not res.get("success"):
-                        err = answer if isinstance(answer, HubError) else record_error(
-                            "PricebookEntry", c, ((res or {}).get("errors") or [{"statusCode": "UNKNOWN",
-                                                                                  "message": "no result"}])[0])
-                        out[i] = WriteResult(change=originals[i], ok=False, target_id=out[i].target_id, error=err,
-                                             created=out[i].created)
+        writer = CollectionWriter(self.sf, ENTRY_SPEC, None)     # composite/sobjects POST / PATCH, as any write
+        for group, send in ((creates, writer.create), (updates, writer.update)):
+            if not group:
+                continue
+            for (i, _), res in zip(group, send([c for _, c in group])):
+                if not res.ok:
+                    out[i] = WriteResult(change=originals[i], ok=False, target_id=out[i].target_id, error=res.error,
+                                         created=out[i].created)
         return out
 
     def _existing(self, book: str, product_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
