@@ -124,13 +124,13 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
                    sandbox: bool, json_out: bool) -> None:
     import datetime as dt
 
-    from hub.cli import scaffold
+    from hub.cli import scaffold, scenario_packs
 
-    guarded(lambda: [scaffold.load_pack(n) for n in scenario])          # an unknown pack: the known ones
+    guarded(lambda: [scenario_packs.load_pack(n) for n in scenario])          # an unknown pack: the known ones
     systems = [guarded(lambda: scaffold.plan_system(names[0], erp, role="erp", sandbox=sandbox, entities=["account"])),
                guarded(lambda: scaffold.plan_system(names[1], crm, role="crm", sandbox=sandbox, entities=["account"]))]
     golive = dt.date.today().isoformat()
-    proj = guarded(lambda: scaffold.build_scenario_project(scenario, systems, root, golive=golive))
+    proj = guarded(lambda: scenario_packs.build_scenario_project(scenario, systems, root, golive=golive))
     for s in systems:
         s.entities = list(proj.mappings.get(s.name, {}))
     args = (" " + " ".join(f"--scenario {n}" for n in scenario) + f" --erp {erp} --crm {crm}"
@@ -138,7 +138,7 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
     path = scaffold.write_config(root, proj.doc, args)
     items = scaffold.todo(systems, proj.mappings, root, proj.doc)
     todo_text = scaffold.render_todo(items, sandbox=sandbox, folder=folder)
-    todo_text += "\n" + scaffold.render_missing(proj.missing) if proj.missing else ""
+    todo_text += "\n" + scenario_packs.render_missing(proj.missing) if proj.missing else ""
     (root / "TODO.md").write_text(todo_text, encoding="utf-8")
     docs = root / "scenarios"
     docs.mkdir(exist_ok=True)

@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.cli.helpers import _exe, sandbox_up
 from tests.conftest import run_cli
 
 SECRET_KEYS = ("password", "secret", "token", "permanent_code", "private_key")
-
-
-def _exe() -> str:
-    return shutil.which("concord", path=str(Path(sys.executable).parent)) or "concord"
-
-
-def _env_file(path: Path) -> dict[str, str]:
-    import shlex
-
-    out = {}
-    for tok in shlex.split(path.read_text(encoding="utf-8"), comments=True):
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            out[k] = v
-    return out
 
 
 @pytest.fixture
@@ -39,24 +22,10 @@ def sandboxed(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     """A project from `init --erp sap_odata --crm salesforce --sandbox`, its sandboxes running."""
     folder = tmp_path / "proj"
     run_cli("init", "--erp", "sap_odata", "--crm", "salesforce", "--sandbox", str(folder), cwd=tmp_path)
-    proc = subprocess.Popen([_exe(), "sandbox", "up", "--project", str(folder), "--seed", "3", "--size", "12"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = [json.loads(proc.stdout.readline() or "null") for _ in range(2)]
-        assert all(lines), proc.stderr.read() if proc.poll() is not None else "no JSON line"
+    with sandbox_up(folder) as (lines, env):
         assert {line["system"] for line in lines} == {"sap_odata", "salesforce"}
-        env = _env_file(folder / "sandbox.env")
         assert oct((folder / "sandbox.env").stat().st_mode & 0o777) == "0o600"
-        env.pop("CONCORD_DATABASE_URL", None)
         yield folder, {**env, "CONCORD_DATABASE_URL": ""}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert "Traceback" not in err, err
 
 
 def _no_db_override(env: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import schemas
-from hub.cli import scaffold
+from hub.cli import scaffold, scenario_packs
 from hub.config.derivations import Derivation, Rollup
 from hub.config.model import MatchRule
 from tests.conftest import run_cli
@@ -33,17 +33,17 @@ def _has_field(entity: str, path: str) -> bool:
 
 
 def test_the_three_packs_are_installed_with_the_package() -> None:
-    assert set(PACKS) <= set(scaffold.pack_names())
+    assert set(PACKS) <= set(scenario_packs.pack_names())
     root = resources.files("hub.packs")
     for name in PACKS:
         assert root.joinpath(name, "README.md").read_text(encoding="utf-8").strip()
-    assert scaffold.resolve_scenarios(["order-to-cash"]) == ["customer-master", "order-to-cash"]
-    assert scaffold.resolve_scenarios(["order-to-cash", "catalogue"]) == list(PACKS)
+    assert scenario_packs.resolve_scenarios(["order-to-cash"]) == ["customer-master", "order-to-cash"]
+    assert scenario_packs.resolve_scenarios(["order-to-cash", "catalogue"]) == list(PACKS)
 
 
 @pytest.mark.parametrize("name", PACKS)
 def test_a_pack_loads_and_names_only_canonical_fields(name: str) -> None:
-    pack = scaffold.load_pack(name)
+    pack = scenario_packs.load_pack(name)
     assert pack["name"] == name
     for entity, spec in pack["entities"].items():
         assert entity in schemas.ENTITIES, entity
@@ -64,7 +64,7 @@ def test_a_pack_loads_and_names_only_canonical_fields(name: str) -> None:
         assert not bad, f"{name}: {entity} has no field(s) {bad}"
     for d in pack.get("derivations") or ():
         d = {k: v for k, v in d.items() if k != "requires"}
-        Derivation.model_validate(scaffold._subst(d, {}, "2026-01-01"))       # checks every field both ways
+        Derivation.model_validate(scenario_packs._subst(d, {}, "2026-01-01"))       # checks every field both ways
         assert all(_has_field(d["from"], f) for f in (pack["derivations"][0].get("requires") or ()))
     for r in pack.get("rollups") or ():
         Rollup.model_validate(r)

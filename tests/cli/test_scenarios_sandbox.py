@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.cli.test_init_systems import _env_file, _exe, _run
+from tests.cli.helpers import sandbox_up
+from tests.cli.test_init_systems import _run
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -26,22 +25,8 @@ def o2c(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     out = json.loads(run_cli("init", "--scenario", "order-to-cash", "--erp", "sap_odata", "--crm", "salesforce",
                              "--sandbox", str(folder), "--json", cwd=tmp_path).stdout)
     assert out["derivations"] == ["won_deal_to_order"], out
-    proc = subprocess.Popen([_exe(), "sandbox", "up", "--project", str(folder), "--seed", "3", "--size", "12"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = [json.loads(proc.stdout.readline() or "null") for _ in range(2)]
-        assert all(lines), proc.stderr.read() if proc.poll() is not None else "no JSON line"
-        env = _env_file(folder / "sandbox.env")
-        env.pop("CONCORD_DATABASE_URL", None)
+    with sandbox_up(folder) as (_lines, env):
         yield folder, env
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert "Traceback" not in err, err
 
 
 class _Salesforce:
