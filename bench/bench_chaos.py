@@ -46,7 +46,7 @@ class Clock:
 
 
 def set_faults(world: World, rate: float, seed: int) -> None:
-    from hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.faults import FaultConfig
 
     for i, (_name, sb) in enumerate(sorted(world.running.items())):
         if sb.app is None:
@@ -59,11 +59,11 @@ def set_faults(world: World, rate: float, seed: int) -> None:
 
 
 def cycle(world: World, clock: Clock) -> dict[str, Any]:
-    from hub.config import load_project
-    from hub.engine import RunContext, run_cycle
-    from hub.http import HttpToolkit
-    from hub.http.ledger import CallLedger
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.engine import RunContext, run_cycle
+    from concord.hub.http import HttpToolkit
+    from concord.hub.http.ledger import CallLedger
+    from concord.hub.warehouse import Warehouse
 
     project = load_project(world.folder / "concord.yaml")
     wh = Warehouse.open(world.url)

@@ -20,8 +20,8 @@ from bench._report import write_section
 def run_seed(seed: int) -> dict:
     from sqlalchemy import func, select
 
-    from hub.warehouse import Warehouse
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse import tables as T
     from tests.engine.test_convergence import FIELDS, Harness
 
     folder = Path(tempfile.mkdtemp(prefix=f"concord-conv-{seed}-"))

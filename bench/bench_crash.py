@@ -67,7 +67,7 @@ class World:
     """The demo's sandboxes from one seeded world, and a project for them in ``folder``."""
 
     def __init__(self, folder: Path, *, seed: int, size: int, batch: int = 4, faults: Any = None) -> None:
-        from hub.demo.runner import Demo, prepare_folder, start_sandboxes, write_project
+        from concord.hub.demo.runner import Demo, prepare_folder, start_sandboxes, write_project
 
         self.folder = folder
         self.demo = Demo(folder=folder, size=size, seed=seed)
@@ -157,8 +157,8 @@ def snapshot(world: World) -> dict[str, Any]:
 def warehouse_state(url: str) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from hub.warehouse import Warehouse
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse import tables as T
 
     wh = Warehouse.open(url, migrate=False)
     try:
@@ -201,7 +201,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 # ---- users editing the systems between rounds ---------------------------------------------------------
 def user_round(world: World, rng: random.Random, rnd: int) -> list[str]:
     """Seeded edits straight in the stores: a field change per system, and new CRM records now and then."""
-    from hub.demo import edits as demo_edits
+    from concord.hub.demo import edits as demo_edits
 
     done = []
     for name, sb in sorted(world.running.items()):
@@ -302,8 +302,8 @@ def settle(world: World, max_cycles: int = 6) -> int:
 def _writes(world: World, calls: dict[str, int]) -> int:
     from sqlalchemy import func, select
 
-    from hub.warehouse import Warehouse
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse import tables as T
 
     wh = Warehouse.open(world.url, migrate=False)
     try:

@@ -18,11 +18,11 @@ from pathlib import Path
 import yaml
 
 from bench._report import peak_rss_mb, write_section
-from connectors.files.sandbox import start
-from hub.config import load_project
-from hub.engine import RunContext, run_cycle
-from hub.sandbox.world import World
-from hub.warehouse import Warehouse
+from concord.connectors.files.sandbox import start
+from concord.hub.config import load_project
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.sandbox.world import World
+from concord.hub.warehouse import Warehouse
 
 STARTER = Path(__file__).resolve().parent.parent / "hub" / "starter"
 

@@ -64,13 +64,13 @@ def main() -> None:
 
     from importlib import resources
 
-    from hub.config import load_project
-    from hub.dashboard import Tokens, create_app
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.dashboard import Tokens, create_app
+    from concord.hub.warehouse import Warehouse
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dash-"))
     try:
-        starter = Path(str(resources.files("hub.starter")))   # the `concord init` project: account + contact
+        starter = Path(str(resources.files("concord.hub.starter")))   # the `concord init` project: account + contact
         shutil.copytree(starter, tmp / "p", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         project = load_project(tmp / "p" / "concord.yaml")
         wh = Warehouse.open(f"sqlite:///{tmp / 'wh.db'}")

@@ -14,11 +14,11 @@ import math
 import time
 
 from bench._report import peak_rss_mb, write_section
-from connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
-from connectors.fxiaoke.sandbox import start
-from hub.contracts import Change, ConnectorContext
-from hub.http import CallLedger, HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import CallLedger, HttpToolkit
+from concord.hub.sandbox.world import World
 
 SYSTEM = "crm_cn"
 

@@ -18,11 +18,11 @@ from bench._report import peak_rss_mb, write_section
 
 
 def one_run(folder: Path, *, size: int, seed: int, latency: float, systems_at_once: int) -> dict[str, Any]:
-    from hub.config import load_project
-    from hub.demo.project import export_env
-    from hub.demo.runner import Demo, prepare_folder, start_sandboxes, write_project
-    from hub.engine import RunContext, concurrent, run_cycle
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.demo.project import export_env
+    from concord.hub.demo.runner import Demo, prepare_folder, start_sandboxes, write_project
+    from concord.hub.engine import RunContext, concurrent, run_cycle
+    from concord.hub.warehouse import Warehouse
 
     demo = Demo(folder=folder, size=size, seed=seed)
     prepare_folder(folder)

@@ -12,8 +12,8 @@ import random
 import time
 
 from bench._report import peak_rss_mb, write_section
-from hub.canonical import record_hash
-from hub.mapping import compile_mapping
+from concord.hub.canonical import record_hash
+from concord.hub.mapping import compile_mapping
 
 MAPPING = {
     "entity": "account",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._report import write_section
-from hub.sandbox.world import World
+from concord.hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "hub" / "starter" / "concord.yaml"
@@ -182,12 +182,12 @@ def run_f1(size: int) -> dict[str, Any]:
 
 # ---- incremental matching against N golden records ----------------------------------------------------
 def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
-    from hub.config import load_project
-    from hub.engine.process import _candidates, _golden_data
-    from hub.engine.util import stable_hash
-    from hub.matching import RuleMatcher
-    from hub.warehouse import Warehouse
-    from hub.warehouse import tables as T
+    from concord.hub.config import load_project
+    from concord.hub.engine.process import _candidates, _golden_data
+    from concord.hub.engine.util import stable_hash
+    from concord.hub.matching import RuleMatcher
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse import tables as T
 
     project = load_project(STARTER, check_connectors=False)
     matcher = RuleMatcher(project.config.entities["account"].match)
@@ -294,11 +294,11 @@ def _prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
 
 def run_persons(size: int) -> dict[str, Any]:
     """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules."""
-    from hub.config import load_project
-    from hub.config.model import MatchRule
-    from hub.matching.em import estimate
-    from hub.matching.offline import match_files, read_records
-    from hub.sandbox.world import PersonNoise
+    from concord.hub.config import load_project
+    from concord.hub.config.model import MatchRule
+    from concord.hub.matching.em import estimate
+    from concord.hub.matching.offline import match_files, read_records
+    from concord.hub.sandbox.world import PersonNoise
 
     world = World(seed=23, size=size, person_noise=PersonNoise.realistic())
     default_rules = load_project(STARTER, check_connectors=False).config.entities["contact"].match

@@ -13,12 +13,12 @@ import math
 import time
 
 from bench._report import peak_rss_mb, write_section
-from hub.contracts import Change, ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
-from connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
-from connectors.oracle_fusion.sandbox import start
-from connectors.oracle_fusion.sandbox.seed import SHARE
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
+from concord.connectors.oracle_fusion.sandbox import start
+from concord.connectors.oracle_fusion.sandbox.seed import SHARE
 
 ENTITY = "customerAccounts"
 

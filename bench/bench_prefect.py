@@ -29,8 +29,8 @@ STARTER = Path(__file__).resolve().parents[1] / "hub" / "starter" / "mappings"
 
 
 def project(folder: Path, n_records: int, seed: int) -> Path:
-    from connectors.files.sandbox import start
-    from hub.sandbox.world import World
+    from concord.connectors.files.sandbox import start
+    from concord.hub.sandbox.world import World
 
     size = max(10, int(n_records / 1.18))
     sb = start(World(seed=seed, size=size), folder=str(folder / "data"))
@@ -54,19 +54,19 @@ def project(folder: Path, n_records: int, seed: int) -> Path:
 
 
 def plain(cfg: Path) -> Any:
-    from flows.sync import sync_cycle_inline
+    from concord.flows.sync import sync_cycle_inline
 
     return sync_cycle_inline.fn(config=str(cfg), warehouse=None)   # .fn: no Prefect at all
 
 
 def flow_tasks(cfg: Path) -> Any:
-    from flows.sync import sync_cycle_flow
+    from concord.flows.sync import sync_cycle_flow
 
     return sync_cycle_flow(config=str(cfg), warehouse=None)
 
 
 def flow_inline(cfg: Path) -> Any:
-    from flows.sync import sync_cycle_inline
+    from concord.flows.sync import sync_cycle_inline
 
     return sync_cycle_inline(config=str(cfg), warehouse=None)
 

@@ -11,11 +11,11 @@ import math
 import time
 
 from bench._report import peak_rss_mb, write_section
-from hub.contracts import Change, ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
-from connectors.salesforce import SalesforceConfig, SalesforceConnector
-from connectors.salesforce.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from concord.connectors.salesforce.sandbox import start
 
 
 def main() -> None:

@@ -14,11 +14,11 @@ import math
 import time
 
 from bench._report import peak_rss_mb, write_section
-from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.sandbox import OWN_EDMX, start
-from hub.contracts import Change, ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+from concord.connectors.sap_odata.sandbox import OWN_EDMX, start
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 BP = "API_BUSINESS_PARTNER"
 

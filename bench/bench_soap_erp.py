@@ -13,12 +13,12 @@ import math
 import time
 
 from bench._report import peak_rss_mb, write_section
-from connectors.soap_erp import SoapErpConnector
-from connectors.soap_erp.config import SoapErpConfig
-from connectors.soap_erp.sandbox import start
-from hub.contracts import Change, ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.soap_erp import SoapErpConnector
+from concord.connectors.soap_erp.config import SoapErpConfig
+from concord.connectors.soap_erp.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 
 def min_read_calls(n: int, size: int) -> int:

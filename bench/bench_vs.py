@@ -70,7 +70,7 @@ class Result:
 # ---- the drop -------------------------------------------------------------------------------------
 def world_size_for(records: int, seed: int) -> int:
     """The smallest world whose CRM projection holds exactly ``records`` accounts."""
-    from hub.sandbox.world import World
+    from concord.hub.sandbox.world import World
 
     w, n, i = World(seed=seed, size=1), 0, 0
     while n < records:
@@ -84,8 +84,8 @@ def make_drop(folder: Path, records: int, seed: int = 7, *, cache: Path | None =
 
     With ``cache``, a drop generated once for (seed, records) is copied from there (generating a
     million-record drop takes minutes; it is not part of any timing)."""
-    from connectors.files.sandbox import write_drops
-    from hub.sandbox.world import World
+    from concord.connectors.files.sandbox import write_drops
+    from concord.hub.sandbox.world import World
 
     target = folder / "crm" / "accounts.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +333,7 @@ def concord_ids(url: str) -> set[str]:
     """Source ids of the CRM accounts that the warehouse holds as cross-references to golden records."""
     from sqlalchemy import create_engine, select
 
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import tables as T
 
     eng = create_engine(url)
     try:

@@ -11,8 +11,8 @@ import time
 import tracemalloc
 
 from bench._report import peak_rss_mb, write_section
-from connectors.files.sandbox import write_drops
-from hub.sandbox.world import World
+from concord.connectors.files.sandbox import write_drops
+from concord.hub.sandbox.world import World
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ import time
 from pydantic import SecretStr
 
 from bench._report import peak_rss_mb, write_section
-from connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
-from connectors.zoho_crm.sandbox import start
-from hub.contracts import Change, ConnectorContext
-from hub.http import CallLedger, HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
+from concord.connectors.zoho_crm.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import CallLedger, HttpToolkit
+from concord.hub.sandbox.world import World
 
 
 def _connector(sb, ledger: CallLedger, **extra) -> ZohoCrmConnector:  # type: ignore[no-untyped-def]

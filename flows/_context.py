@@ -5,10 +5,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from hub.config import load_project
-from hub.config.dburl import resolve_warehouse_url
-from hub.engine import RunContext
-from hub.warehouse import Warehouse
+from concord.hub.config import load_project
+from concord.hub.config.dburl import resolve_warehouse_url
+from concord.hub.engine import RunContext
+from concord.hub.warehouse import Warehouse
 
 
 def warehouse_url(project_base: str, configured: str, override: str | None) -> str:

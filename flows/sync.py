@@ -18,12 +18,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.utilities.annotations import quote
 
-from flows._context import flow_run_id, run_context
-from hub.engine import RunSummary, run_cycle
-from hub.engine.cycle import MAX_ROUNDS, Step, cycle_steps
-from hub.engine.context import StreamStats
-from hub.engine.steps import CycleRun, dead_letter_targets, reset_cursors, retry_dead_letters as requeue_dead
-from hub.errors import TransientError
+from concord.flows._context import flow_run_id, run_context
+from concord.hub.engine import RunSummary, run_cycle
+from concord.hub.engine.cycle import MAX_ROUNDS, Step, cycle_steps
+from concord.hub.engine.context import StreamStats
+from concord.hub.engine.steps import CycleRun, dead_letter_targets, reset_cursors, retry_dead_letters as requeue_dead
+from concord.hub.errors import TransientError
 
 
 
@@ -121,7 +121,7 @@ def pull_stream(config: str | None = None, entity: str = "account", system: str 
         try:
             sources = run.sources(run.entities([entity])[0])
             if system and system not in sources:
-                from hub.errors import ConfigError
+                from concord.hub.errors import ConfigError
 
                 raise ConfigError(f"{entity} has no source {system!r}; its sources: {', '.join(sources)}")
             _call(pull_task, run, entity, system or sources[0])

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from schemas import ENTITIES, CanonicalEntity, CanonicalModel
+from concord.schemas import ENTITIES, CanonicalEntity, CanonicalModel
 
 #: The canonical field types that ``field_types`` reports.
 CanonicalType = Literal["string", "integer", "decimal", "boolean", "date", "datetime", "list", "literal"]
@@ -224,7 +224,7 @@ def unflatten(entity: str | type[CanonicalEntity], flat: Mapping[str, Any]) -> C
     try:
         return model.model_validate(nest(flat))  # type: ignore[return-value]
     except ValidationError as exc:
-        from hub.errors import RecordError
+        from concord.hub.errors import RecordError
 
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])

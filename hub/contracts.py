@@ -2,7 +2,7 @@
 
 A connector is any class with these attributes and methods (a Protocol, no
 framework base class). It is found through the ``concord.connectors`` entry
-point group (see :mod:`hub.registry`) and constructed as
+point group (see :mod:`concord.hub.registry`) and constructed as
 ``Connector(config, context)``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import HubError
+from concord.hub.errors import HubError
 
 Capability = Literal["read", "incremental", "create", "update", "upsert", "delete", "bulk"]
 FieldType = Literal["string", "text", "integer", "decimal", "boolean", "date", "datetime", "time",
@@ -159,7 +159,7 @@ class Connector(Protocol):
 
 def entity_by_name(connector: Connector, name: str) -> EntitySpec:
     """Find an entity of a connector or raise a ConfigError that lists the known ones."""
-    from hub.errors import ConfigError
+    from concord.hub.errors import ConfigError
 
     specs = list(connector.entities())
     for spec in specs:
@@ -175,7 +175,7 @@ def source_id_of(spec: EntitySpec, record: Mapping[str, Any]) -> str:
     for k in spec.primary_key:
         v = record.get(k)
         if v is None or v == "":
-            from hub.errors import RecordError
+            from concord.hub.errors import RecordError
             raise RecordError(f"record has no value for primary key field {k!r}", field=k)
         parts.append(str(v))
     return "|".join(parts)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 CONNECTOR_GROUP = "concord.connectors"
 SANDBOX_GROUP = "concord.sandboxes"

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.config.model import FieldSurvivorship, Survivorship
+from concord.hub.config.model import FieldSurvivorship, Survivorship
 
 
 @dataclass(frozen=True)

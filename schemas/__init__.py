@@ -5,10 +5,10 @@ to its model class; the warehouse generates typed tables from it.
 """
 from __future__ import annotations
 
-from schemas.base import SCHEMA_VERSION, CanonicalEntity, CanonicalModel
-from schemas.party import Account, Address, Contact
-from schemas.product import Product, StockLevel
-from schemas.sales import Invoice, Opportunity, OpportunityLine, SalesOrder, SalesOrderLine
+from concord.schemas.base import SCHEMA_VERSION, CanonicalEntity, CanonicalModel
+from concord.schemas.party import Account, Address, Contact
+from concord.schemas.product import Product, StockLevel
+from concord.schemas.sales import Invoice, Opportunity, OpportunityLine, SalesOrder, SalesOrderLine
 
 ENTITIES: dict[str, type[CanonicalEntity]] = {
     m.entity_name: m for m in (Account, Contact, Product, SalesOrder, Invoice, Opportunity)

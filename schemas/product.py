@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from schemas.base import CanonicalEntity, CanonicalModel
+from concord.schemas.base import CanonicalEntity, CanonicalModel
 
 
 class StockLevel(CanonicalModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.base import CanonicalEntity, CanonicalModel
+from concord.schemas.base import CanonicalEntity, CanonicalModel
 
 
 class SalesOrderLine(CanonicalModel):

@@ -67,7 +67,7 @@ def database_url(tmp_path: Path, pg_admin_url: str | None) -> Iterator[str]:
 
 @pytest.fixture
 def warehouse(database_url: str):  # type: ignore[no-untyped-def]
-    from hub.warehouse import Warehouse
+    from concord.hub.warehouse import Warehouse
 
     wh = Warehouse.open(database_url)
     yield wh

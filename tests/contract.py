@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from hub.contracts import Change, Connector, Cursor, EntitySpec, Page, source_id_of
-from hub.errors import AuthError, ConfigError, HubError, RecordError
+from concord.hub.contracts import Change, Connector, Cursor, EntitySpec, Page, source_id_of
+from concord.hub.errors import AuthError, ConfigError, HubError, RecordError
 
 
 @dataclass

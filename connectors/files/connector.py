@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
-from connectors.files.config import FileEntity, FilesConfig
-from connectors.files.fileio import (
+from concord.connectors.files.config import FileEntity, FilesConfig
+from concord.connectors.files.fileio import (
     Drop,
     Layout,
     header_line,
@@ -33,7 +33,7 @@ from connectors.files.fileio import (
     serialise,
     write_atomically,
 )
-from hub.contracts import (
+from concord.hub.contracts import (
     Change,
     ConnectorContext,
     Cursor,
@@ -44,7 +44,7 @@ from hub.contracts import (
     WriteResult,
     entity_by_name,
 )
-from hub.errors import ConfigError, RecordError
+from concord.hub.errors import ConfigError, RecordError
 
 
 class FilesConnector:

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from hub.errors import ConfigError, RecordError, TransientError
+from concord.hub.errors import ConfigError, RecordError, TransientError
 
 csv.field_size_limit(16 * 1024 * 1024)
 

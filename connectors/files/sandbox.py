@@ -12,9 +12,9 @@ import os
 import tempfile
 from typing import Any
 
-from hub.sandbox.faults import FaultConfig
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
+from concord.hub.sandbox.faults import FaultConfig
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
 
 ERP_COLUMNS = ["CustomerNo", "Name1", "VATRegNo", "Street", "PostCode", "City", "Country", "CreditLimit",
                "PaymentTerms", "Currency", "Phone", "Email", "ChangedAt", "ConcordId"]

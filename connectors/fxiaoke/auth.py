@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
-from connectors.fxiaoke.config import FxiaokeConfig
-from hub.errors import AuthError, TransientError
-from hub.http.redact import redactor
+from concord.connectors.fxiaoke.config import FxiaokeConfig
+from concord.hub.errors import AuthError, TransientError
+from concord.hub.http.redact import redactor
 
 TOKEN_PATH = "/cgi/corpAccessToken/get/V2"
 #: errorCodes meaning "this corpAccessToken is unknown or expired": refresh and re-send once

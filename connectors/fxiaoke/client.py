@@ -1,7 +1,7 @@
 """One POST-JSON call to the Fxiaoke open API and the errorCode -> error taxonomy table.
 
 Business errors are HTTP 200 with ``errorCode != 0``; only ``0`` (success) and ``20016``
-(token invalid or expired, handled by :mod:`connectors.fxiaoke.auth`) are confirmed by
+(token invalid or expired, handled by :mod:`concord.connectors.fxiaoke.auth`) are confirmed by
 probes. The rest of the table follows the documented global return codes. Every error
 names the ``traceId`` (the vendor's support needs it).
 """
@@ -12,10 +12,10 @@ from typing import Any
 
 import requests
 
-from connectors.fxiaoke.config import FxiaokeConfig
-from hub.errors import AuthError, ConfigError, FatalError, HubError, RecordError, TransientError
-from hub.http import classify_response
-from hub.http.redact import redactor
+from concord.connectors.fxiaoke.config import FxiaokeConfig
+from concord.hub.errors import AuthError, ConfigError, FatalError, HubError, RecordError, TransientError
+from concord.hub.http import classify_response
+from concord.hub.http.redact import redactor
 
 #: credentials, consent, app state, quota not bought: a person must act
 AUTH_CODES = frozenset({10006, 11013, 11014, 11015, 15003, 20005, 20006, 20012, 20014, 20015, 20016, 20017,

@@ -15,7 +15,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from hub.errors import RecordError
+from concord.hub.errors import RecordError
 
 NUMERIC = frozenset({"number", "currency", "percentile"})
 LISTS = frozenset({"employee", "employee_many", "department", "department_many", "object_reference_many"})

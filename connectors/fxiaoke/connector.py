@@ -4,14 +4,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from connectors.fxiaoke.auth import FxiaokeAuth
-from connectors.fxiaoke.client import FxiaokeClient
-from connectors.fxiaoke.config import FxiaokeConfig
-from connectors.fxiaoke.metadata import DETAILS, Metadata
-from connectors.fxiaoke.read import Reader, is_deleted
-from connectors.fxiaoke.write import Writer
-from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.http import HttpToolkit
+from concord.connectors.fxiaoke.auth import FxiaokeAuth
+from concord.connectors.fxiaoke.client import FxiaokeClient
+from concord.connectors.fxiaoke.config import FxiaokeConfig
+from concord.connectors.fxiaoke.metadata import DETAILS, Metadata
+from concord.connectors.fxiaoke.read import Reader, is_deleted
+from concord.connectors.fxiaoke.write import Writer
+from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from concord.hub.http import HttpToolkit
 
 
 class FxiaokeConnector:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.fxiaoke.client import FxiaokeClient
-from connectors.fxiaoke.codec import Codec
-from connectors.fxiaoke.config import FxiaokeConfig
-from hub.contracts import CursorSpec, EntitySpec, FieldSpec
-from hub.errors import ConfigError, FatalError
+from concord.connectors.fxiaoke.client import FxiaokeClient
+from concord.connectors.fxiaoke.codec import Codec
+from concord.connectors.fxiaoke.config import FxiaokeConfig
+from concord.hub.contracts import CursorSpec, EntitySpec, FieldSpec
+from concord.hub.errors import ConfigError, FatalError
 
 #: Fxiaoke field type -> Concord field type
 TYPE_MAP = {

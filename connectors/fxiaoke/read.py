@@ -24,11 +24,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.fxiaoke.client import FxiaokeClient, data_path
-from connectors.fxiaoke.codec import Codec
-from connectors.fxiaoke.metadata import CURSOR_FIELD as LMT
-from hub.contracts import Cursor, EntitySpec, Page
-from hub.errors import FatalError, RecordError
+from concord.connectors.fxiaoke.client import FxiaokeClient, data_path
+from concord.connectors.fxiaoke.codec import Codec
+from concord.connectors.fxiaoke.metadata import CURSOR_FIELD as LMT
+from concord.hub.contracts import Cursor, EntitySpec, Page
+from concord.hub.errors import FatalError, RecordError
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 ORDERS = [{"fieldName": LMT, "isAsc": True}, {"fieldName": "_id", "isAsc": True}]

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.fxiaoke.client import FxiaokeClient, data_path
-from connectors.fxiaoke.config import FxiaokeConfig
-from connectors.fxiaoke.metadata import DETAILS, Metadata
-from hub.contracts import Change, WriteResult
-from hub.errors import AuthError, ConfigError, HubError, RecordError, TransientError
+from concord.connectors.fxiaoke.client import FxiaokeClient, data_path
+from concord.connectors.fxiaoke.config import FxiaokeConfig
+from concord.connectors.fxiaoke.metadata import DETAILS, Metadata
+from concord.hub.contracts import Change, WriteResult
+from concord.hub.errors import AuthError, ConfigError, HubError, RecordError, TransientError
 
 
 #: transient errorCodes that concern the one record written (system busy, system error, timeout)

@@ -5,9 +5,9 @@ from typing import Any
 
 import requests
 
-from hub.errors import AuthError, TransientError
-from hub.http import BasicAuth, BearerAuth
-from connectors.oracle_fusion.config import BasicAuthConfig, OAuthConfig
+from concord.hub.errors import AuthError, TransientError
+from concord.hub.http import BasicAuth, BearerAuth
+from concord.connectors.oracle_fusion.config import BasicAuthConfig, OAuthConfig
 
 
 def build_auth(cfg: BasicAuthConfig | OAuthConfig, token_session: requests.Session | None, *, system: str) -> Any:

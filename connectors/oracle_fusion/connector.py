@@ -7,17 +7,17 @@ from typing import Any, ClassVar
 
 import requests
 
-from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.errors import ConfigError, FatalError, TransientError
-from hub.http import HttpToolkit
-from connectors.oracle_fusion.auth import build_auth
-from connectors.oracle_fusion import qgrammar
-from connectors.oracle_fusion import rollup
-from connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
-from connectors.oracle_fusion.metadata import load_entity, parse_json
-from connectors.oracle_fusion.read import Reader
-from connectors.oracle_fusion.vendor_errors import from_response
-from connectors.oracle_fusion.write import Writer
+from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from concord.hub.errors import ConfigError, FatalError, TransientError
+from concord.hub.http import HttpToolkit
+from concord.connectors.oracle_fusion.auth import build_auth
+from concord.connectors.oracle_fusion import qgrammar
+from concord.connectors.oracle_fusion import rollup
+from concord.connectors.oracle_fusion.config import OAuthConfig, OracleFusionConfig
+from concord.connectors.oracle_fusion.metadata import load_entity, parse_json
+from concord.connectors.oracle_fusion.read import Reader
+from concord.connectors.oracle_fusion.vendor_errors import from_response
+from concord.connectors.oracle_fusion.write import Writer
 
 
 class OracleFusionConnector:

@@ -7,10 +7,10 @@ from typing import Any
 
 import requests
 
-from hub.contracts import CursorSpec, EntitySpec, FieldSpec
-from hub.errors import ConfigError, FatalError
-from connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
-from connectors.oracle_fusion.vendor_errors import from_response
+from concord.hub.contracts import CursorSpec, EntitySpec, FieldSpec
+from concord.hub.errors import ConfigError, FatalError
+from concord.connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
+from concord.connectors.oracle_fusion.vendor_errors import from_response
 
 TYPES = {"string": "string", "integer": "integer", "number": "decimal", "date": "date", "datetime": "datetime",
          "boolean": "boolean", "clob": "text", "blob": "binary"}

@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 import requests
 
-from hub.contracts import Cursor, EntitySpec, Page
-from hub.errors import FatalError
-from connectors.oracle_fusion import qgrammar
-from connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
-from connectors.oracle_fusion.metadata import parse_json
-from connectors.oracle_fusion.vendor_errors import from_response
+from concord.hub.contracts import Cursor, EntitySpec, Page
+from concord.hub.errors import FatalError
+from concord.connectors.oracle_fusion import qgrammar
+from concord.connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
+from concord.connectors.oracle_fusion.metadata import parse_json
+from concord.connectors.oracle_fusion.vendor_errors import from_response
 
 Getter = Callable[[str, dict[str, Any]], requests.Response]
 

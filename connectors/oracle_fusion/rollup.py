@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from hub.contracts import EntitySpec, FieldSpec, Page
+from concord.hub.contracts import EntitySpec, FieldSpec, Page
 
 LINES = "lines"
 SHIPPED = {"SHIPPED", "AWAIT_BILLING", "BILLED", "CLOSED"}

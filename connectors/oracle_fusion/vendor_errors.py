@@ -6,9 +6,9 @@ from typing import Any
 
 import requests
 
-from hub.errors import AuthError, ConfigError, HubError, RecordError, StaleRecordError, TransientError
-from hub.http.redact import redactor
-from hub.http.session import parse_retry_after
+from concord.hub.errors import AuthError, ConfigError, HubError, RecordError, StaleRecordError, TransientError
+from concord.hub.http.redact import redactor
+from concord.hub.http.session import parse_retry_after
 
 _TAGS = re.compile(r"<[^>]+>")
 

@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 import requests
 
-from hub.contracts import Change, EntitySpec, WriteResult
-from hub.errors import HubError, RecordError, TransientError
-from connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
-from connectors.oracle_fusion.metadata import parse_json
-from hub.http.session import parse_retry_after
-from connectors.oracle_fusion.vendor_errors import details, error_for, from_response, response_details
+from concord.hub.contracts import Change, EntitySpec, WriteResult
+from concord.hub.errors import HubError, RecordError, TransientError
+from concord.connectors.oracle_fusion.config import OracleFusionConfig, ResourceConfig
+from concord.connectors.oracle_fusion.metadata import parse_json
+from concord.hub.http.session import parse_retry_after
+from concord.connectors.oracle_fusion.vendor_errors import details, error_for, from_response, response_details
 
 BATCH_TYPE = "application/vnd.oracle.adf.batch+json"
 ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"

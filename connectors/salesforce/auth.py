@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from hub.errors import AuthError, ConfigError, TransientError
-from connectors.salesforce.config import SalesforceConfig
+from concord.hub.errors import AuthError, ConfigError, TransientError
+from concord.connectors.salesforce.config import SalesforceConfig
 
 
 def _b64(data: bytes) -> str:

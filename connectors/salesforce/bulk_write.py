@@ -15,9 +15,9 @@ from typing import Any
 import requests
 from simple_salesforce import exceptions as sfx
 
-from hub.contracts import Change, EntitySpec, WriteResult
-from hub.errors import HubError, TransientError
-from connectors.salesforce.write import call_error, record_error
+from concord.hub.contracts import Change, EntitySpec, WriteResult
+from concord.hub.errors import HubError, TransientError
+from concord.connectors.salesforce.write import call_error, record_error
 
 OPS = {"upsert": "upsert", "create": "insert", "update": "update", "delete": "delete"}
 

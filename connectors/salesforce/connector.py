@@ -11,15 +11,15 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sfx
 
-from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.errors import AuthError, ConfigError, HubError, TransientError
-from hub.http import HttpToolkit
-from connectors.salesforce import metadata, read
-from connectors.salesforce.auth import SalesforceOAuth
-from connectors.salesforce.bulk_write import bulk_write
-from connectors.salesforce.config import SalesforceConfig
-from connectors.salesforce.pricebook import StandardPrices, split
-from connectors.salesforce.write import CollectionWriter
+from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from concord.hub.errors import AuthError, ConfigError, HubError, TransientError
+from concord.hub.http import HttpToolkit
+from concord.connectors.salesforce import metadata, read
+from concord.connectors.salesforce.auth import SalesforceOAuth
+from concord.connectors.salesforce.bulk_write import bulk_write
+from concord.connectors.salesforce.config import SalesforceConfig
+from concord.connectors.salesforce.pricebook import StandardPrices, split
+from concord.connectors.salesforce.write import CollectionWriter
 
 log = logging.getLogger("concord.salesforce")
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.contracts import CursorSpec, EntitySpec, FieldSpec
+from concord.hub.contracts import CursorSpec, EntitySpec, FieldSpec
 
 STANDARD_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
                     "PricebookEntry", "Order", "OrderItem")

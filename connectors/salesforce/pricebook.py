@@ -24,10 +24,10 @@ from typing import Any
 import requests
 from simple_salesforce import exceptions as sfx
 
-from hub.contracts import Change, EntitySpec, WriteResult
-from hub.errors import HubError, RecordError
-from connectors.salesforce.read import quote
-from connectors.salesforce.write import MAX_COLLECTION, CollectionWriter, call_error, chunks
+from concord.hub.contracts import Change, EntitySpec, WriteResult
+from concord.hub.errors import HubError, RecordError
+from concord.connectors.salesforce.read import quote
+from concord.connectors.salesforce.write import MAX_COLLECTION, CollectionWriter, call_error, chunks
 
 RELATIONSHIP = "PricebookEntries"
 ENTRY_FIELDS = ("UnitPrice", "CurrencyIsoCode", "IsActive")

@@ -16,8 +16,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hub.contracts import Cursor, Page
-from hub.errors import ConfigError, RecordError
+from concord.hub.contracts import Cursor, Page
+from concord.hub.errors import ConfigError, RecordError
 
 log = logging.getLogger("concord.salesforce")
 

@@ -15,9 +15,9 @@ from typing import Any
 import requests
 from simple_salesforce import exceptions as sfx
 
-from hub.contracts import Change, EntitySpec, WriteResult
-from hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
-from connectors.salesforce.read import quote
+from concord.hub.contracts import Change, EntitySpec, WriteResult
+from concord.hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
+from concord.connectors.salesforce.read import quote
 
 log = logging.getLogger("concord.salesforce")
 MAX_COLLECTION = 200

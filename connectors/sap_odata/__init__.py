@@ -1,5 +1,5 @@
 """SAP S/4HANA OData V2 connector (pyodata) and its sandbox."""
-from connectors.sap_odata.config import SapODataConfig
-from connectors.sap_odata.connector import SapODataConnector
+from concord.connectors.sap_odata.config import SapODataConfig
+from concord.connectors.sap_odata.connector import SapODataConnector
 
 __all__ = ["SapODataConnector", "SapODataConfig"]

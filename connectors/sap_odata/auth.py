@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 
-from hub.http.auth import AuthHandler
+from concord.hub.http.auth import AuthHandler
 
 MODIFYING = frozenset({"POST", "PUT", "PATCH", "MERGE", "DELETE"})
 
@@ -93,7 +93,7 @@ class SapAuth:
         self.fetches += 1
         token = resp.headers.get("x-csrf-token")
         if resp.status_code >= 400 or not token or token.lower() == "required":
-            from hub.errors import AuthError
+            from concord.hub.errors import AuthError
             raise AuthError(f"could not fetch a CSRF token from {root} (HTTP {resp.status_code})", code="csrf")
         cookies = {c.name: c.value for c in resp.cookies}
         for raw in _set_cookie_headers(resp):
@@ -132,7 +132,7 @@ def client_credentials_fetcher(session_factory: Callable[[], requests.Session], 
                                client_secret: str) -> Callable[[], str]:
     """A BearerAuth fetch function for the OAuth2 client-credentials grant (BTP / S/4HANA Cloud)."""
     def fetch() -> str:
-        from hub.errors import AuthError
+        from concord.hub.errors import AuthError
         s = session_factory()
         resp = s.post(token_url, data={"grant_type": "client_credentials"}, auth=(client_id, client_secret),
                       headers={"Accept": "application/json"})

@@ -11,18 +11,18 @@ import pyodata
 import requests
 from pyodata.v2.model import Config as PyODataConfig
 
-from connectors.sap_odata.auth import SapAuth, client_credentials_fetcher
-from connectors.sap_odata.config import SapODataConfig
-from connectors.sap_odata.edmx import ServiceModel, load_model
-from connectors.sap_odata.gwerror import error_for
-from connectors.sap_odata.metadata import cursor_plan, entity_spec
-from connectors.sap_odata.filter import literal
-from connectors.sap_odata.read import ReadPlan, ServerPager, read_keys, read_pages
-from connectors.sap_odata.stock import STOCK_SET, stock_field, with_stock
-from connectors.sap_odata.write import BatchWriter
-from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.errors import AuthError, ConfigError, HubError, TransientError
-from hub.http import BasicAuth, BearerAuth, HttpToolkit
+from concord.connectors.sap_odata.auth import SapAuth, client_credentials_fetcher
+from concord.connectors.sap_odata.config import SapODataConfig
+from concord.connectors.sap_odata.edmx import ServiceModel, load_model
+from concord.connectors.sap_odata.gwerror import error_for
+from concord.connectors.sap_odata.metadata import cursor_plan, entity_spec
+from concord.connectors.sap_odata.filter import literal
+from concord.connectors.sap_odata.read import ReadPlan, ServerPager, read_keys, read_pages
+from concord.connectors.sap_odata.stock import STOCK_SET, stock_field, with_stock
+from concord.connectors.sap_odata.write import BatchWriter
+from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from concord.hub.errors import AuthError, ConfigError, HubError, TransientError
+from concord.hub.http import BasicAuth, BearerAuth, HttpToolkit
 
 log = logging.getLogger("concord.sap_odata")
 for _name in ("pyodata.model", "pyodata.service", "pyodata.client"):

@@ -6,7 +6,7 @@ directly, so it holds whatever the document's encoding): a DOCTYPE, an entity de
 external entity stops the parse before anything is expanded or fetched. :func:`parse_edmx` then
 checks that the document is EDMX of OData V2 (an OData V4 document is refused with what to do
 instead) and ignores V4-style references and annotations that S/4HANA files carry.
-:func:`load_model` is the same, raising :class:`hub.errors.ConfigError` with where the document came from.
+:func:`load_model` is the same, raising :class:`concord.hub.errors.ConfigError` with where the document came from.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 EDMX_NS = "http://schemas.microsoft.com/ado/2007/06/edmx"
 EDMX_V4_NS = "http://docs.oasis-open.org/odata/ns/edmx"
@@ -288,7 +288,7 @@ def parse_edmx(data: bytes | str) -> ServiceModel:
 
 def load_model(data: bytes | str, *, source: str, file: str | None = None, key: str | None = None) -> ServiceModel:
     """:func:`parse_edmx` for callers that report configuration problems: any :class:`EdmxError` becomes a
-    :class:`~hub.errors.ConfigError` naming ``source`` (a URL) or ``file`` (an EDMX file), with ``reason`` in
+    :class:`~concord.hub.errors.ConfigError` naming ``source`` (a URL) or ``file`` (an EDMX file), with ``reason`` in
     ``details``."""
     try:
         return parse_edmx(data)

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote as _pct
 
-from connectors.sap_odata.wire import UTC, parse_time
+from concord.connectors.sap_odata.wire import UTC, parse_time
 
 
 class FilterError(ValueError):
@@ -326,7 +326,7 @@ def datetimeoffset_literal(value: dt.datetime) -> str:
 
 
 def time_literal(value: dt.timedelta) -> str:
-    from connectors.sap_odata.wire import format_time
+    from concord.connectors.sap_odata.wire import format_time
     return f"time'{format_time(value)}'"
 
 
@@ -344,7 +344,7 @@ def _to_datetime(value: Any) -> dt.datetime:
     else:
         text = str(value).strip()
         if text.startswith("/Date("):
-            from connectors.sap_odata.wire import parse_date
+            from concord.connectors.sap_odata.wire import parse_date
             return parse_date(text)
         d = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
@@ -401,7 +401,7 @@ def literal(edm: str, value: Any) -> str:
         if edm == "Edm.DateTimeOffset":
             return f"datetimeoffset'{_iso(_to_datetime(value))}Z'"
         if edm == "Edm.Time":
-            from connectors.sap_odata.wire import format_time, parse_time
+            from concord.connectors.sap_odata.wire import format_time, parse_time
             span = value if isinstance(value, (dt.timedelta, dt.time)) else parse_time(str(value))
             return f"time'{format_time(span)}'"
         if edm == "Edm.Boolean":

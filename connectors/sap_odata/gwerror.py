@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
-from hub.http.redact import redactor
+from concord.hub.errors import AuthError, HubError, RecordError, StaleRecordError, TransientError
+from concord.hub.http.redact import redactor
 
 
 def parse_gateway_error(body: bytes | str | None) -> tuple[str, str | None, str | None]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.sap_odata.edmx import EntityType, Property, ServiceModel
-from hub.contracts import Capability, CursorSpec, EntitySpec, FieldSpec, FieldType
+from concord.connectors.sap_odata.edmx import EntityType, Property, ServiceModel
+from concord.hub.contracts import Capability, CursorSpec, EntitySpec, FieldSpec, FieldType
 
 #: cursor kinds: "offset" = one Edm.DateTimeOffset field; "date_time" = Edm.DateTime date + Edm.Time
 BP_CURSOR = "LastChangeDate+LastChangeTime"

@@ -14,13 +14,13 @@ from typing import Any
 
 from pyodata.exceptions import HttpError, PyODataException
 
-from connectors.sap_odata.edmx import EntityType
-from connectors.sap_odata.filter import datetime_literal, datetimeoffset_literal, literal, time_literal
-from connectors.sap_odata.gwerror import error_for
-from connectors.sap_odata.metadata import CursorPlan
-from connectors.sap_odata.wire import UTC, jsonable, parse_time
-from hub.contracts import Cursor, Page
-from hub.errors import FatalError, RecordError, TransientError
+from concord.connectors.sap_odata.edmx import EntityType
+from concord.connectors.sap_odata.filter import datetime_literal, datetimeoffset_literal, literal, time_literal
+from concord.connectors.sap_odata.gwerror import error_for
+from concord.connectors.sap_odata.metadata import CursorPlan
+from concord.connectors.sap_odata.wire import UTC, jsonable, parse_time
+from concord.hub.contracts import Cursor, Page
+from concord.hub.errors import FatalError, RecordError, TransientError
 
 
 @dataclass(frozen=True)

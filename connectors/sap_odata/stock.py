@@ -20,9 +20,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.sap_odata.filter import literal
-from connectors.sap_odata.read import ServerPager
-from hub.contracts import FieldSpec, Page
+from concord.connectors.sap_odata.filter import literal
+from concord.connectors.sap_odata.read import ServerPager
+from concord.hub.contracts import FieldSpec, Page
 
 STOCK_SET = "A_MatlStkInAcctMod"
 BLOCK = "MaterialStock"

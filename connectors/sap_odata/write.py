@@ -18,13 +18,13 @@ import requests
 from pyodata.exceptions import HttpError, PyODataException
 from pyodata.v2.service import BatchRequest, EntityKey, ODataHttpResponse
 
-from connectors.sap_odata.edmx import EntityType, Property, ServiceModel
-from connectors.sap_odata.filter import key_predicate
-from connectors.sap_odata.gwerror import error_for
-from connectors.sap_odata.read import to_record
-from connectors.sap_odata.wire import UTC
-from hub.contracts import Change, WriteResult
-from hub.errors import HubError, RecordError, StaleRecordError, TransientError
+from concord.connectors.sap_odata.edmx import EntityType, Property, ServiceModel
+from concord.connectors.sap_odata.filter import key_predicate
+from concord.connectors.sap_odata.gwerror import error_for
+from concord.connectors.sap_odata.read import to_record
+from concord.connectors.sap_odata.wire import UTC
+from concord.hub.contracts import Change, WriteResult
+from concord.hub.errors import HubError, RecordError, StaleRecordError, TransientError
 
 
 def _value(p: Property, v: Any, record_id: str | None) -> Any:

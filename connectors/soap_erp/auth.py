@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import requests
 
-from connectors.soap_erp.config import AuthConfig
-from hub.errors import AuthError, TransientError
-from hub.http import AuthHandler, BasicAuth, BearerAuth, HttpToolkit
+from concord.connectors.soap_erp.config import AuthConfig
+from concord.hub.errors import AuthError, TransientError
+from concord.hub.http import AuthHandler, BasicAuth, BearerAuth, HttpToolkit
 
 
 def build_auth(cfg: AuthConfig, http: HttpToolkit, system: str, verify: bool | str) -> AuthHandler | None:

@@ -10,19 +10,19 @@ from urllib.parse import urlparse
 
 import zeep
 
-from connectors.soap_erp import navfilter
-from connectors.soap_erp.auth import build_auth
-from connectors.soap_erp.config import PageConfig, SoapErpConfig
-from connectors.soap_erp.faultmap import classify_exception
-from connectors.soap_erp import parts
-from connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
-from connectors.soap_erp.read import read_pages, unwrap_records
-from connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes, record_type_of
-from connectors.soap_erp.write import PageWriter
-from hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, Page, WriteResult,
+from concord.connectors.soap_erp import navfilter
+from concord.connectors.soap_erp.auth import build_auth
+from concord.connectors.soap_erp.config import PageConfig, SoapErpConfig
+from concord.connectors.soap_erp.faultmap import classify_exception
+from concord.connectors.soap_erp import parts
+from concord.connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
+from concord.connectors.soap_erp.read import read_pages, unwrap_records
+from concord.connectors.soap_erp.wsdl import PageModel, build_client, describe_page, load_wsdl_bytes, record_type_of
+from concord.connectors.soap_erp.write import PageWriter
+from concord.hub.contracts import (Change, ConnectorContext, Cursor, CursorSpec, EntitySpec, Page, WriteResult,
                            entity_by_name)
-from hub.errors import ConfigError, HubError
-from hub.http import HttpToolkit
+from concord.hub.errors import ConfigError, HubError
+from concord.hub.http import HttpToolkit
 
 
 @dataclass
@@ -159,7 +159,7 @@ class SoapErpConnector:
     def read_record(self, entity: str, source_id: str) -> dict[str, Any] | None:
         """One record by its source id with the ``read`` operation (NAV: Read with each key field), or None.
 
-        A composite source id is decoded (:mod:`connectors.soap_erp.keys`) into typed key values."""
+        A composite source id is decoded (:mod:`concord.connectors.soap_erp.keys`) into typed key values."""
         h = self._handle(entity)
         om = h.model.opmap
         if not om.operations.read:

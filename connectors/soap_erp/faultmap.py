@@ -12,10 +12,10 @@ import re
 import requests
 import zeep.exceptions as zx
 
-from connectors.soap_erp.opmap import FaultPatterns
-from hub.errors import (AuthError, ConfigError, FatalError, HubError, RecordError, StaleRecordError,
+from concord.connectors.soap_erp.opmap import FaultPatterns
+from concord.hub.errors import (AuthError, ConfigError, FatalError, HubError, RecordError, StaleRecordError,
                         TransientError)
-from hub.http.redact import redact
+from concord.hub.http.redact import redact
 
 UNSAFE_XML = (zx.DTDForbidden, zx.EntitiesForbidden, zx.ExternalReferenceForbidden)
 

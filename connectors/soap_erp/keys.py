@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.errors import RecordError
+from concord.hub.errors import RecordError
 
 SEP = ","
 _ESCAPES = re.compile(r"%(25|2C)", re.IGNORECASE)

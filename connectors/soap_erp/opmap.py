@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hub.config.yamlsource import first_validation_error, load_yaml
-from hub.errors import ConfigError
+from concord.hub.config.yamlsource import first_validation_error, load_yaml
+from concord.hub.errors import ConfigError
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "operation_maps"
 DEFAULT = DEFAULT_DIR / "nav_page.yaml"
@@ -45,7 +45,7 @@ class KeyField(_Frozen):
 class FieldRoles(_Frozen):
     """Which fields play which role. ``key`` lists the primary key fields in key order
     (``id: "No"`` is short for ``key: ["No"]``); ``source_id`` names the field a composite key's
-    encoded source id is put in on every record read (see :mod:`connectors.soap_erp.keys`)."""
+    encoded source id is put in on every record read (see :mod:`concord.connectors.soap_erp.keys`)."""
 
     id: str | None = None
     key: tuple[KeyField, ...] = ()

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.soap_erp.wsdl import PageModel, PartInfo
-from hub.errors import RecordError
+from concord.connectors.soap_erp.wsdl import PageModel, PartInfo
+from concord.hub.errors import RecordError
 
 
 def lines_of(record: Mapping[str, Any], part: PartInfo) -> list[dict[str, Any]]:

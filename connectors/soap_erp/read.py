@@ -23,11 +23,11 @@ from typing import Any
 
 from zeep.helpers import serialize_object
 
-from connectors.soap_erp import navfilter
-from connectors.soap_erp.keys import PageKey
-from connectors.soap_erp.opmap import OperationMap, Paging
-from hub.contracts import Cursor, Page
-from hub.errors import RecordError
+from concord.connectors.soap_erp import navfilter
+from concord.connectors.soap_erp.keys import PageKey
+from concord.connectors.soap_erp.opmap import OperationMap, Paging
+from concord.hub.contracts import Cursor, Page
+from concord.hub.errors import RecordError
 
 
 class BookmarkPaginator:
@@ -139,7 +139,7 @@ def read_pages(entity: str, opmap: OperationMap, call_list: Callable[[dict[str, 
     """Yield Pages of raw records; ``call_list(params)`` performs one ReadMultiple.
 
     Every record must carry its key fields. With a composite key, each record also gets
-    ``source_id_field`` = the encoded key (:mod:`connectors.soap_erp.keys`), the entity's primary key.
+    ``source_id_field`` = the encoded key (:mod:`concord.connectors.soap_erp.keys`), the entity's primary key.
     """
     key = key or PageKey(opmap.fields.key_names, tuple(k.type for k in opmap.fields.key))
     key_field = opmap.fields.version_key

@@ -12,7 +12,7 @@ auth and fatal failures end the batch (retries live in the HTTP session only).
 Updates and deletes need the record's latest ``Key``: ``Change.etag`` when the
 engine has it, else one ``ReadMultiple`` with ``No=a|b|c`` per chunk. With a
 composite key (``Journal_Template_Name, Journal_Batch_Name, Line_No``) the
-``Change.key`` source ids are decoded (:mod:`connectors.soap_erp.keys`) and looked
+``Change.key`` source ids are decoded (:mod:`concord.connectors.soap_erp.keys`) and looked
 up per key prefix: ``Journal_Template_Name=GENERAL``, ``Journal_Batch_Name=DEFAULT``,
 ``Line_No=10000|20000|…`` is one call for all lines of a batch. Key fields are
 never updated (NAV renames are not supported); a create must carry all of them. A stale
@@ -26,13 +26,13 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.soap_erp import navfilter
-from connectors.soap_erp.faultmap import classify_exception, identified_values
-from connectors.soap_erp.parts import wire_part
-from connectors.soap_erp.read import unwrap_records
-from connectors.soap_erp.wsdl import PageModel
-from hub.contracts import Change, WriteResult
-from hub.errors import HubError, RecordError, StaleRecordError
+from concord.connectors.soap_erp import navfilter
+from concord.connectors.soap_erp.faultmap import classify_exception, identified_values
+from concord.connectors.soap_erp.parts import wire_part
+from concord.connectors.soap_erp.read import unwrap_records
+from concord.connectors.soap_erp.wsdl import PageModel
+from concord.hub.contracts import Change, WriteResult
+from concord.hub.errors import HubError, RecordError, StaleRecordError
 
 Call = Callable[[str, dict[str, Any]], Any]
 LOOKUP_CHUNK = 100

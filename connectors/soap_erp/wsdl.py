@@ -19,10 +19,10 @@ from lxml import etree
 from zeep.loader import parse_xml
 from zeep.wsdl import Document
 
-from hub.contracts import FieldSpec
-from hub.errors import ConfigError
-from connectors.soap_erp.keys import PageKey
-from connectors.soap_erp.opmap import OperationMap
+from concord.hub.contracts import FieldSpec
+from concord.hub.errors import ConfigError
+from concord.connectors.soap_erp.keys import PageKey
+from concord.connectors.soap_erp.opmap import OperationMap
 
 XSD = "http://www.w3.org/2001/XMLSchema"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"

@@ -1,4 +1,4 @@
-"""Zoho OAuth 2.0 refresh-token flow, as an :class:`hub.http.AuthHandler`.
+"""Zoho OAuth 2.0 refresh-token flow, as an :class:`concord.hub.http.AuthHandler`.
 
 ``POST {accounts_url}/oauth/v2/token`` (form: grant_type=refresh_token, client_id,
 client_secret, refresh_token) answers ``access_token``, ``api_domain`` and ``expires_in``.
@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import requests
 
-from connectors.zoho_crm.config import ZohoCrmConfig
-from connectors.zoho_crm.vendor import SYSTEM, body_of
-from hub.errors import AuthError, TransientError
-from hub.http.redact import redactor
+from concord.connectors.zoho_crm.config import ZohoCrmConfig
+from concord.connectors.zoho_crm.vendor import SYSTEM, body_of
+from concord.hub.errors import AuthError, TransientError
+from concord.hub.http.redact import redactor
 
 SCHEME = "Zoho-oauthtoken"
 EARLY_REFRESH_S = 60.0

@@ -5,11 +5,11 @@ from typing import Any
 
 import requests
 
-from connectors.zoho_crm.auth import ZohoOAuth
-from connectors.zoho_crm.config import ZohoCrmConfig
-from connectors.zoho_crm.vendor import SYSTEM, call_error
-from hub.errors import FatalError, TransientError
-from hub.http.redact import redact
+from concord.connectors.zoho_crm.auth import ZohoOAuth
+from concord.connectors.zoho_crm.config import ZohoCrmConfig
+from concord.connectors.zoho_crm.vendor import SYSTEM, call_error
+from concord.hub.errors import FatalError, TransientError
+from concord.hub.http.redact import redact
 
 
 class ZohoApi:

@@ -4,14 +4,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
-from connectors.zoho_crm.auth import ZohoOAuth
-from connectors.zoho_crm.client import ZohoApi
-from connectors.zoho_crm.config import ZohoCrmConfig
-from connectors.zoho_crm.metadata import ZohoMetadata
-from connectors.zoho_crm.read import CoqlPager, ZohoReader, coql_string
-from connectors.zoho_crm.write import ZohoWriter
-from hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
-from hub.http import HttpToolkit
+from concord.connectors.zoho_crm.auth import ZohoOAuth
+from concord.connectors.zoho_crm.client import ZohoApi
+from concord.connectors.zoho_crm.config import ZohoCrmConfig
+from concord.connectors.zoho_crm.metadata import ZohoMetadata
+from concord.connectors.zoho_crm.read import CoqlPager, ZohoReader, coql_string
+from concord.connectors.zoho_crm.write import ZohoWriter
+from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
+from concord.hub.http import HttpToolkit
 
 
 class ZohoCrmConnector:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.zoho_crm.config import STANDARD_MODULES, ZohoCrmConfig
-from hub.contracts import CursorSpec, EntitySpec, FieldSpec, FieldType
-from hub.errors import FatalError
+from concord.connectors.zoho_crm.config import STANDARD_MODULES, ZohoCrmConfig
+from concord.hub.contracts import CursorSpec, EntitySpec, FieldSpec, FieldType
+from concord.hub.errors import FatalError
 
 FIELD_TYPES: dict[str, FieldType] = {
     "text": "string", "textarea": "text", "email": "email", "phone": "phone", "website": "url",
@@ -113,7 +113,7 @@ class ZohoMetadata:
         if wanted:
             unknown = [w for w in wanted if w not in names]
             if unknown:
-                from hub.errors import ConfigError
+                from concord.hub.errors import ConfigError
                 raise ConfigError(f"zoho_crm fields.{spec.name}: unknown fields {unknown}; known: {', '.join(names)}")
             names = [n for n in names if n in wanted]
         return names

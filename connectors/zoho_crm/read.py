@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from connectors.zoho_crm.client import ZohoApi
-from connectors.zoho_crm.vendor import SYSTEM
-from hub.contracts import Cursor, EntitySpec, Page
-from hub.errors import ConfigError, FatalError
+from concord.connectors.zoho_crm.client import ZohoApi
+from concord.connectors.zoho_crm.vendor import SYSTEM
+from concord.hub.contracts import Cursor, EntitySpec, Page
+from concord.hub.errors import ConfigError, FatalError
 
 PAGE_NUMBER_LIMIT = 2000
 COQL_LIMIT, COQL_MAX_OFFSET, COQL_MAX_COLUMNS = 2000, 100_000, 50

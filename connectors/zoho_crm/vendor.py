@@ -5,9 +5,9 @@ from typing import Any
 
 import requests
 
-from hub.errors import AuthError, FatalError, HubError, RecordError, TransientError
-from hub.http import classify_response
-from hub.http.redact import redact
+from concord.hub.errors import AuthError, FatalError, HubError, RecordError, TransientError
+from concord.hub.http import classify_response
+from concord.hub.http.redact import redact
 
 SYSTEM = "zoho_crm"
 AUTH_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "NO_PERMISSION"}

@@ -12,11 +12,11 @@ import decimal
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.zoho_crm.client import ZohoApi
-from connectors.zoho_crm.config import ZohoCrmConfig
-from connectors.zoho_crm.vendor import SYSTEM, body_of, call_error, record_error
-from hub.contracts import Change, EntitySpec, WriteResult
-from hub.errors import FatalError, HubError, RecordError
+from concord.connectors.zoho_crm.client import ZohoApi
+from concord.connectors.zoho_crm.config import ZohoCrmConfig
+from concord.connectors.zoho_crm.vendor import SYSTEM, body_of, call_error, record_error
+from concord.hub.contracts import Change, EntitySpec, WriteResult
+from concord.hub.errors import FatalError, HubError, RecordError
 
 BATCH = 100
 REFERENCE_TYPES = {"lookup", "ownerlookup", "userlookup"}

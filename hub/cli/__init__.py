@@ -1,4 +1,4 @@
 """The ``concord`` command line (the outer edge of hub: nothing in the engine imports it)."""
-from hub.cli.app import app, main
+from concord.hub.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import cmd_conflicts, cmd_doctor, cmd_init, cmd_ops, cmd_sandbox, cmd_sync
+from concord.hub.cli import cmd_conflicts, cmd_doctor, cmd_init, cmd_ops, cmd_sandbox, cmd_sync
 
 app = typer.Typer(name="concord", help="Concord: keep an ERP and a CRM in agreement.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=True)
@@ -33,7 +33,7 @@ def _global(version_: bool = typer.Option(False, "--version", callback=_show_ver
             log_json: bool = typer.Option(None, "--log-json/--no-log-json", envvar="CONCORD_LOG_JSON",
                                           help="Log as JSON lines on stderr.")) -> None:
     """Concord: keep an ERP and a CRM in agreement."""
-    from hub.cli.common import LEVELS, LOG_SETTINGS, err_console
+    from concord.hub.cli.common import LEVELS, LOG_SETTINGS, err_console
 
     if log_level is not None:
         if log_level.lower() not in LEVELS:
@@ -50,7 +50,7 @@ def _register_optional() -> None:
     """Commands that arrive with later packages of hub (demo, dashboard, match, serve)."""
     import importlib
 
-    for name in ("hub.cli.cmd_demo", "hub.cli.cmd_dashboard", "hub.cli.cmd_match", "hub.cli.cmd_serve"):
+    for name in ("concord.hub.cli.cmd_demo", "concord.hub.cli.cmd_dashboard", "concord.hub.cli.cmd_match", "concord.hub.cli.cmd_serve"):
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 WRITES_NEW = ("upsert", "create", "mirror")
 

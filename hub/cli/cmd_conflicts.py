@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     WarehouseOpt,
@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
                entity: list[str] = typer.Option(None, "--entity", "-e"), config: str = ConfigOpt,
                warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
         """Re-push the golden state of a time window to one system (e.g. after a fix on its side)."""
-        from hub.engine import RunContext
-        from hub.engine.replay import replay as do_replay
+        from concord.hub.engine import RunContext
+        from concord.hub.engine.replay import replay as do_replay
 
         setup_logging()
         try:
@@ -64,7 +64,7 @@ def c_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
            limit: int = typer.Option(100)) -> None:
     from sqlalchemy import select
 
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     c = T.conflict.c
@@ -88,9 +88,9 @@ def c_resolve(conflict_id: int = typer.Argument(...),
               value: str = typer.Option(None, "--value", help="Enter a value instead (JSON or text)."),
               config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Decide a held conflict; the next sync writes the decision to every system."""
-    from hub.engine.conflicts import resolve
-    from hub.engine.context import utcnow
-    from hub.warehouse import tables as T
+    from concord.hub.engine.conflicts import resolve
+    from concord.hub.engine.context import utcnow
+    from concord.hub.warehouse import tables as T
 
     if (take is None) == (value is None) or (take is not None and take not in ("left", "right")):
         err_console.print("give exactly one of --take left|right or --value V")

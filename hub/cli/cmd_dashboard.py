@@ -5,7 +5,7 @@ import ipaddress
 
 import typer
 
-from hub.cli.common import ConfigOpt, WarehouseOpt, console, err_console, guarded, load, setup_logging
+from concord.hub.cli.common import ConfigOpt, WarehouseOpt, console, err_console, guarded, load, setup_logging
 
 
 def _is_loopback(host: str) -> bool:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         """Serve the sync-status dashboard. Needs CONCORD_DASHBOARD_TOKEN and/or CONCORD_DASHBOARD_READ_TOKEN."""
         import uvicorn
 
-        from hub.dashboard import Tokens, create_app
+        from concord.hub.dashboard import Tokens, create_app
 
         setup_logging()
         project, wh = load(config, warehouse)

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import console, err_console, guarded, print_json, setup_logging, show, table
+from concord.hub.cli.common import console, err_console, guarded, print_json, setup_logging, show, table
 
 
 def _render(s: dict[str, Any]) -> None:
@@ -41,7 +41,7 @@ def _render(s: dict[str, Any]) -> None:
 def _serve(demo: Any, config: str) -> None:
     """Keep the sandboxes (and the dashboard, once it exists) running until Ctrl-C or SIGTERM."""
     child = None
-    if importlib.util.find_spec("hub.cli.cmd_dashboard") is not None:
+    if importlib.util.find_spec("concord.hub.cli.cmd_dashboard") is not None:
         exe = os.path.join(os.path.dirname(sys.executable), "concord")
         cmd = [exe if os.path.exists(exe) else "concord", "dashboard", "-c", config]
         child = subprocess.Popen(cmd, env=os.environ.copy())  # secrets travel in the environment only
@@ -80,13 +80,13 @@ def register(app: typer.Typer) -> None:
              folder: str = typer.Option("demo", "--folder", help="Where to write the demo project."),
              verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
         """Start every connector's sandbox, write a ready project, run a full and an incremental cycle."""
-        from hub.demo.runner import Demo, parse_size, run
+        from concord.hub.demo.runner import Demo, parse_size, run
 
         setup_logging(verbose)
         n = guarded(lambda: parse_size(size))
         say = (lambda m: err_console.print(m)) if json_out else (lambda m: console.print(m))
         d = Demo(Path(folder).resolve(), n, seed, say=say)
-        from hub.cli.progress import make_progress
+        from concord.hub.cli.progress import make_progress
 
         try:
             with make_progress(err_console) as d.progress:

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import typer
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     console,
@@ -40,8 +40,8 @@ class Result:
 
 
 def _msg(exc: BaseException) -> str:
-    from hub.errors import HubError
-    from hub.http.redact import redact
+    from concord.hub.errors import HubError
+    from concord.hub.http.redact import redact
 
     text = exc.message if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}"
     return " ".join(redact(str(text)).split())
@@ -80,10 +80,10 @@ def connectivity(system: str, config: Any, timeout: float = 5.0) -> Result:
 
 
 def diagnose(project: Any, systems: list[str] | None = None) -> list[Result]:
-    from hub.cli.checks import WRITES_NEW, expected_external_id
-    from hub.engine.context import RunContext
-    from hub.errors import HubError
-    from hub.http import HttpToolkit
+    from concord.hub.cli.checks import WRITES_NEW, expected_external_id
+    from concord.hub.engine.context import RunContext
+    from concord.hub.errors import HubError
+    from concord.hub.http import HttpToolkit
 
     ctx = RunContext(project, None, HttpToolkit())
     results: list[Result] = []
@@ -186,7 +186,7 @@ def register(app: typer.Typer) -> None:
     def doctor(config: str = ConfigOpt, json_out: bool = JsonOpt,
                system: list[str] = typer.Option(None, "--system", "-s", help="Only these systems.")) -> None:
         """Per system: connectivity, credentials, metadata, permissions and mappings. Exit 0 fine, 1 warnings, 2 failures."""
-        from hub.config import load_project
+        from concord.hub.config import load_project
 
         setup_logging()
         project = guarded(lambda: load_project(config))

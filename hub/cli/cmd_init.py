@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import JsonOpt, console, err_console, guarded, print_json
+from concord.hub.cli.common import JsonOpt, console, err_console, guarded, print_json
 
 add_app = typer.Typer(help="Add to an existing project.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ NOT_COPIED = {"vendors.yaml"}
 
 
 def _copy_starter(folder: str, force: bool) -> None:
-    src = resources.files("hub.starter")
+    src = resources.files("concord.hub.starter")
     written, skipped = [], []
     os.makedirs(folder, exist_ok=True)
 
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         if not (erp and crm):
             err_console.print("[bold red]error[/]: give both --erp and --crm (or neither, for the files starter)")
             raise typer.Exit(2)
-        from hub.cli import scaffold
+        from concord.hub.cli import scaffold
 
         root = Path(folder)
         cfg = root / "concord.yaml"
@@ -124,7 +124,7 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
                    sandbox: bool, json_out: bool) -> None:
     import datetime as dt
 
-    from hub.cli import scaffold, scenario_packs
+    from concord.hub.cli import scaffold, scenario_packs
 
     guarded(lambda: [scenario_packs.load_pack(n) for n in scenario])          # an unknown pack: the known ones
     systems = [guarded(lambda: scaffold.plan_system(names[0], erp, role="erp", sandbox=sandbox, entities=["account"])),
@@ -143,7 +143,7 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
     docs = root / "scenarios"
     docs.mkdir(exist_ok=True)
     for n in proj.scenarios:
-        (docs / f"{n}.md").write_text(resources.files("hub.packs").joinpath(n, "README.md").read_text(encoding="utf-8"),
+        (docs / f"{n}.md").write_text(resources.files("concord.hub.packs").joinpath(n, "README.md").read_text(encoding="utf-8"),
                                       encoding="utf-8")
     gitignore = root / ".gitignore"
     if not gitignore.exists():
@@ -197,9 +197,9 @@ def add_system(name: str = typer.Argument(..., help="The new system's name in co
     """Add a system to concord.yaml: its config block (credentials as ${ENV}), mappings, sources and sync rules."""
     import yaml
 
-    from hub.cli import scaffold
-    from hub.demo.profiles import MATCH_RULES, SYNC_FIELDS
-    from hub.demo.project import profile_for
+    from concord.hub.cli import scaffold
+    from concord.hub.demo.profiles import MATCH_RULES, SYNC_FIELDS
+    from concord.hub.demo.project import profile_for
 
     path = Path(config)
     if not path.is_file():
@@ -217,7 +217,7 @@ def add_system(name: str = typer.Argument(..., help="The new system's name in co
     doc.setdefault("systems", {})[name] = {"connector": connector, "role": plan.role, "config": plan.config}
     mappings: dict[str, str] = {}
     skipped: list[str] = []
-    from hub.demo.project import mappings_dir
+    from concord.hub.demo.project import mappings_dir
 
     for e in plan.entities:
         ecfg = (doc.get("entities") or {}).get(e)

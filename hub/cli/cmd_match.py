@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     WarehouseOpt,
@@ -25,8 +25,8 @@ STARTER = Path(__file__).resolve().parent.parent / "starter" / "concord.yaml"
 
 
 def _rules(config: str, entity: str) -> Any:
-    from hub.config import load_project
-    from hub.errors import ConfigError
+    from concord.hub.config import load_project
+    from concord.hub.errors import ConfigError
 
     path = config
     if not os.path.exists(path):
@@ -45,7 +45,7 @@ def _rules(config: str, entity: str) -> Any:
 
 
 def _ref(project: Any, entity: str, ref: str) -> tuple[str, str]:
-    from hub.errors import ConfigError
+    from concord.hub.errors import ConfigError
 
     system, sep, sid = ref.partition(":")
     if not sep or system not in project.config.entities[entity].sources:
@@ -60,9 +60,9 @@ def register(app: typer.Typer) -> None:
     def rematch(entity: str = typer.Option(..., "--entity", "-e"), config: str = ConfigOpt,
                 warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
         """Match every record of an entity again with the current rules (initial loads, before write-back)."""
-        from hub.cli.common import guarded, load, print_json
-        from hub.engine import RunContext
-        from hub.engine.rematch import rematch as do_rematch
+        from concord.hub.cli.common import guarded, load, print_json
+        from concord.hub.engine import RunContext
+        from concord.hub.engine.rematch import rematch as do_rematch
 
         project, wh = load(config, warehouse)
         ctx = RunContext.create(project, wh)
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
         """Match exported files offline with the configured rules (tune rules before switching them on)."""
         if ctx.invoked_subcommand is not None:
             return
-        from hub.errors import ConfigError
-        from hub.matching.offline import match_files, write_clusters, write_pairs
+        from concord.hub.errors import ConfigError
+        from concord.hub.matching.offline import match_files, write_clusters, write_pairs
 
         if entity is None or left is None:
             fail(ConfigError("concord match needs --entity and --left (or a subcommand: train)"))
@@ -127,13 +127,13 @@ def register(app: typer.Typer) -> None:
               config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
         """Learn a probabilistic rule's m/u parameters by EM from your own data; written into concord.yaml
         (the rule's `model:`) for you to review."""
-        from hub.errors import ConfigError
-        from hub.matching.train import train_rules, write_models
+        from concord.hub.errors import ConfigError
+        from concord.hub.matching.train import train_rules, write_models
 
         setup_logging()
         if not os.path.exists(config):
             fail(ConfigError(f"{config}: no such file (training writes into a project's concord.yaml)"))
-        from hub.config import load_project
+        from concord.hub.config import load_project
 
         project = guarded(lambda: load_project(config, check_connectors=False))
         ecfg = project.config.entities.get(entity)
@@ -144,12 +144,12 @@ def register(app: typer.Typer) -> None:
             fail(ConfigError(f"{config}: entity {entity!r} has no probabilistic rule"
                              + (f" named {rule!r}" if rule else "")))
         if left is not None:
-            from hub.matching.offline import read_records
+            from concord.hub.matching.offline import read_records
 
             records_l = guarded(lambda: [r for _id, r in read_records(left)])
             records_r = guarded(lambda: [r for _id, r in read_records(right)]) if right is not None else None
         else:
-            from hub.matching.train import warehouse_records
+            from concord.hub.matching.train import warehouse_records
 
             _project, wh = load(config, warehouse)
             try:
@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
     def review_list(entity: str = typer.Option(None, "--entity", "-e"), limit: int = typer.Option(100, "--limit"),
                     config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
         """Pairs waiting for a person, with their scores."""
-        from hub.matching.manual import open_reviews
+        from concord.hub.matching.manual import open_reviews
 
         setup_logging()
         _project, wh = load(config, warehouse)
@@ -234,10 +234,10 @@ def _manual(config: str, warehouse: str | None, entity: str, record: str, target
             json_out: bool, *, linking: bool) -> None:
     from sqlalchemy import select
 
-    from hub.engine.context import utcnow
-    from hub.errors import ConfigError
-    from hub.matching import manual
-    from hub.warehouse import tables as T
+    from concord.hub.engine.context import utcnow
+    from concord.hub.errors import ConfigError
+    from concord.hub.matching import manual
+    from concord.hub.warehouse import tables as T
 
     setup_logging()
     project, wh = load(config, warehouse)
@@ -272,8 +272,8 @@ def _manual(config: str, warehouse: str | None, entity: str, record: str, target
 
 
 def _review(config: str, warehouse: str | None, decision_id: int, confirm: bool, by: str, json_out: bool) -> None:
-    from hub.engine.context import utcnow
-    from hub.matching.manual import decide_review
+    from concord.hub.engine.context import utcnow
+    from concord.hub.matching.manual import decide_review
 
     setup_logging()
     project, wh = load(config, warehouse)

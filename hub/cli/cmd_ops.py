@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     WarehouseOpt,
@@ -30,11 +30,11 @@ def register(app: typer.Typer) -> None:
                                                                      help="Do not contact the systems (no metadata, no auth check)."),
               json_out: bool = JsonOpt) -> None:
         """Validate concord.yaml and every mapping, against each system's own metadata."""
-        from hub.cli.checks import external_id_problems
-        from hub.config import load_project
-        from hub.engine.check import check_project
-        from hub.engine.context import RunContext
-        from hub.http import HttpToolkit
+        from concord.hub.cli.checks import external_id_problems
+        from concord.hub.config import load_project
+        from concord.hub.engine.check import check_project
+        from concord.hub.engine.context import RunContext
+        from concord.hub.http import HttpToolkit
 
         setup_logging()
         project = guarded(lambda: load_project(config))
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
 @quarantine_app.command("list")
 def q_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
            system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
-    from hub.engine.quarantine import list_open
+    from concord.hub.engine.quarantine import list_open
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -77,13 +77,13 @@ def q_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
 def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
             system: str = typer.Option(None), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Send quarantined records through mapping again on the next sync (after fixing the mapping)."""
-    from hub.engine.context import utcnow
-    from hub.engine.quarantine import retry
+    from concord.hub.engine.context import utcnow
+    from concord.hub.engine.quarantine import retry
 
     if not ids and not all_:
         err_console.print("name quarantine ids, or --all")
         raise typer.Exit(2)
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -96,9 +96,9 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 
 @quarantine_app.command("discard")
 def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
-    from hub.engine.context import utcnow
-    from hub.engine.quarantine import discard
-    from hub.warehouse import tables as T
+    from concord.hub.engine.context import utcnow
+    from concord.hub.engine.quarantine import discard
+    from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -110,7 +110,7 @@ def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, war
 @deadletter_app.command("list")
 def d_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
            system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
-    from hub.engine.deadletter import list_dead
+    from concord.hub.engine.deadletter import list_dead
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -127,9 +127,9 @@ def d_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: boo
 def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
             config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Queue dead-lettered writes again (they are sent on the next sync or push)."""
-    from hub.engine.context import utcnow
-    from hub.engine.deadletter import retry_dead
-    from hub.warehouse import tables as T
+    from concord.hub.engine.context import utcnow
+    from concord.hub.engine.deadletter import retry_dead
+    from concord.hub.warehouse import tables as T
 
     if not ids and not all_:
         err_console.print("name dead-letter ids, or --all")
@@ -144,9 +144,9 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 
 @deadletter_app.command("discard")
 def d_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
-    from hub.engine.context import utcnow
-    from hub.engine.deadletter import discard_dead
-    from hub.warehouse import tables as T
+    from concord.hub.engine.context import utcnow
+    from concord.hub.engine.deadletter import discard_dead
+    from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:

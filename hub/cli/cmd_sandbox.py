@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import EXIT_CONFIG, err_console
+from concord.hub.cli.common import EXIT_CONFIG, err_console
 
 sandbox_app = typer.Typer(help="Vendor sandboxes on loopback (seeded from one world).", no_args_is_help=True)
 
@@ -36,9 +36,9 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
     A sandbox that cannot start (unknown name, missing or unreadable file, a WSDL or EDMX it cannot
     serve) is one ``error:`` line on stderr and exit code 2; the sandboxes already started are stopped.
     """
-    from hub import registry
-    from hub.sandbox.faults import FaultConfig
-    from hub.sandbox.world import World
+    from concord.hub import registry
+    from concord.hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.world import World
 
     pairs = _project_systems(project) if project else []   # (system name, connector)
     if project and systems:
@@ -63,7 +63,7 @@ def up(systems: list[str] = typer.Argument(None, help="Connector names; default:
                         (port + i) if port else 0, options)
             running.append(sb)
             if env_file:
-                from hub.cli.scaffold import sandbox_env, write_env_file
+                from concord.hub.cli.scaffold import sandbox_env, write_env_file
 
                 env.update(sandbox_env(system_names[i], sb))
                 write_env_file(Path(env_file), env, header="# Loopback sandbox URLs and their throwaway "
@@ -89,7 +89,7 @@ def _project_systems(folder: str) -> list[tuple[str, str]]:
     its ${ENV} references are what this command is about to provide)."""
     import yaml
 
-    from hub import registry
+    from concord.hub import registry
 
     path = Path(folder) / "concord.yaml"
     try:
@@ -103,7 +103,7 @@ def _project_systems(folder: str) -> list[tuple[str, str]]:
 
 def _start(registry: Any, name: str, world: Any, faults: Any, port: int, options: dict[str, Any]) -> Any:
     """Start one sandbox; every error an integrator can cause becomes one line and exit code 2."""
-    from hub.errors import HubError
+    from concord.hub.errors import HubError
 
     try:
         start = registry.sandbox_starter(name)

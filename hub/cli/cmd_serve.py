@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     WarehouseOpt,
@@ -53,9 +53,9 @@ def register(app: typer.Typer) -> None:
               limit: int = typer.Option(4, "--limit", help="Flow runs at once on this machine."),
               print_only: bool = typer.Option(False, "--print", help="Show the schedules and exit.")) -> None:
         """Run the sync schedules on this machine (Prefect serve; one run per deployment at a time)."""
-        from hub.config import load_project
-        from hub.errors import ConfigError
-        from hub.registry import load_entry_point
+        from concord.hub.config import load_project
+        from concord.hub.errors import ConfigError
+        from concord.hub.registry import load_entry_point
 
         setup_logging()
         project = guarded(lambda: load_project(config))

@@ -5,7 +5,7 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import (
+from concord.hub.cli.common import (
     ConfigOpt,
     JsonOpt,
     WarehouseOpt,
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt) -> None:
         """Per stream: last run, cursor, records; queues: quarantine, outbox, dead letters, conflicts."""
-        from hub.engine.status import status as read_status
+        from concord.hub.engine.status import status as read_status
 
         setup_logging()
         project, wh = load(config, warehouse)
@@ -170,8 +170,8 @@ def register(app: typer.Typer) -> None:
 
 def _run(project: Any, wh: Any, entities: list[str] | None, *, dry_run: bool, progress: bool,
          push: bool = True) -> Any:
-    from hub.cli.progress import make_progress, warehouse_totals
-    from hub.engine import RunContext, run_cycle
+    from concord.hub.cli.progress import make_progress, warehouse_totals
+    from concord.hub.engine import RunContext, run_cycle
 
     if progress:
         with make_progress(err_console, warehouse_totals(project, wh)) as prog:
@@ -189,8 +189,8 @@ def _run(project: Any, wh: Any, entities: list[str] | None, *, dry_run: bool, pr
 
 def _via_prefect(config: str, warehouse: str | None, entities: list[str] | None) -> Any:
     """Run the cycle as a Prefect flow run. Flows are found by entry point (hub never imports flows)."""
-    from hub.errors import ConfigError
-    from hub.registry import load_entry_point
+    from concord.hub.errors import ConfigError
+    from concord.hub.registry import load_entry_point
 
     try:
         flow = load_entry_point("concord.flows", "sync_cycle", "flow")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from hub.errors import ConfigError, HubError
+from concord.hub.errors import ConfigError, HubError
 
 
 def _console(stderr: bool) -> Console:
@@ -36,7 +36,7 @@ ConfigOpt = typer.Option("concord.yaml", "--config", "-c", envvar="CONCORD_CONFI
 def _warehouse_option(value: str | None) -> str | None:
     """Refuse a literal password in ``--warehouse`` / $CONCORD_DATABASE_URL before any command runs
     (``serve`` hands the value to Prefect deployments as written, so a ``${ENV}`` reference stays one)."""
-    from hub.config.dburl import check_override
+    from concord.hub.config.dburl import check_override
 
     return guarded(lambda: check_override(value))
 
@@ -84,7 +84,7 @@ def log_json() -> bool:
 def setup_logging(verbose: bool = False) -> None:
     """Log to stderr at --log-level / $CONCORD_LOG_LEVEL (default warning, info with -v), as JSON lines with
     --log-json / $CONCORD_LOG_JSON=1; secrets are redacted either way."""
-    from hub.http.redact import install_log_redaction
+    from concord.hub.http.redact import install_log_redaction
 
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_concord", False)), None)
@@ -100,7 +100,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def fail(exc: HubError) -> None:
     """Print an error the way an integrator needs it (file:line, no traceback) and exit."""
-    from hub.http.redact import redact
+    from concord.hub.http.redact import redact
 
     errors = getattr(exc, "errors", None) or [exc]
     for e in errors:   # redacted: a secret registered this run (e.g. an expanded URL password) is never printed
@@ -121,9 +121,9 @@ def guarded(fn: Callable[[], T]) -> T:
 
 
 def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> tuple[Any, Any]:
-    from hub.config import load_project
-    from hub.config.dburl import resolve_warehouse_url
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.config.dburl import resolve_warehouse_url
+    from concord.hub.warehouse import Warehouse
 
     project = guarded(lambda: load_project(config))
     url = guarded(lambda: resolve_warehouse_url(project.base_dir, project.config.warehouse, warehouse))

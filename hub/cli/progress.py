@@ -145,7 +145,7 @@ def warehouse_totals(project: Any, wh: Any) -> Totals:
     (outbox, pending or failed), counted when the stream starts; pulls have no total up front."""
     from sqlalchemy import func, select
 
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import tables as T
 
     def total(name: str) -> int | None:
         phase, _, stream = name.partition(" ")

@@ -22,14 +22,14 @@ from typing import Any
 
 import yaml
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 ORIGIN = re.compile(r"(?:https?)://(?:127\.0\.0\.1|localhost|\[::1\]):\d+")
 ENTITY_ORDER = ("account", "product", "contact", "opportunity", "sales_order", "invoice")
 
 
 def vendors() -> dict[str, Any]:
-    text = resources.files("hub.starter").joinpath("vendors.yaml").read_text(encoding="utf-8")
+    text = resources.files("concord.hub.starter").joinpath("vendors.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text) or {}
 
 
@@ -43,7 +43,7 @@ def vendor(connector: str) -> dict[str, Any]:
 
 
 def shipped_entities(connector: str) -> list[str]:
-    from hub.demo.project import mappings_dir
+    from concord.hub.demo.project import mappings_dir
 
     folder = mappings_dir() / connector
     return sorted((p.stem for p in folder.glob("*.yaml")), key=_order)
@@ -55,7 +55,7 @@ def _order(entity: str) -> tuple[int, str]:
 
 def default_entities(connector: str) -> list[str]:
     """The entities a new project syncs with this connector: those the demo proves (its profile)."""
-    from hub.demo.profiles import PROFILES
+    from concord.hub.demo.profiles import PROFILES
 
     prof = PROFILES.get(connector)
     ents = list(prof.entities) if prof else [e for e in shipped_entities(connector) if e in ("account", "contact")]
@@ -87,9 +87,9 @@ def sandbox_wiring(system: str, connector_config: Mapping[str, Any]) -> tuple[di
 
 
 def start_sandbox(connector: str, *, size: int = 12, seed: int = 42, world: Any = None, port: int = 0) -> Any:
-    from hub import registry
-    from hub.sandbox.faults import FaultConfig
-    from hub.sandbox.world import World
+    from concord.hub import registry
+    from concord.hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.world import World
 
     start = registry.sandbox_starter(connector)
     return start(world or World(seed=seed, size=size), faults=FaultConfig(rate=0.0, seed=seed), port=port)
@@ -129,7 +129,7 @@ class SystemPlan:
 
 def plan_system(name: str, connector: str, *, role: str | None = None, sandbox: bool = False,
                 entities: Sequence[str] | None = None) -> SystemPlan:
-    from hub import registry
+    from concord.hub import registry
 
     registry.connector_class(connector)          # an unknown connector: the error lists the known ones
     v = vendor(connector)
@@ -158,7 +158,7 @@ def _refs(obj: Any) -> list[str]:
 def build_project(systems: Sequence[SystemPlan], folder: Path, *, warehouse: str = "sqlite:///concord.db",
                   only_shared: bool = True) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """The concord.yaml document and the mappings copied into ``folder`` (system -> entity -> path)."""
-    from hub.demo.project import build_config, mappings_dir
+    from concord.hub.demo.project import build_config, mappings_dir
 
     mappings: dict[str, dict[str, str]] = {}
     for s in systems:

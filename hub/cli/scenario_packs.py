@@ -2,7 +2,7 @@
 
 A pack names the entities, sync rules, derivations and roll-ups of one business scenario (customer-master,
 catalogue, order-to-cash); :func:`build_scenario_project` writes them for one ERP and one CRM, leaving out
-(and listing) whatever a connector lacks. The systems themselves are planned by :mod:`hub.cli.scaffold`.
+(and listing) whatever a connector lacks. The systems themselves are planned by :mod:`concord.hub.cli.scaffold`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from hub.cli.scaffold import SystemPlan, _order, vendor
-from hub.errors import ConfigError
+from concord.hub.cli.scaffold import SystemPlan, _order, vendor
+from concord.hub.errors import ConfigError
 
 PACK_ORDER = ("customer-master", "catalogue", "order-to-cash")
 _RANK = {"create": ("create",), "update": ("update",), "update_only": ("update",), "upsert": ("create", "update"),
@@ -23,7 +23,7 @@ _RANK = {"create": ("create",), "update": ("update",), "update_only": ("update",
 
 
 def pack_names() -> list[str]:
-    root = resources.files("hub.packs")
+    root = resources.files("concord.hub.packs")
     names = [c.name for c in root.iterdir() if c.is_dir() and c.joinpath("pack.yaml").is_file()]
     return sorted(names, key=lambda n: (PACK_ORDER.index(n) if n in PACK_ORDER else len(PACK_ORDER), n))
 
@@ -31,7 +31,7 @@ def pack_names() -> list[str]:
 def load_pack(name: str) -> dict[str, Any]:
     if name not in pack_names():
         raise ConfigError(f"no scenario pack {name!r}; known: {', '.join(pack_names())}")
-    text = resources.files("hub.packs").joinpath(name, "pack.yaml").read_text(encoding="utf-8")
+    text = resources.files("concord.hub.packs").joinpath(name, "pack.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text) or {}
 
 
@@ -53,7 +53,7 @@ def resolve_scenarios(names: Sequence[str]) -> list[str]:
 
 
 def _mapping_doc(connector: str, entity: str) -> dict[str, Any] | None:
-    from hub.demo.project import mappings_dir
+    from concord.hub.demo.project import mappings_dir
 
     path = mappings_dir() / connector / f"{entity}.yaml"
     if not path.is_file():
@@ -202,7 +202,7 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
             s = by_role[role]
             rel = Path("mappings") / s.name / f"{entity}.yaml"
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            from hub.demo.project import mappings_dir
+            from concord.hub.demo.project import mappings_dir
 
             (folder / rel).write_bytes((mappings_dir() / s.connector / f"{entity}.yaml").read_bytes())
             mappings[s.name][entity] = rel.as_posix()

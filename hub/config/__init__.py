@@ -1,6 +1,6 @@
 """Configuration: concord.yaml (systems, entities, match, survivorship, sync rules) and mappings."""
-from hub.config.loader import ConfigErrors, Project, load_project
-from hub.config.model import EntityConfig, MatchRule, ProjectConfig, SourceConfig, SyncRule, SystemConfig
+from concord.hub.config.loader import ConfigErrors, Project, load_project
+from concord.hub.config.model import EntityConfig, MatchRule, ProjectConfig, SourceConfig, SyncRule, SystemConfig
 
 __all__ = ["ConfigErrors", "Project", "load_project", "EntityConfig", "MatchRule", "ProjectConfig", "SourceConfig",
            "SyncRule", "SystemConfig"]

@@ -16,7 +16,7 @@ import re
 import typing
 import urllib.parse
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # the shape SQLAlchemy's make_url parses: name://[user[:password]@]host-part[?query]
@@ -52,7 +52,7 @@ def literal_password_problem(url: str) -> str | None:
 
 def expand_url(url: str, environ: typing.Mapping[str, str] | None = None, *, where: str = OVERRIDE) -> str:
     """Replace ``${VAR}`` references; a value put in the password or query is URL-quoted and redacted."""
-    from hub.http.redact import redactor
+    from concord.hub.http.redact import redactor
 
     env = os.environ if environ is None else environ
     m = _URL.match(url.strip())
@@ -108,7 +108,7 @@ def resolve_warehouse_url(base_dir: str, configured: str, override: str | None =
 
 def _redact_password(url: str) -> None:
     """A password given in $CONCORD_DATABASE_URL is registered with the log redactor."""
-    from hub.http.redact import redactor
+    from concord.hub.http.redact import redactor
 
     m = _URL.match(url.strip())
     if m and m.group("pw") and not ENV_REF.fullmatch(urllib.parse.unquote(m.group("pw"))):

@@ -31,8 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-import schemas
-from hub.config.sync_rules import Condition
+from concord import schemas
+from concord.hub.config.sync_rules import Condition
 
 
 class Constant(BaseModel):

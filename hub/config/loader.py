@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-import schemas
-from hub.config.dburl import expand_url, literal_password_problem
-from hub.config.model import ProjectConfig
-from hub.config.yamlsource import Located, load_yaml, validation_errors
-from hub.errors import ConfigError
+from concord import schemas
+from concord.hub.config.dburl import expand_url, literal_password_problem
+from concord.hub.config.model import ProjectConfig
+from concord.hub.config.yamlsource import Located, load_yaml, validation_errors
+from concord.hub.errors import ConfigError
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SECRET_KEY = re.compile(
@@ -136,8 +136,8 @@ class Project:
 def load_project(path: str | os.PathLike[str] = "concord.yaml", *, environ: typing.Mapping[str, str] | None = None,
                  check_connectors: bool = True) -> Project:
     """Load and validate concord.yaml and every mapping it names. Raises ConfigError(s)."""
-    from hub import registry
-    from hub.mapping import load_mapping
+    from concord.hub import registry
+    from concord.hub.mapping import load_mapping
 
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
@@ -250,6 +250,6 @@ def _with_base(config: dict[str, Any], base_dir: str, model: type[BaseModel]) ->
 
 
 def _canonical_fields(entity: str) -> set[str]:
-    from hub.canonical import field_types
+    from concord.hub.canonical import field_types
 
     return set(field_types(entity)) | {f.split(".", 1)[0] for f in field_types(entity)}

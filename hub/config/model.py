@@ -5,8 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.config.derivations import Derivation, Rollup
-from hub.config.sync_rules import Condition, ConflictPolicy
+from concord.hub.config.derivations import Derivation, Rollup
+from concord.hub.config.sync_rules import Condition, ConflictPolicy
 
 
 class Frozen(BaseModel):

@@ -24,7 +24,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 Path = tuple[Any, ...]
 

@@ -3,7 +3,7 @@
 ``create_app(project, warehouse)`` builds the app; ``concord dashboard`` serves it on 127.0.0.1.
 Pages: ``/`` overview, ``/runs``, ``/records``, ``/conflicts``, ``/quarantine``, ``/review``.
 """
-from hub.dashboard.app import create_app
-from hub.dashboard.auth import Tokens
+from concord.hub.dashboard.app import create_app
+from concord.hub.dashboard.auth import Tokens
 
 __all__ = ["create_app", "Tokens"]

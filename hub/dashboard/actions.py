@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.engine import conflicts, deadletter, quarantine
-from hub.errors import ConfigError
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.engine import conflicts, deadletter, quarantine
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 
 SIDES = ("left", "right", "base")
 
@@ -92,9 +92,9 @@ def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, no
 
 
 def _matching_fn(name: str) -> Any:
-    import hub.matching
+    from concord.hub import matching
 
-    fn = getattr(hub.matching, name, None)
+    fn = getattr(matching, name, None)
     return fn if callable(fn) else None
 
 

@@ -16,16 +16,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.config.loader import Project
-from hub.dashboard import present
-from hub.dashboard.auth import SessionSigner, Tokens
-from hub.dashboard.svg import sparkline
-from hub.dashboard.web import DashState, Forbidden, NotAuthenticated, render, state
-from hub.errors import HubError
-from hub.http.redact import redact
-from hub.warehouse import Warehouse
+from concord.hub.config.loader import Project
+from concord.hub.dashboard import present
+from concord.hub.dashboard.auth import SessionSigner, Tokens
+from concord.hub.dashboard.svg import sparkline
+from concord.hub.dashboard.web import DashState, Forbidden, NotAuthenticated, render, state
+from concord.hub.errors import HubError
+from concord.hub.http.redact import redact
+from concord.hub.warehouse import Warehouse
 
-log = logging.getLogger("hub.dashboard")
+log = logging.getLogger("concord.hub.dashboard")
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -36,7 +36,7 @@ def _utcnow() -> dt.datetime:
 
 
 def template_env() -> Environment:
-    env = Environment(loader=PackageLoader("hub.dashboard", "templates"), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=PackageLoader("concord.hub.dashboard", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pretty=present.pretty, short=present.short, when=present.when, duration=present.duration,
                        mask=present.mask, amount=present.amount, percent=present.percent, day=present.day,
@@ -96,7 +96,7 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
     async def _401(request: Request, _exc: NotAuthenticated) -> Response:
         hdrs = {"WWW-Authenticate": 'Bearer realm="concord"'}
         if _wants_html(request):
-            from hub.dashboard.routes.login import login_page
+            from concord.hub.dashboard.routes.login import login_page
 
             return login_page(request, status_code=401, next_path=request.url.path, headers=hdrs)
         return JSONResponse({"detail": "a dashboard token is required (Authorization: Bearer ...)"}, 401, headers=hdrs)
@@ -116,14 +116,14 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
 
     @app.get("/static/style.css", include_in_schema=False)
     def css() -> Response:
-        text = resources.files("hub.dashboard").joinpath("static/style.css").read_text(encoding="utf-8")
+        text = resources.files("concord.hub.dashboard").joinpath("static/style.css").read_text(encoding="utf-8")
         return Response(text, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> HTMLResponse:
         return HTMLResponse("ok")
 
-    from hub.dashboard.routes import conflicts, login, overview, queues, records, review, runs
+    from concord.hub.dashboard.routes import conflicts, login, overview, queues, records, review, runs
 
     for mod in (login, overview, runs, records, conflicts, queues, review):
         app.include_router(mod.router)

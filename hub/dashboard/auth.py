@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.errors import ConfigError
+from concord.hub.errors import ConfigError
 
 OPERATOR, READ = "operator", "read"
 COOKIE = "concord_session"

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hub.http.redact import redact
+from concord.hub.http.redact import redact
 
 MASK = "***"
 SECRET_KEY = re.compile(

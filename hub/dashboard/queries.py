@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from hub.config.loader import Project
-from hub.warehouse import tables as T
+from concord.hub.config.loader import Project
+from concord.hub.warehouse import tables as T
 
 PAGE = 50
 SPARK_RUNS = 20

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal, literal_column, or_, select, union_all
 
-from hub.config.loader import Project
-from hub.dashboard.queries import PAGE, Page
-from hub.warehouse import tables as T
-from hub.warehouse import views
-from hub.warehouse.stores import golden as golden_store
+from concord.hub.config.loader import Project
+from concord.hub.dashboard.queries import PAGE, Page
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse import views
+from concord.hub.warehouse.stores import golden as golden_store
 
 EMAIL_TABLES = ("account", "contact")
 HIGH = "\U0010ffff"

@@ -11,9 +11,9 @@ from fastapi import HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
-from hub.config.loader import Project
-from hub.dashboard.auth import COOKIE, Principal, SessionSigner, Tokens, bearer_principal
-from hub.warehouse import Warehouse
+from concord.hub.config.loader import Project
+from concord.hub.dashboard.auth import COOKIE, Principal, SessionSigner, Tokens, bearer_principal
+from concord.hub.warehouse import Warehouse
 
 MAX_PAGE = 100_000          # 5 million rows at 50 a page; beyond it a page number is a mistake (or a probe)
 MAX_ID = 2**63 - 1          # a warehouse id is a 64-bit integer; larger ones would overflow the driver

@@ -8,16 +8,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from hub.demo.profiles import CRM, CRM_OWNED, ERP, ERP_OWNED, MATCH_RULES, PROFILES, SYNC_FIELDS, Profile
-from hub.errors import ConfigError
+from concord.hub.demo.profiles import CRM, CRM_OWNED, ERP, ERP_OWNED, MATCH_RULES, PROFILES, SYNC_FIELDS, Profile
+from concord.hub.errors import ConfigError
 
-#: the shipped mappings (a checkout or an editable install; a wheel does not carry them)
-SHIPPED_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+#: the shipped mappings: package data of ``concord.mappings`` (the repository's ``mappings/`` folder)
+SHIPPED_MAPPINGS = Path(str(resources.files("concord.mappings")))
 
 
 def mappings_dir() -> Path:

@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub import registry
-from hub.demo import edits as demo_edits
-from hub.demo.profiles import EXCLUDED
-from hub.demo.project import (HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
+from concord.hub import registry
+from concord.hub.demo import edits as demo_edits
+from concord.hub.demo.profiles import EXCLUDED
+from concord.hub.demo.project import (HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
                                write_env_file)
-from hub.errors import ConfigError, HubError
-from hub.warehouse import tables as T
+from concord.hub.errors import ConfigError, HubError
+from concord.hub.warehouse import tables as T
 
 SIZES = {"tiny": 12, "small": 30, "medium": 200, "large": 2000}
 DEFAULT_SIZE = "small"
@@ -89,8 +89,8 @@ def prepare_folder(folder: Path) -> None:
 
 
 def start_sandboxes(demo: Demo) -> None:
-    from hub.sandbox.faults import FaultConfig
-    from hub.sandbox.world import World
+    from concord.hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.world import World
 
     world = World(seed=demo.seed, size=demo.size)
     for name in registry.names(registry.SANDBOX_GROUP):
@@ -121,7 +121,7 @@ def start_sandboxes(demo: Demo) -> None:
 
 
 def _check_mappings(demo: Demo, name: str) -> None:
-    from hub.mapping import load_mapping
+    from concord.hub.mapping import load_mapping
 
     for rel in demo.mappings[name].values():
         load_mapping(str(demo.folder / rel), system=name)
@@ -129,9 +129,9 @@ def _check_mappings(demo: Demo, name: str) -> None:
 
 def write_project(demo: Demo) -> Any:
     """Write concord.yaml and load it; connectors whose config or API fails are left out."""
-    from hub.config import load_project
-    from hub.engine import RunContext
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.engine import RunContext
+    from concord.hub.warehouse import Warehouse
 
     while True:
         if not demo.systems:
@@ -177,8 +177,8 @@ def _blame(exc: ConfigError, systems: dict[str, Any]) -> str | None:
 
 
 def cycle(demo: Demo, project: Any, label: str) -> dict[str, Any]:
-    from hub.engine import RunContext, run_cycle
-    from hub.warehouse import Warehouse
+    from concord.hub.engine import RunContext, run_cycle
+    from concord.hub.warehouse import Warehouse
 
     wh = Warehouse.open(demo.warehouse_url)
     ctx = RunContext.create(project, wh, progress=demo.progress)
@@ -205,7 +205,7 @@ def cycle(demo: Demo, project: Any, label: str) -> dict[str, Any]:
 
 def make_edits(demo: Demo) -> None:
     """One edit per sandbox, on an account that Concord linked to at least one other system."""
-    from hub.warehouse import Warehouse
+    from concord.hub.warehouse import Warehouse
 
     wh = Warehouse.open(demo.warehouse_url, migrate=False)
     try:
@@ -234,7 +234,7 @@ def make_edits(demo: Demo) -> None:
 
 
 def totals(demo: Demo) -> dict[str, Any]:
-    from hub.warehouse import Warehouse
+    from concord.hub.warehouse import Warehouse
 
     wh = Warehouse.open(demo.warehouse_url, migrate=False)
     try:

@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from hub.engine.context import RunContext
-from hub.warehouse import tables as T
+from concord.hub.engine.context import RunContext
+from concord.hub.warehouse import tables as T
 
 
 def used_before_this_run(ctx: RunContext, system: str) -> int:

@@ -1,15 +1,15 @@
 """``concord check``: every mapping against the system's own metadata, and every system's credentials."""
 from __future__ import annotations
 
-from hub.config.loader import Project
-from hub.contracts import entity_by_name
-from hub.engine.context import RunContext
-from hub.errors import ConfigError, HubError
+from concord.hub.config.loader import Project
+from concord.hub.contracts import entity_by_name
+from concord.hub.engine.context import RunContext
+from concord.hub.errors import ConfigError, HubError
 
 
 def check_project(project: Project, ctx: RunContext | None = None, *, auth: bool = True) -> list[HubError]:
     """Problems found (empty = all good). Contacts each system once for metadata (and auth)."""
-    from hub.http import HttpToolkit
+    from concord.hub.http import HttpToolkit
 
     ctx = ctx or RunContext(project, None, HttpToolkit())  # metadata and auth only: no warehouse involved
     problems: list[HubError] = []

@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.config.model import EntityConfig
-from hub.engine.context import RunContext
-from hub.survive import Lineage
-from hub.warehouse import tables as T
+from concord.hub.config.model import EntityConfig
+from concord.hub.engine.context import RunContext
+from concord.hub.survive import Lineage
+from concord.hub.warehouse import tables as T
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def held_fields(conn: Connection, entity: str, golden_ids: list[str]) -> set[tup
 
 def apply_resolutions(ctx: RunContext, conn: Connection, entity: str, keys_of: Any) -> int:
     """Write people's resolutions into the golden records and queue them for planning."""
-    from hub.engine.golden import load_golden, save_golden
+    from concord.hub.engine.golden import load_golden, save_golden
 
     c = T.conflict.c
     rows = list(conn.execute(select(T.conflict).where(c.entity == entity, c.status == "resolved").order_by(c.id)))

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hub import registry
-from hub.config.loader import Project
-from hub.contracts import ConnectorContext, EntitySpec, entity_by_name
-from hub.http import CallLedger, HttpToolkit
-from hub.warehouse import Warehouse
+from concord.hub import registry
+from concord.hub.config.loader import Project
+from concord.hub.contracts import ConnectorContext, EntitySpec, entity_by_name
+from concord.hub.http import CallLedger, HttpToolkit
+from concord.hub.warehouse import Warehouse
 
 
 def utcnow() -> dt.datetime:

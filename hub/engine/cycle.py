@@ -11,17 +11,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from hub.engine.budget import load_baselines
-from hub.engine.concurrent import by_system
-from hub.engine.context import RunContext, StreamStats
-from hub.engine.derive import derive_after
-from hub.engine.ledger import finish_run, record_streams, start_run
-from hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
-from hub.engine.process import ProcessStats, process_entity
-from hub.engine.pull import pull_stream
-from hub.engine.push import push_entity
-from hub.errors import HubError
-from hub.warehouse import tables as T
+from concord.hub.engine.budget import load_baselines
+from concord.hub.engine.concurrent import by_system
+from concord.hub.engine.context import RunContext, StreamStats
+from concord.hub.engine.derive import derive_after
+from concord.hub.engine.ledger import finish_run, record_streams, start_run
+from concord.hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
+from concord.hub.engine.process import ProcessStats, process_entity
+from concord.hub.engine.pull import pull_stream
+from concord.hub.engine.push import push_entity
+from concord.hub.errors import HubError
+from concord.hub.warehouse import tables as T
 
 log = logging.getLogger("concord.cycle")
 
@@ -185,7 +185,7 @@ class CycleRun:
         known = self.ctx.project.entity_order()
         unknown = [e for e in only or () if e not in known]
         if unknown:
-            from hub.errors import ConfigError
+            from concord.hub.errors import ConfigError
 
             raise ConfigError(f"unknown entity {', '.join(map(repr, unknown))}; this project syncs: {', '.join(known)}")
         return [e for e in known if not only or e in only]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.warehouse import tables as T
+from concord.hub.warehouse import tables as T
 
 
 def list_dead(conn: Connection, *, system: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

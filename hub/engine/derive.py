@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.config.derivations import Aggregate, Constant, Derivation, Rollup
-from hub.engine.context import RunContext
-from hub.engine.golden import GoldenState, load_golden, save_golden
-from hub.engine.util import golden_id_for
-from hub.matching import RuleMatcher
-from hub.survive import Lineage
-from hub.warehouse import chunks
-from hub.warehouse import tables as T
+from concord.hub.config.derivations import Aggregate, Constant, Derivation, Rollup
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.golden import GoldenState, load_golden, save_golden
+from concord.hub.engine.util import golden_id_for
+from concord.hub.matching import RuleMatcher
+from concord.hub.survive import Lineage
+from concord.hub.warehouse import chunks
+from concord.hub.warehouse import tables as T
 
 log = logging.getLogger("concord.derive")
 

@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-import schemas
-from hub.engine.context import RunContext
-from hub.engine.util import stable_hash, title_of
-from hub.survive import Lineage
-from hub.warehouse import bulk, chunks
-from hub.warehouse import tables as T
-from hub.warehouse.stores import golden as golden_store
-from hub.warehouse.stores.golden import LineageEntry
+from concord import schemas
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.util import stable_hash, title_of
+from concord.hub.survive import Lineage
+from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores.golden import LineageEntry
 
 
 @dataclass

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from hub.engine.context import RunContext, StreamStats
-from hub.warehouse import tables as T
+from concord.hub.engine.context import RunContext, StreamStats
+from concord.hub.warehouse import tables as T
 
 
 def start_run(ctx: RunContext, mode: str, prefect_flow_run_id: str | None = None) -> int:

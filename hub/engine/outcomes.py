@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from hub.contracts import Change, WriteResult
-from hub.engine.context import RunContext, StreamStats
-from hub.engine.util import stable_hash
-from hub.errors import HubError, StaleRecordError, TransientError
-from hub.http.redact import redact
-from hub.warehouse import tables as T
+from concord.hub.contracts import Change, WriteResult
+from concord.hub.engine.context import RunContext, StreamStats
+from concord.hub.engine.util import stable_hash
+from concord.hub.errors import HubError, StaleRecordError, TransientError
+from concord.hub.http.redact import redact
+from concord.hub.warehouse import tables as T
 
 
 @dataclass

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.engine.context import RunContext
-from hub.warehouse import chunks
-from hub.warehouse import tables as T
-from hub.warehouse.stores import golden as golden_store
-from hub.warehouse.stores.golden import GoldenRow
-from hub.warehouse.stores.outbox import OutboxStatus
+from concord.hub.engine.context import RunContext
+from concord.hub.warehouse import chunks
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores.golden import GoldenRow
+from concord.hub.warehouse.stores.outbox import OutboxStatus
 
 
 def waits_for_parents(ctx: RunContext, conn: Connection, system: str,

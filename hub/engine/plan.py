@@ -14,19 +14,19 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from hub.config.model import SyncRule
-from hub.contracts import EntitySpec
-from hub.engine.conflicts import held_fields
-from hub.engine.context import RunContext
-from hub.engine.crashpoints import crashpoint
-from hub.engine.util import idempotency_key, relaxed_gc, stable_hash
-from hub.errors import HubError
+from concord.hub.config.model import SyncRule
+from concord.hub.contracts import EntitySpec
+from concord.hub.engine.conflicts import held_fields
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.crashpoints import crashpoint
+from concord.hub.engine.util import idempotency_key, relaxed_gc, stable_hash
+from concord.hub.errors import HubError
 
 log = logging.getLogger("concord.plan")
-from hub.warehouse import bulk
-from hub.warehouse import tables as T
-from hub.warehouse.stores import outbox
-from hub.warehouse.stores.outbox import OutboxStatus
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import outbox
+from concord.hub.warehouse.stores.outbox import OutboxStatus
 
 
 @dataclass(frozen=True)

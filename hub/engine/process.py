@@ -8,20 +8,20 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.config.model import EntityConfig
-from hub.engine import conflicts as conflict_rules
-from hub.engine.context import RunContext
-from hub.engine.crashpoints import crashpoint
-from hub.engine.golden import GoldenState, load_golden, save_golden
-from hub.engine.quarantine import quarantine_rows, resolve_records
-from hub.engine.resolve import SourceRecord, resolve
-from hub.engine.resolver import XrefResolver
-from hub.engine.util import golden_id_for, relaxed_gc
-from hub.errors import HubError, RecordError
-from hub.matching import Candidate, RuleMatcher
-from hub.survive import detach
-from hub.warehouse import bulk
-from hub.warehouse import tables as T
+from concord.hub.config.model import EntityConfig
+from concord.hub.engine import conflicts as conflict_rules
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.crashpoints import crashpoint
+from concord.hub.engine.golden import GoldenState, load_golden, save_golden
+from concord.hub.engine.quarantine import quarantine_rows, resolve_records
+from concord.hub.engine.resolve import SourceRecord, resolve
+from concord.hub.engine.resolver import XrefResolver
+from concord.hub.engine.util import golden_id_for, relaxed_gc
+from concord.hub.errors import HubError, RecordError
+from concord.hub.matching import Candidate, RuleMatcher
+from concord.hub.survive import detach
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse import tables as T
 
 log = logging.getLogger("concord.process")
 

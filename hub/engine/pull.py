@@ -13,18 +13,18 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from hub.contracts import Cursor, EntitySpec, Page, source_id_of
-from hub.engine.budget import exhausted
-from hub.engine.concurrent import read_ahead
-from hub.engine.context import RunContext, StreamStats
-from hub.engine.crashpoints import crashpoint
-from hub.engine.quarantine import quarantine_rows
-from hub.engine.util import (json_safe, land_encoding, normalise_timestamp, payload_hash, relaxed_gc, require_utf8,
+from concord.hub.contracts import Cursor, EntitySpec, Page, source_id_of
+from concord.hub.engine.budget import exhausted
+from concord.hub.engine.concurrent import read_ahead
+from concord.hub.engine.context import RunContext, StreamStats
+from concord.hub.engine.crashpoints import crashpoint
+from concord.hub.engine.quarantine import quarantine_rows
+from concord.hub.engine.util import (json_safe, land_encoding, normalise_timestamp, payload_hash, relaxed_gc, require_utf8,
                              stable_hash, unicode_safe)
-from hub.errors import BudgetExhausted, HubError, RecordError
-from hub.http.redact import redact
-from hub.warehouse import bulk, chunks
-from hub.warehouse import tables as T
+from concord.hub.errors import BudgetExhausted, HubError, RecordError
+from concord.hub.http.redact import redact
+from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import tables as T
 
 log = logging.getLogger("concord.pull")
 

@@ -16,17 +16,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.contracts import Change, WriteResult
-from hub.engine.budget import exhausted
-from hub.engine.context import RunContext, StreamStats
-from hub.engine.crashpoints import crashpoint
-from hub.engine.outcomes import Outcome, record_outcomes
-from hub.engine.parents import waits_for_parents
-from hub.engine.resolver import XrefResolver
-from hub.errors import BudgetExhausted, HubError, RecordError, TransientError
-from hub.http.redact import redact
-from hub.warehouse import tables as T
-from hub.warehouse.stores import outbox, xrefs
+from concord.hub.contracts import Change, WriteResult
+from concord.hub.engine.budget import exhausted
+from concord.hub.engine.context import RunContext, StreamStats
+from concord.hub.engine.crashpoints import crashpoint
+from concord.hub.engine.outcomes import Outcome, record_outcomes
+from concord.hub.engine.parents import waits_for_parents
+from concord.hub.engine.resolver import XrefResolver
+from concord.hub.errors import BudgetExhausted, HubError, RecordError, TransientError
+from concord.hub.http.redact import redact
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import outbox, xrefs
 
 log = logging.getLogger("concord.push")
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from hub.engine.context import RunContext
-from hub.errors import HubError
-from hub.http.redact import redact
-from hub.warehouse import tables as T
+from concord.hub.engine.context import RunContext
+from concord.hub.errors import HubError
+from concord.hub.http.redact import redact
+from concord.hub.warehouse import tables as T
 
 
 def quarantine_rows(ctx: RunContext, conn: Connection, items: Sequence[dict[str, Any]]) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
 
-from hub.engine.context import RunContext
-from hub.engine.process import ProcessStats, process_entity
-from hub.errors import ConfigError
-from hub.warehouse import tables as T
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.process import ProcessStats, process_entity
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import tables as T
 
 
 def rematch(ctx: RunContext, entity: str) -> ProcessStats:

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.config.model import EntityConfig
-from hub.engine import conflicts as conflict_rules
-from hub.engine.conflicts import ConflictCase
-from hub.survive import Lineage, survive
+from concord.hub.config.model import EntityConfig
+from concord.hub.engine import conflicts as conflict_rules
+from concord.hub.engine.conflicts import ConflictCase
+from concord.hub.survive import Lineage, survive
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from hub.warehouse import tables as T
+from concord.hub.warehouse import tables as T
 
 
 class XrefResolver:

@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.config.loader import Project
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
-from hub.warehouse.stores import outbox as outbox_store
+from concord.hub.config.loader import Project
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import outbox as outbox_store
 
 
 def status(project: Project, wh: Warehouse) -> dict[str, Any]:

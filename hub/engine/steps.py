@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from hub.engine.context import RunContext
-from hub.engine.cycle import CycleRun
-from hub.engine.deadletter import retry_dead
-from hub.warehouse import tables as T
+from concord.hub.engine.context import RunContext
+from concord.hub.engine.cycle import CycleRun
+from concord.hub.engine.deadletter import retry_dead
+from concord.hub.warehouse import tables as T
 
 
 def reset_cursors(ctx: RunContext, entities: Sequence[str] | None = None) -> int:

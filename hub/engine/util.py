@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hub.warehouse.bulk import RawJSON
+from concord.hub.warehouse.bulk import RawJSON
 
 try:
     import orjson as _orjson
@@ -60,7 +60,7 @@ def require_utf8(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        from hub.errors import RecordError
+        from concord.hub.errors import RecordError
 
         raise RecordError(f"the record holds text that is not valid Unicode (a lone surrogate at character "
                           f"{exc.start}, e.g. from invalid UTF-8 at the source); quarantined with it escaped") from None

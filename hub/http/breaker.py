@@ -1,6 +1,6 @@
 """A circuit breaker per system: a system that is down costs one error, not one per stream.
 
-The retry layer (:mod:`hub.http.session`) reports the outcome of every attempt. A failure is an
+The retry layer (:mod:`concord.hub.http.session`) reports the outcome of every attempt. A failure is an
 attempt that did not reach a working server: the connection could not be opened or dropped, it
 timed out, or the answer was one of ``failure_statuses`` (502/503/504: a gateway or the server
 says it is unavailable). Any other answer, even a 4xx or a 500, shows the system is up and
@@ -9,7 +9,7 @@ resets the count.
 - **closed**: calls go through. ``failure_threshold`` consecutive failures open the breaker. With
   the default (5) and the default retry policy (6 attempts), one call whose retries all fail
   opens it. The call in flight finishes its own retries; the breaker only gates new calls.
-- **open**: new calls fail at once with :class:`~hub.errors.SystemUnavailable` (nothing is sent,
+- **open**: new calls fail at once with :class:`~concord.hub.errors.SystemUnavailable` (nothing is sent,
   nothing is counted against the API budget) until ``cooldown`` seconds have passed.
 - **half-open**: the next call is the trial: one attempt, no retries. Success closes the breaker;
   a failure opens it again for another cool-down. Other calls meanwhile fail at once.
@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.errors import SystemUnavailable
-from hub.http.redact import redact
+from concord.hub.errors import SystemUnavailable
+from concord.hub.http.redact import redact
 
 log = logging.getLogger("concord.http")
 

@@ -11,7 +11,7 @@ Retries live here and nowhere else. The adapter re-sends a request when:
   ``ContentDecodingError``, ``ProtocolError``), for idempotent methods only. The
   body of every non-streamed answer is read here, so this never surprises the
   client library later. For POST/PATCH the request may have been applied: a
-  :class:`~hub.errors.TransientError` (code ``OUTCOME_UNKNOWN``) says the outcome
+  :class:`~concord.hub.errors.TransientError` (code ``OUTCOME_UNKNOWN``) says the outcome
   is unknown, and push looks a create up by Concord's id before sending it again.
 
 When the attempts run out the last response is returned unchanged, so the
@@ -19,9 +19,9 @@ client library (simple-salesforce, pyodata, zeep) raises its own error and the
 connector maps it with :func:`classify_response`. An auth failure (as the
 :class:`AuthHandler` defines it) triggers one ``refresh()`` and one re-send.
 
-Every attempt also reports to the system's :class:`~hub.http.breaker.CircuitBreaker`:
+Every attempt also reports to the system's :class:`~concord.hub.http.breaker.CircuitBreaker`:
 after enough consecutive failures (connection errors, timeouts, 502/503/504) it
-opens, and new calls to that system raise :class:`~hub.errors.SystemUnavailable`
+opens, and new calls to that system raise :class:`~concord.hub.errors.SystemUnavailable`
 at once, without a request, until a cool-down lets one trial call through.
 """
 from __future__ import annotations
@@ -38,12 +38,12 @@ from pydantic import BaseModel, ConfigDict
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-from hub.errors import AuthError, BudgetExhausted, HubError, RecordError, StaleRecordError, TransientError
-from hub.http.auth import AuthHandler
-from hub.http.breaker import BreakerPolicy, CircuitBreaker
-from hub.http.ledger import CallLedger
-from hub.http.limiter import RateLimiter
-from hub.http.redact import install_log_redaction, redactor
+from concord.hub.errors import AuthError, BudgetExhausted, HubError, RecordError, StaleRecordError, TransientError
+from concord.hub.http.auth import AuthHandler
+from concord.hub.http.breaker import BreakerPolicy, CircuitBreaker
+from concord.hub.http.ledger import CallLedger
+from concord.hub.http.limiter import RateLimiter
+from concord.hub.http.redact import install_log_redaction, redactor
 
 log = logging.getLogger("concord.http")
 

@@ -1,7 +1,7 @@
 """The mapping engine: raw system records <-> canonical records, compiled from YAML.
 
 ```python
-from hub.mapping import load_mapping
+from concord.hub.mapping import load_mapping
 m = load_mapping("mappings/salesforce/account.yaml", system="crm")
 account = m.to_canonical(raw_record)          # schemas.Account; RecordError on bad data
 flat = m.to_canonical_flat(raw_record)        # hub.canonical.flatten(account)
@@ -11,14 +11,14 @@ The format and every transform are documented in docs/mapping-reference.md.
 """
 from __future__ import annotations
 
-from hub.mapping import transforms as _builtin  # noqa: F401  (registers the built-in transforms)
-from hub.mapping.compile import compile_mapping, load_mapping, load_mappings
-from hub.mapping.compiled import CompiledMapping, SourceRef
-from hub.mapping.paths import PathError, format_path, parse_path
-from hub.mapping.registry import (
+from concord.hub.mapping import transforms as _builtin  # noqa: F401  (registers the built-in transforms)
+from concord.hub.mapping.compile import compile_mapping, load_mapping, load_mappings
+from concord.hub.mapping.compiled import CompiledMapping, SourceRef
+from concord.hub.mapping.paths import PathError, format_path, parse_path
+from concord.hub.mapping.registry import (
     TRANSFORMS, BoundTransform, NoParams, Params, Transform, TransformError, register_transform,
 )
-from hub.mapping.rules import Resolver
+from concord.hub.mapping.rules import Resolver
 
 __all__ = [
     "load_mapping", "load_mappings", "compile_mapping", "CompiledMapping", "SourceRef", "Resolver", "TRANSFORMS",

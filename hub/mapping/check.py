@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.contracts import EntitySpec, FieldSpec
-from hub.errors import ConfigError
-from hub.mapping.registry import NUMERIC, TEMPORAL, TEXTUAL
-from hub.mapping.rules import Rule, map_key
+from concord.hub.contracts import EntitySpec, FieldSpec
+from concord.hub.errors import ConfigError
+from concord.hub.mapping.registry import NUMERIC, TEMPORAL, TEXTUAL
+from concord.hub.mapping.rules import Rule, map_key
 
 #: Envelope segments that some APIs put between a navigation and its items.
 _ENVELOPES = ("results", "records", "data", "items")

@@ -12,15 +12,15 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from hub.canonical import FieldMeta, model_fields_meta
-from hub.config.yamlsource import Located, first_validation_error, load_yaml
-from hub.errors import ConfigError
-from hub.mapping.compiled import CompiledMapping
-from hub.mapping.paths import compile_getter, compile_setter, format_path, parse_path
-from hub.mapping.registry import TRANSFORMS, BoundTransform
-from hub.mapping.rules import UNSET, Rule, ValueMap, map_key
-from hub.mapping.spec import MappingSpec, RuleSpec, rule_data
-from schemas import ENTITIES
+from concord.hub.canonical import FieldMeta, model_fields_meta
+from concord.hub.config.yamlsource import Located, first_validation_error, load_yaml
+from concord.hub.errors import ConfigError
+from concord.hub.mapping.compiled import CompiledMapping
+from concord.hub.mapping.paths import compile_getter, compile_setter, format_path, parse_path
+from concord.hub.mapping.registry import TRANSFORMS, BoundTransform
+from concord.hub.mapping.rules import UNSET, Rule, ValueMap, map_key
+from concord.hub.mapping.spec import MappingSpec, RuleSpec, rule_data
+from concord.schemas import ENTITIES
 
 _SCALAR_OK = {
     "string": {"string", "literal", "decimal", "integer", "boolean", "date", "datetime"},

@@ -6,10 +6,10 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
-from hub.canonical import _plan, flatten, jsonable
-from hub.errors import ConfigError, RecordError
-from hub.mapping.rules import Resolver, Rule, short
-from schemas import CanonicalEntity
+from concord.hub.canonical import _plan, flatten, jsonable
+from concord.hub.errors import ConfigError, RecordError
+from concord.hub.mapping.rules import Resolver, Rule, short
+from concord.schemas import CanonicalEntity
 
 
 class SourceRef(NamedTuple):
@@ -118,7 +118,7 @@ class CompiledMapping:
 
     def check_against(self, spec: Any) -> list[ConfigError]:
         """Check the source paths against a system's ``EntitySpec`` (existence, type, writability, picklists)."""
-        from hub.mapping.check import check_against
+        from concord.hub.mapping.check import check_against
 
         return check_against(self, spec)
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from hub.canonical import decimal_str, jsonable
-from hub.errors import HubError, RecordError
-from hub.mapping.paths import Getter, Setter
-from hub.mapping.registry import BoundTransform
+from concord.hub.canonical import decimal_str, jsonable
+from concord.hub.errors import HubError, RecordError
+from concord.hub.mapping.paths import Getter, Setter
+from concord.hub.mapping.registry import BoundTransform
 
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 SKIP: Any = type("Skip", (), {"__repr__": lambda self: "SKIP"})()

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 
-from hub.mapping.registry import (
+from concord.hub.mapping.registry import (
     ANY_SOURCE, NUMERIC, TEXTUAL, TRANSFORMS, BoundTransform, NoParams, Params, Transform, TransformError,
     identity, register_transform,
 )
@@ -137,7 +137,7 @@ def parse_decimal(value: Any, decimal_sep: str = ".", thousands_sep: str | None 
 
 
 def format_decimal(value: Any, decimal_sep: str = ".", thousands_sep: str | None = None) -> str:
-    from hub.canonical import decimal_str
+    from concord.hub.canonical import decimal_str
 
     number = value if isinstance(value, Decimal) else parse_decimal(value)
     text = decimal_str(number)
@@ -322,8 +322,8 @@ def _legal_form(_p: NoParams):
 
 
 # Dates, times, countries, currencies and phone numbers register themselves on import.
-from hub.mapping import transforms_geo as _geo  # noqa: E402,F401
-from hub.mapping import transforms_time as _time  # noqa: E402,F401
+from concord.hub.mapping import transforms_geo as _geo  # noqa: E402,F401
+from concord.hub.mapping import transforms_time as _time  # noqa: E402,F401
 
 __all__ = ["TRANSFORMS", "Transform", "BoundTransform", "Params", "NoParams", "TransformError", "register_transform",
            "parse_decimal", "format_decimal", "normalise_url", "split_legal_form"]

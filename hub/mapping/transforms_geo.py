@@ -13,8 +13,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
-from hub.mapping._codes import COUNTRIES, CURRENCIES
-from hub.mapping.registry import NUMERIC, TEXTUAL, Params, TransformError, identity, register_transform
+from concord.hub.mapping._codes import COUNTRIES, CURRENCIES
+from concord.hub.mapping.registry import NUMERIC, TEXTUAL, Params, TransformError, identity, register_transform
 
 _ALIASES = {
     "US": ("U.S.", "U.S.A.", "America", "United States of America", "Vereinigte Staaten", "美国", "美國", "Etats-Unis"),

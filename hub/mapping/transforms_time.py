@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 
-from hub.mapping.registry import NUMERIC, TEMPORAL, TEXTUAL, Params, TransformError, register_transform
+from concord.hub.mapping.registry import NUMERIC, TEMPORAL, TEXTUAL, Params, TransformError, register_transform
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from hub.matching import normalise as N
+from concord.hub.matching import normalise as N
 
 Score = float | None
 

@@ -13,7 +13,7 @@ Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
    each vector its probability of being a match, the M step re-estimates the prior and every m and u.
    A missing value is not compared and leaves its field's estimate alone.
 
-The result is an :class:`~hub.config.model.FSModel`, written into the rule for a person to review.
+The result is an :class:`~concord.hub.config.model.FSModel`, written into the rule for a person to review.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
-from hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
-from hub.matching.rules import MAX_BLOCK, BlockKey
+from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
+from concord.hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
+from concord.hub.matching.rules import MAX_BLOCK, BlockKey
 
 TF_TOP = 50             # most frequent values kept per term-frequency table
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hub.config.model import MatchRule
+from concord.hub.config.model import MatchRule
 
 _NON_ALNUM = re.compile(r"[^0-9a-z@._+-]+")
 

@@ -28,9 +28,9 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
-from hub.matching import normalise as N
-from hub.matching.compare import FIELD_NORMALISERS, default_comparator
+from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
+from concord.hub.matching import normalise as N
+from concord.hub.matching.compare import FIELD_NORMALISERS, default_comparator
 
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1

@@ -23,13 +23,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.engine.golden import GoldenState, load_golden, save_golden
-from hub.engine.util import golden_id_for, stable_hash
-from hub.errors import ConfigError
-from hub.matching.rules import RuleMatcher
-from hub.survive import survive
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.engine.golden import GoldenState, load_golden, save_golden
+from concord.hub.engine.util import golden_id_for, stable_hash
+from concord.hub.errors import ConfigError
+from concord.hub.matching.rules import RuleMatcher
+from concord.hub.survive import survive
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 
 
 class MatchActionError(ConfigError):

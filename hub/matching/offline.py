@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hub.config.model import MatchRule
-from hub.errors import ConfigError
-from hub.matching.exact import Candidate
-from hub.matching.rules import RuleMatcher
+from concord.hub.config.model import MatchRule
+from concord.hub.errors import ConfigError
+from concord.hub.matching.exact import Candidate
+from concord.hub.matching.rules import RuleMatcher
 
 JSON_EXT = (".jsonl", ".ndjson", ".json")
 
@@ -174,7 +174,7 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
 
 
 def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]) -> None:
-    from hub.matching.em import term_frequencies
+    from concord.hub.matching.em import term_frequencies
 
     for scorer in matcher.fs_scorers.values():
         missing = [f for f in scorer.rule.tf if f not in scorer.tf]

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from hub.config.model import MatchRule
-from hub.matching import normalise as N
-from hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
-from hub.matching.exact import Candidate, Decision, exact_key
-from hub.matching.fs import FSScorer
+from concord.hub.config.model import MatchRule
+from concord.hub.matching import normalise as N
+from concord.hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
+from concord.hub.matching.exact import Candidate, Decision, exact_key
+from concord.hub.matching.fs import FSScorer
 
 _PLAIN = frozenset({str, int, bool, type(None)})   # value types whose equality implies equal keys
 KEY_MEMO = 8192         # records whose keys are remembered (per generation; two generations)

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.config.model import FSModel, MatchRule
-from hub.errors import ConfigError
-from hub.matching.em import Training, estimate
+from concord.hub.config.model import FSModel, MatchRule
+from concord.hub.errors import ConfigError
+from concord.hub.matching.em import Training, estimate
 
 
 def warehouse_records(wh: Any, entity: str, limit: int = 500_000) -> list[dict[str, Any]]:
-    from hub.warehouse import tables as T
+    from concord.hub.warehouse import tables as T
 
     r = T.raw_record.c
     with wh.tx() as conn:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.sandbox.server import SandboxApp, SandboxServer
+from concord.hub.sandbox.server import SandboxApp, SandboxServer
 
 
 @dataclass

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from hub.sandbox.faults import FaultInjector, RequestStats
+from concord.hub.sandbox.faults import FaultInjector, RequestStats
 
 
 class DropConnection(Exception):
@@ -311,7 +311,7 @@ class SandboxServer:
         self._httpd = _Server((host, port), _make_handler(app, "https" if tls else "http"))
         self.ca_file: str | None = None
         if tls:
-            from hub.sandbox.tls import loopback_certificate
+            from concord.hub.sandbox.tls import loopback_certificate
 
             certs = loopback_certificate()
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -1,4 +1,4 @@
 """The unified warehouse (SQLAlchemy Core; SQLite by default, PostgreSQL by URL)."""
-from hub.warehouse.db import Warehouse, chunks
+from concord.hub.warehouse.db import Warehouse, chunks
 
 __all__ = ["Warehouse", "chunks"]

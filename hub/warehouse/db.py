@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hub.errors import ConfigError
-from hub.warehouse import bulk
-from hub.warehouse.evolve import evolve
-from hub.warehouse.locks import lock_key, locks_for
-from hub.warehouse.views import ensure_views
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse.evolve import evolve
+from concord.hub.warehouse.locks import lock_key, locks_for
+from concord.hub.warehouse.views import ensure_views
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

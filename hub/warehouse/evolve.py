@@ -16,7 +16,7 @@ import logging
 from sqlalchemy import Connection, inspect
 from sqlalchemy.schema import CreateTable
 
-from hub.warehouse import tables as T
+from concord.hub.warehouse import tables as T
 
 log = logging.getLogger("concord.warehouse")
 

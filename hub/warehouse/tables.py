@@ -28,8 +28,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float
                         Integer, MetaData, Numeric, String, Table, Text)
 from sqlalchemy.dialects.postgresql import JSONB
 
-import schemas
-from schemas.base import CanonicalModel
+from concord import schemas
+from concord.schemas.base import CanonicalModel
 
 metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")

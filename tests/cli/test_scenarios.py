@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import schemas
-from hub.cli import scaffold, scenario_packs
-from hub.config.derivations import Derivation, Rollup
-from hub.config.model import MatchRule
+from concord import schemas
+from concord.hub.cli import scaffold, scenario_packs
+from concord.hub.config.derivations import Derivation, Rollup
+from concord.hub.config.model import MatchRule
 from tests.conftest import run_cli
 
 ERPS = ("sap_odata", "oracle_fusion", "soap_erp")
@@ -34,7 +34,7 @@ def _has_field(entity: str, path: str) -> bool:
 
 def test_the_three_packs_are_installed_with_the_package() -> None:
     assert set(PACKS) <= set(scenario_packs.pack_names())
-    root = resources.files("hub.packs")
+    root = resources.files("concord.hub.packs")
     for name in PACKS:
         assert root.joinpath(name, "README.md").read_text(encoding="utf-8").strip()
     assert scenario_packs.resolve_scenarios(["order-to-cash"]) == ["customer-master", "order-to-cash"]

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from hub.cli.app import app
-from hub.config import load_project
-from hub.errors import ConfigError
-from hub.mapping import load_mapping
+from concord.hub.cli.app import app
+from concord.hub.config import load_project
+from concord.hub.errors import ConfigError
+from concord.hub.mapping import load_mapping
 from tests.conftest import run_cli
 
 # CONCORD_PROPS_EXAMPLES raises the count for a longer hunt (the suite keeps each test to a few seconds)

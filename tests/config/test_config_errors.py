@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import load_project
-from hub.errors import ConfigError
+from concord.hub.config import load_project
+from concord.hub.errors import ConfigError
 from tests.conftest import run_cli
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import load_project
-from hub.config.dburl import check_override, literal_password_problem, resolve_warehouse_url, shown
-from hub.errors import ConfigError
-from hub.http.redact import redact
+from concord.hub.config import load_project
+from concord.hub.config.dburl import check_override, literal_password_problem, resolve_warehouse_url, shown
+from concord.hub.errors import ConfigError
+from concord.hub.http.redact import redact
 from tests.conftest import run_cli
 
 SECRET = "Hunter2-not-for-eyes"

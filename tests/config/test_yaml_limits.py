@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import load_project
-from hub.config.yamlsource import MAX_BYTES, load_yaml, parse_yaml
-from hub.errors import ConfigError
-from hub.mapping import load_mapping
+from concord.hub.config import load_project
+from concord.hub.config.yamlsource import MAX_BYTES, load_yaml, parse_yaml
+from concord.hub.errors import ConfigError
+from concord.hub.mapping import load_mapping
 
 
 def _bomb(levels: int = 9, width: int = 9) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.files import FilesConfig, FilesConnector
-from hub.contracts import Change, ConnectorContext
+from concord.connectors.files import FilesConfig, FilesConnector
+from concord.hub.contracts import Change, ConnectorContext
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.files import FilesConfig, FilesConnector
-from connectors.files.fileio import neutralise, unneutralise
-from hub.contracts import Change, ConnectorContext
-from hub.errors import TransientError
+from concord.connectors.files import FilesConfig, FilesConnector
+from concord.connectors.files.fileio import neutralise, unneutralise
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.errors import TransientError
 
 HEADER = b"CustomerNo,Name1,City,CreditLimit,ChangedAt,ConcordId\r\n"
 LONG = "x" * 3000
@@ -169,7 +169,7 @@ def test_unbalanced_quote_quarantines_one_line(tmp_path: Path) -> None:
 
 
 def test_a_concurrent_change_aborts_the_rewrite(drop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import connectors.files.fileio as fio
+    import concord.connectors.files.fileio as fio
     real = fio.Drop.changed_since_load
 
     def someone_appends(self: fio.Drop) -> bool:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
-from connectors.fxiaoke.read import iso_to_ms
-from connectors.fxiaoke.sandbox import start
-from hub.contracts import Change, ConnectorContext, Cursor
-from hub.errors import AuthError, ConfigError, RecordError, TransientError
-from hub.http import CallLedger, HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
+from concord.connectors.fxiaoke.read import iso_to_ms
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext, Cursor
+from concord.hub.errors import AuthError, ConfigError, RecordError, TransientError
+from concord.hub.http import CallLedger, HttpToolkit
+from concord.hub.sandbox.world import World
 
 
 @pytest.fixture(scope="module")

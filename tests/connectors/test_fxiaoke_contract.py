@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
-from connectors.fxiaoke.sandbox import start
-from hub.contracts import ConnectorContext
-from hub.http import CallLedger, HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import CallLedger, HttpToolkit
+from concord.hub.sandbox.world import World
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

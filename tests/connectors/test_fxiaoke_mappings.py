@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.fxiaoke.sandbox import start
-from hub.canonical import flatten
-from hub.contracts import Change, Cursor
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.canonical import flatten
+from concord.hub.contracts import Change, Cursor
+from concord.hub.sandbox.world import World
 from tests import ROOT
 from tests.connectors.test_fxiaoke_contract import make_connector
 
-mapping_mod = pytest.importorskip("hub.mapping")
+mapping_mod = pytest.importorskip("concord.hub.mapping")
 load_mapping = mapping_mod.load_mapping
 
 MAPPINGS = sorted((ROOT / "mappings" / "fxiaoke").glob("*.yaml"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.fxiaoke.sandbox import start
-from hub.contracts import Change
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.contracts import Change
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
 from tests import ROOT
 from tests.connectors.test_fxiaoke_contract import make_connector
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.fxiaoke.read import KeysetPaginator, iso_to_ms, ms_to_iso
-from hub.errors import RecordError
+from concord.connectors.fxiaoke.read import KeysetPaginator, iso_to_ms, ms_to_iso
+from concord.hub.errors import RecordError
 
 
 def answer(rows, sqi):

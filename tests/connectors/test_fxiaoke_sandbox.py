@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from connectors.fxiaoke.sandbox import start
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke.sandbox import start
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from hub.contracts import Change, ConnectorContext
-from hub.errors import TransientError
-from hub.http import CallLedger, HttpToolkit, RetryPolicy
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.errors import TransientError
+from concord.hub.http import CallLedger, HttpToolkit, RetryPolicy
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
 
 GOLDEN = "G-o'Neil\\7"          # a quote and a backslash: the query must escape both
 
@@ -44,8 +44,8 @@ def _toolkit() -> HttpToolkit:
 
 # ---- one builder per connector ------------------------------------------------------------------------
 def salesforce(tmp: Path) -> Iterator[Case]:
-    from connectors.salesforce import SalesforceConfig, SalesforceConnector
-    from connectors.salesforce.sandbox import start
+    from concord.connectors.salesforce import SalesforceConfig, SalesforceConnector
+    from concord.connectors.salesforce.sandbox import start
 
     with start(World(3, 20), faults=FaultConfig(retry_after=0.0)) as sb:
         creds = sb.credentials
@@ -59,8 +59,8 @@ def salesforce(tmp: Path) -> Iterator[Case]:
 
 
 def zoho_crm(tmp: Path) -> Iterator[Case]:
-    from connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
-    from connectors.zoho_crm.sandbox import start
+    from concord.connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
+    from concord.connectors.zoho_crm.sandbox import start
 
     sb = start(World(3, 20), faults=FaultConfig())
     try:
@@ -76,8 +76,8 @@ def zoho_crm(tmp: Path) -> Iterator[Case]:
 
 
 def fxiaoke(tmp: Path) -> Iterator[Case]:
-    from connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
-    from connectors.fxiaoke.sandbox import start
+    from concord.connectors.fxiaoke import FxiaokeConfig, FxiaokeConnector
+    from concord.connectors.fxiaoke.sandbox import start
 
     sb = start(World(seed=3, size=20))
     try:
@@ -95,8 +95,8 @@ def fxiaoke(tmp: Path) -> Iterator[Case]:
 
 
 def oracle_fusion(tmp: Path, version: int = 4) -> Iterator[Case]:
-    from connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
-    from connectors.oracle_fusion.sandbox import start
+    from concord.connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
+    from concord.connectors.oracle_fusion.sandbox import start
 
     sb = start(World(3, 20), faults=FaultConfig(retry_after=0.0), resources=("customerAccounts",))
     try:
@@ -117,8 +117,8 @@ def oracle_fusion_fw1(tmp: Path) -> Iterator[Case]:
 
 
 def sap_odata(tmp: Path) -> Iterator[Case]:
-    from connectors.sap_odata import SapODataConfig, SapODataConnector
-    from connectors.sap_odata.sandbox import start
+    from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+    from concord.connectors.sap_odata.sandbox import start
 
     sb = start(World(3, 20))
     try:
@@ -138,9 +138,9 @@ def sap_odata(tmp: Path) -> Iterator[Case]:
 
 
 def soap_erp(tmp: Path) -> Iterator[Case]:
-    from connectors.soap_erp import SoapErpConnector
-    from connectors.soap_erp.config import SoapErpConfig
-    from connectors.soap_erp.sandbox import default_wsdl, start
+    from concord.connectors.soap_erp import SoapErpConnector
+    from concord.connectors.soap_erp.config import SoapErpConfig
+    from concord.connectors.soap_erp.sandbox import default_wsdl, start
 
     # the Customer page with one more field, Concord_Id (what an integrator adds to the page for Concord)
     raw = default_wsdl().read_text(encoding="utf-8")

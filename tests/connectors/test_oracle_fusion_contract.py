@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from hub.contracts import ConnectorContext
-from hub.http import HttpToolkit, RetryPolicy
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
-from connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
-from connectors.oracle_fusion.sandbox import start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import HttpToolkit, RetryPolicy
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion import OracleFusionConfig, OracleFusionConnector
+from concord.connectors.oracle_fusion.sandbox import start
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from connectors.oracle_fusion.sandbox import start
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.sandbox import start
 from tests.connectors.test_oracle_fusion_contract import make_connector
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.oracle_fusion.sandbox import start
-from hub.canonical import flatten
-from hub.contracts import Change
-from hub.errors import RecordError
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from schemas import SalesOrder
+from concord.connectors.oracle_fusion.sandbox import start
+from concord.hub.canonical import flatten
+from concord.hub.contracts import Change
+from concord.hub.errors import RecordError
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.schemas import SalesOrder
 from tests.connectors.test_oracle_fusion_contract import make_connector
 from tests.connectors.test_sap_odata_orders import Xref
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.oracle_fusion import qgrammar as q
-from connectors.oracle_fusion.qgrammar import And, Between, Cmp, In, IsNull, Like, Not, Or, QSyntaxError
+from concord.connectors.oracle_fusion import qgrammar as q
+from concord.connectors.oracle_fusion.qgrammar import And, Between, Cmp, In, IsNull, Like, Not, Or, QSyntaxError
 
 TYPES = {"Name": "string", "Deptno": "integer", "Amount": "number", "LastUpdateDate": "datetime", "Day": "date",
          "Active": "boolean", "Id": "integer"}

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from connectors.oracle_fusion import qgrammar as q
-from connectors.oracle_fusion.qgrammar import And, Cmp, Like, Or
+from concord.connectors.oracle_fusion import qgrammar as q
+from concord.connectors.oracle_fusion.qgrammar import And, Cmp, Like, Or
 
 WHITESPACE = [" ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\u00a0",
               "\u1680", "\u2000", "\u2003", "\u2009", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hub.contracts import Cursor
-from hub.errors import ConfigError
-from hub.sandbox.world import World
-from connectors.oracle_fusion.config import DEFAULT_RESOURCES
-from connectors.oracle_fusion.read import KeysetPaginator, OffsetPaginator
-from connectors.oracle_fusion.sandbox import start
+from concord.hub.contracts import Cursor
+from concord.hub.errors import ConfigError
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.config import DEFAULT_RESOURCES
+from concord.connectors.oracle_fusion.read import KeysetPaginator, OffsetPaginator
+from concord.connectors.oracle_fusion.sandbox import start
 from tests.connectors.test_oracle_fusion_contract import make_connector
 
 ACC = "customerAccounts"
@@ -213,7 +213,7 @@ def test_a_fault_storm_still_reads_everything(sandbox) -> None:
 
 
 def test_a_framework_version_the_pod_refuses_is_a_config_error(sandbox, monkeypatch) -> None:
-    from connectors.oracle_fusion.sandbox import wire
+    from concord.connectors.oracle_fusion.sandbox import wire
     monkeypatch.setattr(wire, "ALLOWED_VERSIONS", ("1", "2", "3", "4"))
     with pytest.raises(ConfigError, match="framework version 7 is not supported"):
         make_connector(sandbox, version=7).check()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hub.sandbox.world import World
-from connectors.oracle_fusion.sandbox import start
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.sandbox import start
 
 ROOT = "/fscmRestApi/resources/11.13.18.05"
 

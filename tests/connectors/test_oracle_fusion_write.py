@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.contracts import Change
-from hub.errors import RecordError, StaleRecordError, TransientError
-from hub.sandbox.world import World
-from connectors.oracle_fusion.sandbox import start
+from concord.hub.contracts import Change
+from concord.hub.errors import RecordError, StaleRecordError, TransientError
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.sandbox import start
 from tests.connectors.test_oracle_fusion_contract import make_connector
 
 ACC = "customerAccounts"

@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 
-from hub.contracts import Change, ConnectorContext, Cursor
-from hub.errors import AuthError, ConfigError, RecordError, TransientError
-from hub.http import HttpToolkit
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
-from connectors.salesforce import SalesforceConfig, SalesforceConnector
-from connectors.salesforce.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext, Cursor
+from concord.hub.errors import AuthError, ConfigError, RecordError, TransientError
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from concord.connectors.salesforce.sandbox import start
 
 
 @pytest.fixture(scope="module")

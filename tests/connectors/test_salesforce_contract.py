@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from hub.contracts import ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
-from connectors.salesforce import SalesforceConfig, SalesforceConnector
-from connectors.salesforce.sandbox import start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from concord.connectors.salesforce.sandbox import start
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

@@ -6,8 +6,8 @@ import json
 import pytest
 import requests
 
-from hub.sandbox.world import World
-from connectors.salesforce.sandbox import start
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce.sandbox import start
 from tests import fixtures_path
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import RecordError
+from concord.hub.errors import RecordError
 
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from connectors.salesforce.sandbox import start
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce.sandbox import start
 from tests import fixtures_path
 from tests.connectors.test_salesforce_contract import make_connector
 

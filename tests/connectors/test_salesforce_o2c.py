@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hub.contracts import Change
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from connectors.salesforce.sandbox import start
-from connectors.salesforce.sandbox.store import SfError
+from concord.hub.contracts import Change
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce.sandbox import start
+from concord.connectors.salesforce.sandbox.store import SfError
 from tests.connectors.test_salesforce_contract import make_connector
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from connectors.salesforce.sandbox.soql import BoolOp, Compare, Not, SoqlError, like_to_regex, parse, quote
+from concord.connectors.salesforce.sandbox.soql import BoolOp, Compare, Not, SoqlError, like_to_regex, parse, quote
 
 
 def test_select_list_with_relationships_and_subquery():

@@ -5,12 +5,12 @@ import datetime as dt
 
 import pytest
 
-from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.sandbox import start
-from hub.contracts import Change, ConnectorContext, Cursor, source_id_of
-from hub.errors import AuthError, ConfigError, RecordError, StaleRecordError
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+from concord.connectors.sap_odata.sandbox import start
+from concord.hub.contracts import Change, ConnectorContext, Cursor, source_id_of
+from concord.hub.errors import AuthError, ConfigError, RecordError, StaleRecordError
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 BP, SO, PR = "API_BUSINESS_PARTNER", "API_SALES_ORDER_SRV", "API_PRODUCT_SRV"
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.sandbox import start
-from hub.contracts import ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+from concord.connectors.sap_odata.sandbox import start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

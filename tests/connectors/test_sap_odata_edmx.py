@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.sap_odata.edmx import EdmxError, parse_edmx
-from connectors.sap_odata.metadata import cursor_plan, entity_spec
-from connectors.sap_odata.sandbox import OWN_EDMX
+from concord.connectors.sap_odata.edmx import EdmxError, parse_edmx
+from concord.connectors.sap_odata.metadata import cursor_plan, entity_spec
+from concord.connectors.sap_odata.sandbox import OWN_EDMX
 from tests import fixtures_path
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.sap_odata.filter import FilterError, evaluate, parse_filter, properties_of
+from concord.connectors.sap_odata.filter import FilterError, evaluate, parse_filter, properties_of
 
 UTC = dt.timezone.utc
 ROW = {"Name": "Acme O'Neil GmbH", "Qty": Decimal("12.500"), "N": 10, "Flag": True, "Empty": None,

@@ -15,13 +15,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.filter import key_predicate, literal, parse_filter
-from connectors.sap_odata.sandbox import start
-from connectors.sap_odata.sandbox.odata import parse_key, split_path
-from hub.contracts import Change, ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+from concord.connectors.sap_odata.filter import key_predicate, literal, parse_filter
+from concord.connectors.sap_odata.sandbox import start
+from concord.connectors.sap_odata.sandbox.odata import parse_key, split_path
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 UTC = dt.timezone.utc
 G = "0050568b-5a3f-1eda-8f8e-ab0f1b4c7e20"
@@ -212,9 +212,9 @@ def test_sent_paths_are_typed_and_encoded(sb, conn):
                                          ("Edm.Decimal", "1.5", "1.5M"), ("Edm.Guid", G, f"guid'{G}'"),
                                          ("Edm.String", "O'Neil", "'O''Neil'")])
 def test_cursor_filter_formats_the_key_by_type(edm, key, lit):
-    from connectors.sap_odata.edmx import EntityType, Property
-    from connectors.sap_odata.metadata import CursorPlan
-    from connectors.sap_odata.read import ReadPlan, cursor_filter
+    from concord.connectors.sap_odata.edmx import EntityType, Property
+    from concord.connectors.sap_odata.metadata import CursorPlan
+    from concord.connectors.sap_odata.read import ReadPlan, cursor_filter
     props = {"Id": Property("Id", edm), "LastChangeDateTime": Property("LastChangeDateTime", "Edm.DateTimeOffset")}
     et = EntityType("T", "NS", ("Id",), props, {})
     plan = ReadPlan(entity="T", etype=et, cursor=CursorPlan("offset", ("LastChangeDateTime",)), expand=(),

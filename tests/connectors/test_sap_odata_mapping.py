@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sap_odata.config import SapODataConfig
-from connectors.sap_odata.edmx import parse_edmx
-from connectors.sap_odata.metadata import entity_spec
-from connectors.sap_odata.stock import stock_field
-from connectors.sap_odata.sandbox import OWN_EDMX, SERVICES, start
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
+from concord.connectors.sap_odata.config import SapODataConfig
+from concord.connectors.sap_odata.edmx import parse_edmx
+from concord.connectors.sap_odata.metadata import entity_spec
+from concord.connectors.sap_odata.stock import stock_field
+from concord.connectors.sap_odata.sandbox import OWN_EDMX, SERVICES, start
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
 from tests import fixtures_path
 from tests.connectors.test_sap_odata_connector import conn
 

@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from connectors.sap_odata import SapODataConfig, SapODataConnector
-from connectors.sap_odata.edmx import EdmxError, odata_version, parse_edmx, parse_xml
-from connectors.sap_odata.sandbox import OWN_EDMX, start
-from hub.contracts import ConnectorContext
-from hub.errors import ConfigError
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.connectors.sap_odata import SapODataConfig, SapODataConnector
+from concord.connectors.sap_odata.edmx import EdmxError, odata_version, parse_edmx, parse_xml
+from concord.connectors.sap_odata.sandbox import OWN_EDMX, start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.errors import ConfigError
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 V4_EDMX = b"""<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">

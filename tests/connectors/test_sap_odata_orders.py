@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sap_odata.sandbox import start
-from hub.canonical import flatten
-from hub.contracts import Change
-from hub.errors import RecordError
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
+from concord.connectors.sap_odata.sandbox import start
+from concord.hub.canonical import flatten
+from concord.hub.contracts import Change
+from concord.hub.errors import RecordError
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
 from tests.connectors.test_sap_odata_connector import conn
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "sap_odata"
@@ -52,7 +52,7 @@ def _order(account: str, skus: list[str], ref: str) -> dict:
 
 
 def flatten_order(d: dict) -> dict:
-    from schemas import SalesOrder
+    from concord.schemas import SalesOrder
     return flatten(SalesOrder.model_validate(d))
 
 

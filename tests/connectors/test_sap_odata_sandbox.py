@@ -8,8 +8,8 @@ import pytest
 import requests
 from pyodata.v2.model import Config
 
-from connectors.sap_odata.sandbox import OWN_EDMX, start
-from hub.sandbox.world import World
+from concord.connectors.sap_odata.sandbox import OWN_EDMX, start
+from concord.hub.sandbox.world import World
 from tests import fixtures_path
 
 BP = "API_BUSINESS_PARTNER"
@@ -118,7 +118,7 @@ def test_custom_z_service_is_served_with_generated_data(tmp_path):
 
 
 def test_refuses_entity_expansion(tmp_path):
-    from connectors.sap_odata.edmx import EdmxError, parse_edmx
+    from concord.connectors.sap_odata.edmx import EdmxError, parse_edmx
     with pytest.raises(EdmxError, match="DOCTYPE"):
         parse_edmx(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
 

@@ -9,19 +9,19 @@ import zeep.exceptions
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.soap_erp import SoapErpConnector
-from connectors.soap_erp.config import SoapErpConfig
-from connectors.soap_erp.keys import PageKey, decode_parts, encode_parts
-from connectors.soap_erp.sandbox import start
-from connectors.soap_erp.sandbox.wsdlgen import (
+from concord.connectors.soap_erp import SoapErpConnector
+from concord.connectors.soap_erp.config import SoapErpConfig
+from concord.connectors.soap_erp.keys import PageKey, decode_parts, encode_parts
+from concord.connectors.soap_erp.sandbox import start
+from concord.connectors.soap_erp.sandbox.wsdlgen import (
     JOURNAL_LINE_FIELDS,
     journal_line_wsdl,
     page_wsdl,
 )
-from hub.contracts import Change, ConnectorContext, source_id_of
-from hub.errors import ConfigError, RecordError
-from hub.http import HttpToolkit
-from hub.sandbox.world import World
+from concord.hub.contracts import Change, ConnectorContext, source_id_of
+from concord.hub.errors import ConfigError, RecordError
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.world import World
 
 ENTITY = "GeneralJournalLine"
 JOURNAL_MAP = """\
@@ -214,7 +214,7 @@ def test_duplicate_and_missing_key_are_soap_faults_and_store_nothing(journal):
 def test_a_fault_while_answering_stores_nothing(journal, monkeypatch):
     sb, _ = journal
     before = sb.state.count()
-    from connectors.soap_erp.sandbox import soap
+    from concord.connectors.soap_erp.sandbox import soap
 
     def broken(self, *_a, **_k):
         raise RuntimeError("renderer broke")

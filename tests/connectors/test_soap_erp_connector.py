@@ -6,15 +6,15 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from connectors.soap_erp import SoapErpConnector
-from connectors.soap_erp.config import SoapErpConfig
-from connectors.soap_erp.opmap import load_operation_map
-from connectors.soap_erp.sandbox import BUNDLED_WSDL, start
-from hub.contracts import Change, ConnectorContext, Cursor
-from hub.errors import AuthError, ConfigError, FatalError, RecordError, StaleRecordError
-from hub.http import HttpToolkit
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
+from concord.connectors.soap_erp import SoapErpConnector
+from concord.connectors.soap_erp.config import SoapErpConfig
+from concord.connectors.soap_erp.opmap import load_operation_map
+from concord.connectors.soap_erp.sandbox import BUNDLED_WSDL, start
+from concord.hub.contracts import Change, ConnectorContext, Cursor
+from concord.hub.errors import AuthError, ConfigError, FatalError, RecordError, StaleRecordError
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
 from tests import fixtures_path
 from tests.connectors.test_soap_erp_contract import make_connector
 

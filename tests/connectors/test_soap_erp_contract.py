@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.soap_erp import SoapErpConnector
-from connectors.soap_erp.config import SoapErpConfig
-from connectors.soap_erp.sandbox import start
-from hub.contracts import ConnectorContext
-from hub.http import HttpToolkit
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
+from concord.connectors.soap_erp import SoapErpConnector
+from concord.connectors.soap_erp.config import SoapErpConfig
+from concord.connectors.soap_erp.sandbox import start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
 from tests.contract import *  # noqa: F401,F403
 from tests.contract import ContractCase
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from connectors.soap_erp.sandbox import BUNDLED_WSDL, ITEM_WSDL, SALES_ORDER_WSDL, start
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.connectors.soap_erp.sandbox import BUNDLED_WSDL, ITEM_WSDL, SALES_ORDER_WSDL, start
 from tests.connectors.test_soap_erp_contract import make_connector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +95,6 @@ def test_account_round_trips_to_writable_fields(connector_and_page):
     flat = m.to_canonical_flat(raw[0])
     payload = m.to_source(flat)
     assert payload and all(spec.field(k) and spec.field(k).createable for k in payload)
-    [res] = conn.write("Customer", [__import__("hub.contracts", fromlist=["Change"]).Change(
+    [res] = conn.write("Customer", [__import__("concord.hub.contracts", fromlist=["Change"]).Change(
         op="create", entity="Customer", fields=payload, idempotency_key="golden-rt")])
     assert res.ok, res.error

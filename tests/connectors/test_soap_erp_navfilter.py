@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.soap_erp import navfilter as nf
+from concord.connectors.soap_erp import navfilter as nf
 
 
 def match(criteria: str, values: list, xsd: str = "string") -> list:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.soap_erp.sandbox import BUNDLED_WSDL, ITEM_WSDL, SALES_ORDER_WSDL, start
-from connectors.soap_erp.sandbox.wsdlgen import item_wsdl, sales_order_wsdl
-from hub.canonical import flatten
-from hub.contracts import Change
-from hub.errors import RecordError
-from hub.mapping import load_mapping
-from hub.sandbox.world import World
-from schemas import SalesOrder
+from concord.connectors.soap_erp.sandbox import BUNDLED_WSDL, ITEM_WSDL, SALES_ORDER_WSDL, start
+from concord.connectors.soap_erp.sandbox.wsdlgen import item_wsdl, sales_order_wsdl
+from concord.hub.canonical import flatten
+from concord.hub.contracts import Change
+from concord.hub.errors import RecordError
+from concord.hub.mapping import load_mapping
+from concord.hub.sandbox.world import World
+from concord.schemas import SalesOrder
 from tests.connectors.test_soap_erp_contract import make_connector
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "soap_erp"

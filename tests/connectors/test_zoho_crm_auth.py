@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from hub.errors import AuthError, HubError
-from hub.http import CallLedger
+from concord.hub.errors import AuthError, HubError
+from concord.hub.http import CallLedger
 from tests.connectors.test_zoho_crm_helpers import connector, sandbox
 
 

@@ -5,12 +5,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
-from connectors.zoho_crm.sandbox import ZohoRunningSandbox, start
-from hub.contracts import ConnectorContext
-from hub.http import CallLedger, HttpToolkit, RetryPolicy
-from hub.sandbox import FaultConfig
-from hub.sandbox.world import World
+from concord.connectors.zoho_crm import ZohoCrmConfig, ZohoCrmConnector
+from concord.connectors.zoho_crm.sandbox import ZohoRunningSandbox, start
+from concord.hub.contracts import ConnectorContext
+from concord.hub.http import CallLedger, HttpToolkit, RetryPolicy
+from concord.hub.sandbox import FaultConfig
+from concord.hub.sandbox.world import World
 
 
 def sandbox(size: int = 60, seed: int = 7, **options: Any) -> ZohoRunningSandbox:

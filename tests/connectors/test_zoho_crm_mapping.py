@@ -13,9 +13,9 @@ import pytest
 
 from tests.connectors.test_zoho_crm_helpers import connector, sandbox
 
-mapping = pytest.importorskip("hub.mapping")
+mapping = pytest.importorskip("concord.hub.mapping")
 if not hasattr(mapping, "load_mapping"):
-    pytest.skip("hub.mapping.load_mapping is not available yet", allow_module_level=True)
+    pytest.skip("concord.hub.mapping.load_mapping is not available yet", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = sorted((ROOT / "mappings" / "zoho_crm").glob("*.yaml"))
@@ -82,7 +82,7 @@ def test_cjk_names_map_unchanged(zoho) -> None:
 
 def test_to_source_writes_through_the_connector(zoho) -> None:
     sb, conn = zoho
-    from hub.contracts import Change
+    from concord.hub.contracts import Change
     m = mapping.load_mapping(ROOT / "mappings" / "zoho_crm" / "product.yaml")
     payload = m.to_source({"sku": "MAT-GOLD-1", "name": "Golden Widget", "unit": "EA", "list_price": "12.50",
                            "currency": "EUR", "active": True})

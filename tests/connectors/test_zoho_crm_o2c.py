@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.contracts import Change
-from hub.mapping import load_mapping
+from concord.hub.contracts import Change
+from concord.hub.mapping import load_mapping
 from tests.connectors.test_zoho_crm_helpers import connector, sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

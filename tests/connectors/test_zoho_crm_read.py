@@ -4,10 +4,10 @@ from __future__ import annotations
 import requests
 import pytest
 
-from connectors.zoho_crm.sandbox.schema import ACCOUNTS
-from hub.contracts import Change, Cursor
-from hub.errors import ConfigError, FatalError
-from hub.sandbox import Response, SandboxApp, SandboxServer
+from concord.connectors.zoho_crm.sandbox.schema import ACCOUNTS
+from concord.hub.contracts import Change, Cursor
+from concord.hub.errors import ConfigError, FatalError
+from concord.hub.sandbox import Response, SandboxApp, SandboxServer
 from tests.connectors.test_zoho_crm_helpers import connector, sandbox
 
 

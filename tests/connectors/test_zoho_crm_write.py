@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.contracts import Change
-from hub.errors import AuthError, RecordError, TransientError
+from concord.hub.contracts import Change
+from concord.hub.errors import AuthError, RecordError, TransientError
 from tests.connectors.test_zoho_crm_helpers import connector, sandbox
 
 

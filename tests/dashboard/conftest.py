@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.config import load_project
-from hub.dashboard import Tokens, create_app
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.config import load_project
+from concord.hub.dashboard import Tokens, create_app
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.engine.helpers import cycle
 
 OP_TOKEN = "op-token-0123456789abcdef"

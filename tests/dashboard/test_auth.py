@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from hub.dashboard.auth import COOKIE, SessionSigner, Tokens
-from hub.errors import ConfigError
-from hub.warehouse import tables as T
+from concord.hub.dashboard.auth import COOKIE, SessionSigner, Tokens
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import tables as T
 from tests.dashboard.conftest import OP_TOKEN, READ_TOKEN, op_headers, read_headers
 
 PAGES = ["/", "/runs", "/runs/1", "/records", "/records?q=nord", "/conflicts", "/quarantine", "/review"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.dashboard.app import CSP
-from hub.dashboard.auth import COOKIE, SessionSigner
+from concord.hub.dashboard.app import CSP
+from concord.hub.dashboard.auth import COOKIE, SessionSigner
 from tests.dashboard.conftest import READ_TOKEN, SECRET, op_headers, read_headers
 
 HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff", "x-frame-options": "DENY",
@@ -111,7 +111,7 @@ def test_ids_out_of_range(client) -> None:
 
 
 def test_unexpected_error_is_a_500_page_with_headers_and_no_detail(app, client, monkeypatch) -> None:
-    from hub.dashboard import queries
+    from concord.hub.dashboard import queries
 
     def boom(*_a, **_k):
         raise RuntimeError(f"database exploded with password={SECRET}")

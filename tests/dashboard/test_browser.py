@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.warehouse import tables as T
+from concord.hub.warehouse import tables as T
 from tests.dashboard.conftest import ARTIFACTS, OP_TOKEN, READ_TOKEN, SECRET
 
 CHROMIUM = os.environ.get("CONCORD_CHROMIUM", "/usr/bin/chromium")

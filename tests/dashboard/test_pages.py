@@ -5,9 +5,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from hub.dashboard.present import mask
-from hub.dashboard.svg import sparkline
-from hub.warehouse import tables as T
+from concord.hub.dashboard.present import mask
+from concord.hub.dashboard.svg import sparkline
+from concord.hub.warehouse import tables as T
 from tests.dashboard.conftest import OP_TOKEN, READ_TOKEN, SECRET, op_headers, read_headers
 from tests.engine.helpers import cycle
 

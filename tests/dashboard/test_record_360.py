@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, update
 
-from hub.warehouse import tables as T
+from concord.hub.warehouse import tables as T
 from tests.dashboard.conftest import read_headers
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()

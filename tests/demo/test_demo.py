@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hub.demo.profiles import PROFILES
-from hub.demo.runner import parse_size
+from concord.hub.demo.profiles import PROFILES
+from concord.hub.demo.runner import parse_size
 from tests.conftest import run_cli
 
 

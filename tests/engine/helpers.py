@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.config import load_project
-from hub.engine import RunContext, run_cycle
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.config import load_project
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 
 
 def cycle(project_dir: Path, url: str, *, dry_run: bool = False) -> Any:

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.conftest import run_cli
 from tests.engine.helpers import read_csv
 

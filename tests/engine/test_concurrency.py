@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
-from hub.warehouse.owner import current_owner, is_alive, owner_of
-from hub.warehouse.stores import outbox
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.owner import current_owner, is_alive, owner_of
+from concord.hub.warehouse.stores import outbox
 from tests.conftest import run_cli
 from tests.engine.helpers import read_csv, read_jsonl
 
@@ -129,7 +129,7 @@ def test_rows_another_live_worker_is_sending_are_not_claimed(warehouse: Warehous
 def test_stream_lock_excludes_another_process(warehouse: Warehouse, database_url: str, tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text(
-        "import sys\nfrom hub.warehouse import Warehouse\n"
+        "import sys\nfrom concord.hub.warehouse import Warehouse\n"
         "wh = Warehouse.open(sys.argv[1], migrate=False)\n"
         "with wh.stream_lock('push:crm:account') as got:\n    print('got' if got else 'busy')\n")
     with warehouse.stream_lock("push:crm:account") as got:

@@ -18,16 +18,16 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from hub import registry
-from hub.config import load_project
-from hub.contracts import Change, ConnectorContext
-from hub.engine import RunContext, run_cycle
-from hub.engine import crashpoints
-from hub.http import HttpToolkit
-from hub.sandbox.faults import FaultConfig
-from hub.sandbox.world import World
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub import registry
+from concord.hub.config import load_project
+from concord.hub.contracts import Change, ConnectorContext
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.engine import crashpoints
+from concord.hub.http import HttpToolkit
+from concord.hub.sandbox.faults import FaultConfig
+from concord.hub.sandbox.world import World
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests import ROOT
 
 FIELDS = {  # canonical field -> (ERP field, CRM field): synced both ways

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
-from hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
 from tests.conftest import run_cli
 from tests.engine.helpers import (canonical_by_system, cycle, read_csv, read_jsonl, table_counts, write_csv,
                                   write_jsonl)

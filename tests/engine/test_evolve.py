@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from hub.warehouse import Warehouse
-from hub.warehouse.evolve import pending_changes
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse.evolve import pending_changes
 
 
 def test_missing_canonical_columns_and_tables_are_added(database_url: str) -> None:

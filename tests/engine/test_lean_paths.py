@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 
-from hub.engine.golden import _rekey
-from hub.engine.util import json_safe, land_encoding, payload_hash, stable_hash
-from hub.warehouse import bulk
-from hub.warehouse import tables as T
+from concord.hub.engine.golden import _rekey
+from concord.hub.engine.util import json_safe, land_encoding, payload_hash, stable_hash
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse import tables as T
 
 AWKWARD = [
     {"a": 1, "b": [1, 2.5, "x"], "c": {"z": None, "y": True}},
@@ -152,7 +152,7 @@ def test_repeated_values_share_one_processed_value(warehouse) -> None:  # type: 
 def test_relaxed_gc_restores_the_thresholds() -> None:
     import gc
 
-    from hub.engine.util import GC_THRESHOLD, relaxed_gc
+    from concord.hub.engine.util import GC_THRESHOLD, relaxed_gc
 
     before = gc.get_threshold()
     with relaxed_gc():

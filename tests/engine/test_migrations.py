@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import text
 
-from hub.warehouse import Warehouse
-from hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse.stores import golden as golden_store
 
 
 def test_field_lineage_rows_fold_into_the_golden_row(database_url: str) -> None:

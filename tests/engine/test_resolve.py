@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from hub.config.model import EntityConfig
-from hub.engine.resolve import SourceRecord, resolve
-from hub.survive import Lineage
+from concord.hub.config.model import EntityConfig
+from concord.hub.engine.resolve import SourceRecord, resolve
+from concord.hub.survive import Lineage
 
 
 def _policy(**kw: Any) -> EntityConfig:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import ConfigError
-from hub.warehouse import Warehouse
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import Warehouse
 from tests.conftest import run_cli
 
 

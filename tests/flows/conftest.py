@@ -33,9 +33,9 @@ def prefect_harness() -> Iterator[str]:
 def sandbox_project(folder: Path, names: list[str], *, size: int = 12, seed: int = 7,
                     warehouse: str = "sqlite:///concord.db", faults: Any = None) -> tuple[Path, list[Any]]:
     """Start the named sandboxes from one world and write a demo-style concord.yaml for them."""
-    from hub import registry
-    from hub.demo.project import build_config, copy_mappings, export_env, profile_for, write_config
-    from hub.sandbox.world import World
+    from concord.hub import registry
+    from concord.hub.demo.project import build_config, copy_mappings, export_env, profile_for, write_config
+    from concord.hub.sandbox.world import World
 
     world = World(seed=seed, size=size)
     systems, mappings, running = {}, {}, []

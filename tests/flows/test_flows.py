@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.conftest import run_cli
 from tests.flows.conftest import sandbox_project
 
@@ -39,7 +39,7 @@ def test_sync_flows_write_the_ledger_linked_to_their_flow_runs(prefect_harness: 
                                                                database_url: str) -> None:
     import asyncio
 
-    from flows.sync import full_resync, retry_dead_letters, sync_entity
+    from concord.flows.sync import full_resync, retry_dead_letters, sync_entity
 
     first = sync_entity(config=str(project), entity="account", warehouse=database_url)
     assert first.status == "success", first.as_dict()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.registry import load_entry_point, names
+from concord.hub.registry import load_entry_point, names
 from tests import ROOT
 
 
@@ -24,9 +24,10 @@ def _flow(entrypoint: str) -> Any:
     from prefect.flows import Flow
     from prefect.utilities.importtools import import_object
 
-    path, name = entrypoint.rsplit(":", 1)
-    assert path.endswith(".py") and (ROOT / path).is_file(), f"entrypoint file {path} is missing"
-    obj = import_object(path[:-3].replace("/", ".") + ":" + name)
+    module, _ = entrypoint.rsplit(":", 1)
+    assert module.startswith("concord.") and not module.endswith(".py"), \
+        f"{entrypoint}: an installed package has no flows/ folder; name the module (concord.flows.sync:...)"
+    obj = import_object(entrypoint)
     assert isinstance(obj, Flow), f"{entrypoint} is not a Prefect flow"
     return obj
 
@@ -65,8 +66,7 @@ def test_deployment_schedules_and_limits_are_valid(dep: dict[str, Any]) -> None:
 
 
 def test_entity_deployments_name_real_entities() -> None:
-    import schemas
-
+    from concord import schemas
     for dep in _deployments():
         ent = (dep.get("parameters") or {}).get("entity")
         if ent is not None:

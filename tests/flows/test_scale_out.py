@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.conftest import DB_URL
 from tests.flows.conftest import sandbox_project
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow,
 
 WORKER = """
 import json, sys
-from flows.sync import sync_cycle_flow
+from concord.flows.sync import sync_cycle_flow
 s = sync_cycle_flow(config=sys.argv[1], warehouse=sys.argv[2])
 print(json.dumps({"run_id": s.run_id, "status": s.status, "written": s.written,
                   "skipped": sum(1 for x in s.streams if x.status == "skipped")}))
@@ -37,7 +37,7 @@ print(json.dumps({"run_id": s.run_id, "status": s.status, "written": s.written,
 
 def test_two_workers_share_the_streams_and_finish_the_work(prefect_harness: str, tmp_path: Path,
                                                            database_url: str) -> None:
-    from hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.faults import FaultConfig
 
     # every request waits a little, so the two workers really overlap
     slow = FaultConfig(rate=1.0, kinds=("latency",), latency_s=0.02)
@@ -76,7 +76,7 @@ def test_two_workers_share_the_streams_and_finish_the_work(prefect_harness: str,
                     assert ra == rb or a1 <= b0, f"{key} synced by runs {ra} and {rb} at once"
 
             # together they finished: one more cycle has nothing to write
-            from flows.sync import sync_cycle_inline
+            from concord.flows.sync import sync_cycle_inline
 
             final = sync_cycle_inline.fn(config=str(cfg), warehouse=database_url)
             assert final.written == 0, final.as_dict()

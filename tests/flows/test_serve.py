@@ -5,7 +5,7 @@ import inspect
 import json
 from pathlib import Path
 
-from hub.registry import load_entry_point
+from concord.hub.registry import load_entry_point
 from tests.conftest import run_cli
 
 

@@ -1,4 +1,4 @@
-"""hub.engine.steps, called directly (no Prefect): the stepwise cycle the flows are shells over."""
+"""concord.hub.engine.steps, called directly (no Prefect): the stepwise cycle the flows are shells over."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hub.config import load_project
-from hub.engine import RunContext, run_cycle
-from hub.engine.steps import CycleRun, reset_cursors
-from hub.errors import ConfigError
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.config import load_project
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.engine.steps import CycleRun, reset_cursors
+from concord.hub.errors import ConfigError
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 
 
 def _steps_cycle(ctx: RunContext) -> CycleRun:

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from hub import registry
-from hub.config import load_project
-from hub.demo.profiles import PROFILES
-from hub.demo.project import build_config, copy_mappings, write_config
-from hub.engine import RunContext, run_cycle
-from hub.http import CallLedger, HttpToolkit, RetryPolicy
-from hub.warehouse import Warehouse
+from concord.hub import registry
+from concord.hub.config import load_project
+from concord.hub.demo.profiles import PROFILES
+from concord.hub.demo.project import build_config, copy_mappings, write_config
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.http import CallLedger, HttpToolkit, RetryPolicy
+from concord.hub.warehouse import Warehouse
 from tests.hub.test_http_breaker import Switchable
 
 DOWN, UP = "zoho_crm", ("salesforce", "oracle_fusion")
@@ -28,8 +28,8 @@ DOWN, UP = "zoho_crm", ("salesforce", "oracle_fusion")
 
 @pytest.fixture
 def sandboxes() -> Iterator[dict[str, Any]]:
-    from hub.sandbox.faults import FaultConfig
-    from hub.sandbox.world import World
+    from concord.hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.world import World
 
     world = World(seed=7, size=12)
     running: dict[str, Any] = {}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.errors import RecordError, TransientError
-from hub.sandbox.faults import FaultConfig, FaultInjector
+from concord.hub.errors import RecordError, TransientError
+from concord.hub.sandbox.faults import FaultConfig, FaultInjector
 
 
 def test_record_transient_fault_is_scripted_and_counted() -> None:
@@ -22,7 +22,7 @@ def test_record_transient_fault_is_scripted_and_counted() -> None:
 def test_drop_mid_body_runs_the_handler_then_cuts_the_answer() -> None:
     import requests
 
-    from hub.sandbox.server import Response, SandboxApp, SandboxServer
+    from concord.hub.sandbox.server import Response, SandboxApp, SandboxServer
 
     app = SandboxApp("t")
     hits = []
@@ -36,8 +36,8 @@ def test_drop_mid_body_runs_the_handler_then_cuts_the_answer() -> None:
 
 
 def _toolkit_and_app():  # type: ignore[no-untyped-def]
-    from hub.http import HttpToolkit
-    from hub.sandbox.server import Response, SandboxApp
+    from concord.hub.http import HttpToolkit
+    from concord.hub.sandbox.server import Response, SandboxApp
 
     app = SandboxApp("t")
     hits: list[str] = []
@@ -49,7 +49,7 @@ def _toolkit_and_app():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 def test_a_cut_off_answer_to_an_idempotent_request_is_retried(method: str) -> None:
-    from hub.sandbox.server import SandboxServer
+    from concord.hub.sandbox.server import SandboxServer
 
     toolkit, app, hits = _toolkit_and_app()
     with SandboxServer(app) as srv:
@@ -63,7 +63,7 @@ def test_a_cut_off_answer_to_an_idempotent_request_is_retried(method: str) -> No
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_a_cut_off_answer_to_a_post_is_an_unknown_outcome_not_resent(method: str) -> None:
-    from hub.sandbox.server import SandboxServer
+    from concord.hub.sandbox.server import SandboxServer
 
     toolkit, app, hits = _toolkit_and_app()
     with SandboxServer(app) as srv:
@@ -79,7 +79,7 @@ def test_a_cut_off_answer_to_a_post_is_an_unknown_outcome_not_resent(method: str
 def test_a_cut_off_answer_to_a_get_that_stays_cut_off_raises_the_requests_error() -> None:
     import requests
 
-    from hub.sandbox.server import SandboxServer
+    from concord.hub.sandbox.server import SandboxServer
 
     toolkit, app, hits = _toolkit_and_app()
     with SandboxServer(app) as srv:
@@ -90,9 +90,9 @@ def test_a_cut_off_answer_to_a_get_that_stays_cut_off_raises_the_requests_error(
 
 
 def test_vendor_transient_per_record_errors_are_transient() -> None:
-    from connectors.salesforce.write import record_error as sf_error
-    from connectors.zoho_crm.vendor import record_error as zoho_error
-    from hub.contracts import Change
+    from concord.connectors.salesforce.write import record_error as sf_error
+    from concord.connectors.zoho_crm.vendor import record_error as zoho_error
+    from concord.hub.contracts import Change
 
     ch = Change(op="update", entity="Account", key="001", fields={}, idempotency_key="k")
     assert isinstance(sf_error("Account", ch, {"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked"}), TransientError)
@@ -103,8 +103,8 @@ def test_vendor_transient_per_record_errors_are_transient() -> None:
 
 
 def test_fxiaoke_per_record_busy_fails_only_that_record() -> None:
-    from connectors.fxiaoke.write import Writer
-    from hub.contracts import Change
+    from concord.connectors.fxiaoke.write import Writer
+    from concord.hub.contracts import Change
 
     class W(Writer):
         def __init__(self) -> None:
@@ -114,7 +114,7 @@ def test_fxiaoke_per_record_busy_fails_only_that_record() -> None:
             self.n += 1
             if self.n == 1:
                 raise TransientError("busy", code="-1")
-            from hub.contracts import WriteResult
+            from concord.hub.contracts import WriteResult
             return WriteResult(change=ch, ok=True, target_id=ch.key)
 
     chs = [Change(op="update", entity="AccountObj", key=str(i), fields={}, idempotency_key=str(i)) for i in range(3)]

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from hub.config import load_project
-from hub.contracts import Page
-from hub.engine import RunContext
-from hub.engine.process import process_entity
-from hub.engine.pull import land_page
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.config import load_project
+from concord.hub.contracts import Page
+from concord.hub.engine import RunContext
+from concord.hub.engine.process import process_entity
+from concord.hub.engine.pull import land_page
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.conftest import run_cli
 
 EXAMPLES = int(os.environ.get("CONCORD_PROPS_EXAMPLES", "25"))

@@ -26,10 +26,10 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from typer.testing import CliRunner
 
-from hub import registry
-from hub.demo.profiles import PROFILES
-from hub.demo.project import build_config, copy_mappings, write_config
-from hub.errors import HubError
+from concord.hub import registry
+from concord.hub.demo.profiles import PROFILES
+from concord.hub.demo.project import build_config, copy_mappings, write_config
+from concord.hub.errors import HubError
 
 SYSTEMS = ("sap_odata", "oracle_fusion", "soap_erp", "salesforce", "zoho_crm", "fxiaoke")
 WRONG_IN_FIRST_RUN = ("sap_odata", "zoho_crm")
@@ -145,7 +145,7 @@ class Harness:
         self.outputs: list[tuple[str, str]] = []
 
     def cli(self, *args: str) -> Any:
-        from hub.cli.app import app
+        from concord.hub.cli.app import app
 
         result = CliRunner().invoke(app, [*args, "-c", str(self.config)], catch_exceptions=True)
         out = result.stdout + (result.stderr if result.stderr_bytes is not None else "")
@@ -164,8 +164,8 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[dict[str, Any]]:
-    from hub.sandbox.faults import FaultConfig
-    from hub.sandbox.world import World
+    from concord.hub.sandbox.faults import FaultConfig
+    from concord.hub.sandbox.world import World
 
     world = World(seed=5, size=12)
     out: dict[str, Any] = {}
@@ -240,9 +240,9 @@ def _warehouse_texts(db: Path) -> Iterator[tuple[str, str]]:
 def _dashboard_texts(h: Harness) -> Iterator[tuple[str, str]]:
     from fastapi.testclient import TestClient
 
-    from hub.config import load_project
-    from hub.dashboard import Tokens, create_app
-    from hub.warehouse import Warehouse
+    from concord.hub.config import load_project
+    from concord.hub.dashboard import Tokens, create_app
+    from concord.hub.warehouse import Warehouse
 
     project = load_project(h.config)
     wh = Warehouse.open(f"sqlite:///{h.db}", migrate=False)
@@ -268,11 +268,11 @@ def _dashboard_texts(h: Harness) -> Iterator[tuple[str, str]]:
 
 def _connector_errors(h: Harness) -> Iterator[tuple[str, str]]:
     """Call each connector directly: the messages, details and causes of what it raises."""
-    from hub.config import load_project
-    from hub.engine import RunContext
+    from concord.hub.config import load_project
+    from concord.hub.engine import RunContext
 
     project = load_project(h.config)
-    ctx = RunContext(project, None, __import__("hub.http", fromlist=["HttpToolkit"]).HttpToolkit())
+    ctx = RunContext(project, None, __import__("concord.hub.http", fromlist=["HttpToolkit"]).HttpToolkit())
     try:
         for system in project.config.systems:
             for what in ("check", "read"):
@@ -297,7 +297,7 @@ def _connector_errors(h: Harness) -> Iterator[tuple[str, str]]:
 
 
 def _scan(h: Harness, logs: _Keep) -> list[str]:
-    from hub.http.redact import redactor
+    from concord.hub.http.redact import redactor
 
     # tokens the systems issued during the runs (access tokens, session ids) are secrets as well
     h.secrets |= {v for v in redactor._secrets if len(v) >= 16}

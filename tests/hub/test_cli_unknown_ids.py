@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hub.cli.app import app
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
+from concord.hub.cli.app import app
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
 from tests.conftest import run_cli
 
 HUGE = "99999999999999999999"

@@ -6,10 +6,10 @@ import logging
 import pytest
 import requests
 
-from hub.errors import AuthError, RecordError, StaleRecordError, TransientError
-from hub.http import BasicAuth, BearerAuth, HttpToolkit, RetryPolicy, classify_response, redact
-from hub.http.limiter import RateLimiter
-from hub.sandbox import Response, SandboxApp, SandboxServer
+from concord.hub.errors import AuthError, RecordError, StaleRecordError, TransientError
+from concord.hub.http import BasicAuth, BearerAuth, HttpToolkit, RetryPolicy, classify_response, redact
+from concord.hub.http.limiter import RateLimiter
+from concord.hub.sandbox import Response, SandboxApp, SandboxServer
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_calls_are_counted_per_stream(server) -> None:  # type: ignore[no-untype
 
 
 def test_budget_remaining() -> None:
-    from hub.http import CallLedger
+    from concord.hub.http import CallLedger
 
     led = CallLedger({"crm": 10})
     for _ in range(4):

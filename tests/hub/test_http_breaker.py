@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from hub.errors import SystemUnavailable, TransientError, error_from_dict
-from hub.http import BearerAuth, BreakerPolicy, HttpToolkit, RetryPolicy
-from hub.sandbox import Response, SandboxApp, SandboxServer
+from concord.hub.errors import SystemUnavailable, TransientError, error_from_dict
+from concord.hub.http import BearerAuth, BreakerPolicy, HttpToolkit, RetryPolicy
+from concord.hub.sandbox import Response, SandboxApp, SandboxServer
 
 
 def refused_url() -> str:

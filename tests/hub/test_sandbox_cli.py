@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from hub import registry
+from concord.hub import registry
 from tests.conftest import run_cli
 
 KNOWN = {"files", "salesforce", "sap_odata", "oracle_fusion", "soap_erp", "zoho_crm", "fxiaoke"}

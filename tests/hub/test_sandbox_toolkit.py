@@ -5,8 +5,8 @@ import tracemalloc
 
 import requests
 
-from hub.sandbox import FaultConfig, FaultInjector, Response, SandboxApp, SandboxServer
-from hub.sandbox.world import World
+from concord.hub.sandbox import FaultConfig, FaultInjector, Response, SandboxApp, SandboxServer
+from concord.hub.sandbox.world import World
 
 
 def test_https_with_generated_certificate_and_counting() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import ConfigError
-from hub.mapping import CompiledMapping, load_mapping
+from concord.hub.errors import ConfigError
+from concord.hub.mapping import CompiledMapping, load_mapping
 
 
 class FakeResolver:

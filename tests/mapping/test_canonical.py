@@ -1,4 +1,4 @@
-"""hub.canonical: flatten/unflatten, JSON-safe values, field types, hashes."""
+"""concord.hub.canonical: flatten/unflatten, JSON-safe values, field types, hashes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from hub.canonical import canonical_json, decimal_str, field_types, flatten, jsonable, record_hash, unflatten
-from hub.errors import RecordError
-from schemas import Account, Address, SalesOrder, SalesOrderLine
+from concord.hub.canonical import canonical_json, decimal_str, field_types, flatten, jsonable, record_hash, unflatten
+from concord.hub.errors import RecordError
+from concord.schemas import Account, Address, SalesOrder, SalesOrderLine
 
 
 @pytest.mark.parametrize("value, text", [

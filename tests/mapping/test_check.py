@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from hub.contracts import EntitySpec, FieldSpec
+from concord.hub.contracts import EntitySpec, FieldSpec
 from tests import fixtures_path
 
 SPEC = EntitySpec(name="Orders", primary_key=("OrderNo",), fields=(

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.errors import ConfigError
-from hub.mapping import compile_mapping, load_mapping
+from concord.hub.errors import ConfigError
+from concord.hub.mapping import compile_mapping, load_mapping
 
 
 def check(err: ConfigError, line: int, key: str | None, *fragments: str) -> None:

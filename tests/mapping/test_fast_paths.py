@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hub.canonical import flatten
-from hub.errors import RecordError
-from hub.mapping import load_mapping
-from hub.mapping.paths import PathError, compile_getter, parse_path
+from concord.hub.canonical import flatten
+from concord.hub.errors import RecordError
+from concord.hub.mapping import load_mapping
+from concord.hub.mapping.paths import PathError, compile_getter, parse_path
 
 from .conftest import FakeResolver
 
@@ -82,8 +82,8 @@ def test_starter_mappings_on_generated_drops(tmp_path: Path) -> None:
     """The starter's account mappings over generated drops (JSON Lines and CSV), both paths alike."""
     import csv
 
-    from connectors.files.sandbox import write_drops
-    from hub.sandbox.world import World
+    from concord.connectors.files.sandbox import write_drops
+    from concord.hub.sandbox.world import World
 
     write_drops(World(seed=3, size=80), str(tmp_path))
     root = Path(__file__).resolve().parents[2] / "hub" / "starter" / "mappings"
@@ -102,7 +102,7 @@ def test_starter_mappings_on_generated_drops(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", ["a.b", "a.b.c", "x", "a['b c'].d"])
 def test_key_getter_equals_general(path: str) -> None:
-    from hub.mapping.paths import _general_getter, format_path
+    from concord.hub.mapping.paths import _general_getter, format_path
 
     segs = parse_path(path)
     fast, slow = compile_getter(segs), _general_getter(segs, format_path(segs))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import RecordError
-from hub.mapping import load_mapping, load_mappings
+from concord.hub.errors import RecordError
+from concord.hub.mapping import load_mapping, load_mappings
 
 from .conftest import FakeResolver
 

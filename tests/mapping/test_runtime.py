@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from hub.canonical import flatten
-from hub.errors import RecordError
-from hub.mapping import PathError, compile_mapping, format_path, parse_path
-from hub.mapping.paths import compile_getter, compile_setter
-from schemas import Account
+from concord.hub.canonical import flatten
+from concord.hub.errors import RecordError
+from concord.hub.mapping import PathError, compile_mapping, format_path, parse_path
+from concord.hub.mapping.paths import compile_getter, compile_setter
+from concord.schemas import Account
 
 from .conftest import FakeResolver
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.mapping import TRANSFORMS, NoParams, Params, TransformError, register_transform
+from concord.hub.mapping import TRANSFORMS, NoParams, Params, TransformError, register_transform
 
 UTC = dt.timezone.utc
 

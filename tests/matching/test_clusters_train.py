@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from hub.config import load_project
-from hub.matching.offline import Pair, close_clusters, clusters
+from concord.hub.config import load_project
+from concord.hub.matching.offline import Pair, close_clusters, clusters
 from tests.conftest import run_cli
 
 

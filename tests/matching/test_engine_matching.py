@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.config import load_project
-from hub.engine import RunContext, run_cycle
-from hub.matching import manual
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
-from hub.warehouse.stores import golden as golden_store
+from concord.hub.config import load_project
+from concord.hub.engine import RunContext, run_cycle
+from concord.hub.matching import manual
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
 from tests.conftest import run_cli
 from tests.engine.helpers import write_csv, write_jsonl
 

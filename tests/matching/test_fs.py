@@ -8,10 +8,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from hub.config.model import MatchRule
-from hub.matching import Candidate, RuleMatcher
-from hub.matching.em import estimate, term_frequencies
-from hub.matching.fs import FSScorer, level_label, normaliser
+from concord.hub.config.model import MatchRule
+from concord.hub.matching import Candidate, RuleMatcher
+from concord.hub.matching.em import estimate, term_frequencies
+from concord.hub.matching.fs import FSScorer, level_label, normaliser
 
 PERSON = {"name": "person", "type": "probabilistic",
           "fields": ["first_name", "last_name", "birth_date", "national_id", "email"],

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from hub.matching import normalise as N
-from hub.matching.compare import default_comparator, normaliser_for
-from schemas import Account, Contact
+from concord.hub.matching import normalise as N
+from concord.hub.matching.compare import default_comparator, normaliser_for
+from concord.schemas import Account, Contact
 
 
 def test_contact_and_account_carry_identifiers() -> None:
@@ -46,8 +46,8 @@ def test_migration_adds_the_columns_to_an_older_warehouse(database_url: str) -> 
     from alembic import command
     from alembic.config import Config
 
-    from hub.warehouse import Warehouse
-    from hub.warehouse.db import MIGRATIONS
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse.db import MIGRATIONS
 
     wh = Warehouse.open(database_url)
     with wh.engine.begin() as c:      # the warehouse as revision 0004 left it

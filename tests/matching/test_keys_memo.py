@@ -4,9 +4,9 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from hub.config.model import MatchRule
-from hub.matching import RuleMatcher
-from hub.matching import rules as R
+from concord.hub.config.model import MatchRule
+from concord.hub.matching import RuleMatcher
+from concord.hub.matching import rules as R
 
 RULES = [MatchRule.model_validate(r) for r in (
     {"name": "erp_number", "fields": ["erp_customer_number"]},

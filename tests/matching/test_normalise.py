@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.matching import normalise as N
-from hub.matching.compare import company_name, person_name, phone, street
+from concord.hub.matching import normalise as N
+from concord.hub.matching.compare import company_name, person_name, phone, street
 
 
 @pytest.mark.parametrize("raw,name,form", [

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hub.config.model import MatchRule
-from hub.matching import Candidate, RuleMatcher
+from concord.hub.config.model import MatchRule
+from concord.hub.matching import Candidate, RuleMatcher
 
 FUZZY = MatchRule.model_validate({
     "name": "company", "type": "fuzzy",
@@ -126,7 +126,7 @@ def test_rule_config_errors(bad: dict, msg: str) -> None:
 def test_starter_rules_load() -> None:
     from pathlib import Path
 
-    from hub.config import load_project
+    from concord.hub.config import load_project
 
     p = load_project(Path(__file__).resolve().parents[2] / "hub/starter/concord.yaml", check_connectors=False)
     acc = p.config.entities["account"].match

@@ -1,8 +1,8 @@
 """Survivorship per field: priority, latest, most_complete, trust decaying with age; lineage."""
 from __future__ import annotations
 
-from hub.config.model import Survivorship
-from hub.survive import Lineage, completeness, survive, trust_score
+from concord.hub.config.model import Survivorship
+from concord.hub.survive import Lineage, completeness, survive, trust_score
 
 
 def _apply(policy: Survivorship, versions: list[tuple[str, str, dict, str | None]]):

@@ -2,7 +2,7 @@
 the configured rates."""
 from __future__ import annotations
 
-from hub.sandbox.world import PersonNoise, World
+from concord.hub.sandbox.world import PersonNoise, World
 
 BASE = ("first_name", "last_name", "email", "phone", "mobile", "birth_date", "job_title", "company_index")
 

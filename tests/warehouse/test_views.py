@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hub.warehouse import Warehouse
-from hub.warehouse import tables as T
-from hub.warehouse.views import VIEWS, account_figures, ensure_views
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.views import VIEWS, account_figures, ensure_views
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 NOW = dt.datetime.now(dt.timezone.utc)

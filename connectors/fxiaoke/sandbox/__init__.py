@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.fxiaoke.sandbox.app import FxiaokeSandbox
-from connectors.fxiaoke.sandbox.objects import CONCORD_ID_FIELD
-from connectors.fxiaoke.sandbox.seed import seed
-from connectors.fxiaoke.sandbox.store import Store
-from hub.sandbox import FaultConfig, FaultInjector, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke.sandbox.app import FxiaokeSandbox
+from concord.connectors.fxiaoke.sandbox.objects import CONCORD_ID_FIELD
+from concord.connectors.fxiaoke.sandbox.seed import seed
+from concord.connectors.fxiaoke.sandbox.store import Store
+from concord.hub.sandbox import FaultConfig, FaultInjector, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
 
 __all__ = ["start", "FxiaokeSandbox", "Store"]
 

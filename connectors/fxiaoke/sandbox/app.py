@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from connectors.fxiaoke.sandbox.objects import is_custom
-from connectors.fxiaoke.sandbox.seed import USERS
-from connectors.fxiaoke.sandbox.store import ApiError, Store
-from hub.sandbox import FaultInjector, Request, Response, SandboxApp
+from concord.connectors.fxiaoke.sandbox.objects import is_custom
+from concord.connectors.fxiaoke.sandbox.seed import USERS
+from concord.connectors.fxiaoke.sandbox.store import ApiError, Store
+from concord.hub.sandbox import FaultInjector, Request, Response, SandboxApp
 
 EA = "fsbox001"
 

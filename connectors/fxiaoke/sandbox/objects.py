@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.sandbox.world import _INDUSTRY, _TERMS, _UNITS, _GROUPS
+from concord.hub.sandbox.world import _INDUSTRY, _TERMS, _UNITS, _GROUPS
 
 _COUNTRIES = [("CN", "中国"), ("DE", "德国"), ("FR", "法国"), ("GB", "英国"), ("US", "美国"), ("NL", "荷兰")]
 _CURRENCIES = [("CNY", "人民币"), ("EUR", "欧元"), ("GBP", "英镑"), ("USD", "美元")]

@@ -14,9 +14,9 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from connectors.fxiaoke.sandbox.objects import INDUSTRY_CODES, ORDER_STATUS
-from connectors.fxiaoke.sandbox.store import Store
-from hub.sandbox.world import World
+from concord.connectors.fxiaoke.sandbox.objects import INDUSTRY_CODES, ORDER_STATUS
+from concord.connectors.fxiaoke.sandbox.store import Store
+from concord.hub.sandbox.world import World
 
 SYSTEM = "fxiaoke"
 BEIJING = dt.timezone(dt.timedelta(hours=8))

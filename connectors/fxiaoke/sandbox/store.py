@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.fxiaoke.sandbox.objects import DETAILS, READ_ONLY, SYSTEM_READ_ONLY, build_describes
+from concord.connectors.fxiaoke.sandbox.objects import DETAILS, READ_ONLY, SYSTEM_READ_ONLY, build_describes
 
 LMT = "last_modified_time"
 NUMERIC = {"number", "currency", "percentile", "date", "date_time", "time"}

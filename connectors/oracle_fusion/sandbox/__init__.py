@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.sandbox import FaultConfig, FaultInjector, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
-from connectors.oracle_fusion.sandbox.app import OracleSandbox
-from connectors.oracle_fusion.sandbox.seed import seed
-from connectors.oracle_fusion.sandbox.store import Store
+from concord.hub.sandbox import FaultConfig, FaultInjector, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.sandbox.app import OracleSandbox
+from concord.connectors.oracle_fusion.sandbox.seed import seed
+from concord.connectors.oracle_fusion.sandbox.store import Store
 
 __all__ = ["start", "Store", "OracleSandbox"]
 

@@ -8,11 +8,11 @@ import threading
 from typing import Any
 from urllib.parse import quote, unquote
 
-from hub.sandbox import FaultInjector, Request, Response, SandboxApp
-from connectors.oracle_fusion import qgrammar
-from connectors.oracle_fusion.sandbox import wire
-from connectors.oracle_fusion.sandbox.resources import RESOURCES, ResourceDef
-from connectors.oracle_fusion.sandbox.store import Store, Table, VendorError
+from concord.hub.sandbox import FaultInjector, Request, Response, SandboxApp
+from concord.connectors.oracle_fusion import qgrammar
+from concord.connectors.oracle_fusion.sandbox import wire
+from concord.connectors.oracle_fusion.sandbox.resources import RESOURCES, ResourceDef
+from concord.connectors.oracle_fusion.sandbox.store import Store, Table, VendorError
 
 API = r"/(?P<api>fscmRestApi|crmRestApi)/resources"
 VER = r"(?P<ver>11\.13\.18\.05|latest)"

@@ -1,8 +1,8 @@
 """Project the shared world into Oracle Fusion's shape (with noise), one resource at a time."""
 from __future__ import annotations
 
-from hub.sandbox.world import World
-from connectors.oracle_fusion.sandbox.store import Store, iso
+from concord.hub.sandbox.world import World
+from concord.connectors.oracle_fusion.sandbox.store import Store, iso
 
 SYSTEM = "oracle_fusion"
 UOM = {"EA": "Each", "KG": "Kilogram", "M": "Meter", "L": "Liter", "PAK": "Pack", "H": "Hour"}

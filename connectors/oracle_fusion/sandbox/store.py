@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.oracle_fusion.qgrammar import coerce
-from connectors.oracle_fusion.sandbox.resources import RESOURCES, Attr, ResourceDef
+from concord.connectors.oracle_fusion.qgrammar import coerce
+from concord.connectors.oracle_fusion.sandbox.resources import RESOURCES, Attr, ResourceDef
 
 UTC = dt.timezone.utc
 

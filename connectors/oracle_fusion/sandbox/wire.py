@@ -4,9 +4,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hub.sandbox import Response
-from connectors.oracle_fusion.sandbox.resources import ResourceDef
-from connectors.oracle_fusion.sandbox.store import VendorError
+from concord.hub.sandbox import Response
+from concord.connectors.oracle_fusion.sandbox.resources import ResourceDef
+from concord.connectors.oracle_fusion.sandbox.store import VendorError
 
 COLLECTION = "application/vnd.oracle.adf.resourcecollection+json"
 ITEM = "application/vnd.oracle.adf.resourceitem+json"

@@ -16,12 +16,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
-from connectors.salesforce.sandbox.describes import OBJECTS, custom_object
-from connectors.salesforce.sandbox.query import Executor
-from connectors.salesforce.sandbox.store import Store
+from concord.hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
+from concord.connectors.salesforce.sandbox.describes import OBJECTS, custom_object
+from concord.connectors.salesforce.sandbox.query import Executor
+from concord.connectors.salesforce.sandbox.store import Store
 
 CLIENT_ID = "3MVG9sandbox.concord.connected.app"
 USERNAME = "integration@concord.sandbox"
@@ -80,8 +80,8 @@ def make_keypair() -> tuple[bytes, bytes]:
 
 
 def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, **options: Any) -> RunningSandbox:
-    from connectors.salesforce.sandbox import bulk, rest
-    from connectors.salesforce.sandbox.seed import seed
+    from concord.connectors.salesforce.sandbox import bulk, rest
+    from concord.connectors.salesforce.sandbox.seed import seed
 
     version = str(options.get("api_version", "59.0"))
     objects = dict(OBJECTS)

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from hub.sandbox import Request, Response, SandboxApp
-from connectors.salesforce.sandbox.query import Executor
-from connectors.salesforce.sandbox.store import SfError, Store, fmt_dt
+from concord.hub.sandbox import Request, Response, SandboxApp
+from concord.connectors.salesforce.sandbox.query import Executor
+from concord.connectors.salesforce.sandbox.store import SfError, Store, fmt_dt
 
 V = r"/services/data/v(?P<v>\d+\.\d)"
 INGEST_OPS = ("insert", "update", "upsert", "delete", "hardDelete")

@@ -10,8 +10,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from hub.sandbox import Request, Response, SandboxApp
-from connectors.salesforce.sandbox.store import SfError, Store
+from concord.hub.sandbox import Request, Response, SandboxApp
+from concord.connectors.salesforce.sandbox.store import SfError, Store
 
 V = r"/services/data/v(?P<v>\d+\.\d)"
 MAX = 200

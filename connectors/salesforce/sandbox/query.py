@@ -11,9 +11,9 @@ import datetime as dt
 import functools
 from typing import Any
 
-from connectors.salesforce.sandbox.describes import F, SObjectDef
-from connectors.salesforce.sandbox.soql import BoolOp, Compare, FieldRef, Not, Query, SoqlError, like_to_regex, parse_datetime
-from connectors.salesforce.sandbox.store import Store
+from concord.connectors.salesforce.sandbox.describes import F, SObjectDef
+from concord.connectors.salesforce.sandbox.soql import BoolOp, Compare, FieldRef, Not, Query, SoqlError, like_to_regex, parse_datetime
+from concord.connectors.salesforce.sandbox.store import Store
 
 
 def _invalid_field(name: str, sobject: str) -> SoqlError:
@@ -108,7 +108,7 @@ class Executor:
     # ---- execution --------------------------------------------------------------------------
     def run(self, soql: str, *, include_deleted: bool) -> tuple[Query, list[str]]:
         """Parse, check and run a query: the matching record ids in result order."""
-        from connectors.salesforce.sandbox.soql import parse
+        from concord.connectors.salesforce.sandbox.soql import parse
 
         q = parse(soql)
         try:
@@ -203,7 +203,7 @@ class Executor:
 
 @functools.lru_cache(maxsize=256)
 def _wire(value: dt.datetime) -> str:
-    from connectors.salesforce.sandbox.store import fmt_dt
+    from concord.connectors.salesforce.sandbox.store import fmt_dt
 
     return fmt_dt(value)
 

@@ -11,11 +11,11 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import unquote
 
-from hub.sandbox import Request, Response, SandboxApp
-from connectors.salesforce.sandbox.query import Executor
-from connectors.salesforce.sandbox.soql import SoqlError, parse_datetime
-from connectors.salesforce.sandbox.store import RETENTION, SfError, Store, fmt_dt
-from connectors.salesforce.sandbox.describes import describe, global_entry
+from concord.hub.sandbox import Request, Response, SandboxApp
+from concord.connectors.salesforce.sandbox.query import Executor
+from concord.connectors.salesforce.sandbox.soql import SoqlError, parse_datetime
+from concord.connectors.salesforce.sandbox.store import RETENTION, SfError, Store, fmt_dt
+from concord.connectors.salesforce.sandbox.describes import describe, global_entry
 
 V = r"/services/data/v(?P<v>\d+\.\d)"
 
@@ -117,7 +117,7 @@ def install(app: SandboxApp, org: Org, executor: Executor) -> None:
 
     # ---- OAuth ------------------------------------------------------------------------------
     def token(req: Request) -> Response:
-        from connectors.salesforce.sandbox.oauth import check_grant
+        from concord.connectors.salesforce.sandbox.oauth import check_grant
 
         problem = check_grant(org, req.form())
         if problem:
@@ -305,7 +305,7 @@ def install(app: SandboxApp, org: Org, executor: Executor) -> None:
     app.add_route("GET|PATCH", V + r"/sobjects/(?P<name>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", by_external_id,
                   name="upsert")
 
-    from connectors.salesforce.sandbox.collections import install as install_collections
+    from concord.connectors.salesforce.sandbox.collections import install as install_collections
 
     install_collections(app, org, api)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub.sandbox.world import BASE_TIME, World
-from connectors.salesforce.sandbox.describes import INDUSTRIES
-from connectors.salesforce.sandbox.store import Store
+from concord.hub.sandbox.world import BASE_TIME, World
+from concord.connectors.salesforce.sandbox.describes import INDUSTRIES
+from concord.connectors.salesforce.sandbox.store import Store
 
 COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "GB": "United Kingdom", "US": "United States", "NL": "Netherlands",
                  "CN": "China"}

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.salesforce.sandbox.describes import OBJECTS, SObjectDef
+from concord.connectors.salesforce.sandbox.describes import OBJECTS, SObjectDef
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RETENTION = dt.timedelta(days=15)       # Recycle Bin: soft-deleted rows stay queryable for 15 days
@@ -44,7 +44,7 @@ def fmt_dt(value: dt.datetime) -> str:
 
 
 def parse_dt(text: str) -> dt.datetime:
-    from connectors.salesforce.sandbox.soql import parse_datetime
+    from concord.connectors.salesforce.sandbox.soql import parse_datetime
 
     return parse_datetime(text)
 

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from connectors.sap_odata.edmx import ServiceModel, load_model
-from connectors.sap_odata.sandbox.batch import handle_batch
-from connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, gw_error
-from connectors.sap_odata.sandbox.seed import seed_store
-from connectors.sap_odata.sandbox.store import Clock, ServiceStore, StoreError
-from hub.errors import ConfigError
-from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
+from concord.connectors.sap_odata.edmx import ServiceModel, load_model
+from concord.connectors.sap_odata.sandbox.batch import handle_batch
+from concord.connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, gw_error
+from concord.connectors.sap_odata.sandbox.seed import seed_store
+from concord.connectors.sap_odata.sandbox.store import Clock, ServiceStore, StoreError
+from concord.hub.errors import ConfigError
+from concord.hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
 
 ROOT = "/sap/opu/odata/sap/"
 OWN_EDMX = Path(__file__).resolve().parent / "edmx"

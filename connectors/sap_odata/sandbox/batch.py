@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.sap_odata.sandbox.odata import _REASONS, ODataRequest, gw_error
-from connectors.sap_odata.sandbox.store import ServiceStore, StoreError
-from hub.sandbox.server import Headers, Response
+from concord.connectors.sap_odata.sandbox.odata import _REASONS, ODataRequest, gw_error
+from concord.connectors.sap_odata.sandbox.store import ServiceStore, StoreError
+from concord.hub.sandbox.server import Headers, Response
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
 

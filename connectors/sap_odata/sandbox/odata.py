@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from connectors.sap_odata.filter import FilterError, Prop, evaluate, literal, parse_filter, properties_of, tokenize
-from connectors.sap_odata.sandbox.store import Key, ServiceStore, StoreError
-from connectors.sap_odata.wire import to_wire
-from hub.sandbox.server import Response
+from concord.connectors.sap_odata.filter import FilterError, Prop, evaluate, literal, parse_filter, properties_of, tokenize
+from concord.connectors.sap_odata.sandbox.store import Key, ServiceStore, StoreError
+from concord.connectors.sap_odata.wire import to_wire
+from concord.hub.sandbox.server import Response
 
 _SET = re.compile(r"[A-Za-z_]\w*")
 _TAIL = re.compile(r"(?:/(?P<nav>[A-Za-z_]\w*))?(?P<count>/\$count)?")
@@ -91,7 +91,7 @@ def gw_error(status: int, code: str, message: str, *, service: str, target: str 
 
 def parse_key(et_keys: tuple[str, ...], text: str) -> dict[str, Any]:
     """``'1'`` or ``BusinessPartner='1',AddressID='2'`` (typed literals allowed) -> {name: value}."""
-    from connectors.sap_odata.filter import _Parser
+    from concord.connectors.sap_odata.filter import _Parser
     parts, depth, cur, in_str = [], 0, "", False
     for ch in text:
         if ch == "'":
@@ -170,7 +170,7 @@ class ODataService:
             if r.method == "POST":
                 if not es.creatable:
                     raise StoreError(405, "/IWBEP/CM_MGW_RT/107", f"Entity set '{set_name}' is not creatable")
-                from connectors.sap_odata.sandbox.writes import create
+                from concord.connectors.sap_odata.sandbox.writes import create
                 return create(self, r, set_name)
             raise StoreError(405, "/IWBEP/CM_MGW_RT/107", f"Method {r.method} is not allowed on '{set_name}'")
         key = self._key(set_name, key_txt)
@@ -180,7 +180,7 @@ class ODataService:
             return self.navigate(r, set_name, key, nav, count)
         if r.method in ("GET", "HEAD"):
             return self.single(r, set_name, key)
-        from connectors.sap_odata.sandbox import writes
+        from concord.connectors.sap_odata.sandbox import writes
         if r.method in ("PATCH", "MERGE", "PUT"):
             return writes.update(self, r, set_name, key)
         if r.method == "POST" and (r.headers.get("X-HTTP-Method") or "").upper() in ("MERGE", "PATCH"):

@@ -7,10 +7,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from connectors.sap_odata.edmx import Property
-from connectors.sap_odata.sandbox.store import ServiceStore
-from connectors.sap_odata.wire import UTC
-from hub.sandbox.world import World
+from concord.connectors.sap_odata.edmx import Property
+from concord.connectors.sap_odata.sandbox.store import ServiceStore
+from concord.connectors.sap_odata.wire import UTC
+from concord.hub.sandbox.world import World
 
 SYSTEM = "sap_odata"
 _INDUSTRY = {"Manufacturing": "MANU", "Retail": "RETL", "Technology": "TECH", "Healthcare": "HLTH",

@@ -8,8 +8,8 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
-from connectors.sap_odata.edmx import EntitySet, EntityType, Property, ServiceModel
-from connectors.sap_odata.wire import UTC, WireError, from_wire
+from concord.connectors.sap_odata.edmx import EntitySet, EntityType, Property, ServiceModel
+from concord.connectors.sap_odata.wire import UTC, WireError, from_wire
 
 Key = tuple[Any, ...]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, key_text
-from connectors.sap_odata.sandbox.store import Key, StoreError
-from hub.sandbox.server import Response
+from concord.connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, key_text
+from concord.connectors.sap_odata.sandbox.store import Key, StoreError
+from concord.hub.sandbox.server import Response
 
 
 def _body(r: ODataRequest) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
     if set_name == "A_BusinessPartner" and not row.get("BusinessPartnerCategory"):
         raise StoreError(400, "R11/401", "Business partner category is required", "BusinessPartnerCategory")
     if "BusinessPartnerUUID" in et.properties and not row.get("BusinessPartnerUUID"):
-        from connectors.sap_odata.sandbox.store import new_guid
+        from concord.connectors.sap_odata.sandbox.store import new_guid
         row["BusinessPartnerUUID"] = new_guid()
     if set_name == "A_BusinessPartner":
         name = " ".join(x for x in (row.get("OrganizationBPName1"), row.get("OrganizationBPName2")) if x) or \

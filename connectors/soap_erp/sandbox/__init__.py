@@ -5,7 +5,7 @@ Customer page WSDL from ../shared/fixtures when present, else the bundled
 ``wsdl/Customer.wsdl``) at ``/DynamicsNAV90/WS/<Company>/Page/<Page>``. The page's
 fields and primary key come from the WSDL (the key is what ``Read`` takes, e.g.
 ``Journal_Template_Name, Journal_Batch_Name, Line_No``), so any page can be served
-and seeded; :func:`connectors.soap_erp.sandbox.wsdlgen.page_wsdl` writes one.
+and seeded; :func:`concord.connectors.soap_erp.sandbox.wsdlgen.page_wsdl` writes one.
 
 - ``GET`` (with or without ``?wsdl``) answers the WSDL with this server's address in it;
 - ``POST`` answers Read, ReadByRecId, ReadMultiple (NAV filters, bookmarkKey, setSize),
@@ -34,17 +34,17 @@ import zeep.exceptions
 from lxml import etree
 from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
-from connectors.soap_erp.sandbox.documents import SalesOrderRules
-from connectors.soap_erp.sandbox.seed import seed_store
-from connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
-from connectors.soap_erp.sandbox.store import NavFault, PageStore
-from connectors.soap_erp.wsdl import (WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes,
+from concord.connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
+from concord.connectors.soap_erp.sandbox.documents import SalesOrderRules
+from concord.connectors.soap_erp.sandbox.seed import seed_store
+from concord.connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
+from concord.connectors.soap_erp.sandbox.store import NavFault, PageStore
+from concord.connectors.soap_erp.wsdl import (WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes,
                                       record_type_of)
-from hub.errors import ConfigError
-from hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
+from concord.hub.errors import ConfigError
+from concord.hub.sandbox import FaultConfig, FaultInjector, Request, Response, SandboxApp, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLED_WSDL = Path(__file__).resolve().parents[1] / "wsdl" / "Customer.wsdl"

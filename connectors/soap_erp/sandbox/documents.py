@@ -21,7 +21,7 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from connectors.soap_erp.wsdl import PartInfo
+from concord.connectors.soap_erp.wsdl import PartInfo
 
 NAV_EXC = "Microsoft.Dynamics.Nav.Types.Exceptions."
 

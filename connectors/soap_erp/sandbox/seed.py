@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from connectors.soap_erp.sandbox.store import PageStore
-from hub.sandbox.world import World
+from concord.connectors.soap_erp.sandbox.store import PageStore
+from concord.hub.sandbox.world import World
 
 SYSTEM = "soap_erp"
 

@@ -20,9 +20,9 @@ from zeep.exceptions import DTDForbidden, EntitiesForbidden, XMLSyntaxError
 from zeep.helpers import serialize_object
 from zeep.loader import parse_xml
 
-from connectors.soap_erp.sandbox.store import NAV_EXC, NavFault, PageStore, Staged
-from connectors.soap_erp.wsdl import SECURE, PageModel
-from hub.sandbox import Request, Response
+from concord.connectors.soap_erp.sandbox.store import NAV_EXC, NavFault, PageStore, Staged
+from concord.connectors.soap_erp.wsdl import SECURE, PageModel
+from concord.hub.sandbox import Request, Response
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XML_TYPE = "text/xml; charset=utf-8"

@@ -3,7 +3,7 @@
 The primary key is one or more typed fields (``No``; or ``Journal_Template_Name,
 Journal_Batch_Name, Line_No`` with an integer ``Line_No``), derived from the page's
 WSDL. Inside, a record's identity is the tuple of its key values; outside, it is the
-source id of :mod:`connectors.soap_erp.keys` (``"C00010"``, ``"GENERAL,DEFAULT,10000"``).
+source id of :mod:`concord.connectors.soap_erp.keys` (``"C00010"``, ``"GENERAL,DEFAULT,10000"``).
 
 Thread-safe. Every write bumps a global row version (like SQL Server's
 ``timestamp`` column behind NAV's ``Key``) and stamps ``Last_Date_Modified``
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connectors.soap_erp import navfilter
-from connectors.soap_erp.keys import PageKey
-from connectors.soap_erp.wsdl import FieldInfo
-from hub.errors import RecordError
+from concord.connectors.soap_erp import navfilter
+from concord.connectors.soap_erp.keys import PageKey
+from concord.connectors.soap_erp.wsdl import FieldInfo
+from concord.hub.errors import RecordError
 
 NAV_EXC = "Microsoft.Dynamics.Nav.Types.Exceptions."
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from connectors.zoho_crm.sandbox.api import CrmApi, OAuthServer
-from connectors.zoho_crm.sandbox.seed import seed
-from connectors.zoho_crm.sandbox.store import ZohoStore
-from hub.sandbox import FaultConfig, FaultInjector, SandboxApp, SandboxServer
-from hub.sandbox.running import RunningSandbox
-from hub.sandbox.world import World
+from concord.connectors.zoho_crm.sandbox.api import CrmApi, OAuthServer
+from concord.connectors.zoho_crm.sandbox.seed import seed
+from concord.connectors.zoho_crm.sandbox.store import ZohoStore
+from concord.hub.sandbox import FaultConfig, FaultInjector, SandboxApp, SandboxServer
+from concord.hub.sandbox.running import RunningSandbox
+from concord.hub.sandbox.world import World
 
 __all__ = ["start", "ZohoRunningSandbox", "ZohoStore"]
 

@@ -15,10 +15,10 @@ import math
 import secrets
 from typing import Any
 
-from connectors.zoho_crm.sandbox import coql
-from connectors.zoho_crm.sandbox.schema import SUBFORMS
-from connectors.zoho_crm.sandbox.store import Module, RecordRejected, ZohoStore, parse_dt
-from hub.sandbox import FaultInjector, Request, Response, SandboxApp
+from concord.connectors.zoho_crm.sandbox import coql
+from concord.connectors.zoho_crm.sandbox.schema import SUBFORMS
+from concord.connectors.zoho_crm.sandbox.store import Module, RecordRejected, ZohoStore, parse_dt
+from concord.hub.sandbox import FaultInjector, Request, Response, SandboxApp
 
 V = r"/crm/v(?P<version>[2-8](?:\.0)?)"
 MAX_FIELDS, MAX_PER_PAGE, MAX_PAGE_RECORDS, MAX_WRITE = 50, 200, 2000, 100

@@ -5,8 +5,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.zoho_crm.sandbox.store import ORG_USER, ZohoStore
-from hub.sandbox.world import World
+from concord.connectors.zoho_crm.sandbox.store import ORG_USER, ZohoStore
+from concord.hub.sandbox.world import World
 
 SYSTEM = "zoho_crm"
 DEFAULT_SHARES = {"Accounts": 0.7, "Contacts": 0.7, "Products": 1.0, "Deals": 0.4, "Sales_Orders": 0.5,

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from connectors.zoho_crm.sandbox.schema import MODULES, SUBFORMS, module_meta
+from concord.connectors.zoho_crm.sandbox.schema import MODULES, SUBFORMS, module_meta
 
 ORG_USER = {"name": "Sandbox Admin", "id": "5725767000000411001", "email": "admin@sandbox.example.com"}
 API_USER = {"name": "Concord Integration", "id": "5725767000000411002", "email": "concord@sandbox.example.com"}

@@ -6,9 +6,9 @@ import json
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.dashboard import actions, queries
-from hub.dashboard.auth import Principal
-from hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
+from concord.hub.dashboard import actions, queries
+from concord.hub.dashboard.auth import Principal
+from concord.hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
 
 router = APIRouter()
 STATUSES = ("open", "resolved", "applied", "auto")   # held; decided by a person; applied to golden; by policy

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.dashboard.auth import COOKIE, LOGIN_COOKIE, SESSION_SECONDS
-from hub.dashboard.web import authenticate, back, safe_next, state
+from concord.hub.dashboard.auth import COOKIE, LOGIN_COOKIE, SESSION_SECONDS
+from concord.hub.dashboard.web import authenticate, back, safe_next, state
 
 router = APIRouter()
 

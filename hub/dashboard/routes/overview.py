@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hub.dashboard import queries
-from hub.dashboard.auth import Principal
-from hub.dashboard.web import reader, render, state
+from concord.hub.dashboard import queries
+from concord.hub.dashboard.auth import Principal
+from concord.hub.dashboard.web import reader, render, state
 
 router = APIRouter()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.dashboard import actions, queries
-from hub.dashboard.auth import Principal
-from hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
+from concord.hub.dashboard import actions, queries
+from concord.hub.dashboard.auth import Principal
+from concord.hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
 
 router = APIRouter()
 

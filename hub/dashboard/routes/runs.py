@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from hub.dashboard import queries
-from hub.dashboard.auth import Principal
-from hub.dashboard.web import Id, PageNo, page_links, reader, render, state
+from concord.hub.dashboard import queries
+from concord.hub.dashboard.auth import Principal
+from concord.hub.dashboard.web import Id, PageNo, page_links, reader, render, state
 
 router = APIRouter()
 STATUSES = ("running", "success", "partial", "failed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from hub.warehouse.tables import metadata
+from concord.hub.warehouse.tables import metadata
 
 config = context.config
 target_metadata = metadata

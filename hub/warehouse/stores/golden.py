@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hub.warehouse import bulk, chunks
-from hub.warehouse import tables as T
+from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import tables as T
 
 
 @dataclass(frozen=True)

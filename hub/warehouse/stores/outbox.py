@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from hub.warehouse import bulk
-from hub.warehouse import tables as T
-from hub.warehouse.owner import current_owner, is_alive
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.owner import current_owner, is_alive
 
 
 class OutboxStatus(StrEnum):

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from hub.warehouse import chunks
-from hub.warehouse import tables as T
+from concord.hub.warehouse import chunks
+from concord.hub.warehouse import tables as T
 
 
 def linked_golden_ids(conn: Connection, entity: str, system: str, golden_ids: Sequence[str]) -> dict[str, str]:

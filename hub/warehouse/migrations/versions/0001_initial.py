@@ -9,7 +9,7 @@ Later revisions change them with explicit ``op.*`` operations.
 """
 from alembic import op
 
-from hub.warehouse.tables import metadata
+from concord.hub.warehouse.tables import metadata
 
 revision = "0001"
 down_revision = None

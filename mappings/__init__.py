@@ -1,0 +1,1 @@
+"""The vendor mappings Concord ships (``<connector>/<entity>.yaml``), installed as package data."""
