@@ -201,7 +201,9 @@ class CycleRun:
         st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
                      system, entity, "pull")
         self.summary.streams.append(st)
-        if st.status == "failed":
+        # a stream this cycle did not read to the end (failed, or another worker holds its pull and may
+        # still be reading) gets no creates: a record that would match one in it may not be staged yet
+        if st.status == "failed" or st.error_kind == "locked":
             self._pull_failed.add((entity, system))
         else:
             self._pull_failed.discard((entity, system))
