@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from concord.hub.cli import cmd_conflicts, cmd_doctor, cmd_init, cmd_ops, cmd_sandbox, cmd_sync
+from concord.hub.cli import cmd_conflicts, cmd_deployments, cmd_doctor, cmd_init, cmd_ops, cmd_sandbox, cmd_sync
 
 app = typer.Typer(name="concord", help="Concord: keep an ERP and a CRM in agreement.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=True)
@@ -42,7 +42,7 @@ def _global(version_: bool = typer.Option(False, "--version", callback=_show_ver
         LOG_SETTINGS["level"] = log_level.lower()
     LOG_SETTINGS["json"] = log_json
 
-for _module in (cmd_init, cmd_sync, cmd_ops, cmd_doctor, cmd_conflicts, cmd_sandbox):
+for _module in (cmd_init, cmd_sync, cmd_ops, cmd_doctor, cmd_conflicts, cmd_sandbox, cmd_deployments):
     _module.register(app)
 
 

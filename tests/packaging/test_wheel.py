@@ -94,6 +94,15 @@ def test_the_wheel_carries_mappings_packs_and_prefect_yaml(installed: tuple[Path
                                              "'concord').joinpath('prefect.yaml').read_text())"], cwd=work,
                                          env=env).stdout
     assert _run([_exe, "--version"], cwd=work, env=env).stdout.strip().endswith(got["version"])
+    # the deployments work from the installed package: every entrypoint imports as a Prefect flow
+    deploy = work / "deploy"
+    deploy.mkdir()
+    _run([_exe, "prefect-yaml", str(deploy)], cwd=work, env=env)
+    check = ("import sys, yaml; from prefect.flows import Flow; from prefect.utilities.importtools import import_object;"
+             "doc = yaml.safe_load(open(sys.argv[1]));"
+             "eps = sorted({d['entrypoint'] for d in doc['deployments']});"
+             "assert all(isinstance(import_object(e), Flow) for e in eps), eps; print(len(eps))")
+    assert int(_run([py, "-c", check, str(deploy / "prefect.yaml")], cwd=work, env=env).stdout) >= 3
 
 
 def _env_file(path: Path) -> dict[str, str]:
