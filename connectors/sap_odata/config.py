@@ -5,10 +5,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from concord.connectors.sap_odata.receivables import DEFAULT_NET_DAYS
+
 DEFAULT_EXPAND = {
     "A_BusinessPartner": ("to_BusinessPartnerAddress", "to_Customer"),
     "A_SalesOrder": ("to_Item",),
     "A_Product": ("to_Description",),
+    "A_BillingDocument": ("to_Item",),
 }
 DEFAULT_DELETION_FLAGS = {
     "A_BusinessPartner": "IsMarkedForArchiving",
@@ -65,6 +68,8 @@ class SapODataConfig(BaseModel):
     stock: dict[str, str] = Field(default_factory=lambda: {"A_Product": "Product"})
     #: stock types (InventoryStockType) that count as available: 01 = unrestricted use
     available_stock_types: tuple[str, ...] = ("01",)
+    #: terms of payment key -> net days: the due date of a billing document's receivable (receivables.py)
+    payment_terms_net_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_NET_DAYS))
     #: only expose these entity sets (empty = all)
     entity_sets: tuple[str, ...] = ()
 

@@ -18,6 +18,7 @@ from concord.connectors.sap_odata.gwerror import error_for
 from concord.connectors.sap_odata.metadata import cursor_plan, entity_spec
 from concord.connectors.sap_odata.filter import literal
 from concord.connectors.sap_odata.read import ReadPlan, ServerPager, read_keys, read_pages
+from concord.connectors.sap_odata.receivables import BILLING_SET, receivable_field, with_receivable
 from concord.connectors.sap_odata.stock import STOCK_SET, stock_field, with_stock
 from concord.connectors.sap_odata.write import BatchWriter
 from concord.hub.contracts import Change, ConnectorContext, Cursor, EntitySpec, Page, WriteResult, entity_by_name
@@ -148,6 +149,8 @@ class SapODataConnector:
                         spec = spec.model_copy(update={"external_id_field": ext})
                     if self._stock_for(set_name):
                         spec = spec.model_copy(update={"fields": (*(spec.fields or ()), stock_field())})
+                    if set_name == BILLING_SET:
+                        spec = spec.model_copy(update={"fields": (*(spec.fields or ()), receivable_field())})
                     specs[set_name] = spec
             self._specs = specs
         return list(self._specs.values())
@@ -198,6 +201,8 @@ class SapODataConnector:
                 pages = with_stock(pages, getattr(stock_svc.client.entity_sets, STOCK_SET), material,
                                    system=self.system, top=self.config.page_size,
                                    available_types=self.config.available_stock_types)
+            if entity == BILLING_SET:
+                pages = with_receivable(pages, self.config.payment_terms_net_days)
             yield from pages
 
     def keys(self, entity: str) -> Iterator[str]:

@@ -15,6 +15,7 @@ import pytest
 from concord.connectors.sap_odata.config import SapODataConfig
 from concord.connectors.sap_odata.edmx import parse_edmx
 from concord.connectors.sap_odata.metadata import entity_spec
+from concord.connectors.sap_odata.receivables import BILLING_SET, receivable_field
 from concord.connectors.sap_odata.stock import stock_field
 from concord.connectors.sap_odata.sandbox import OWN_EDMX, SERVICES, start
 from concord.hub.mapping import load_mapping
@@ -37,12 +38,14 @@ def _spec(source: str, files: dict[str, Path]):
             spec = entity_spec(model, source, batch_size=100, lookback=0)
             if source in SapODataConfig.model_fields["stock"].default_factory():
                 spec = spec.model_copy(update={"fields": (*spec.fields, stock_field())})
+            if source == BILLING_SET:
+                spec = spec.model_copy(update={"fields": (*spec.fields, receivable_field())})
             return spec
     raise AssertionError(f"{source} in none of {list(files)}")
 
 
 def test_the_issue_mappings_are_shipped() -> None:
-    assert {"account", "product", "sales_order"} <= set(FILES)
+    assert {"account", "product", "sales_order", "invoice"} <= set(FILES)
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -55,8 +58,10 @@ def test_mapping_checks_against_own_metadata(name: str) -> None:
 @pytest.mark.parametrize("name", FILES)
 def test_mapping_checks_against_real_s4_metadata(name: str) -> None:
     m = load_mapping(MAPPINGS / f"{name}.yaml")
-    # API_MATERIAL_STOCK_SRV has no real $metadata among the fixtures: Concord's own file stands in for it
-    spec = _spec(m.source, {s: fixtures_path("sap-odata-v2", f"{s}.edmx") if s != "API_MATERIAL_STOCK_SRV"
+    # API_MATERIAL_STOCK_SRV and API_BILLING_DOCUMENT_SRV have no real $metadata among the fixtures: Concord's own
+    # files (modelled on the published services) stand in for them
+    own = ("API_MATERIAL_STOCK_SRV", "API_BILLING_DOCUMENT_SRV")
+    spec = _spec(m.source, {s: fixtures_path("sap-odata-v2", f"{s}.edmx") if s not in own
                             else OWN_EDMX / f"{s}.edmx" for s in SERVICES})
     assert [str(e) for e in m.check_against(spec)] == []
 

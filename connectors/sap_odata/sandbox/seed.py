@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from concord.connectors.sap_odata.edmx import Property
+from concord.connectors.sap_odata.sandbox.billing import billing_rows
 from concord.connectors.sap_odata.sandbox.store import ServiceStore
 from concord.connectors.sap_odata.wire import UTC
 from concord.hub.sandbox.world import World
@@ -229,6 +230,17 @@ def seed_store(store: ServiceStore, world: World, *, generic_rows: int = 5) -> N
                 for row in stock_rows(p.sku, p.unit):
                     store.put("A_MatlStkInAcctMod", _fit(store, "A_MatlStkInAcctMod", row), world_index=i)
         seeded |= {"A_MaterialStock", "A_MatlStkInAcctMod"}
+    if "A_BillingDocument" in sets:
+        for i in range(world.n_invoices):
+            inv = world.invoice(i)
+            if company_rows(world, inv.company_index) is None:      # SAP bills only its own customers
+                continue
+            header, items = billing_rows(world, i, world.company(inv.company_index).erp_number)
+            store.put("A_BillingDocument", _fit(store, "A_BillingDocument", header), world_index=i)
+            if "A_BillingDocumentItem" in sets:
+                for item in items:
+                    store.put("A_BillingDocumentItem", _fit(store, "A_BillingDocumentItem", item), world_index=i)
+        seeded |= {"A_BillingDocument", "A_BillingDocumentItem"}
     if "A_SalesOrder" in sets or "A_Product" in sets:
         store.prices.update({world.product(i).sku: world.product(i).list_price for i in range(world.n_products)})
     for set_name in sets:
