@@ -116,6 +116,11 @@ def build_describes() -> dict[str, dict[str, Any]]:
             f("mc_currency", "币种", "select_one", options=currency),
             f("annual_revenue__c", "年营业额", "currency", decimal_places=2),
             f("employee_count__c", "员工人数", "number", decimal_places=0),
+            # receivables roll-ups from the ERP's invoices: the tenant's custom fields (README: setup)
+            f("open_receivables__c", "未收金额", "currency", decimal_places=2),
+            f("overdue_receivables__c", "逾期金额", "currency", decimal_places=2),
+            f("last_payment_date__c", "最近回款日期", "date"),
+            f("invoice_count__c", "发票数量", "number", decimal_places=0),
             f("remark", "备注", "long_text"),
         ]),
         _object("ContactObj", "联系人", [

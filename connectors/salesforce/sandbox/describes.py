@@ -131,6 +131,11 @@ _add(SObjectDef("Account", "Account", "001", _system() + (
     F("VAT_Id__c", length=32, label="VAT Id"), F("Credit_Limit__c", "currency", label="Credit Limit"),
     F("Payment_Terms__c", "picklist", picklist=("NET14", "NET30", "NET45", "NET60", "DUE"), label="Payment Terms"),
     F("Legal_Form__c", length=40, label="Legal Form"), F("Email__c", "email", label="Email"),
+    # custom fields of the receivables roll-ups from the ERP's invoices (README: "Setup in the org")
+    F("Open_Receivables__c", "currency", label="Open Receivables"),
+    F("Overdue_Receivables__c", "currency", label="Overdue Receivables"),
+    F("Last_Payment_Date__c", "date", label="Last Payment Date"),
+    F("Invoice_Count__c", "double", label="Invoice Count"),
 ), children=(Child("Contacts", "Contact", "AccountId", True), Child("Opportunities", "Opportunity", "AccountId", True),
              Child("Orders", "Order", "AccountId", True), Child("ChildAccounts", "Account", "ParentId"))))
 

@@ -84,6 +84,9 @@ ACCOUNTS = _system() + [
     F("Support_Tier", "picklist", custom=True, picklist=["Basic", "Standard", "Premium"]),
     F("Preferred_Language", "picklist", custom=True, picklist=["English", "German", "French", "Dutch", "Chinese"]),
     F("NPS_Score", "integer", custom=True), F("Newsletter_Opt_In", "boolean", custom=True),
+    # receivables roll-ups from the ERP's invoices (README: setup)
+    F("Open_Receivables", "currency", custom=True), F("Overdue_Receivables", "currency", custom=True),
+    F("Last_Payment_Date", "date", custom=True), F("Invoice_Count", "integer", custom=True),
 ]
 
 CONTACTS = _system() + [
