@@ -292,8 +292,9 @@ def _prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
             "f1": round(f1, 5)}
 
 
-def run_persons(size: int) -> dict[str, Any]:
-    """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules."""
+def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
+    """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules,
+    and splink (unsupervised, its own venv) on the same files when ``splink_venv`` is given."""
     from concord.hub.config import load_project
     from concord.hub.config.model import MatchRule
     from concord.hub.matching.em import estimate
@@ -343,6 +344,15 @@ def run_persons(size: int) -> dict[str, Any]:
                               **({"train_seconds": round(train_s, 2), "em_iterations": tr.iterations,
                                   "candidate_pairs": tr.pairs} if "EM" in label else {})}
                 print(size, task, label, res[label], flush=True)
+            if splink_venv is not None:
+                from bench.matching_splink import run_splink
+
+                spairs, rep = run_splink(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"])
+                tp = sum(_person(a) == _person(b) for a, b in spairs)
+                res["splink"] = {**_prf(tp, len(spairs) - tp, truth), "seconds": rep["seconds"],
+                                 "train_seconds": rep["train_seconds"], "candidate_pairs": rep["scored_pairs"],
+                                 "version": rep["splink"]}
+                print(size, task, "splink", res["splink"], flush=True)
             out[task] = res
     return out
 
@@ -380,10 +390,18 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--golden", default="100000,1000000")
     ap.add_argument("--persons", default="10000", help="world sizes (people = 2x) for the probabilistic rule")
+    ap.add_argument("--skip-splink", action="store_true", help="people without splink beside (no venv)")
+    ap.add_argument("--splink-venv", default=None, help="virtualenv for splink (created if missing)")
     args = ap.parse_args()
+    venv = None
+    if args.persons and not args.skip_splink:
+        from bench.matching_splink import DEFAULT_VENV, ensure_splink_venv
+
+        venv = Path(args.splink_venv).expanduser() if args.splink_venv else DEFAULT_VENV
+        ensure_splink_venv(venv)
     f1 = {int(s): run_f1(int(s)) for s in args.sizes.split(",") if s}
     inc = [run_incremental(int(n)) for n in args.golden.split(",") if n]
-    persons = {int(s): run_persons(int(s)) for s in args.persons.split(",") if s}
+    persons = {int(s): run_persons(int(s), venv) for s in args.persons.split(",") if s}
     previous = _previous_blocks()
     md = ["### Matching quality: `concord match` on world data (default rules of `concord init`)", "",
           "Three systems per entity (ERP clean; CRM with typos, case, legal-form variants, phone formats, street "
@@ -434,13 +452,21 @@ def person_table(persons: dict[int, dict[str, Any]]) -> list[str]:
           "Dedup: the CRM with its duplicates, links closed into clusters (connected components), pairwise. "
           "The probabilistic rule (`FS_PERSON` in the script; national id, names with swap and term "
           "frequencies, birth date, e-mail, phones, address; link at probability 0.999) is trained by EM on the "
-          "very data it then matches, no labels; time includes training.", "",
+          "very data it then matches, no labels; time includes training. splink (unsupervised, in its own "
+          "virtualenv, duckdb backend; bench/splink_person.py) runs on the same files: prior from deterministic "
+          "rules, u by random sampling, m by EM blocked on birth date and on full name; names with Jaro-Winkler "
+          "bands, a swapped-names level and term frequencies, date of birth, e-mail, phones, national id within "
+          "one edit, street, postcode, city; predictions blocked on the same keys as Concord's rule; linked at "
+          "the same probability 0.999 (linkage one-to-one best first, dedup connected components). Time: reading "
+          "the files, training and matching, inside each tool's process.", "",
           "| people | task | rule | records | true pairs | precision | recall | F1 | time |",
           "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for size, per in persons.items():
         for task in ("linkage", "dedup"):
             r = per[task]
-            for label in ("probabilistic (EM)", "default rules"):
+            for label in ("probabilistic (EM)", "splink", "default rules"):
+                if label not in r:
+                    continue
                 x = r[label]
                 md.append(f"| {per['people']:,} | {task} | {label} | {r['records']:,} | {x['true_pairs']:,} | "
                           f"{x['precision']:.4f} | {x['recall']:.4f} | **{x['f1']:.4f}** | {x['seconds']:.1f} s |")

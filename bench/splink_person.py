@@ -1,0 +1,126 @@
+"""splink's side of the person benchmark (bench/bench_matching.py): run by the Python of splink's own
+virtualenv, never imported by Concord (it needs only splink and duckdb).
+
+    python bench/splink_person.py linkage|dedup LEFT.csv RIGHT.csv|- OUT.csv THRESHOLD
+
+Unsupervised, the way splink's documentation trains a model: the prior from deterministic rules,
+u from random sampling, m by expectation maximisation in two sessions, blocked on the birth date and on
+the full name (each session estimates the fields it does not block on). Comparisons comparable to Concord's rule:
+names with Jaro-Winkler bands, term frequencies and a swapped-names level, date of birth, e-mail,
+phones, national id, street, postcode and city. Predictions use the same blocking keys as Concord's
+rule. Linkage: pairs at or above THRESHOLD made one-to-one best first (as ``concord match`` does);
+dedup: pairs closed into connected components at THRESHOLD (splink's own clustering).
+
+Writes OUT.csv (left_id,right_id: every linked pair; for dedup every pair inside a cluster) and prints
+one JSON line: timings inside the process (reading the files included), candidate pairs, versions.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+
+import duckdb
+
+import splink
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+CLEAN = """
+SELECT id AS unique_id,
+       nullif(lower(trim(first_name)), '') AS first_name,
+       nullif(lower(trim(last_name)), '') AS last_name,
+       nullif(lower(trim(first_name)) || ' ' || lower(trim(last_name)), '') AS full_name,
+       nullif(trim(birth_date), '') AS birth_date,
+       nullif(lower(trim(email)), '') AS email,
+       nullif(regexp_replace(phone, '[^0-9]', '', 'g'), '') AS phone,
+       nullif(regexp_replace(mobile, '[^0-9]', '', 'g'), '') AS mobile,
+       nullif(upper(regexp_replace(national_id, '[^0-9A-Za-z]', '', 'g')), '') AS national_id,
+       nullif(lower(trim("mailing_address.street")), '') AS street,
+       nullif(upper(regexp_replace("mailing_address.postal_code", '\\s', '', 'g')), '') AS postcode,
+       nullif(lower(trim("mailing_address.city")), '') AS city
+FROM read_csv('{path}', all_varchar = true, header = true)
+"""
+
+
+def settings(link_type: str) -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,
+        comparisons=[
+            cl.ForenameSurnameComparison("first_name", "last_name", jaro_winkler_thresholds=[0.92, 0.80],
+                                         forename_surname_concat_col_name="full_name"),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            cl.EmailComparison("email"),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("mobile"),
+            cl.DamerauLevenshteinAtThresholds("national_id", [1]),
+            cl.JaroWinklerAtThresholds("street", [0.92, 0.80]),
+            cl.ExactMatch("postcode"),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+        ],
+        # the blocking keys of Concord's rule (FS_PERSON in bench_matching.py)
+        blocking_rules_to_generate_predictions=[
+            block_on("national_id"), block_on("email"), block_on("mobile"), block_on("birth_date"),
+            block_on("postcode", "last_name"), block_on("postcode", "first_name"),
+        ],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def main() -> None:
+    task, left, right, out, threshold = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE l AS " + CLEAN.format(path=left.replace("'", "''")))
+    if right != "-":
+        con.execute("CREATE TABLE r AS " + CLEAN.format(path=right.replace("'", "''")))
+    db = DuckDBAPI(connection=con)
+    tables = [db.register("l", table_name="l_in")] + ([db.register("r", table_name="r_in")] if right != "-" else [])
+    linker = Linker(tables if right != "-" else tables[0],
+                    settings("link_only" if right != "-" else "dedupe_only"), log_level=None)
+    t_load = time.perf_counter()
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("national_id"), block_on("email")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("birth_date"), estimate_without_term_frequencies=True)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("first_name", "last_name"), estimate_without_term_frequencies=True)
+    t_train = time.perf_counter()
+    pred = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
+    scored = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
+    rows = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {pred.physical_name} "
+                       f"WHERE match_probability >= {threshold}").fetchall()
+    pairs: list[tuple[str, str]] = []
+    if task == "linkage":              # one-to-one, best first (what `concord match` does)
+        taken_l: set[str] = set()
+        taken_r: set[str] = set()
+        for a, b, _p in sorted(rows, key=lambda r: (-r[2], r[0])):
+            if a not in taken_l and b not in taken_r:
+                taken_l.add(a)
+                taken_r.add(b)
+                pairs.append((a, b))
+    else:
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            pred, threshold_match_probability=threshold)
+        members: dict[str, list[str]] = {}
+        for uid, cid in con.execute(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall():
+            members.setdefault(str(cid), []).append(uid)
+        for ids in members.values():
+            ids.sort()
+            pairs += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    t_end = time.perf_counter()
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["left_id", "right_id"])
+        w.writerows(pairs)
+    print(json.dumps({"seconds": round(t_end - t0, 3), "load_seconds": round(t_load - t0, 3),
+                      "train_seconds": round(t_train - t_load, 3), "predict_seconds": round(t_end - t_train, 3),
+                      "scored_pairs": scored, "links_at_threshold": len(rows),
+                      "splink": splink.__version__, "duckdb": duckdb.__version__}))
+
+
+if __name__ == "__main__":
+    main()
