@@ -6,6 +6,7 @@ possible; the connector's metadata tells whether it exists and is marked as an e
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from concord.hub.errors import ConfigError
@@ -61,4 +62,51 @@ def external_id_problems(ctx: Any, *, entities: list[str] | None = None) -> list
                 msg = (f"{system}: {spec.name}.{want} exists but is not marked as an external id (unique) in {vendor}; "
                        f"mark it, or sync rule {entity} -> {system} ({rule.mode}) cannot upsert")
             out.append(ConfigError(msg, code="external_id_missing"))
+    return out
+
+
+def extension_problems(project: Any) -> list[ConfigError]:
+    """The project's own fields (``extensions:``) that lead nowhere, at their line in concord.yaml.
+
+    - a declared field that no mapping reads or writes and no derivation, roll-up or KPI sets
+      (a typo, or a field whose mapping was forgotten);
+    - a sync rule that lists an extension field its target's mapping cannot write back.
+    A mapping that names an undeclared field fails when the project loads (file:line of the mapping).
+    """
+    vocab = getattr(project, "vocabulary", None)
+    if vocab is None or not vocab.extended:
+        return []
+    doc = project.doc
+    cfg = project.config
+    set_by: dict[str, set[str]] = {}
+    for d in cfg.derivations:
+        set_by.setdefault(d.to, set()).update(d.fields, [d.link] if d.link else [])
+        set_by.setdefault(d.from_, set()).update(d.back, [d.back_link] if d.back_link else [])
+    for r in (*cfg.rollups, *cfg.kpis):
+        set_by.setdefault(r.to, set()).update(r.fields)
+    out: list[ConfigError] = []
+    for entity, fields in vocab.extension_fields.items():
+        mappings = {s: m for (e, s), m in project.mappings.items() if e == entity}
+        used = set(set_by.get(entity, ()))
+        for m in mappings.values():
+            used |= m.in_fields() | m.out_fields()
+        for name in fields:
+            if name not in used:
+                files = ", ".join(sorted(os.path.relpath(m.file, project.base_dir) for m in mappings.values()))
+                out.append(doc.error(f"extension field {entity}.{name} is declared, but no mapping reads or writes it "
+                                     f"and no derivation, roll-up or KPI sets it; map it (`{name}: <source field>`) "
+                                     f"in a mapping of {entity}" + (f" ({files})" if files else ""),
+                                     ("extensions", entity, "fields", name)))
+        ecfg = cfg.entities.get(entity)
+        for i, rule in enumerate(ecfg.sync if ecfg else ()):
+            m = mappings.get(rule.target)
+            if m is None or rule.fields == "all":
+                continue
+            writable = m.out_fields()
+            for j, f in enumerate(rule.fields):
+                if f in fields and f not in writable:
+                    out.append(doc.error(f"sync rule {entity} -> {rule.target} lists extension field {f!r}, but "
+                                         f"{os.path.relpath(m.file, project.base_dir)} has no rule that writes it back "
+                                         f"(add `{f}: <source field>` without direction: in)",
+                                         ("entities", entity, "sync", i, "fields", j)))
     return out

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
                                                                      help="Do not contact the systems (no metadata, no auth check)."),
               json_out: bool = JsonOpt) -> None:
         """Validate concord.yaml and every mapping, against each system's own metadata."""
-        from concord.hub.cli.checks import external_id_problems
+        from concord.hub.cli.checks import extension_problems, external_id_problems
         from concord.hub.config import load_project
         from concord.hub.engine.check import check_project
         from concord.hub.engine.context import RunContext
@@ -38,10 +38,10 @@ def register(app: typer.Typer) -> None:
 
         setup_logging()
         project = guarded(lambda: load_project(config))
-        problems: list = []
+        problems: list = extension_problems(project)
         if not offline:
             ctx = RunContext(project, None, HttpToolkit())
-            problems = check_project(project, ctx)
+            problems += check_project(project, ctx)
             try:                     # metadata is cached in ctx: the external-id check costs no further call
                 problems.extend(external_id_problems(ctx))
             finally:

@@ -27,9 +27,9 @@ systems, like any golden record; ``concord plan`` shows those writes.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from concord import schemas
 from concord.hub.config.sync_rules import Condition
@@ -58,8 +58,8 @@ class Derivation(BaseModel):
         return f"derived:{self.name}"
 
     @model_validator(mode="after")
-    def _fields_exist(self) -> "Derivation":
-        src, dst = _model(self.from_), _model(self.to)
+    def _fields_exist(self, info: ValidationInfo) -> "Derivation":
+        src, dst = _model(self.from_, info), _model(self.to, info)
         problems = []
         for f, rule in self.fields.items():
             if f not in dst.model_fields:
@@ -87,9 +87,11 @@ class Derivation(BaseModel):
         return self
 
 
-def _model(entity: str) -> type[BaseModel]:
+def _model(entity: str, info: ValidationInfo | None = None) -> type[BaseModel]:
+    """The entity's model: the project's extended one when the loader passes ``context={"models": ...}``."""
+    models = (info.context or {}).get("models") if info is not None else None
     try:
-        return schemas.ENTITIES[entity]
+        return (models or schemas.ENTITIES)[entity]
     except KeyError:
         raise ValueError(f"unknown canonical entity {entity!r}; known: {', '.join(sorted(schemas.ENTITIES))}") from None
 
@@ -151,8 +153,8 @@ class Rollup(BaseModel):
         return f"rollup:{self.name}"
 
     @model_validator(mode="after")
-    def _fields_exist(self) -> "Rollup":
-        child, parent = _model(self.from_), _model(self.to)
+    def _fields_exist(self, info: ValidationInfo) -> "Rollup":
+        child, parent = _model(self.from_, info), _model(self.to, info)
         problems = []
         if self.via not in child.model_fields:
             problems.append(f"{self.from_} has no field {self.via!r} (via)")
@@ -163,6 +165,72 @@ class Rollup(BaseModel):
                 problems.append(f"{self.from_} has no field {agg.field!r} (fields.{f}.{agg.op})")
             problems.extend(f"{self.from_} has no field {c.field!r} (fields.{f}.where)" for c in agg.where
                             if c.field not in child.model_fields)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+#: The columns of the ``customer_kpi`` view a KPI rule may write (hub/warehouse/views.py; docs/analytics.md).
+KPI_COLUMNS: dict[str, dict[str, str]] = {"customer_kpi": {
+    "lifetime_value": "decimal", "order_count": "integer", "order_frequency": "decimal",
+    "average_order_value": "decimal", "open_receivables": "decimal", "overdue_receivables": "decimal",
+    "invoiced_last_90_days": "decimal", "days_sales_outstanding": "decimal", "open_order_value": "decimal",
+    "credit_exposure": "decimal", "credit_utilisation": "decimal", "available_credit": "decimal"}}
+#: The canonical entities whose records a view's figures are computed from (the KPI runs after them).
+KPI_INPUTS: dict[str, tuple[str, ...]] = {"customer_kpi": ("account", "sales_order", "invoice")}
+
+
+class Kpi(BaseModel):
+    """Warehouse KPIs written onto golden account fields, so that they reach the CRM like any field.
+
+        kpis:
+          - name: account_kpis
+            view: customer_kpi            # the analyst view (docs/analytics.md)
+            fields:                       # account field <- view column
+              lifetime_value: lifetime_value
+              open_order_value: open_order_value
+              credit_exposure: credit_exposure
+
+    The figures are computed in the warehouse (the view's own SQL) on every sync cycle, after the
+    last of the view's inputs this project syncs (account, sales_order, invoice) is processed; a changed
+    figure updates the golden account (lineage ``kpi:<name>``), and the account's sync rules write it to
+    the CRM in the same sync. Figures that move with the calendar (overdue amounts, days sales
+    outstanding) are refreshed by any scheduled sync of that entity. Target fields are usually project
+    extension fields (``extensions:``) with a CRM custom field mapped to them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$")
+    view: Literal["customer_kpi"] = "customer_kpi"
+    to: Literal["account"] = "account"
+    fields: dict[str, str] = Field(..., min_length=1, description="Canonical field <- view column.")
+
+    @property
+    def system(self) -> str:
+        return f"kpi:{self.name}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return KPI_INPUTS[self.view]
+
+    @model_validator(mode="after")
+    def _fields_exist(self, info: ValidationInfo) -> "Kpi":
+        from concord.hub.canonical import model_fields_meta
+
+        metas = model_fields_meta(_model(self.to, info))
+        columns = KPI_COLUMNS[self.view]
+        problems = []
+        for f, col in self.fields.items():
+            if col not in columns:
+                problems.append(f"view {self.view} has no column {col!r} (fields.{f}); columns: {', '.join(columns)}")
+                continue
+            meta = metas.get(f)
+            if meta is None:
+                problems.append(f"{self.to} has no field {f!r} (declare it under extensions.{self.to}.fields)")
+            elif meta.type not in ("decimal", "integer") or (meta.type == "integer" and columns[col] != "integer"):
+                problems.append(f"{self.to}.{f} is {meta.type}, but {col} is a {columns[col]} figure "
+                                f"(declare the field as type: decimal)")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from concord import schemas
 from concord.hub.config.dburl import expand_url, literal_password_problem
+from concord.hub.config.extensions import (
+    EntityExtension,
+    Vocabulary,
+    declaration_errors,
+    extended_models,
+    load_value_maps,
+)
 from concord.hub.config.model import ProjectConfig
 from concord.hub.config.yamlsource import Located, load_yaml, validation_errors
 from concord.hub.errors import ConfigError
@@ -110,6 +117,13 @@ class Project:
     base_dir: str
     mappings: dict[tuple[str, str], Any] = field(default_factory=dict)   # (entity, system) -> CompiledMapping
     connector_configs: dict[str, BaseModel] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)   # extended models, named value maps
+    doc: Located | None = None                                   # concord.yaml with its line numbers
+
+    @property
+    def models(self) -> typing.Mapping[str, Any]:
+        """Canonical entity -> this project's model (the shipped one plus its ``extensions:``)."""
+        return self.vocabulary.models
 
     def mapping(self, entity: str, system: str) -> Any:
         return self.mappings[(entity, system)]
@@ -151,29 +165,33 @@ def load_project(path: str | os.PathLike[str] = "concord.yaml", *, environ: typi
     data = expand_env(doc, environ)
     if isinstance(raw_url, str):
         data["warehouse"] = expand_url(raw_url, environ, where=doc.file)   # a password is URL-quoted and redacted
+    vocabulary = _extensions(doc, data)
     try:
-        cfg = ProjectConfig.model_validate(data)
+        cfg = ProjectConfig.model_validate(data, context={"models": vocabulary.models})
     except ValidationError as exc:
         errs = validation_errors(exc, doc)
         raise (ConfigErrors(errs) if len(errs) > 1 else errs[0]) from None
 
     base_dir = os.path.dirname(os.path.abspath(doc.file))
-    project = Project(cfg, doc.file, base_dir)
-    errors = []
+    project = Project(cfg, doc.file, base_dir, doc=doc)
+    value_maps, errors = load_value_maps(cfg.value_maps, doc, project.resolve)
+    project.vocabulary = Vocabulary(vocabulary.models, value_maps, vocabulary.extension_fields,
+                                    vocabulary.declared_at)
     systems = set(cfg.systems)
     for ename, ecfg in cfg.entities.items():
         if ename not in schemas.ENTITIES:
             errors.append(doc.error(f"unknown canonical entity {ename!r}; known: {', '.join(sorted(schemas.ENTITIES))}",
                                     ("entities", ename)))
             continue
-        model_fields = _canonical_fields(ename)
+        model_fields = _canonical_fields(project.models[ename])
         for sname, src in ecfg.sources.items():
             if sname not in systems:
                 errors.append(doc.error(f"unknown system {sname!r}; known: {', '.join(sorted(systems))}",
                                         ("entities", ename, "sources", sname)))
                 continue
             try:
-                m = load_mapping(project.resolve(src.mapping), system=sname)
+                m = load_mapping(project.resolve(src.mapping), system=sname, models=project.models,
+                                 value_maps=project.vocabulary.value_maps)
             except ConfigError as exc:
                 errors.extend(getattr(exc, "errors", [exc]))
                 continue
@@ -249,7 +267,25 @@ def _with_base(config: dict[str, Any], base_dir: str, model: type[BaseModel]) ->
     return config
 
 
-def _canonical_fields(entity: str) -> set[str]:
+def _canonical_fields(model: Any) -> set[str]:
     from concord.hub.canonical import field_types
 
-    return set(field_types(entity)) | {f.split(".", 1)[0] for f in field_types(entity)}
+    return set(field_types(model)) | {f.split(".", 1)[0] for f in field_types(model)}
+
+
+def _extensions(doc: Located, data: Any) -> Vocabulary:
+    """The ``extensions:`` block, validated first: every other part of the project may name its fields."""
+    raw = data.get("extensions") if isinstance(data, dict) else None
+    if raw is None:
+        return Vocabulary()
+    try:
+        exts = TypeAdapter(dict[str, EntityExtension]).validate_python(raw)
+    except ValidationError as exc:
+        errs = validation_errors(exc, doc, ("extensions",))
+        raise (ConfigErrors(errs) if len(errs) > 1 else errs[0]) from None
+    errs = declaration_errors(exts, doc)
+    if errs:
+        raise ConfigErrors(errs) if len(errs) > 1 else errs[0]
+    fields = {e: dict(x.fields) for e, x in exts.items()}
+    lines = {(e, f): doc.line(("extensions", e, "fields", f)) or 1 for e, x in exts.items() for f in x.fields}
+    return Vocabulary(extended_models(exts), {}, fields, lines)

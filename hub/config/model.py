@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from concord.hub.config.derivations import Derivation, Rollup
+from concord.hub.config.derivations import Derivation, Kpi, Rollup
+from concord.hub.config.extensions import EntityExtension
 from concord.hub.config.sync_rules import Condition, ConflictPolicy
 
 
@@ -273,6 +274,11 @@ class ProjectConfig(Frozen):
     batch_size: int = Field(1000, ge=1, description="Records per map/match/survive transaction.")
     derivations: tuple[Derivation, ...] = Field((), description="Cross-entity rules (hub/config/derivations.py).")
     rollups: tuple[Rollup, ...] = Field((), description="Children summed up on their parent (derivations.py).")
+    kpis: tuple[Kpi, ...] = Field((), description="Warehouse KPIs written onto account fields (derivations.py).")
+    extensions: dict[str, EntityExtension] = Field(
+        default_factory=dict, description="The project's own canonical fields, per entity (extensions.py).")
+    value_maps: dict[str, Any] = Field(
+        default_factory=dict, description="Named value maps for mappings: inline {map:} or a file (extensions.py).")
 
     @field_validator("systems")
     @classmethod
@@ -285,11 +291,11 @@ class ProjectConfig(Frozen):
     @model_validator(mode="after")
     def _derivations(self) -> "ProjectConfig":
         seen: set[str] = set()
-        for d in (*self.derivations, *self.rollups):
+        for d in (*self.derivations, *self.rollups, *self.kpis):
             if d.name in seen:
                 raise ValueError(f"two derivations are named {d.name!r}")
             seen.add(d.name)
-            for ent in (d.from_, d.to):
+            for ent in ((d.to,) if isinstance(d, Kpi) else (d.from_, d.to)):
                 if ent not in self.entities:
                     raise ValueError(f"derivation {d.name!r} uses entity {ent!r}, which this project does not "
                                      f"sync (entities: {', '.join(self.entities)})")

@@ -62,6 +62,10 @@ class RunContext:
     def create(cls, project: Project, warehouse: Warehouse, *, http: HttpToolkit | None = None,
                progress: Any = None) -> "RunContext":
         budgets = {n: s.daily_budget for n, s in project.config.systems.items() if s.daily_budget}
+        if warehouse is not None and getattr(getattr(project, "vocabulary", None), "extended", False):   # the project's own fields get their columns
+            from concord.hub.warehouse.evolve import evolve_project
+
+            evolve_project(warehouse, project.models)
         return cls(project, warehouse, http or HttpToolkit(CallLedger(budgets)), progress=progress)
 
     @property

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
-from concord.hub.config.derivations import Aggregate, Constant, Derivation, Rollup
+from concord.hub.canonical import model_fields_meta
+from concord.hub.config.derivations import Aggregate, Constant, Derivation, Kpi, Rollup
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.golden import GoldenState, load_golden, save_golden
 from concord.hub.engine.util import golden_id_for
@@ -26,6 +27,8 @@ from concord.hub.matching import RuleMatcher
 from concord.hub.survive import Lineage
 from concord.hub.warehouse import chunks
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.evolve import canonical_table
+from concord.hub.warehouse.views import DEFINITIONS, Dialect
 
 log = logging.getLogger("concord.derive")
 
@@ -39,6 +42,15 @@ def derive_after(ctx: RunContext, entity: str) -> set[str]:
 
     Returns the entities whose golden records changed by ``back`` fields (their plan must run again).
     """
+    replan = _derive(ctx, entity)
+    for k in ctx.project.config.kpis:
+        inputs = [e for e in ctx.project.entity_order() if e in k.inputs]
+        if inputs and inputs[-1] == entity and _write_kpis(ctx, k):   # after the last input this project syncs
+            replan.add(k.to)
+    return replan
+
+
+def _derive(ctx: RunContext, entity: str) -> set[str]:
     derivations = ctx.project.config.derivations
     rollups = [r for r in ctx.project.config.rollups if r.from_ == entity]
     if not derivations and not rollups:
@@ -66,8 +78,8 @@ def _roll_up(ctx: RunContext, conn: Connection, r: Rollup, child_ids: list[str])
     parents = sorted({str(c.data[r.via]) for c in children.values() if c.data.get(r.via)})
     if not parents:
         return False
-    table = T.CANONICAL[r.from_]
-    cols = [c for c, _p, _t in T.CANONICAL_COLUMNS[r.from_]]
+    table, columns = canonical_table(ctx.project.models, r.from_)   # with the project's extension columns
+    cols = [c for c, _p, _t in columns]
     rows: dict[str, list[dict[str, Any]]] = {p: [] for p in parents}
     for chunk in chunks(parents):
         for row in conn.execute(select(table).where(table.c[r.via].in_(chunk))):
@@ -84,6 +96,46 @@ def _roll_up(ctx: RunContext, conn: Connection, r: Rollup, child_ids: list[str])
         save_golden(ctx, conn, r.to, changed, _keys(ctx, r.to))
         log.info("roll-up %s: %d %s record(s) updated", r.name, len(changed), r.to)
     return bool(changed)
+
+
+def _write_kpis(ctx: RunContext, k: Kpi) -> bool:
+    """Compute the view's figures for every account (one query); write the changed ones onto golden records."""
+    models = ctx.project.models
+    metas = model_fields_meta(models[k.to])
+    table, _cols = canonical_table(models, k.to)
+    with ctx.warehouse.tx() as conn:
+        sql = DEFINITIONS[k.view](Dialect(conn.dialect.name))
+        figures = {row._mapping["golden_id"]: {f: _kpi_value(row._mapping[col], metas[f].type)
+                                               for f, col in k.fields.items()}
+                   for row in conn.execute(text(sql))}
+        # only accounts whose stored figures differ are loaded (the typed table holds what golden data holds)
+        stale = []
+        for chunk in chunks(list(figures)):
+            query = select(table.c.golden_id, *[table.c[f] for f in k.fields]).where(table.c.golden_id.in_(chunk))
+            for row in conn.execute(query):
+                have = {f: _kpi_value(row._mapping[f], metas[f].type) for f in k.fields}
+                if have != figures[row.golden_id]:
+                    stale.append(row.golden_id)
+        if not stale:
+            return False
+        changed = [st for gid, st in load_golden(conn, k.to, stale).items()
+                   if not st.deleted and _apply(st, figures[gid], Lineage(k.system, k.name, None))]
+        if changed:
+            save_golden(ctx, conn, k.to, changed, _keys(ctx, k.to))
+            log.info("kpi %s: %d %s record(s) updated from %s", k.name, len(changed), k.to, k.view)
+    return bool(changed)
+
+
+def _kpi_value(v: Any, kind: str) -> Any:
+    """A figure as golden data holds it: a decimal as normalised text (6 places at most), an integer as int."""
+    if v is None:
+        return None
+    d = _number(v)
+    if d is None:
+        return None
+    if kind == "integer":
+        return int(d)
+    return _decimal_text(d.quantize(Decimal("0.000001")) if d.as_tuple().exponent < -6 else d)  # type: ignore[operator]
 
 
 def _aggregate(agg: Aggregate, rows: list[dict[str, Any]]) -> Any:

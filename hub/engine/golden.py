@@ -17,6 +17,7 @@ from concord.hub.survive import Lineage
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.evolve import canonical_table
 from concord.hub.warehouse.stores.golden import LineageEntry
 
 
@@ -166,7 +167,7 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
     """Keep the typed canonical table (and child tables) in step with the golden records."""
     if not states:
         return
-    table, cols = T.CANONICAL[entity], T.CANONICAL_COLUMNS[entity]
+    table, cols = canonical_table(getattr(ctx.project, "models", None), entity)   # with the project's extension columns
     live = [s for s in states if not s.deleted]
     gone = [s.golden_id for s in states if s.deleted]
     for coll, child, _ccols in T.CANONICAL_CHILDREN.get(entity, []):

@@ -29,12 +29,15 @@ _SCALAR_OK = {
 }
 
 
-def load_mapping(path: str | os.PathLike[str], *, system: str | None = None) -> CompiledMapping:
-    """Load and compile ``mappings/<system>/<entity>.yaml``; raises ConfigError(file=, line=, key=)."""
+def load_mapping(path: str | os.PathLike[str], *, system: str | None = None,
+                 models: Mapping[str, type] | None = None, value_maps: Mapping[str, Any] | None = None) -> CompiledMapping:
+    """Load and compile ``mappings/<system>/<entity>.yaml``; raises ConfigError(file=, line=, key=).
+
+    ``models``: the project's canonical models (its ``extensions:``); ``value_maps``: its named value maps."""
     doc = load_yaml(path)
     if system is None:
         system = os.path.basename(os.path.dirname(os.path.abspath(os.fspath(path)))) or None
-    return compile_mapping(doc, system=system)
+    return compile_mapping(doc, system=system, models=models, value_maps=value_maps)
 
 
 def load_mappings(folder: str | os.PathLike[str], *, system: str | None = None) -> dict[str, CompiledMapping]:
@@ -50,12 +53,13 @@ def load_mappings(folder: str | os.PathLike[str], *, system: str | None = None) 
     return out
 
 
-def compile_mapping(doc: Located | Mapping[str, Any], *, file: str | None = None,
-                    system: str | None = None) -> CompiledMapping:
+def compile_mapping(doc: Located | Mapping[str, Any], *, file: str | None = None, system: str | None = None,
+                    models: Mapping[str, type] | None = None,
+                    value_maps: Mapping[str, Any] | None = None) -> CompiledMapping:
     """Compile a parsed mapping (a ``Located`` from the YAML loader, or a plain dict)."""
     if not isinstance(doc, Located):
         doc = Located(doc, file or "<mapping>", {})
-    return _Compiler(doc).compile(system)
+    return _Compiler(doc, models, value_maps).compile(system)
 
 
 def _adapter(meta: FieldMeta, model: type) -> TypeAdapter:
@@ -71,9 +75,12 @@ def _closest(name: str, options: list[str]) -> str:
 
 
 class _Compiler:
-    def __init__(self, doc: Located) -> None:
+    def __init__(self, doc: Located, models: Mapping[str, type] | None = None,
+                 value_maps: Mapping[str, Any] | None = None) -> None:
         self.doc = doc
         self.file = doc.file
+        self.models = models or ENTITIES
+        self.named_maps = value_maps or {}
 
     def err(self, message: str, path: tuple[Any, ...]) -> ConfigError:
         return self.doc.error(message, path)
@@ -87,10 +94,10 @@ class _Compiler:
             spec = MappingSpec.model_validate(data)
         except ValidationError as exc:
             raise first_validation_error(exc, self.doc) from None
-        if spec.entity not in ENTITIES:
-            raise self.err(f"unknown canonical entity {spec.entity!r}; {_closest(spec.entity, sorted(ENTITIES))}",
+        if spec.entity not in self.models:
+            raise self.err(f"unknown canonical entity {spec.entity!r}; {_closest(spec.entity, sorted(self.models))}",
                            ("entity",))
-        model = ENTITIES[spec.entity]
+        model = self.models[spec.entity]
         rules = self.rules(model, spec.fields, ("fields",), "", inherited=None)
         self.check_required(model, rules, ("fields",), "")
         self.check_out_paths(rules)
@@ -158,6 +165,8 @@ class _Compiler:
         if "default" in spec.model_fields_set:
             default = self.canonical_value(adapter, spec.default, meta, where + ("default",), "default")
         vmap = rmap = None
+        if isinstance(spec.map, str):
+            spec = self.named_map(spec, where)
         if spec.map is not None:
             vmap, rmap = self.value_maps(spec, adapter, meta, where, check_values=not transforms)
         elif spec.reverse_map is not None:
@@ -219,8 +228,10 @@ class _Compiler:
                 known = sorted(metas)
                 prefix = ".".join(parts[:i])
                 scope = f"{owner.__name__}" + (f" ({prefix})" if prefix else "")
+                hint = ("; a field of your own is declared in concord.yaml under extensions.<entity>.fields"
+                        if i == 0 else "")
                 raise self.err(f"unknown canonical field {'.'.join(parts)!r}: {scope} has no field {part!r}; "
-                               f"{_closest(part, known)}", where)
+                               f"{_closest(part, known)}{hint}", where)
             meta = metas[part]
             if i < len(parts) - 1:
                 if meta.type != "model":
@@ -298,6 +309,18 @@ class _Compiler:
             allowed = f" (allowed: {', '.join(map(str, meta.literals))})" if meta.literals else ""
             raise self.err(f"{what} {value!r} does not fit canonical field {meta.name!r} ({meta.type}): "
                            f"{exc.errors()[0]['msg']}{allowed}", where) from None
+
+    def named_map(self, spec: RuleSpec, where: tuple[Any, ...]) -> RuleSpec:
+        """``map: <name>``: the project's value map of that name (its reverse_map, then the rule's own, win)."""
+        name = str(spec.map)
+        named = self.named_maps.get(name)
+        if named is None:
+            known = sorted(self.named_maps)
+            raise self.err(f"unknown value map {name!r}; "
+                           + (_closest(name, known) if known else "declare it in concord.yaml under value_maps"),
+                           where + ("map",))
+        reverse = {**named.reverse_map, **(spec.reverse_map or {})}
+        return spec.model_copy(update={"map": dict(named.map), "reverse_map": reverse or None})
 
     def value_maps(self, spec: RuleSpec, adapter: TypeAdapter, meta: FieldMeta, where: tuple[Any, ...],
                    check_values: bool) -> tuple[ValueMap, ValueMap]:

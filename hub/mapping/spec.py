@@ -26,7 +26,7 @@ class RuleSpec(BaseModel):
     const: Any = None
     direction: Direction | None = None
     transform: Any = None                  # a name, {name: params}, or a list of those
-    map: dict[Any, Any] | None = None      # source value -> canonical value
+    map: dict[Any, Any] | str | None = None   # source value -> canonical value, or a project value map's name
     reverse_map: dict[Any, Any] | None = None   # canonical value -> source value (default: map inverted)
     default: Any = None                    # canonical value when the source is empty or not in map
     lookup: str | None = None              # canonical entity whose id the source value references
