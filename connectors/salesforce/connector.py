@@ -18,6 +18,9 @@ from concord.connectors.salesforce import metadata, read
 from concord.connectors.salesforce.auth import SalesforceOAuth
 from concord.connectors.salesforce.bulk_write import bulk_write
 from concord.connectors.salesforce.config import SalesforceConfig
+from concord.connectors.salesforce.lines import PARENTS as LINE_PARENTS
+from concord.connectors.salesforce.lines import Lines
+from concord.connectors.salesforce.lines import split as split_lines
 from concord.connectors.salesforce.pricebook import StandardPrices, split
 from concord.connectors.salesforce.write import CollectionWriter
 
@@ -227,6 +230,18 @@ class SalesforceConnector:
     # ---- write ------------------------------------------------------------------------------
     def write(self, entity: str, changes: Sequence[Change]) -> Sequence[WriteResult]:
         spec = entity_by_name(self, entity)
+        if spec.name in LINE_PARENTS:
+            parts = [split_lines(spec.name, c) for c in changes]
+            lines = {i: rows for i, (_, rows) in enumerate(parts) if rows is not None}
+            if lines:
+                if self._prices is None:
+                    self._prices = StandardPrices(self.sf)
+                heads = [c for c, _ in parts]
+                if spec.name == "Order":   # an Order's lines need its price book: the standard one unless named
+                    book = self._prices.standard_pricebook()
+                    heads = [c.model_copy(update={"fields": {"Pricebook2Id": book, **c.fields}})
+                             if i in lines and c.op in ("create", "upsert") else c for i, c in enumerate(heads)]
+                return Lines(self.sf, self._prices).apply(spec.name, self._write(spec, heads), lines, changes)
         if spec.name == "Product2":
             parts = [split(c) for c in changes]
             entries = {i: e for i, (_, e) in enumerate(parts) if e is not None}

@@ -76,6 +76,9 @@ def _verdict(ctx: RunContext, system: str, entity: str, gid: str, golden: Golden
         modes = ", ".join(sorted({r.mode for r in rules}))
         return "blocked", (f"the {entity} -> {system} rule is {modes} and never creates, and {entity} {gid} has "
                            f"no record in {system}: {fix}")
+    if golden is None and "=" in gid:        # a business key (a line's sku) that no golden record holds
+        return "blocked", (f"no {entity} with {gid} in the warehouse, so none can be written to {system}: sync or "
+                           f"link that {entity} first")
     if golden is None or golden.deleted:
         return "blocked", f"{entity} {gid} does not exist (or was deleted) in the warehouse"
     if not any(r.applies(golden.data or {}) for r in creating):

@@ -1,4 +1,4 @@
-"""Cross-reference lookups for mappings (``lookup:`` rules), bound to one system."""
+"""Cross-reference lookups for mappings (``lookup:`` and ``write_ref:`` rules), bound to one system."""
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
@@ -7,7 +7,8 @@ from concord.hub.warehouse import tables as T
 
 
 class XrefResolver:
-    """``resolve_in``: this system's record id -> golden id; ``resolve_out``: golden id -> this system's id.
+    """``resolve_in``: this system's record id -> golden id; ``resolve_out``: golden id -> this system's id;
+    ``resolve_key_out``: a business key (a product's sku) -> the golden record that holds it -> this system's id.
 
     Answers are cached for the life of the object (one batch); misses are remembered so the
     caller can tell a reference that is not yet written from one that is empty.
@@ -18,6 +19,7 @@ class XrefResolver:
         self._in: dict[tuple[str, str], str | None] = {}
         self._out: dict[tuple[str, str], str | None] = {}
         self.misses: list[tuple[str, str]] = []
+        self._key_miss: dict[tuple[str, str], str] = {}
 
     def resolve_in(self, entity: str, source_id: str) -> str | None:
         key = (entity, str(source_id))
@@ -38,4 +40,32 @@ class XrefResolver:
                 .order_by(x.created_at).limit(1)).scalar()
         if self._out[key] is None:
             self.misses.append(key)
+        return self._out[key]
+
+    def resolve_key_out(self, entity: str, field: str, value: str) -> str | None:
+        """The id in this system of the golden record of ``entity`` whose ``field`` is ``value``.
+
+        Read from the entity's typed table (the golden records' current values). A key held by no golden
+        record is a miss ``(entity, "<field>=<value>")``; one whose golden record has no id here yet is a miss
+        ``(entity, golden_id)``, so that the write waits for it (or is reported as blocked: engine/parents.py).
+        Several golden records with the key: one that is linked to this system wins, the oldest id first."""
+        key = (f"{entity}.{field}", str(value))
+        if key not in self._out:
+            table = T.CANONICAL.get(entity)
+            col = table.c.get(field) if table is not None else None
+            found: str | None = None
+            miss: str | None = f"{field}={value}"
+            if col is not None:
+                gids = [g for (g,) in self.conn.execute(select(table.c.golden_id).where(col == key[1])
+                                                        .order_by(table.c.golden_id))]
+                if gids:
+                    x = T.xref.c
+                    found = self.conn.execute(select(x.source_id).where(
+                        x.entity == entity, x.system == self.system, x.golden_id.in_(gids), x.state != "deleted")
+                        .order_by(x.created_at, x.golden_id).limit(1)).scalar()
+                    miss = gids[0]
+            self._out[key] = found
+            self._key_miss[key] = miss
+        if self._out[key] is None:
+            self.misses.append((entity, self._key_miss[key]))
         return self._out[key]

@@ -95,6 +95,15 @@ def _check(rule: Rule, fields: tuple[FieldSpec, ...], file: str, entity: str, er
         return
     if target is None:
         return
+    if rule.ref is not None:         # read from `from` as a value; written as an id into write_ref.to
+        if rule.writes and rule.out_segments:
+            out, problem = _find(fields, rule.out_segments, entity)
+            if problem:
+                errors.append(_err(rule, file, f"write_ref path {rule.out_source!r}: {problem}"))
+            elif out is not None and not (out.createable or out.updateable):
+                errors.append(_err(rule, file, f"source field {out.name!r} (write_ref) is read-only"))
+        _check_type(rule, target, file, errors)
+        return
     _check_type(rule, target, file, errors)
     if rule.writes and not (target.createable or target.updateable):
         errors.append(_err(rule, file, f"source field {target.name!r} is read-only (neither createable nor "

@@ -171,9 +171,14 @@ class _Compiler:
             vmap, rmap = self.value_maps(spec, adapter, meta, where, check_values=not transforms)
         elif spec.reverse_map is not None:
             raise self.err("reverse_map needs a map", where + ("reverse_map",))
+        ref, out_segments = None, segments
+        if spec.write_ref is not None:
+            ref, out_segments = self.write_ref(spec, meta, where, direction)
         return Rule(kind="value", source=format_path(segments), segments=segments, direction=direction,
                     explicit_direction=spec.direction is not None, const=UNSET, transforms=transforms,
-                    lookup=spec.lookup, adapter=adapter, get=compile_getter(segments), set=compile_setter(segments),
+                    lookup=spec.lookup, adapter=adapter, get=compile_getter(segments), set=compile_setter(out_segments),
+                    ref=ref, out_segments=out_segments if ref else None,
+                    out_source=format_path(out_segments) if ref else None,
                     map_keys=tuple(spec.map) if spec.map else (),
                     rmap_values=tuple((rmap.exact.values() if rmap else ())),
                     **{**common, "default": default, "vmap": vmap, "rmap": rmap})
@@ -289,6 +294,24 @@ class _Compiler:
         raise self.err(f"transform {transforms[-1].name!r} gives {_a(produced)}, but canonical field {meta.name!r} "
                        f"is {_a(want)}", where + ("transform",))
 
+    def write_ref(self, spec: RuleSpec, meta: FieldMeta, where: tuple[Any, ...], direction: str
+                  ) -> tuple[tuple[str, str], tuple[Any, ...]]:
+        ref, at = spec.write_ref, where + ("write_ref",)
+        assert ref is not None
+        if ref.lookup not in ENTITIES:
+            raise self.err(f"write_ref: unknown canonical entity {ref.lookup!r}; {_closest(ref.lookup, sorted(ENTITIES))}",
+                           at + ("lookup",))
+        if ref.by not in ENTITIES[ref.lookup].model_fields:
+            raise self.err(f"write_ref: {ref.lookup} has no field {ref.by!r}", at + ("by",))
+        if meta.type != "string":
+            raise self.err(f"write_ref writes a record id for a business key (text), but {meta.name!r} is a {meta.type}", at)
+        for other in ("lookup", "map", "reverse_map", "transform"):
+            if other in spec.model_fields_set:
+                raise self.err(f"'write_ref' cannot be combined with {other!r}", where + (other,))
+        if direction == "in":
+            raise self.err("write_ref says how the field is written, but the rule only reads (direction: in)", at)
+        return (ref.lookup, ref.by), self.path(ref.to, at + ("to",))
+
     def check_lookup(self, spec: RuleSpec, meta: FieldMeta, where: tuple[Any, ...]) -> None:
         if spec.lookup not in ENTITIES:
             raise self.err(f"lookup of unknown canonical entity {spec.lookup!r}; {_closest(spec.lookup, sorted(ENTITIES))}",
@@ -356,7 +379,7 @@ class _Compiler:
         for rule in _walk(rules):
             if rule.kind != "value" or not rule.writes or rule.source is None:
                 continue
-            key = rule.source
+            key = rule.out_source or rule.source
             if key in seen:
                 first = seen[key]
                 raise ConfigError(f"source path {key!r} is written back by two rules ({first.field!r} at line "

@@ -31,6 +31,9 @@ class Resolver(Protocol):
 
     def resolve_out(self, entity: str, golden_id: str) -> str | None: ...  # golden id -> system id
 
+    # optional (``write_ref`` rules): the system id of the record of ``entity`` whose ``field`` is ``value``
+    # def resolve_key_out(self, entity: str, field: str, value: str) -> str | None: ...
+
 
 def map_key(value: Any) -> str:
     """How value-map keys and source values are compared (1 == "1", True == "true")."""
@@ -88,7 +91,8 @@ class Rule:
 
     __slots__ = ("field", "flat_key", "canon_path", "kind", "ftype", "source", "segments", "direction",
                  "explicit_direction", "line", "file", "const", "default", "transforms", "vmap", "rmap",
-                 "lookup", "children", "adapter", "get", "set", "forward", "backward", "map_keys", "rmap_values")
+                 "lookup", "children", "adapter", "get", "set", "forward", "backward", "map_keys", "rmap_values",
+                 "ref", "out_source", "out_segments")
 
     def __init__(self, **kw: Any) -> None:
         for name in self.__slots__:
@@ -159,9 +163,17 @@ class Rule:
         typed = self.ftype in _TYPED and adapter is not None
         steps = [(t.name, t.reverse) for t in reversed(self.transforms) if t.reverse is not None]
 
+        ref = self.ref
+
         def backward(value: Any, resolver: Any) -> Any:
             if value is None:
                 return None
+            if ref is not None:          # a business key written as the referenced record's id in the target
+                key_out = getattr(resolver, "resolve_key_out", None)
+                if key_out is None:
+                    return SKIP
+                found = key_out(ref[0], ref[1], str(value))
+                return SKIP if found is None else found
             if typed:
                 try:
                     value = adapter.validate_python(value)

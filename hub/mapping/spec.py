@@ -17,6 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Direction = Literal["in", "out", "both"]
 
 
+class WriteRefSpec(BaseModel):
+    """``write_ref``: the canonical value is a business key of another entity (a line's ``sku``); writing puts
+    that record's id *in the target system* into ``to``, found through the golden record and the cross-reference."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    to: str                                # the source path that receives the target's id (Product2Id, product_id)
+    lookup: str                            # the referenced canonical entity (product)
+    by: str                                # its field that holds the key (sku)
+
+
 class RuleSpec(BaseModel):
     """One rule: where a canonical field comes from and how its value is converted."""
 
@@ -31,6 +42,7 @@ class RuleSpec(BaseModel):
     default: Any = None                    # canonical value when the source is empty or not in map
     lookup: str | None = None              # canonical entity whose id the source value references
     fields: dict[str, Any] | None = None   # sub-rules for a nested model or a list of models
+    write_ref: WriteRefSpec | None = None  # written as the referenced record's id in the target (see WriteRefSpec)
 
     @field_validator("from_", "lookup")
     @classmethod

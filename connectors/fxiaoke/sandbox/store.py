@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from concord.connectors.fxiaoke.sandbox.objects import DETAILS, READ_ONLY, SYSTEM_READ_ONLY, build_describes
@@ -311,6 +311,10 @@ class Store:
         if vals.get("product_id"):
             prod = self.tables["ProductObj"].rows.get(vals["product_id"])
             row["product_code"] = prod.get("product_code") if prod else None
+        if "subtotal" in dt_.fields and vals.get("quantity") and vals.get("sales_price"):
+            # 小计 is a formula field: Fxiaoke computes quantity x sales price (2 decimals), whatever was sent
+            row["subtotal"] = str((Decimal(vals["quantity"]) * Decimal(vals["sales_price"]))
+                                  .quantize(Decimal("0.01"), ROUND_HALF_UP))
         dt_.put(row)
 
     def update(self, api_name: str, object_data: dict[str, Any], user: str, *, skip_lock: bool = False) -> str:
