@@ -8,7 +8,8 @@ from concord.hub.warehouse import tables as T
 
 class XrefResolver:
     """``resolve_in``: this system's record id -> golden id; ``resolve_out``: golden id -> this system's id;
-    ``resolve_key_out``: a business key (a product's sku) -> the golden record that holds it -> this system's id.
+    ``resolve_key_out``: a business key (a product's sku) -> the golden record that holds it -> this system's id;
+    ``resolve_key_in``: a business key (an invoice's customer number) -> the golden record that holds it.
 
     Answers are cached for the life of the object (one batch); misses are remembered so the
     caller can tell a reference that is not yet written from one that is empty.
@@ -69,3 +70,24 @@ class XrefResolver:
         if self._out[key] is None:
             self.misses.append((entity, self._key_miss[key]))
         return self._out[key]
+
+    def resolve_key_in(self, entity: str, field: str, value: str) -> str | None:
+        """The golden id of the record of ``entity`` whose ``field`` is ``value`` (``lookup`` with ``by``).
+
+        Several golden records with the key: one linked to this system wins, then the smallest id."""
+        key = (f"{entity}.{field}", str(value))
+        if key not in self._in:
+            table = T.CANONICAL.get(entity)
+            col = table.c.get(field) if table is not None else None
+            gids = [] if col is None else [g for (g,) in self.conn.execute(
+                select(table.c.golden_id).where(col == key[1]).order_by(table.c.golden_id))]
+            if len(gids) > 1:
+                x = T.xref.c
+                linked = self.conn.execute(select(x.golden_id).where(
+                    x.entity == entity, x.system == self.system, x.golden_id.in_(gids), x.state != "deleted")
+                    .order_by(x.golden_id).limit(1)).scalar()
+                gids = [linked] if linked else gids
+            self._in[key] = gids[0] if gids else None
+        if self._in[key] is None:
+            self.misses.append((entity, f"{field}={value}"))
+        return self._in[key]

@@ -153,6 +153,8 @@ class _Compiler:
         direction = spec.direction or inherited or "both"
         if spec.lookup is not None:
             self.check_lookup(spec, meta, where)
+        elif spec.by is not None:
+            raise self.err("'by' names the business key of a lookup; it needs 'lookup'", where + ("by",))
         if transforms:
             self.check_produces(transforms, meta, where)
             not_invertible = [t.name for t in transforms if t.reverse is None]
@@ -177,7 +179,7 @@ class _Compiler:
         return Rule(kind="value", source=format_path(segments), segments=segments, direction=direction,
                     explicit_direction=spec.direction is not None, const=UNSET, transforms=transforms,
                     lookup=spec.lookup, adapter=adapter, get=compile_getter(segments), set=compile_setter(out_segments),
-                    ref=ref, out_segments=out_segments if ref else None,
+                    ref=ref, out_segments=out_segments if ref else None, lookup_by=spec.by,
                     out_source=format_path(out_segments) if ref else None,
                     map_keys=tuple(spec.map) if spec.map else (),
                     rmap_values=tuple((rmap.exact.values() if rmap else ())),
@@ -318,6 +320,12 @@ class _Compiler:
                            where + ("lookup",))
         if meta.type != "string":
             raise self.err(f"a lookup gives a golden id (text), but {meta.name!r} is a {meta.type}", where + ("lookup",))
+        if spec.by is not None:
+            if spec.by not in ENTITIES[spec.lookup].model_fields:
+                raise self.err(f"lookup by: {spec.lookup} has no field {spec.by!r}", where + ("by",))
+            if (spec.direction or "both") != "in":
+                raise self.err("a lookup by a business key only reads (it finds the golden record that holds the "
+                               "key); set direction: in", where + ("by",))
         for other in ("map", "reverse_map", "default"):
             if other in spec.model_fields_set:
                 raise self.err(f"'lookup' cannot be combined with {other!r}", where + (other,))

@@ -92,7 +92,7 @@ class Rule:
     __slots__ = ("field", "flat_key", "canon_path", "kind", "ftype", "source", "segments", "direction",
                  "explicit_direction", "line", "file", "const", "default", "transforms", "vmap", "rmap",
                  "lookup", "children", "adapter", "get", "set", "forward", "backward", "map_keys", "rmap_values",
-                 "ref", "out_source", "out_segments")
+                 "ref", "out_source", "out_segments", "lookup_by")
 
     def __init__(self, **kw: Any) -> None:
         for name in self.__slots__:
@@ -119,7 +119,7 @@ class Rule:
         if self.kind == "const":
             const = self.const
             return lambda _v, _r: const
-        default, vmap, lookup = self.default, self.vmap, self.lookup
+        default, vmap, lookup, by = self.default, self.vmap, self.lookup, self.lookup_by
         steps = [(t.name, t.forward, t.transform.handles_none) for t in self.transforms]
         to_text = self.ftype in ("string", "literal")
         if default is UNSET and vmap is None and lookup is None and len(steps) <= 1:
@@ -153,6 +153,9 @@ class Rule:
             if lookup is not None:
                 if resolver is None:
                     return None
+                if by is not None:       # a business key of the referenced record (its customer number)
+                    key_in = getattr(resolver, "resolve_key_in", None)
+                    return key_in(lookup, by, str(value)) if key_in is not None else None
                 return resolver.resolve_in(lookup, str(value))
             return value
 

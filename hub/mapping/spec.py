@@ -41,6 +41,7 @@ class RuleSpec(BaseModel):
     reverse_map: dict[Any, Any] | None = None   # canonical value -> source value (default: map inverted)
     default: Any = None                    # canonical value when the source is empty or not in map
     lookup: str | None = None              # canonical entity whose id the source value references
+    by: str | None = None                  # with lookup: the source value is this field of it (a business key)
     fields: dict[str, Any] | None = None   # sub-rules for a nested model or a list of models
     write_ref: WriteRefSpec | None = None  # written as the referenced record's id in the target (see WriteRefSpec)
 

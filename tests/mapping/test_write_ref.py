@@ -78,3 +78,21 @@ def test_write_ref_on_a_read_only_rule_is_refused() -> None:
     with pytest.raises(ConfigError) as exc:
         compile_mapping(doc)
     assert "only reads" in str(exc.value)
+
+
+def test_lookup_by_a_business_key_reads_the_golden_record_that_holds_it(warehouse) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    with warehouse.tx() as conn:
+        conn.execute(T.CANONICAL["account"].insert(), [
+            {"golden_id": "GA1", "name": "Acme", "erp_customer_number": "C-1", "_version": 1, "_updated_at": now}])
+    m = compile_mapping({"entity": "invoice", "source": "Inv", "fields": {
+        "invoice_number": "No",
+        "account_ref": {"from": "Cust", "lookup": "account", "by": "erp_customer_number", "direction": "in"}}})
+    with warehouse.tx() as conn:
+        r = XrefResolver(conn, "erp")
+        assert m.to_canonical({"No": "1", "Cust": "C-1"}, resolver=r).account_ref == "GA1"
+        assert m.to_canonical({"No": "2", "Cust": "C-9"}, resolver=r).account_ref is None
+        assert r.misses == [("account", "erp_customer_number=C-9")]
+    with pytest.raises(ConfigError, match="only reads"):
+        compile_mapping({"entity": "invoice", "source": "Inv", "fields": {
+            "invoice_number": "No", "account_ref": {"from": "Cust", "lookup": "account", "by": "erp_customer_number"}}})
