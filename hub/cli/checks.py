@@ -110,3 +110,36 @@ def extension_problems(project: Any) -> list[ConfigError]:
                                          f"(add `{f}: <source field>` without direction: in)",
                                          ("entities", entity, "sync", i, "fields", j)))
     return out
+
+
+def warehouse_changes(project: Any) -> tuple[list[str], list[ConfigError]]:
+    """What the next run will change in an existing warehouse for the project's fields, and what it will refuse.
+
+    Nothing is changed here; a warehouse that does not exist yet or cannot be reached is left to ``concord
+    doctor`` and the run (everything is created at the first one)."""
+    vocab = getattr(project, "vocabulary", None)
+    if vocab is None or not vocab.extended:
+        return [], []
+    from sqlalchemy import inspect
+
+    from concord.hub.config.dburl import resolve_warehouse_url
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse.evolve import pending_changes, unsafe_changes
+
+    try:
+        url = resolve_warehouse_url(project.base_dir, project.config.warehouse)
+        if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+            return [], []
+        wh = Warehouse.open(url, migrate=False)
+    except ConfigError:
+        return [], []
+    try:
+        with wh.engine.connect() as conn:
+            if "account" not in inspect(conn).get_table_names():
+                return [], []
+            unsafe = unsafe_changes(conn, project.models)
+            return [c for c in pending_changes(conn, project.models) if "(refused" not in c], unsafe
+    except Exception:   # unreachable or unreadable: the run says why
+        return [], []
+    finally:
+        wh.dispose()

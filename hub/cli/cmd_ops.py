@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
                                                                      help="Do not contact the systems (no metadata, no auth check)."),
               json_out: bool = JsonOpt) -> None:
         """Validate concord.yaml and every mapping, against each system's own metadata."""
-        from concord.hub.cli.checks import extension_problems, external_id_problems
+        from concord.hub.cli.checks import extension_problems, external_id_problems, warehouse_changes
         from concord.hub.config import load_project
         from concord.hub.engine.check import check_project
         from concord.hub.engine.context import RunContext
@@ -39,7 +39,10 @@ def register(app: typer.Typer) -> None:
         setup_logging()
         project = guarded(lambda: load_project(config))
         problems: list = extension_problems(project)
+        migrations: list[str] = []
         if not offline:
+            migrations, unsafe = warehouse_changes(project)      # the project's own fields in the warehouse
+            problems += unsafe
             ctx = RunContext(project, None, HttpToolkit())
             problems += check_project(project, ctx)
             try:                     # metadata is cached in ctx: the external-id check costs no further call
@@ -47,10 +50,13 @@ def register(app: typer.Typer) -> None:
             finally:
                 ctx.close()
         if json_out:
-            print_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+            print_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
+                        "warehouse_changes": migrations})
         else:
             for p in problems:
                 err_console.print(f"[bold red]error[/]: {p.message}")
+            for m in migrations:
+                console.print(f"warehouse: {m} (applied at the next run)", markup=False)
             if not problems:
                 console.print(f"ok: {len(project.config.systems)} systems, {len(project.mappings)} mappings"
                               + (" (offline: metadata not checked)" if offline else ", checked against system metadata"))
