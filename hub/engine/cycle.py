@@ -15,7 +15,7 @@ from concord.hub.engine.budget import load_baselines
 from concord.hub.engine.concurrent import by_system
 from concord.hub.engine.context import RunContext, StreamStats
 from concord.hub.engine.derive import derive_after
-from concord.hub.engine.ledger import finish_run, record_streams, start_run
+from concord.hub.engine.ledger import Timeline, finish_run, record_streams, start_run
 from concord.hub.engine.plan import PlannedChange, estimate_calls, pending_changes, pending_counts, plan_entity
 from concord.hub.engine.process import ProcessStats, process_entity
 from concord.hub.engine.pull import pull_stream
@@ -171,8 +171,10 @@ class CycleRun:
     def __init__(self, ctx: RunContext, *, mode: str = "sync", prefect_flow_run_id: str | None = None) -> None:
         self.ctx = ctx
         self.t0 = time.perf_counter()
-        start_run(ctx, mode, prefect_flow_run_id)
-        load_baselines(ctx)
+        self.timeline = Timeline(self.t0)     # where the wall time goes, stored with the run's summary
+        with self.timeline.span("ledger", 0):
+            start_run(ctx, mode, prefect_flow_run_id)
+            load_baselines(ctx)
         self.summary = RunSummary(ctx.run_id, mode)
         self._created: set[str] = set()
         self._first_round: dict[tuple[str, str, str], int] = {}   # queued changes after round 1
@@ -198,8 +200,10 @@ class CycleRun:
 
     # ---- steps ------------------------------------------------------------------------------
     def pull(self, entity: str, system: str) -> StreamStats:
-        st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
-                     system, entity, "pull")
+        with self.timeline.span("pull", self.summary.rounds, entity, system) as sp:
+            st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
+                         system, entity, "pull")
+            sp["records"] = st.records_in
         self.summary.streams.append(st)
         # a stream this cycle did not read to the end (failed, or another worker holds its pull and may
         # still be reading) gets no creates: a record that would match one in it may not be staged yet
@@ -211,18 +215,25 @@ class CycleRun:
 
     def process(self, entity: str) -> int:
         """Map, match, survive and plan one entity; returns the changes now queued for every target."""
+        tl, rnd = self.timeline, self.summary.rounds
         with self.ctx.warehouse.stream_lock(f"entity:{entity}", wait=True):
-            process_entity(self.ctx, entity, self.summary.process)
-            replan = derive_after(self.ctx, entity)   # derived records, and fields they send back
-            plan_entity(self.ctx, entity)
-        for other in sorted(replan - {entity}):       # a source whose plan ran earlier in this round
-            with self.ctx.warehouse.stream_lock(f"entity:{other}", wait=True):
-                plan_entity(self.ctx, other)
-        with self.ctx.warehouse.tx() as conn:
-            counts = pending_counts(conn, entity=entity)
-            extra = sum(sum(pending_counts(conn, entity=o).values()) for o in replan - {entity})
-            if self.summary.mode == "plan" and self.summary.rounds <= 1:   # a dry run lists every change
-                self.summary.planned.extend(c for c in pending_changes(conn) if c.entity == entity)
+            with tl.span("process", rnd, entity) as sp:
+                before = self.summary.process.mapped
+                process_entity(self.ctx, entity, self.summary.process)
+                sp["records"] = self.summary.process.mapped - before
+            with tl.span("derive", rnd, entity):
+                replan = derive_after(self.ctx, entity)   # derived records, and fields they send back
+            with tl.span("plan", rnd, entity):
+                plan_entity(self.ctx, entity)
+        with tl.span("plan", rnd, entity):
+            for other in sorted(replan - {entity}):       # a source whose plan ran earlier in this round
+                with self.ctx.warehouse.stream_lock(f"entity:{other}", wait=True):
+                    plan_entity(self.ctx, other)
+            with self.ctx.warehouse.tx() as conn:
+                counts = pending_counts(conn, entity=entity)
+                extra = sum(sum(pending_counts(conn, entity=o).values()) for o in replan - {entity})
+                if self.summary.mode == "plan" and self.summary.rounds <= 1:   # a dry run lists every change
+                    self.summary.planned.extend(c for c in pending_changes(conn) if c.entity == entity)
         n = sum(counts.values())
         if self.summary.rounds <= 1:
             self.summary.planned_count += n
@@ -243,8 +254,10 @@ class CycleRun:
     def push(self, entity: str, system: str) -> StreamStats:
         # no creates into a stream this cycle could not read: the target may hold them already
         new_records = (entity, system) not in self._pull_failed
-        st = _locked(self.ctx, f"push:{system}:{entity}",
-                     lambda: push_entity(self.ctx, entity, system, new_records=new_records), system, entity, "push")
+        with self.timeline.span("push", self.summary.rounds, entity, system) as sp:
+            st = _locked(self.ctx, f"push:{system}:{entity}",
+                         lambda: push_entity(self.ctx, entity, system, new_records=new_records), system, entity, "push")
+            sp["records"] = st.records_out
         self.summary.streams.append(st)
         return st
 
@@ -261,14 +274,16 @@ class CycleRun:
             s.status, s.error = "failed", error
         s.duration_s = time.perf_counter() - self.t0
         s.api_calls = self.ctx.ledger.snapshot()
-        _totals(self.ctx, s)
-        if s.status != "failed":
-            if any(st.status == "failed" for st in s.streams):
-                s.status = "failed"
-            elif s.process.quarantined or any(st.status == "partial" for st in s.streams):
-                s.status = "partial"
-        record_streams(self.ctx, s.streams)
-        finish_run(self.ctx, s.status, {k: v for k, v in s.as_dict().items() if k != "planned"}, s.error)
+        with self.timeline.span("ledger", s.rounds):
+            _totals(self.ctx, s)
+            if s.status != "failed":
+                if any(st.status == "failed" for st in s.streams):
+                    s.status = "failed"
+                elif s.process.quarantined or any(st.status == "partial" for st in s.streams):
+                    s.status = "partial"
+            record_streams(self.ctx, s.streams)
+        stored = {k: v for k, v in s.as_dict().items() if k != "planned"}
+        finish_run(self.ctx, s.status, {**stored, "timings": self.timeline.as_dict()}, s.error)
         return s
 
 

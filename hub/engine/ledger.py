@@ -1,7 +1,12 @@
-"""The run ledger: one ``run`` row per cycle, one ``run_stream`` row per stream and direction."""
+"""The run ledger: one ``run`` row per cycle, one ``run_stream`` row per stream and direction, and the
+run's timeline (where its wall time went), kept in the run's summary under ``timings``."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import update
@@ -17,6 +22,40 @@ def start_run(ctx: RunContext, mode: str, prefect_flow_run_id: str | None = None
         run_id = int(res.inserted_primary_key[0])
     ctx.run_id = run_id
     return run_id
+
+
+class Timeline:
+    """Where a run's wall time goes: one span per step (pull a stream, process / derive / plan an entity,
+    push to a target) and for the ledger's own work, as seconds from the run's start on a monotonic clock.
+
+    Steps of one phase may run side by side (systems in threads), so a reader takes the union of spans,
+    not their sum (``hub.dashboard.timings``). ``as_dict`` is what the summary stores under ``timings``.
+    """
+
+    def __init__(self, t0: float | None = None) -> None:
+        self.t0 = time.perf_counter() if t0 is None else t0
+        self.spans: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def span(self, phase: str, round_: int, entity: str | None = None,
+             system: str | None = None) -> Iterator[dict[str, Any]]:
+        """Time the block; the caller may add ``records`` to the yielded dict."""
+        extra: dict[str, Any] = {}
+        start = time.perf_counter()
+        try:
+            yield extra
+        finally:
+            end = time.perf_counter()
+            row = {"phase": phase, "round": round_, "entity": entity, "system": system,
+                   "start": round(start - self.t0, 6), "end": round(end - self.t0, 6), **extra}
+            with self._lock:
+                self.spans.append(row)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            spans = sorted(self.spans, key=lambda s: s["start"])
+        return {"version": 1, "wall_s": round(time.perf_counter() - self.t0, 6), "spans": spans}
 
 
 _RANK = {"success": 0, "skipped": 1, "partial": 2, "failed": 3}
