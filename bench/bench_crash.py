@@ -87,6 +87,9 @@ class World:
         self.env = {**os.environ, **self.demo.env}
         self.initial = {n: {e: len(rows) for e, rows in store_rows(n, sb).items()}
                         for n, sb in self.demo.running.items()}
+        # the records users edit are chosen among those the world seeded: ids a system assigns to records
+        # Concord creates follow the order of the writes, which faults and crashes change
+        self.seeded = {n: set(_seeded_ids(n, sb)) for n, sb in self.demo.running.items()}
 
     @property
     def running(self) -> dict[str, Any]:
@@ -206,7 +209,7 @@ def user_round(world: World, rng: random.Random, rnd: int) -> list[str]:
     done = []
     for name, sb in sorted(world.running.items()):
         fn = demo_edits.EDITS.get(name)
-        ids = _seeded_ids(name, sb)
+        ids = [i for i in _seeded_ids(name, sb) if i in world.seeded.get(name, ())]
         if fn is None or not ids:
             continue
         sid = rng.choice(ids)
