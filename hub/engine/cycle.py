@@ -133,6 +133,7 @@ class Step:
     kind: Literal["pull", "process", "push"]
     entity: str
     system: str | None = None
+    round: int = 0          # the round it belongs to (0: unknown); steps of a round may run after the next began
 
 
 def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
@@ -151,7 +152,7 @@ def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
     while streams and run.summary.rounds < max_rounds:
         run.summary.rounds += 1
         for entity, system in streams:
-            yield Step("pull", entity, system)
+            yield Step("pull", entity, system, run.summary.rounds)
         queued = 0
         for entity in order:
             yield Step("process", entity)
@@ -161,7 +162,7 @@ def cycle_steps(run: "CycleRun", entities: Sequence[str], *, push: bool = True,
             return
         for entity in order:
             for target in run.targets(entity):
-                yield Step("push", entity, target)
+                yield Step("push", entity, target, run.summary.rounds)
         streams = [(e, s) for e in order for s in run.sources(e) if s in created]
 
 
@@ -199,8 +200,8 @@ class CycleRun:
         return [r.target for r in self.ctx.project.config.entities[entity].sync]
 
     # ---- steps ------------------------------------------------------------------------------
-    def pull(self, entity: str, system: str) -> StreamStats:
-        with self.timeline.span("pull", self.summary.rounds, entity, system) as sp:
+    def pull(self, entity: str, system: str, round_: int = 0) -> StreamStats:
+        with self.timeline.span("pull", round_ or self.summary.rounds, entity, system) as sp:
             st = _locked(self.ctx, f"pull:{system}:{entity}", lambda: pull_stream(self.ctx, entity, system),
                          system, entity, "pull")
             sp["records"] = st.records_in
@@ -246,15 +247,15 @@ class CycleRun:
 
     def do(self, step: Step) -> StreamStats | int:
         if step.kind == "pull":
-            return self.pull(step.entity, step.system or "")
+            return self.pull(step.entity, step.system or "", step.round)
         if step.kind == "push":
-            return self.push(step.entity, step.system or "")
+            return self.push(step.entity, step.system or "", step.round)
         return self.process(step.entity)
 
-    def push(self, entity: str, system: str) -> StreamStats:
+    def push(self, entity: str, system: str, round_: int = 0) -> StreamStats:
         # no creates into a stream this cycle could not read: the target may hold them already
         new_records = (entity, system) not in self._pull_failed
-        with self.timeline.span("push", self.summary.rounds, entity, system) as sp:
+        with self.timeline.span("push", round_ or self.summary.rounds, entity, system) as sp:
             st = _locked(self.ctx, f"push:{system}:{entity}",
                          lambda: push_entity(self.ctx, entity, system, new_records=new_records), system, entity, "push")
             sp["records"] = st.records_out
