@@ -11,6 +11,7 @@
         map: {Hot: A, Warm: B, Cold: C}     # source value -> canonical value
         reverse_map: {C: Cold}              # optional: canonical value -> source value
       sap_industries: value_maps/sap_industries.yaml   # or a file holding map: (and reverse_map:)
+    # or a whole folder, one map per file named by the file:  value_maps: value_maps/
 
 For the project, the canonical model of an extended entity is the shipped pydantic model plus these
 fields (:func:`extended_models`, pydantic ``create_model`` from the shipped class): still frozen and
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ class ExtensionField(_Frozen):
     description: str | None = None
     max_length: int | None = Field(None, gt=0, description="string: at most this many characters.")
     min_length: int | None = Field(None, ge=0, description="string: at least this many characters.")
-    pattern: str | None = Field(None, description="string: a regular expression the whole value must match.")
+    pattern: str | None = Field(None, description="string: a regular expression found in the value (anchor it: ^...$).")
     values: tuple[str, ...] = Field((), description="enum: the allowed values.")
     ge: Decimal | None = Field(None, description="integer/decimal: the smallest allowed value.")
     le: Decimal | None = Field(None, description="integer/decimal: the largest allowed value.")
@@ -193,18 +195,27 @@ def _build(key: str) -> tuple[tuple[str, type[schemas.CanonicalEntity]], ...]:
     return tuple(out.items())
 
 
-def load_value_maps(raw: Mapping[str, Any], doc: Any, resolve: Any) -> tuple[dict[str, NamedValueMap], list[ConfigError]]:
-    """``value_maps:`` of concord.yaml: each an inline {map:, reverse_map:} or the path of a YAML file holding one."""
+def load_value_maps(raw: Mapping[str, Any] | str, doc: Any, resolve: Any) -> tuple[dict[str, NamedValueMap], list[ConfigError]]:
+    """``value_maps:`` of concord.yaml: each an inline {map:, reverse_map:} or the path of a YAML file holding one;
+    or the path of a folder whose every ``*.yaml`` is one map named by its file."""
     from pydantic import ValidationError
 
     from concord.hub.config.yamlsource import load_yaml, validation_errors
 
     out: dict[str, NamedValueMap] = {}
     errors: list[ConfigError] = []
+    folder = None
+    if isinstance(raw, str):                      # a folder: every *.yaml in it is one map, named by its file
+        folder = resolve(raw)
+        if not os.path.isdir(folder):
+            return out, [doc.error(f"value_maps: {raw!r} is not a folder of the project", ("value_maps",))]
+        raw = {os.path.splitext(f)[0]: os.path.join(folder, f) for f in sorted(os.listdir(folder))
+               if f.endswith((".yaml", ".yml"))}
     if not isinstance(raw, Mapping):
-        return out, [doc.error("value_maps is a mapping of name -> {map: ...} or name -> file path", ("value_maps",))]
+        return out, [doc.error("value_maps is a folder, or a mapping of name -> {map: ...} or name -> file path",
+                               ("value_maps",))]
     for name, decl in raw.items():
-        where = ("value_maps", name)
+        where = ("value_maps",) if folder else ("value_maps", name)
         if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_\-]*$", name):
             errors.append(doc.error(f"value map name {name!r}: letters, digits, '_' or '-'", where))
             continue

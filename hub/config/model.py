@@ -277,8 +277,9 @@ class ProjectConfig(Frozen):
     kpis: tuple[Kpi, ...] = Field((), description="Warehouse KPIs written onto account fields (derivations.py).")
     extensions: dict[str, EntityExtension] = Field(
         default_factory=dict, description="The project's own canonical fields, per entity (extensions.py).")
-    value_maps: dict[str, Any] = Field(
-        default_factory=dict, description="Named value maps for mappings: inline {map:} or a file (extensions.py).")
+    value_maps: dict[str, Any] | str = Field(
+        default_factory=dict, description="Named value maps for mappings: inline {map:}, a file, or a folder of "
+                                          "files (extensions.py).")
 
     @field_validator("systems")
     @classmethod

@@ -148,3 +148,15 @@ def test_derivations_rollups_and_kpis_may_name_project_fields(starter: Path) -> 
     cfg.write_text(cfg.read_text().replace("segment: lifetime_value}", "orders: lifetime_valu}"))
     (err,) = _errors(starter)
     assert "customer_kpi has no column 'lifetime_valu'" in err.message and err.line
+
+
+def test_a_folder_of_value_maps(starter: Path) -> None:
+    (starter / "value_maps").mkdir()
+    (starter / "value_maps/classes.yaml").write_text("map: {gold: A, silver: B}\n")
+    (starter / "value_maps/notes.txt").write_text("not a map\n")
+    _extend(starter, EXTENSION.replace("value_maps:\n  classes: {map: {gold: A, silver: B, bronze: C}, reverse_map: "
+                                       "{C: bronze}}\n", "value_maps: value_maps/\n"),
+            crm="  customer_class: {from: tier, map: classes}\n  segment: seg\n")
+    project = load_project(starter / "concord.yaml")
+    assert set(project.vocabulary.value_maps) == {"classes"}
+    assert project.mapping("account", "crm").to_canonical({"id": "a", "name": "A", "tier": "silver"}).customer_class == "B"
