@@ -104,15 +104,19 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     scorer = FSScorer(rule.model_copy(update={"model": None}))
     specs = scorer.specs
     sizes = [len(s.levels) for s in specs]
-    norm_l = [scorer.normalised(r) for r in left]
-    norm_r = norm_l if right is None else [scorer.normalised(r) for r in right]
+    norm_l = [scorer.normalised_tuple(r) for r in left]
+    norm_r = norm_l if right is None else [scorer.normalised_tuple(r) for r in right]
+    col = {s.field: k for k, s in enumerate(specs)}
     if len(norm_l) < 2 or (right is not None and not norm_r):
         raise ValueError("training needs records on both sides")
 
     # term frequencies (over every record) and u from random pairs
     tf: dict[str, FSTermFrequencies] = {}
     for f in rule.tf:
-        t = term_frequencies([n.get(f) for n in norm_l] + ([n.get(f) for n in norm_r] if right is not None else []))
+        if f not in col:
+            continue
+        k = col[f]
+        t = term_frequencies([n[k] for n in norm_l] + ([n[k] for n in norm_r] if right is not None else []))
         if t is not None:
             tf[f] = t
     rng = random.Random(seed)
@@ -121,13 +125,14 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         i, j = rng.randrange(len(norm_l)), rng.randrange(len(norm_r))
         if right is None and i == j:
             continue
-        rand_levels.append(scorer.levels(norm_l[i], norm_r[j], normalised=True))
+        rand_levels.append(scorer.tuple_levels(norm_l[i], norm_r[j]))
     u = _frequencies(rand_levels, sizes)
 
     pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
     if not pairs:
         raise ValueError("the rule's blocking keys find no candidate pairs in this data")
-    patterns = Counter(tuple(scorer.levels(norm_l[i], norm_r[j], normalised=True)) for i, j in pairs)
+    levels = scorer.tuple_levels
+    patterns = Counter(tuple(levels(norm_l[i], norm_r[j])) for i, j in pairs)
     vecs = list(patterns)
     counts = [patterns[v] for v in vecs]
 

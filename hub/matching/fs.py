@@ -22,7 +22,7 @@ Every decision carries its evidence: the level and weight of each field, and the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
 from concord.hub.matching import normalise as N
 from concord.hub.matching.compare import FIELD_NORMALISERS, default_comparator
+from concord.hub.matching.fs_levels import LevelComputer
 
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1
@@ -188,55 +189,60 @@ class FSScorer:
         self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]
-        self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._norms = [sp.norm for sp in self.specs]
+        self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._lc = LevelComputer(self.specs, level_label, _close)
+        self._w = [self.weights[sp.field] for sp in self.specs]
+        self._tf_memo: list[dict[Any, float] | None] = []
+        self._reset_tf()
 
     def with_term_frequencies(self, tf: Mapping[str, FSTermFrequencies]) -> FSScorer:
         """Use these term-frequency tables for the fields that have none in the model (offline data)."""
         for f, t in tf.items():
             if f in self.rule.tf and f not in self.tf:
                 self.tf[f] = t
+        self._reset_tf()
         return self
+
+    def _reset_tf(self) -> None:
+        self._tf_memo = [{} if sp.field in self.tf else None for sp in self.specs]
 
     # ---- levels -----------------------------------------------------------------------------------
     def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return {s.field: s.norm(record.get(s.field)) for s in self.specs}
 
-    def _cached(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def normalised_tuple(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The normalised values in field order (what the fast path compares)."""
+        get = record.get
+        return tuple([norm(get(f)) for f, norm in zip(self._fields, self._norms)])
+
+    def _tuple(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         """Normalised values, cached by the raw values themselves (never stale, whoever holds the record)."""
-        key = tuple(record.get(f) for f in self._fields)
+        get = record.get
+        key = tuple([get(f) for f in self._fields])
         try:
             hit = self._cache.get(key)
         except TypeError:           # an unhashable value (a list): no caching
-            return self.normalised(record)
+            return self.normalised_tuple(record)
         if hit is not None:
             return hit
         if len(self._cache) >= CACHE_RECORDS:
             self._cache.clear()
-        norm = self._cache[key] = self.normalised(record)
+        norm = self._cache[key] = self.normalised_tuple(record)
         return norm
+
+    def _cached(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(zip(self._fields, self._tuple(record)))
 
     def levels(self, a: Mapping[str, Any], b: Mapping[str, Any], *, normalised: bool = False) -> list[int]:
         """The level index of every field (NOT_COMPARED where a value is missing)."""
-        na = a if normalised else self.normalised(a)
-        nb = b if normalised else self.normalised(b)
-        out = []
-        skip: set[str] = set()
-        for s in self.specs:
-            x, y = na.get(s.field), nb.get(s.field)
-            if s.field in skip or x is None or y is None:
-                out.append(NOT_COMPARED)
-                continue
-            if s.kind in ("name", "person_name") and N.has_cjk(str(x)) != N.has_cjk(str(y)):
-                out.append(NOT_COMPARED)      # Latin against CJK says nothing either way
-                continue
-            label = level_label(s.kind, x, y)
-            if s.swap_with and label != "exact":
-                ox, oy = na.get(s.swap_with), nb.get(s.swap_with)
-                if ox is not None and oy is not None and ox != oy and _close(x, oy) and _close(ox, y):
-                    label = "swapped"
-                    skip.add(s.swap_with)
-            out.append(s.levels.index(label))
-        return out
+        if normalised:
+            return self._lc.levels(tuple([a.get(f) for f in self._fields]), tuple([b.get(f) for f in self._fields]))
+        return self._lc.levels(self.normalised_tuple(a), self.normalised_tuple(b))
+
+    def tuple_levels(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> list[int]:
+        """Levels of two normalised tuples (``normalised_tuple``)."""
+        return self._lc.levels(a, b)
 
     # ---- weights ----------------------------------------------------------------------------------
     def tf_adjustment(self, field: str, value: Any) -> float:
@@ -245,6 +251,36 @@ class FSScorer:
             return 0.0
         freq = t.values.get(str(value), t.other)
         return max(-TF_CAP, min(TF_CAP, _log2(t.base) - _log2(freq)))
+
+    def _total(self, ta: tuple[Any, ...], tb: tuple[Any, ...]) -> float | None:
+        """The match probability of two normalised tuples (None: the rule does not apply); the same number
+        as ``score`` gives, without building the per-field evidence."""
+        ws = []
+        for k, lv in enumerate(self._lc.levels(ta, tb)):
+            if lv == NOT_COMPARED:
+                continue
+            w = self._w[k][lv]
+            if lv == 0:
+                memo = self._tf_memo[k]
+                if memo is not None:
+                    v = ta[k]
+                    adj = memo.get(v)
+                    if adj is None:
+                        adj = memo[v] = self.tf_adjustment(self._fields[k], v)
+                    w += adj
+            ws.append((k, w))
+        if len(ws) < self.rule.min_fields:
+            return None
+        if self.rule.require:
+            present = {self._fields[k] for k, _w in ws}
+            if any(f not in present for f in self.rule.require):
+                return None
+        return self.probability(self.prior_weight + sum([w for _k, w in ws]))
+
+    def probabilities(self, record: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> list[float | None]:
+        """The match probability of ``record`` against each of ``others`` (None where the rule does not apply)."""
+        ta = self._tuple(record)
+        return [self._total(ta, self._tuple(o)) for o in others]
 
     def field_weights(self, levels: list[int], na: Mapping[str, Any]) -> dict[str, float]:
         out = {}
@@ -305,3 +341,26 @@ class FSScorer:
 
 def _close(x: Any, y: Any) -> bool:
     return x == y or (isinstance(x, str) and isinstance(y, str) and _one_edit(x, y))
+
+
+def reference_levels(scorer: FSScorer, na: Mapping[str, Any], nb: Mapping[str, Any]) -> list[int]:
+    """The levels of two normalised records read straight from the rules, one field at a time: the
+    reference the fast path (hub/matching/fs_levels.py) must agree with (tests compare the two)."""
+    out = []
+    skip: set[str] = set()
+    for s in scorer.specs:
+        x, y = na.get(s.field), nb.get(s.field)
+        if s.field in skip or x is None or y is None:
+            out.append(NOT_COMPARED)
+            continue
+        if s.kind in ("name", "person_name") and N.has_cjk(str(x)) != N.has_cjk(str(y)):
+            out.append(NOT_COMPARED)      # Latin against CJK says nothing either way
+            continue
+        label = level_label(s.kind, x, y)
+        if s.swap_with and label != "exact":
+            ox, oy = na.get(s.swap_with), nb.get(s.swap_with)
+            if ox is not None and oy is not None and ox != oy and _close(x, oy) and _close(ox, y):
+                label = "swapped"
+                skip.add(s.swap_with)
+        out.append(s.levels.index(label))
+    return out

@@ -240,18 +240,26 @@ class RuleMatcher:
         oversized: list[str] = []
         for rule in self.fuzzy:
             gids = self._blocked(rule, by_key, oversized)
-            scored = []
-            for gid in gids:
-                other = data.get(gid)
-                if other is None:
-                    continue
-                total, fields = self.score(rule, record, other)
-                if total is not None:
-                    scored.append((total, gid, fields))
+            scored: list[tuple[float, str, dict[str, float] | None]] = []
+            fs = self.fs_scorers.get(rule.key_name)
+            if fs is not None:       # totals only; the evidence of the best candidate is built below
+                found = [(gid, other) for gid in gids if (other := data.get(gid)) is not None]
+                totals = fs.probabilities(record, [other for _gid, other in found])
+                scored = [(t, gid, None) for t, (gid, _o) in zip(totals, found) if t is not None]
+            else:
+                for gid in gids:
+                    other = data.get(gid)
+                    if other is None:
+                        continue
+                    total, fields = self.score(rule, record, other)
+                    if total is not None:
+                        scored.append((total, gid, fields))
             if not scored:
                 continue
             scored.sort(key=lambda t: (-t[0], t[1]))
             total, gid, fields = scored[0]
+            if fields is None:
+                fields = self.score(rule, record, data[gid])[1]
             th = rule.thresholds
             runner = next((s for s in scored[1:] if s[1] != gid), None)
             evidence: dict[str, Any] = {"rule": rule.key_name, "type": rule.type, "candidate": gid,
