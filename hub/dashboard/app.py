@@ -17,9 +17,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from concord.hub.config.loader import Project
-from concord.hub.dashboard import present
+from concord.hub.dashboard import evidence, present
 from concord.hub.dashboard.auth import SessionSigner, Tokens
-from concord.hub.dashboard.svg import sparkline
+from concord.hub.dashboard.svg import sparkline, timebar
 from concord.hub.dashboard.web import DashState, Forbidden, NotAuthenticated, render, state
 from concord.hub.errors import HubError
 from concord.hub.http.redact import redact
@@ -40,8 +40,9 @@ def template_env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pretty=present.pretty, short=present.short, when=present.when, duration=present.duration,
                        mask=present.mask, amount=present.amount, percent=present.percent, day=present.day,
-                       bar_class=present.bar_class)
-    env.globals.update(sparkline=sparkline, ago=present.ago, seconds_between=present.seconds_between)
+                       bar_class=present.bar_class, since=present.since, number=present.number,
+                       country=present.country)
+    env.globals.update(sparkline=sparkline, timebar=timebar, evidence=evidence.read, ago=present.ago, seconds_between=present.seconds_between)
     return env
 
 
@@ -123,9 +124,9 @@ def create_app(project: Project, warehouse: Warehouse, *, tokens: Tokens | None 
     def healthz() -> HTMLResponse:
         return HTMLResponse("ok")
 
-    from concord.hub.dashboard.routes import conflicts, login, overview, queues, records, review, runs
+    from concord.hub.dashboard.routes import conflicts, login, overview, queues, records, review, runs, writes
 
-    for mod in (login, overview, runs, records, conflicts, queues, review):
+    for mod in (login, overview, runs, records, writes, conflicts, queues, review):
         app.include_router(mod.router)
     return app
 

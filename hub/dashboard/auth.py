@@ -5,14 +5,13 @@ Two roles: ``operator`` (every page and every action) and ``read`` (pages only).
 or from the environment (``CONCORD_DASHBOARD_TOKEN`` / ``CONCORD_DASHBOARD_READ_TOKEN``, which win).
 
 A request proves its role with ``Authorization: Bearer <token>`` or with the session cookie that the
-login form sets. The cookie holds ``role``, a random session id and an expiry, signed with an HMAC
-key derived from the configured tokens: the token itself is never in it, and rotating a token ends
-every session. Forms carry a CSRF token derived from the session id (required for cookie sessions;
+login form sets. The cookie holds ``role``, a random session id and an expiry, signed by itsdangerous
+with a key derived from the configured tokens: the token itself is never in it, and rotating a token
+ends every session. Forms carry a CSRF token, the session id's signature (required for cookie sessions;
 a bearer header cannot be sent cross-site by a browser). All comparisons are constant-time.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -21,6 +20,8 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from itsdangerous import BadData, Signer, URLSafeSerializer
 
 from concord.hub.errors import ConfigError
 
@@ -85,49 +86,43 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class SessionSigner:
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    """Session cookies and CSRF tokens, signed with itsdangerous (HMAC-SHA256 under the tokens' key).
 
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+    The cookie is ``URLSafeSerializer`` JSON ``{"r": role, "s": session id, "e": expiry}``; the expiry is in
+    the signed body (not itsdangerous' timestamp) so that a test can pass ``now``. A CSRF token is the
+    signature of the session id under its own salt."""
+
+    def __init__(self, key: bytes) -> None:
+        self._cookies = URLSafeSerializer(key, salt="concord-dashboard-session",
+                                          signer_kwargs={"digest_method": hashlib.sha256})
+        self._csrf = Signer(key, salt="concord-dashboard-csrf", digest_method=hashlib.sha256)
 
     def issue(self, role: str, *, now: float | None = None) -> str:
         body = {"r": role, "s": secrets.token_urlsafe(16), "e": int((now or time.time()) + SESSION_SECONDS)}
-        payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
-        return f"{payload}.{self._mac(payload)}"
+        return str(self._cookies.dumps(body))
 
     def verify(self, cookie: str | None, *, now: float | None = None) -> Principal | None:
         """The session a cookie proves, or None for anything else (never an exception: a mangled,
         non-ASCII, oversized or forged cookie is simply no login)."""
-        if not cookie or len(cookie) > MAX_COOKIE or not cookie.isascii() or cookie.count(".") != 1:
-            return None
-        payload, mac = cookie.split(".")
-        if not hmac.compare_digest(mac.encode("ascii"), self._mac(payload).encode("ascii")):
+        if not cookie or len(cookie) > MAX_COOKIE or not cookie.isascii():
             return None
         try:
-            body = json.loads(_unb64(payload))
+            body = self._cookies.loads(cookie)
             expires = int(body.get("e", 0)) if isinstance(body, dict) else 0
-        except (ValueError, TypeError, OverflowError, AttributeError):
+        except (BadData, ValueError, TypeError, OverflowError, AttributeError, UnicodeError):
             return None
         if not isinstance(body, dict) or body.get("r") not in (OPERATOR, READ) or expires < (now or time.time()):
             return None
         return Principal(role=body["r"], via="cookie", sid=str(body.get("s", "")))
 
     def csrf_token(self, principal: Principal) -> str:
-        return _b64(hmac.new(self._key, f"csrf:{principal.via}:{principal.sid}".encode(), hashlib.sha256).digest())
+        return self._csrf.get_signature(f"{principal.via}:{principal.sid}").decode("ascii")
 
     def check_csrf(self, principal: Principal, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(presented.encode("ascii", "replace"),  # type: ignore[union-attr]
-                                                       self.csrf_token(principal).encode("ascii"))
+        if not presented or not presented.isascii():
+            return False
+        return self._csrf.verify_signature(f"{principal.via}:{principal.sid}", presented)
 
 
 def bearer_principal(tokens: Tokens, header: str | None) -> Principal | None:

@@ -13,10 +13,12 @@ from sqlalchemy import Connection, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from concord.hub.config.loader import Project
+from concord.hub.dashboard.health import verdict
+from concord.hub.warehouse.stores import outbox as outbox_store
 from concord.hub.warehouse import tables as T
 
 PAGE = 50
-SPARK_RUNS = 20
+SPARK_RUNS = 30
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,18 @@ def streams(project: Project) -> list[tuple[str, str]]:
 
 
 def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int = SPARK_RUNS) -> dict[str, Any]:
-    rs, r = T.run_stream.c, T.run.c
-    run_ids = [x.id for x in conn.execute(select(r.id).order_by(r.id.desc()).limit(runs))]
-    history: dict[tuple[str, str, str], dict[int, Any]] = {}
-    if run_ids:
-        for x in conn.execute(select(T.run_stream).where(rs.run_id >= min(run_ids))):
-            history.setdefault((x.system, x.entity, x.direction), {})[x.run_id] = x
-    order = sorted(run_ids)
+    """A tile per stream with its last pull and push and a history of its own last ``runs`` runs (each
+    stream's own rows, so a run that did not touch it leaves no gap), the systems' API budgets, the
+    work-queue counters, and the one-line verdict."""
+    r = T.run.c
     tiles = []
     for system, entity in streams(project):
-        last = {d: _last_stream_run(conn, system, entity, d) for d in ("pull", "push")}
-        pulls = [history.get((system, entity, "pull"), {}).get(i) for i in order]
-        pushes = [history.get((system, entity, "push"), {}).get(i) for i in order]
-        pull, push = last["pull"], last["push"]
+        hist = {d: _stream_history(conn, system, entity, d, runs) for d in ("pull", "push")}
+        pull = hist["pull"][-1] if hist["pull"] else None
+        push = hist["push"][-1] if hist["push"] else None
+        order = sorted({x.run_id for d in hist.values() for x in d})[-runs:]
+        pulls = _aligned(hist["pull"], order)
+        pushes = _aligned(hist["push"], order)
         states = [x.status for x in (pull, push) if x is not None]
         tiles.append({
             "system": system, "entity": entity, "pull": pull, "push": push,
@@ -69,6 +70,7 @@ def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int 
             "errors": (pull.quarantined + pull.failed if pull is not None else 0) + (push.failed if push is not None else 0),
             "api_calls": (pull.api_calls if pull is not None else 0) + (push.api_calls if push is not None else 0),
             "error": (pull.error if pull is not None else None) or (push.error if push is not None else None),
+            "x_labels": [f"#{order[0]}", f"#{order[-1]}"] if order else [],
             "series": {
                 "in": [x.records_in if x is not None else None for x in pulls],
                 "out": [x.records_out if x is not None else None for x in pushes],
@@ -80,14 +82,27 @@ def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int 
                               for p, q in zip(pulls, pushes)],
                 "lag": [x.lag_seconds if x is not None else None for x in pulls],
             }})
-    return {"tiles": tiles, "systems": systems_usage(conn, project, now), "counts": counts(conn),
-            "last_run": conn.execute(select(T.run).order_by(r.id.desc()).limit(1)).first(), "spark_runs": len(order)}
+    systems = systems_usage(conn, project, now)
+    cnt = counts(conn)
+    waiting = outbox_store.waiting_summary(conn)
+    last_run = conn.execute(select(T.run).order_by(r.id.desc()).limit(1)).first()
+    blocked = sum(w["count"] for w in waiting if w["kind"] == "blocked")
+    return {"tiles": tiles, "systems": systems, "counts": cnt, "last_run": last_run, "spark_runs": runs,
+            "waiting": waiting, "verdict": verdict(tiles, systems, cnt, blocked, now, last_run)}
 
 
-def _last_stream_run(conn: Connection, system: str, entity: str, direction: str) -> Any:
+def _stream_history(conn: Connection, system: str, entity: str, direction: str, n: int) -> list[Any]:
+    """The stream's last ``n`` rows, oldest first (index ``ix_run_stream_stream``)."""
     rs = T.run_stream.c
-    return conn.execute(select(T.run_stream).where(rs.system == system, rs.entity == entity, rs.direction == direction)
-                        .order_by(rs.run_id.desc()).limit(1)).first()
+    rows = list(conn.execute(select(T.run_stream).where(rs.system == system, rs.entity == entity,
+                                                        rs.direction == direction)
+                             .order_by(rs.run_id.desc()).limit(n)))
+    return rows[::-1]
+
+
+def _aligned(rows: list[Any], order: list[int]) -> list[Any]:
+    by_run = {x.run_id: x for x in rows}
+    return [by_run.get(i) for i in order]
 
 
 _SEVERITY = {"failed": 3, "partial": 2, "running": 1, "success": 0, "skipped": 0}

@@ -22,7 +22,8 @@ PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 #: an id in a path: 0..MAX_ID, anything else is a 400
 Id = Annotated[int, Path(ge=0, le=MAX_ID)]
 
-NAV = [("/", "Overview"), ("/runs", "Runs"), ("/records", "Records"), ("/conflicts", "Conflicts"),
+NAV = [("/", "Overview"), ("/runs", "Runs"), ("/records", "Records"), ("/writes", "Queued writes"),
+       ("/conflicts", "Conflicts"),
        ("/quarantine", "Quarantine"), ("/review", "Match review")]
 
 

@@ -1,10 +1,12 @@
-"""``/runs`` (filtered, paginated) and ``/runs/{id}`` (each stream's counts, timings, errors, Prefect run)."""
+"""``/runs`` (filtered, paginated) and ``/runs/{id}``: where the run's wall time went (phases, streams,
+entities: ``timings.py``), each stream's counts and errors, and its Prefect flow run."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from concord.hub.dashboard import queries
+from concord.hub.dashboard.timings import attribute
 from concord.hub.dashboard.auth import Principal
 from concord.hub.dashboard.web import Id, PageNo, page_links, reader, render, state
 
@@ -30,4 +32,8 @@ def run(request: Request, run_id: Id, _p: Principal = Depends(reader)) -> HTMLRe
         data = queries.run_detail(conn, run_id)
     if data is None:
         raise HTTPException(404, f"run {run_id} does not exist")
-    return render(request, "run.html", prefect_ui=st.prefect_ui, **data)
+    timing = attribute(data["run"], data["streams"])
+    busy = {(x.system, x.entity, x.direction): x for x in timing.streams}
+    summary = data["run"].get("summary")
+    shown = {k: v for k, v in summary.items() if k != "timings"} if isinstance(summary, dict) else summary
+    return render(request, "run.html", prefect_ui=st.prefect_ui, timing=timing, busy=busy, summary=shown, **data)

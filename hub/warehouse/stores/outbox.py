@@ -154,3 +154,32 @@ def waiting_summary(conn: Connection) -> list[dict[str, Any]]:
                                                         "count": 0, "reason": err.get("message", "")})
         d["count"] += 1
     return sorted(out.values(), key=lambda d: (d["kind"] != "blocked", d["system"], d["entity"]))
+
+
+def open_rows(conn: Connection, *, system: str | None = None, entity: str | None = None,
+              status: str | None = None, offset: int = 0, limit: int = 50) -> list[Any]:
+    """Open writes (queued, retrying, in flight) in queue order, with the golden record's title: the
+    dashboard's queued-writes page. ``status`` narrows to one of ``OPEN``; ``limit + 1`` rows tell a
+    pager whether there is more."""
+    o, g = T.outbox.c, T.golden.c
+    wanted = [s.value for s in OPEN if status in (None, s.value)]
+    q = (select(o.id, o.run_id, o.entity, o.system, o.target_entity, o.golden_id, o.op, o.target_id, o.status,
+                o.attempts, o.last_error, o.next_attempt_at, o.claimed_by, o.lease_until, o.created_at,
+                o.updated_at, o.canonical, g.title)
+         .select_from(T.outbox.outerjoin(T.golden, and_(g.entity == o.entity, g.golden_id == o.golden_id)))
+         .where(o.status.in_(wanted)).order_by(o.id).offset(max(0, offset)).limit(limit))
+    if system:
+        q = q.where(o.system == system)
+    if entity:
+        q = q.where(o.entity == entity)
+    return list(conn.execute(q))
+
+
+def open_counts(conn: Connection) -> dict[tuple[str, str, str], int]:
+    """(system, entity, status) -> open writes."""
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    return {(r.system, r.entity, r.status): int(r.n) for r in conn.execute(
+        select(o.system, o.entity, o.status, func.count().label("n")).where(o.status.in_([s.value for s in OPEN]))
+        .group_by(o.system, o.entity, o.status))}
