@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 @quarantine_app.command("list")
 def q_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
            system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
-    from concord.hub.engine.quarantine import list_open
+    from concord.hub.warehouse.stores.quarantine import list_open
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -84,7 +84,7 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
             system: str = typer.Option(None), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Send quarantined records through mapping again on the next sync (after fixing the mapping)."""
     from concord.hub.engine.context import utcnow
-    from concord.hub.engine.quarantine import retry
+    from concord.hub.warehouse.stores.quarantine import retry
 
     if not ids and not all_:
         err_console.print("name quarantine ids, or --all")
@@ -103,7 +103,7 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 @quarantine_app.command("discard")
 def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from concord.hub.engine.context import utcnow
-    from concord.hub.engine.quarantine import discard
+    from concord.hub.warehouse.stores.quarantine import discard
     from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)
@@ -116,7 +116,7 @@ def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, war
 @deadletter_app.command("list")
 def d_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
            system: str = typer.Option(None), limit: int = typer.Option(50)) -> None:
-    from concord.hub.engine.deadletter import list_dead
+    from concord.hub.warehouse.stores.deadletters import list_dead
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
@@ -134,7 +134,7 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
             config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Queue dead-lettered writes again (they are sent on the next sync or push)."""
     from concord.hub.engine.context import utcnow
-    from concord.hub.engine.deadletter import retry_dead
+    from concord.hub.warehouse.stores.deadletters import retry_dead
     from concord.hub.warehouse import tables as T
 
     if not ids and not all_:
@@ -151,7 +151,7 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 @deadletter_app.command("discard")
 def d_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from concord.hub.engine.context import utcnow
-    from concord.hub.engine.deadletter import discard_dead
+    from concord.hub.warehouse.stores.deadletters import discard_dead
     from concord.hub.warehouse import tables as T
 
     project, wh = load(config, warehouse)

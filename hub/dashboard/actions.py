@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from concord.hub.engine import conflicts, deadletter, quarantine
+from concord.hub.engine import conflicts
+from concord.hub.warehouse.stores import deadletters, quarantine
 from concord.hub.errors import ConfigError
 from concord.hub.warehouse import Warehouse
 from concord.hub.warehouse import tables as T
@@ -59,12 +60,12 @@ def discard_quarantine(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
 
 def retry_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
     with wh.tx() as conn:
-        return deadletter.retry_dead(conn, ids, now) if ids else 0
+        return deadletters.retry_dead(conn, ids, now) if ids else 0
 
 
 def discard_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
     with wh.tx() as conn:
-        return deadletter.discard_dead(conn, ids, now) if ids else 0
+        return deadletters.discard_dead(conn, ids, now) if ids else 0
 
 
 def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, now: dt.datetime,

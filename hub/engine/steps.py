@@ -16,7 +16,7 @@ from sqlalchemy import delete
 
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.cycle import CycleRun
-from concord.hub.engine.deadletter import retry_dead
+from concord.hub.warehouse.stores.deadletters import retry_dead
 from concord.hub.warehouse import tables as T
 
 

@@ -162,7 +162,7 @@ def _rebuild(conn: Connection, project: Any, entity: str, gids: list[str], now: 
             st.data = data
         st.deleted = not srcs
         st.dirty_data = st.touched = True
-    ctx = SimpleNamespace(now=lambda: now, warehouse=Warehouse(conn.engine))
+    ctx = SimpleNamespace(now=lambda: now, warehouse=Warehouse(conn.engine), project=project)
     save_golden(ctx, conn, entity, states.values(), RuleMatcher(ecfg.match).keys)  # type: ignore[arg-type]
 
 

@@ -27,6 +27,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"          # a transient failure: retried after next_attempt_at
     DEAD = "dead"              # dead letter: failed for good, waits for a person
     SUPERSEDED = "superseded"  # replaced by a newer write of the same record
+    DISCARDED = "discarded"    # a dead letter a person decided not to send
 
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING)

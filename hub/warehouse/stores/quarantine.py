@@ -1,0 +1,86 @@
+"""The quarantine store: records that could not be processed, with the reason and the raw payload.
+
+One open entry per record: a newer failure of the same record supersedes the older entry
+(``retried``); a record that later processes cleanly resolves its entry; a person may retry (the raw
+record goes back to ``pending``) or discard it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from concord.hub.warehouse import tables as T
+
+
+class QuarantineStatus(StrEnum):
+    OPEN = "open"              # waits for a fix (a mapping, the source data) or a person
+    RETRIED = "retried"        # sent back through processing, or superseded by a newer failure
+    RESOLVED = "resolved"      # the record processed cleanly since
+    DISCARDED = "discarded"    # a person decided the record is not to be processed
+
+
+Key = tuple[str, str, str]     # (system, entity, source_id)
+
+
+def add(conn: Connection, rows: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+    """Insert entries (``system, entity, source_id, stage, reason, error, payload, run_id``) as open; an
+    open entry of the same record is superseded first."""
+    if not rows:
+        return
+    close(conn, {(r["system"], r["entity"], r["source_id"]) for r in rows}, QuarantineStatus.RETRIED, now)
+    conn.execute(T.quarantine.insert(), [{**r, "status": QuarantineStatus.OPEN, "created_at": now} for r in rows])
+
+
+def close(conn: Connection, keys: Iterable[Key], status: QuarantineStatus, now: dt.datetime) -> None:
+    """Close the open entries of these records with ``status``."""
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for s, e, sid in keys:
+        by_stream.setdefault((s, e), []).append(sid)
+    q = T.quarantine.c
+    for (s, e), sids in by_stream.items():
+        for i in range(0, len(sids), 500):
+            conn.execute(update(T.quarantine).where(q.system == s, q.entity == e, q.source_id.in_(sids[i:i + 500]),
+                                                    q.status == QuarantineStatus.OPEN)
+                         .values(status=status, resolved_at=now))
+
+
+def list_open(conn: Connection, *, system: str | None = None, entity: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    q = T.quarantine.c
+    stmt = select(T.quarantine).where(q.status == QuarantineStatus.OPEN)
+    if system:
+        stmt = stmt.where(q.system == system)
+    if entity:
+        stmt = stmt.where(q.entity == entity)
+    return [dict(r._mapping) for r in conn.execute(stmt.order_by(q.id).limit(limit).offset(offset))]
+
+
+def retry(conn: Connection, ids: Sequence[int] | None, now: dt.datetime, *, system: str | None = None) -> int:
+    """Open entries (all, or ``ids``; of ``system``) go back through map/match/survive on the next cycle."""
+    q = T.quarantine.c
+    stmt = select(q.id, q.system, q.entity, q.source_id).where(q.status == QuarantineStatus.OPEN)
+    if ids:
+        stmt = stmt.where(q.id.in_(list(ids)))
+    if system:
+        stmt = stmt.where(q.system == system)
+    found = list(conn.execute(stmt))
+    if not found:
+        return 0
+    r = T.raw_record.c
+    conds = [and_(r.system == f.system, r.entity == f.entity, r.source_id == f.source_id) for f in found]
+    for i in range(0, len(conds), 200):
+        conn.execute(update(T.raw_record).where(or_(*conds[i:i + 200])).values(status="pending"))
+    conn.execute(update(T.quarantine).where(q.id.in_([f.id for f in found]))
+                 .values(status=QuarantineStatus.RETRIED, resolved_at=now))
+    return len(found)
+
+
+def discard(conn: Connection, ids: Sequence[int], now: dt.datetime) -> int:
+    q = T.quarantine.c
+    res = conn.execute(update(T.quarantine).where(q.id.in_(list(ids)), q.status == QuarantineStatus.OPEN)
+                       .values(status=QuarantineStatus.DISCARDED, resolved_at=now))
+    return res.rowcount or 0
