@@ -99,6 +99,15 @@ def _one_edit(x: str, y: str) -> bool:
     return min(len(x), len(y)) >= 3 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1
 
 
+def _digit_substituted(x: str, y: str) -> bool:
+    """One digit written for another (``john.smith1@`` against ``john.smith2@``): numbered mailboxes are
+    different mailboxes, not a typo of one another (a transposed, dropped or doubled digit still is)."""
+    if len(x) != len(y):
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(x, y)) if a != b]
+    return len(diff) == 1 and x[diff[0]].isdigit() and y[diff[0]].isdigit()
+
+
 def level_label(kind: str, x: Any, y: Any) -> str:
     """The comparison level of two normalised, present values."""
     if x == y:
@@ -120,7 +129,7 @@ def level_label(kind: str, x: Any, y: Any) -> str:
         dx, dy = x.replace("-", ""), y.replace("-", "")
         return "one_edit" if DamerauLevenshtein.distance(dx, dy, score_cutoff=1) <= 1 else "else"
     if kind == "email":
-        if _one_edit(x, y):
+        if _one_edit(x, y) and not _digit_substituted(x, y):
             return "one_edit"
         return "same_local" if x.split("@")[0] == y.split("@")[0] else "else"
     if kind == "phone":

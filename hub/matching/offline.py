@@ -8,10 +8,12 @@ flattened the same way), plus an ``id`` column. Empty cells are missing values.
 records exactly as the engine matches a new record against golden records (same keys, blocks,
 comparators and thresholds), then auto-links are made one-to-one (best score first), as a system
 holds an entity once. Without ``right`` it deduplicates one file: every record is matched against
-the others, and the links are closed transitively into clusters (connected components: if A links B
-and B links C, all three are one entity); the output has every pair of a cluster (``decision``
-``cluster`` for a pair implied through others) and, in a last column, every pair's ``cluster_id``
-(the smallest record id of the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
+the others, and the links are closed transitively into clusters (if A links B and B links C, all
+three are one entity), strictly (hub/matching/clustering.py): strongest link first, and a link joins
+two clusters only when no pair across them scores below the rule's review threshold; a refused link
+becomes a review case. The output has every pair of a cluster (``decision`` ``cluster`` for a pair
+implied through others) and, in a last column, every pair's ``cluster_id`` (the smallest record id of
+the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
 
 Probabilistic rules with ``tf`` fields and no trained term frequencies take them from the files.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from concord.hub.config.model import MatchRule
 from concord.hub.errors import ConfigError
+from concord.hub.matching.clustering import Join, Score, strict_clusters
 from concord.hub.matching.exact import Candidate
 from concord.hub.matching.rules import RuleMatcher
 
@@ -139,7 +142,7 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
                 if (a, b) not in seen:
                     seen.add((a, b))
                     pairs.append(Pair(a, b, d.score, d.rule, d.decision, d.evidence))
-        pairs = close_clusters(pairs)
+        pairs = close_clusters(pairs, score=_agreement(matcher, index.data))
         stats["clusters"] = len({p.cluster_id for p in pairs if p.cluster_id})
         stats["cluster_pairs"] = sum(p.decision == "cluster" for p in pairs)
         return pairs, stats
@@ -202,11 +205,36 @@ def clusters(links: Sequence[tuple[str, str]]) -> dict[str, str]:
     return {x: find(x) for x in parent}
 
 
-def close_clusters(pairs: Sequence[Pair]) -> list[Pair]:
-    """Links closed transitively: every pair of each connected component, implied ones as ``cluster``;
-    review pairs keep their own row (with the cluster of their first record, if any)."""
+def _agreement(matcher: RuleMatcher, data: Mapping[str, Mapping[str, Any]]) -> Score:
+    """(score, review threshold) of two records by the first fuzzy rule that can score them."""
+    def score(x: str, y: str) -> tuple[float, float] | None:
+        for rule in matcher.fuzzy:
+            total, _fields = matcher.score(rule, data[x], data[y])
+            if total is not None:
+                return total, rule.thresholds.review
+        return None
+    return score
+
+
+def close_clusters(pairs: Sequence[Pair], score: Score | None = None) -> list[Pair]:
+    """Links closed transitively: every pair of each cluster, implied ones as ``cluster``; review pairs
+    keep their own row (with the cluster of their first record, if any). With ``score``, the strict
+    clustering of hub/matching/clustering.py (a refused link becomes a review pair), else connected
+    components."""
     links = [p for p in pairs if p.decision == "link"]
-    cid = clusters([(p.left_id, p.right_id) for p in links])
+    if score is None:
+        cid = clusters([(p.left_id, p.right_id) for p in links])
+    else:
+        exact = {p.rule for p in links if (p.evidence or {}).get("type") == "exact"}
+        cid, refused = strict_clusters([Join(p.left_id, p.right_id, p.score or 0.0, p.rule not in exact)
+                                        for p in links], score)
+        gone = {(r.left_id, r.right_id): r for r in refused}
+        pairs = [replace(p, decision="review", evidence={
+                     **p.evidence, "reason": "would join two clusters that disagree",
+                     "disagreeing_pair": list(gone[(p.left_id, p.right_id)].against),
+                     "disagreeing_score": round(gone[(p.left_id, p.right_id)].score, 4)})
+                 if p.decision == "link" and (p.left_id, p.right_id) in gone else p for p in pairs]
+        links = [p for p in pairs if p.decision == "link"]
     members: dict[str, list[str]] = {}
     for rid, c in cid.items():
         members.setdefault(c, []).append(rid)
