@@ -89,8 +89,15 @@ def read(evidence: Any, record: Mapping[str, Any] | None = None,
 
 def _row(f: str, record: Mapping[str, Any], candidate: Mapping[str, Any], comparison: str, score: str,
          agrees: bool | None, words: str) -> EvidenceRow:
-    return EvidenceRow(field=f, record=short(record.get(f), 60), candidate=short(candidate.get(f), 60),
+    return EvidenceRow(field=f, record=short(_value(record, f), 60), candidate=short(_value(candidate, f), 60),
                        comparison=comparison, score=score, agrees=agrees, words=str(mask(words)))
+
+
+def _value(values: Mapping[str, Any], f: str) -> Any:
+    """A field's value; a rule may name a nested field by its last part (``city`` for ``billing_address.city``)."""
+    if f in values:
+        return values[f]
+    return next((v for k, v in values.items() if k.endswith("." + f)), None)
 
 
 def _words(explain: Any) -> dict[str, str]:

@@ -73,7 +73,9 @@ def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int 
             "x_labels": [f"#{order[0]}", f"#{order[-1]}"] if order else [],
             "series": {
                 "in": [x.records_in if x is not None else None for x in pulls],
-                "out": [x.records_out if x is not None else None for x in pushes],
+                # a run that read the stream but queued nothing to push wrote 0 records, it is not a gap
+                "out": [x.records_out if x is not None else 0 if p is not None else None
+                        for x, p in zip(pushes, pulls)],
                 "errors": [None if p is None and q is None else
                            (p.quarantined + p.failed if p is not None else 0) + (q.failed if q is not None else 0)
                            for p, q in zip(pulls, pushes)],

@@ -12,7 +12,7 @@ from html import escape
 from markupsafe import Markup
 
 
-def sparkline(values: Sequence[float | int | None], *, width: int = 300, height: int = 64, label: str = "",
+def sparkline(values: Sequence[float | int | None], *, width: int = 380, height: int = 64, label: str = "",
               css_class: str = "spark", x_labels: Sequence[str] | None = None, unit: str = "") -> Markup:
     """A trend over ``values`` (oldest first); None is a gap. The y axis starts at 0 (counts, seconds)."""
     title = escape(label)
@@ -28,8 +28,10 @@ def sparkline(values: Sequence[float | int | None], *, width: int = 300, height:
                       f'<text class="tick" x="{left + pw / 2:.0f}" y="{top + ph / 2 + 4:.0f}" text-anchor="middle">'
                       f'no runs yet</text></svg>')
     lo = min(0.0, min(v for _i, v in pts))
-    hi = max(v for _i, v in pts)
-    span = (hi - lo) or 1.0
+    hi = top_value = max(v for _i, v in pts)
+    if hi == lo:                                     # a flat series: the axis still has a range
+        hi = lo + 1.0
+    span = hi - lo
     n = max(len(values) - 1, 1)
 
     def x(i: int) -> float:
@@ -50,11 +52,13 @@ def sparkline(values: Sequence[float | int | None], *, width: int = 300, height:
     xl = list(x_labels or [])
     ticks = (f'<text class="tick" x="{left - 3}" y="{top + 7}" text-anchor="end">{_fmt(hi)}{escape(unit)}</text>'
              f'<text class="tick" x="{left - 3}" y="{top + ph}" text-anchor="end">{_fmt(lo)}</text>')
-    if xl:
+    if len(xl) == 1 or (len(xl) > 1 and xl[0] == xl[-1]):
+        ticks += f'<text class="tick" x="{left + pw / 2:.0f}" y="{height - 3}" text-anchor="middle">{escape(xl[0])}</text>'
+    elif xl:
         ticks += (f'<text class="tick" x="{left}" y="{height - 3}" text-anchor="start">{escape(xl[0])}</text>'
                   f'<text class="tick" x="{left + pw}" y="{height - 3}" text-anchor="end">{escape(xl[-1])}</text>')
     last_v = pts[-1][1]
-    summary = (f"{title}: last {_fmt(last_v)}{escape(unit)}, min {_fmt(min(v for _i, v in pts))}, max {_fmt(hi)} "
+    summary = (f"{title}: last {_fmt(last_v)}{escape(unit)}, min {_fmt(min(v for _i, v in pts))}, max {_fmt(top_value)} "
                f"over {len(pts)} of the last {len(values)} runs")
     return Markup(f'{head} aria-label="{summary}"><title>{summary}</title>{axes}{ticks}{lines}{dots}</svg>')
 

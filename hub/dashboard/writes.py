@@ -130,4 +130,7 @@ def totals(conn: Connection) -> list[dict[str, Any]]:
                                                         "reasons": []})
         d[w["kind"]] += w["count"]
         d["reasons"].append((w["kind"], str(mask(w["reason"]))))
+    for d in out.values():   # waiting and blocked rows are queued rows too: ready = the rest
+        d["open"] = d["pending"] + d["failed"] + d["sending"]
+        d["ready"] = max(0, d["pending"] - d["waiting"] - d["blocked"])
     return list(out.values())

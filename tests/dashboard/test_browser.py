@@ -7,61 +7,17 @@ screenshots under test-artifacts/dashboard/.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from concord.hub.warehouse import tables as T
-from tests.dashboard.conftest import ARTIFACTS, OP_TOKEN, READ_TOKEN, SECRET
+from tests.dashboard.conftest import ARTIFACTS, CHROMIUM, OP_TOKEN, READ_TOKEN, SECRET
 
-CHROMIUM = os.environ.get("CONCORD_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                  reason=f"{CHROMIUM} is absent (apt-get install chromium; .ci/run installs it)")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(app: Any) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(500):
-        if srv.started:
-            break
-        time.sleep(0.02)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        th.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    pw = pytest.importorskip("playwright.sync_api")
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -79,7 +35,7 @@ def _login(page: Any, base: str, token: str, path: str = "/") -> None:
 
 def test_operator_walks_every_page_and_acts(server: str, browser: Any, filled: Any) -> None:
     ids = filled.ids
-    ctx = browser.new_context(viewport={"width": 1360, "height": 900})
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
