@@ -58,7 +58,9 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, **o
     api_server = SandboxServer(app, port=port, tls=tls)
     accounts_app = SandboxApp("zoho_accounts")
     accounts_server = SandboxServer(accounts_app, port=options.get("accounts_port", 0), tls=tls)
-    creds = {"client_id": "1000.SANDBOX" + secrets.token_hex(8).upper(), "client_secret": secrets.token_hex(20),
+    # the client id is fixed (a project written by `concord init --sandbox` names it in concord.yaml, and
+    # `concord sandbox up` starts a new sandbox later); the secret and the refresh token are new each start
+    creds = {"client_id": "1000.SANDBOXCONCORD0001", "client_secret": secrets.token_hex(20),
              "refresh_token": "1000." + secrets.token_hex(16) + "." + secrets.token_hex(16)}
     oauth = OAuthServer(store, api_domain=api_server.base_url, token_ttl=int(options.get("token_ttl", 3600)), **creds)
     oauth.install(accounts_app)

@@ -1,0 +1,212 @@
+"""Order to cash, end to end, per ERP x CRM pair against the sandboxes (`concord init --scenario order-to-cash
+--sandbox`, `concord sandbox up`, `check`, `sync` as a user runs them):
+
+- every pair: the CRM account's open and overdue receivables and invoice count equal the ERP's invoices of that
+  customer (the `receivables` roll-up, written to the CRM in the same sync);
+- pairs whose CRM has deal lines (Salesforce, Fxiaoke; Zoho Deals have none): a won deal created by a rep becomes
+  one ERP sales order with the right customer, products and quantities (Oracle: and the deal's prices; SAP prices
+  the items itself), the ERP's number and status come back to the deal in the same sync, and a further sync writes
+  nothing and creates no second order.
+
+The CRMs and ERPs are read through the connectors (the vendors' raw records) and the shipped mappings; the rep's
+deal is written through the CRM connector with raw vendor fields (Salesforce: lines by Product2Id, which the
+connector turns into the standard price book entries, connectors/salesforce/lines.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concord.hub.config import load_project
+from concord.hub.contracts import Change
+from concord.hub.engine.context import RunContext
+from concord.hub.errors import HubError
+from concord.hub.http import HttpToolkit
+from concord.hub.mapping import load_mapping
+from tests import ROOT
+from tests.cli.helpers import sandbox_up
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+ERPS = ("sap_odata", "oracle_fusion")
+CRMS = ("salesforce", "zoho_crm", "fxiaoke")
+WITH_DEAL_LINES = ("salesforce", "fxiaoke")
+OPEN = ("open", "partially_paid", "overdue")
+
+
+@pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS], ids=lambda p: f"{p[0]}-{p[1]}")
+def pair(request, tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path, dict[str, str]]]:
+    erp, crm = request.param
+    folder = tmp_path / f"{erp}-{crm}"
+    out = json.loads(run_cli("init", "--scenario", "order-to-cash", "--erp", erp, "--crm", crm, "--sandbox",
+                             str(folder), "--json", cwd=tmp_path).stdout)
+    assert "invoice" in out["entities"], out["missing"]
+    assert not any("roll-up receivables" in m or "open_receivables" in m for m in out["missing"]), out["missing"]
+    assert (out["derivations"] == ["won_deal_to_order"]) == (crm in WITH_DEAL_LINES), out
+    with sandbox_up(folder) as (_lines, env):
+        yield erp, crm, folder, {**env, "CONCORD_DATABASE_URL": database_url}
+
+
+def _cli(folder: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    proc = run_cli(*args, "--json", cwd=folder, env=env, check=False)
+    assert proc.returncode in (0, 1) and proc.stdout.strip(), proc.stderr       # 1: partial (see _assert_synced)
+    return json.loads(proc.stdout)
+
+
+class Systems:
+    """The project's connectors and mappings, to read the vendors as they are and play the sales rep."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.project = load_project(folder / "concord.yaml", environ=env)
+        self.ctx = RunContext(self.project, None, HttpToolkit())
+
+    def mapping(self, entity: str, system: str) -> Any:
+        """The project's mapping, or the shipped one for an entity the project does not sync (products)."""
+        ent = self.project.config.entities.get(entity)
+        if ent is not None and system in ent.sources:
+            return self.project.mapping(entity, system)
+        return load_mapping(ROOT / "mappings" / system / f"{entity}.yaml")
+
+    def canonical(self, entity: str, system: str) -> list[tuple[dict[str, Any], Any]]:
+        m, out = self.mapping(entity, system), []
+        for r in (dict(r) for p in self.ctx.connector(system).read(m.source) for r in p.records):
+            try:
+                out.append((r, m.to_canonical(r)))
+            except HubError:           # quarantined by the engine too
+                continue
+        return out
+
+    def create(self, system: str, entity: str, fields: dict[str, Any]) -> str:
+        src = self.mapping(entity, system).source
+        [res] = self.ctx.connector(system).write(src, [Change(op="create", entity=src, fields=fields,
+                                                              idempotency_key=f"rep-{entity}")])
+        assert res.ok, res.error
+        return str(res.target_id)
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+def _receivables(invoices: list[Any]) -> dict[str, tuple[Decimal, Decimal, int]]:
+    """Per ERP customer number: (open, overdue, count) computed by hand from the ERP's invoices."""
+    today, out = dt.date.today(), {}
+    for inv in invoices:
+        o, d, n = out.get(inv.customer_number, (Decimal(0), Decimal(0), 0))
+        if inv.status in OPEN and inv.open_amount is not None:
+            o += inv.open_amount
+            if inv.due_date is not None and inv.due_date < today:
+                d += inv.open_amount
+        out[inv.customer_number] = (o, d, n + 1)
+    return out
+
+
+def _assert_receivables(s: Systems, erp: str, crm: str) -> None:
+    want = _receivables([c for _r, c in s.canonical("invoice", erp)])
+    assert want, f"{erp} holds no invoices"
+    seen = []
+    for _raw, acc in s.canonical("account", crm):
+        if acc.erp_customer_number not in want:
+            continue
+        o, d, n = want[acc.erp_customer_number]
+        got = (acc.open_receivables, acc.overdue_receivables, acc.invoice_count)
+        assert got == (o, d, n), f"{crm} account {acc.erp_customer_number}: {got} != ERP invoices {(o, d, n)}"
+        seen.append((o, d, n))
+    assert seen, f"no {crm} account is linked to an {erp} customer with invoices"
+    if crm != "fxiaoke":     # Fxiaoke holds few of the ERP's customers (Concord never creates its accounts)
+        assert any(o > 0 for o, _d, _n in seen) and any(d > 0 for _o, d, _n in seen), seen     # not only zeros
+
+
+def _assert_synced(summary: dict[str, Any]) -> None:
+    """Success, or partial only because writes are blocked with a reason: an invoice of an account the CRM does
+    not hold (Fxiaoke accounts are never created by Concord) waits for that account, reported, not failed."""
+    errors = [e for per in summary["streams"].values() for d in per.values() for e in d.get("errors") or ()]
+    assert summary["status"] == "success" or (summary["status"] == "partial" and errors
+                                               and all("blocked" in e for e in errors)), summary
+
+
+def _written(summary: dict[str, Any]) -> int:
+    return sum(d.get("written", 0) for per in summary["streams"].values() for d in per.values())
+
+
+def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) -> None:
+    erp, crm, folder, env = pair
+    assert "ok:" in run_cli("check", cwd=folder, env=env).stdout
+    first = _cli(folder, env, "sync")
+    _assert_synced(first)
+    s = Systems(folder, env)
+    try:
+        _assert_receivables(s, erp, crm)
+        if crm not in WITH_DEAL_LINES:
+            return
+        deal_name = f"Scenario deal {erp}"
+        customer, lines = _won_deal(s, erp, crm, deal_name)
+        second = _cli(folder, env, "sync")
+        _assert_synced(second)
+        raw_order, order = _one_order(s, erp, deal_name)
+        assert _sold_to(s, erp, raw_order) == customer            # resolved through the cross-reference
+        assert [(ln.sku, ln.quantity) for ln in order.lines] == [(sku, qty) for sku, qty, _p in lines]
+        if erp == "oracle_fusion":                                # the deal's prices; SAP prices the items itself
+            assert [ln.unit_price for ln in order.lines] == [p for _s, _q, p in lines]
+        assert order.net_amount == sum((ln.net_amount for ln in order.lines), Decimal(0))   # totals by the ERP
+        deal = next(c for _r, c in s.canonical("opportunity", crm) if c.name == deal_name)
+        assert deal.erp_order_number == order.order_number        # the ERP's number, back in the same sync
+        assert deal.order_status == order.status is not None
+        third = _cli(folder, env, "sync")
+        assert _written(third) == 0, third                       # settled
+        _one_order(s, erp, deal_name)                             # and still one order
+    finally:
+        s.close()
+
+
+def _one_order(s: Systems, erp: str, reference: str) -> tuple[dict[str, Any], Any]:
+    orders = [(r, c) for r, c in s.canonical("sales_order", erp) if c.customer_reference == reference]
+    assert len(orders) == 1, orders
+    return orders[0]
+
+
+def _sold_to(s: Systems, erp: str, raw_order: dict[str, Any]) -> str:
+    """The ERP customer number the order is for, as the ERP records it."""
+    if erp == "sap_odata":
+        return str(raw_order["SoldToParty"])
+    account_id = raw_order["billToCustomer"][0]["CustomerAccountId"]     # Oracle: the bill-to customer account
+    return next(c.erp_customer_number for r, c in s.canonical("account", erp) if r["CustomerAccountId"] == account_id)
+
+
+def _won_deal(s: Systems, erp: str, crm: str, name: str) -> tuple[str, list[tuple[str, Decimal, Decimal]]]:
+    """A rep wins a deal with two products the ERP sells, for an account that is an ERP customer."""
+    customers = {c.erp_customer_number for _r, c in s.canonical("account", erp)}
+    skus = {c.sku for _r, c in s.canonical("product", erp)}
+    accounts = [(r, c) for r, c in s.canonical("account", crm) if c.erp_customer_number in customers]
+    assert accounts, f"no {crm} account is an {erp} customer"
+    raw_acc, acc = accounts[0]
+    today = dt.date.today().isoformat()
+    if crm == "salesforce":
+        products = [(r, c) for r, c in s.canonical("product", crm) if c.sku in skus and c.currency]
+        cur = products[0][1].currency
+        chosen = [p for p in products if p[1].currency == cur][:2]
+        lines = [(c.sku, Decimal(2 + i), c.list_price) for i, (_r, c) in enumerate(chosen)]
+        s.create(crm, "opportunity", {
+            "AccountId": raw_acc["Id"], "Name": name, "StageName": "Closed Won", "CloseDate": today,
+            "CurrencyIsoCode": cur, "OpportunityLineItems": {"records": [
+                {"Product2Id": r["Id"], "Quantity": float(q), "UnitPrice": float(p)}
+                for (r, _c), (_s, q, p) in zip(chosen, lines)]}})
+    else:
+        products = [(r, c) for r, c in s.canonical("product", crm) if c.sku in skus][:2]
+        lines = [(c.sku, Decimal(2 + i), (c.list_price or Decimal(10)).quantize(Decimal("0.01")))
+                 for i, (_r, c) in enumerate(products)]
+        cur = products[0][1].currency or acc.currency or "CNY"
+        s.create(crm, "opportunity", {
+            "name": name, "account_id": raw_acc["_id"], "sales_stage": "5", "sales_status": "2", "close_date": today,
+            "mc_currency": cur, "NewOpportunityLinesObj": [
+                {"product_id": r["_id"], "quantity": str(q), "sales_price": str(p), "line_no__c": str(n)}
+                for n, ((r, _c), (_s, q, p)) in enumerate(zip(products, lines), 1)]})
+    assert len(lines) >= 1
+    return acc.erp_customer_number, lines
+
