@@ -256,7 +256,8 @@ FS_PERSON = {
                "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"],
     "swap": [["first_name", "last_name"]], "tf": ["first_name", "last_name"],
     "block": ["exact:national_id", "email:email", "phone:mobile", "exact:birth_date",
-              "exact:mailing_address.postal_code+name:last_name", "exact:mailing_address.postal_code+name:first_name"],
+              "exact:mailing_address.postal_code+name:last_name+initial:first_name",
+              "exact:mailing_address.postal_code+name:first_name+initial:last_name"],
     "thresholds": {"link": 0.999, "review": 0.5}}
 
 
