@@ -31,7 +31,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
 from concord.hub.matching import normalise as N
 from concord.hub.matching.compare import FIELD_NORMALISERS, default_comparator
-from concord.hub.matching.fs_levels import LevelComputer
+from concord.hub.matching.fs_levels import MEMO_KINDS, MEMO_PAIRS, LevelComputer
 
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1
@@ -198,7 +198,7 @@ class FSScorer:
         self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]
-        self._norms = [sp.norm for sp in self.specs]
+        self._norms = [_remembering(sp.norm) if sp.kind in MEMO_KINDS else sp.norm for sp in self.specs]
         self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._lc = LevelComputer(self.specs, level_label, _close)
         self._w = [self.weights[sp.field] for sp in self.specs]
@@ -225,7 +225,7 @@ class FSScorer:
         get = record.get
         return tuple([norm(get(f)) for f, norm in zip(self._fields, self._norms)])
 
-    def _tuple(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+    def normalised_cached(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         """Normalised values, cached by the raw values themselves (never stale, whoever holds the record)."""
         get = record.get
         key = tuple([get(f) for f in self._fields])
@@ -241,7 +241,7 @@ class FSScorer:
         return norm
 
     def _cached(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(zip(self._fields, self._tuple(record)))
+        return dict(zip(self._fields, self.normalised_cached(record)))
 
     def levels(self, a: Mapping[str, Any], b: Mapping[str, Any], *, normalised: bool = False) -> list[int]:
         """The level index of every field (NOT_COMPARED where a value is missing)."""
@@ -288,8 +288,9 @@ class FSScorer:
 
     def probabilities(self, record: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> list[float | None]:
         """The match probability of ``record`` against each of ``others`` (None where the rule does not apply)."""
-        ta = self._tuple(record)
-        return [self._total(ta, self._tuple(o)) for o in others]
+        cached = self.normalised_cached
+        ta = cached(record)
+        return [self._total(ta, cached(o)) for o in others]
 
     def field_weights(self, levels: list[int], na: Mapping[str, Any]) -> dict[str, float]:
         out = {}
@@ -346,6 +347,23 @@ class FSScorer:
         return {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
                 "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
                 "trained": self.model is not None}
+
+
+def _remembering(norm: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A normaliser that remembers its answers for values that repeat (names, cities, postcodes)."""
+    memo: dict[Any, Any] = {}
+
+    def f(v: Any) -> Any:
+        if type(v) is not str:      # 1, 1.0 and True are equal keys but may normalise differently
+            return norm(v)
+        hit = memo.get(v)
+        if hit is not None:
+            return hit
+        if len(memo) >= MEMO_PAIRS:
+            memo.clear()
+        out = memo[v] = norm(v)
+        return out
+    return f
 
 
 def _close(x: Any, y: Any) -> bool:

@@ -182,8 +182,10 @@ def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]
     for scorer in matcher.fs_scorers.values():
         missing = [f for f in scorer.rule.tf if f not in scorer.tf]
         if missing:
-            norm = [scorer.normalised(r) for r in records]
-            tables = {f: t for f in missing if (t := term_frequencies([n.get(f) for n in norm])) is not None}
+            col = {f: k for k, f in enumerate(scorer.rule.fields)}
+            norm = [scorer.normalised_cached(r) for r in records]     # the cache decide() reads again
+            tables = {f: t for f in missing if f in col
+                      and (t := term_frequencies([n[col[f]] for n in norm])) is not None}
             scorer.with_term_frequencies(tables)
 
 
