@@ -128,6 +128,14 @@ def load(config: str, warehouse: str | None = None, *, migrate: bool = True) -> 
     project = guarded(lambda: load_project(config))
     url = guarded(lambda: resolve_warehouse_url(project.base_dir, project.config.warehouse, warehouse))
     wh = guarded(lambda: Warehouse.open(url, migrate=migrate))
+    if migrate and project.vocabulary.extended:   # the project's own fields: their columns, or a clear refusal
+        from concord.hub.warehouse.evolve import evolve_project
+
+        try:
+            evolve_project(wh, project.models)
+        except HubError as exc:
+            wh.dispose()
+            fail(exc)
     return project, wh
 
 

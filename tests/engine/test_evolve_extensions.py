@@ -2,7 +2,9 @@
 applies itself; a retype that would not keep stored values is refused with a clear error and changes nothing."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -11,6 +13,7 @@ from concord.hub.config.extensions import EntityExtension, extended_models
 from concord.hub.errors import ConfigError
 from concord.hub.warehouse import Warehouse
 from concord.hub.warehouse.evolve import evolve_project, pending_changes, unsafe_changes
+from tests.conftest import run_cli
 
 
 def _models(**fields: dict) -> dict:
@@ -73,3 +76,25 @@ def test_a_retype_that_would_lose_values_is_refused_and_changes_nothing(database
         assert _columns(wh) == before                            # nothing changed, not even the new column
     finally:
         wh.dispose()
+
+
+def test_check_and_sync_say_what_the_warehouse_will_do(starter: Path) -> None:
+    cfg = starter / "concord.yaml"
+    cfg.write_text(cfg.read_text() + "extensions:\n  account:\n    fields:\n      segment: {type: string}\n")
+    m = starter / "mappings/crm/account.yaml"
+    m.write_text(m.read_text().rstrip("\n") + "\n  segment: {from: owner, direction: in}\n")
+    run_cli("sync", cwd=starter, check=False)                 # the column is added and filled from the CRM's owner
+    cfg.write_text(cfg.read_text() + "      tier: {type: integer}\n")
+    m.write_text(m.read_text() + "  tier: {from: credit_limit, transform: int, direction: in}\n")
+    out = json.loads(run_cli("check", "--json", cwd=starter).stdout)
+    assert out["ok"] and out["warehouse_changes"] == ["add column account.tier"], out
+
+    # the owner's text cannot become a number: check and sync both refuse, and say why
+    cfg.write_text(cfg.read_text().replace("segment: {type: string}", "segment: {type: integer}"))
+    m.write_text(m.read_text().replace("segment: {from: owner, direction: in}",
+                                       "segment: {from: credit_limit, transform: int, direction: in}"))
+    out = json.loads(run_cli("check", "--json", cwd=starter, check=False).stdout)
+    assert not out["ok"] and [p["code"] for p in out["problems"]] == ["unsafe_column_change"], out
+    sync = run_cli("sync", cwd=starter, check=False)
+    assert sync.returncode == 2 and "Traceback" not in sync.stderr, sync.stderr
+    assert "warehouse column account.segment is text and holds values" in sync.stderr, sync.stderr
