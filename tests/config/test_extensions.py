@@ -160,3 +160,13 @@ def test_a_folder_of_value_maps(starter: Path) -> None:
     project = load_project(starter / "concord.yaml")
     assert set(project.vocabulary.value_maps) == {"classes"}
     assert project.mapping("account", "crm").to_canonical({"id": "a", "name": "A", "tier": "silver"}).customer_class == "B"
+
+
+def test_the_kpi_columns_are_the_views_columns(warehouse) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from concord.hub.config.derivations import KPI_COLUMNS
+
+    with warehouse.engine.connect() as conn:
+        cols = set(conn.execute(text("SELECT * FROM customer_kpi WHERE 1 = 0")).keys())
+    assert set(KPI_COLUMNS["customer_kpi"]) == cols - {"golden_id", "name", "currency", "credit_limit"}
