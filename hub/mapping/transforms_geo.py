@@ -177,6 +177,9 @@ class PhoneParams(Params):
     shorthand: ClassVar[str | None] = "region"
     region: str | None = None                                     # ISO alpha-2 for numbers without +country
     out: Literal["e164", "international", "national"] = "e164"    # how the number is written back
+    # ``keep``: a number phonenumbers cannot parse or calls invalid is kept as typed (stripped) instead of
+    # failing the record -- for free-text phone fields, where a customer must not be quarantined for it
+    invalid: Literal["refuse", "keep"] = "refuse"
 
 
 def parse_phone(value: Any, region: str | None) -> Any:
@@ -212,15 +215,26 @@ def _phone(p: PhoneParams):
     def _format(v: str | int, style: int) -> str:
         return phonenumbers.format_number(parse_phone(v, region), style)
 
-    def forward(v: Any) -> str:
+    def strict(v: Any, style: int) -> str:
         if isinstance(v, (str, int)) and not isinstance(v, bool):
-            return _format(v, phonenumbers.PhoneNumberFormat.E164)
-        return phonenumbers.format_number(parse_phone(v, region), phonenumbers.PhoneNumberFormat.E164)
+            return _format(v, style)
+        return phonenumbers.format_number(parse_phone(v, region), style)
 
-    def reverse(v: Any) -> str:
-        if isinstance(v, (str, int)) and not isinstance(v, bool):
-            return _format(v, fmt)
-        return phonenumbers.format_number(parse_phone(v, region), fmt)
+    def lenient(v: Any, style: int) -> Any:
+        try:
+            return strict(v, style)
+        except TransformError:
+            if isinstance(v, str):
+                return v.strip()
+            raise
+
+    convert = lenient if p.invalid == "keep" else strict
+
+    def forward(v: Any) -> Any:
+        return convert(v, phonenumbers.PhoneNumberFormat.E164)
+
+    def reverse(v: Any) -> Any:
+        return convert(v, fmt)
 
     if p.out == "e164":
         return forward, identity
