@@ -211,6 +211,16 @@ def test_phone():
             de.forward(bad)
 
 
+def test_phone_invalid_keep_normalises_what_parses_and_keeps_the_rest_as_typed():
+    keep = bind("phone", invalid="keep")
+    assert keep.forward("+49 (30) 123-4567") == "+49301234567"      # same form as a strict mapping gives
+    assert keep.forward("  001-686882173 ") == "001-686882173"        # invalid: kept, stripped, no error
+    assert keep.forward("030 1234567") == "030 1234567"               # no country code, no region
+    assert bind("phone", invalid="keep", out="international").reverse("ext. 12") == "ext. 12"
+    with pytest.raises(TransformError):
+        keep.forward(["+49301234567"])                                 # not text at all is still an error
+
+
 # ---------------------------------------------------------------- identifiers
 def test_url_email_tax_id():
     u = bind("url")
