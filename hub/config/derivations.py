@@ -192,7 +192,8 @@ class Kpi(BaseModel):
               credit_exposure: credit_exposure
 
     The figures are computed in the warehouse (the view's own SQL) on every sync cycle, after the
-    last of the view's inputs this project syncs (account, sales_order, invoice) is processed; a changed
+    last of the view's inputs this project syncs (account, sales_order, invoice) is processed, and after
+    any input whose records changed (a sync of some entities only); a changed
     figure updates the golden account (lineage ``kpi:<name>``), and the account's sync rules write it to
     the CRM in the same sync. Figures that move with the calendar (overdue amounts, days sales
     outstanding) are refreshed by any scheduled sync of that entity. Target fields are usually project

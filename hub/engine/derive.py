@@ -44,10 +44,20 @@ def derive_after(ctx: RunContext, entity: str) -> set[str]:
     """
     replan = _derive(ctx, entity)
     for k in ctx.project.config.kpis:
-        inputs = [e for e in ctx.project.entity_order() if e in k.inputs]
-        if inputs and inputs[-1] == entity and _write_kpis(ctx, k):   # after the last input this project syncs
+        if entity not in k.inputs:
+            continue
+        # after the last input this project syncs (figures that move with the calendar), and after any input
+        # whose records changed (a sync of some entities only)
+        last = [e for e in ctx.project.entity_order() if e in k.inputs][-1] == entity
+        if (last or _has_dirty(ctx, entity)) and _write_kpis(ctx, k):
             replan.add(k.to)
     return replan
+
+
+def _has_dirty(ctx: RunContext, entity: str) -> bool:
+    with ctx.warehouse.tx() as conn:
+        d = T.dirty.c
+        return conn.execute(select(d.golden_id).where(d.entity == entity).limit(1)).first() is not None
 
 
 def _derive(ctx: RunContext, entity: str) -> set[str]:
