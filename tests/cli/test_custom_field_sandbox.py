@@ -104,6 +104,15 @@ def test_check_names_the_mapping_line_of_an_undeclared_field(customer_master: tu
     out = _run("check", cwd=folder, env=env, ok=(2,))
     assert f"account.yaml:{line} (fields.customer_tier)" in out.stderr, out.stderr
     assert "extensions" in out.stderr
+    # a custom field the org does not have is named at its mapping line, from Salesforce's own describe
+    text_ = sf_mapping.read_text(encoding="utf-8").replace("  customer_tier: Site\n", "")
+    sf_mapping.write_text(text_.replace("{from: Rating, map: sf_rating}", "{from: Customer_Class__c, map: sf_rating}"),
+                          encoding="utf-8")
+    line = next(i for i, t in enumerate(sf_mapping.read_text(encoding="utf-8").splitlines(), 1) if "Customer_Class__c" in t)
+    out = _run("check", cwd=folder, env=env, ok=(2,))
+    assert f"account.yaml:{line} (customer_class)" in out.stderr and "no field 'Customer_Class__c'" in out.stderr, \
+        out.stderr
+    sf_mapping.write_text(text_, encoding="utf-8")
     # and a value the map cannot give is refused against Salesforce's picklist, at the value map's use
     sf_mapping.write_text(sf_mapping.read_text(encoding="utf-8").replace("  customer_tier: Site\n", ""),
                           encoding="utf-8")
