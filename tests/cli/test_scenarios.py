@@ -104,9 +104,10 @@ def test_sap_salesforce_order_to_cash_says_what_is_missing(tmp_path: Path) -> No
     out = json.loads(run_cli("init", "--scenario", "order-to-cash", "--erp", "sap_odata", "--crm", "salesforce",
                              str(tmp_path / "p"), "--json").stdout)
     assert out["derivations"] == ["won_deal_to_order"]
-    assert set(out["entities"]) == {"account", "opportunity", "sales_order"}
-    assert any("sap_odata (erp) has no invoice mapping" in m for m in out["missing"])
-    assert any("roll-up receivables left out" in m for m in out["missing"])
+    # SAP billing documents are the invoices; their roll-ups reach the Salesforce account's custom fields
+    assert set(out["entities"]) == {"account", "opportunity", "sales_order", "invoice"}
+    assert not any("invoice" in m or "receivables" in m for m in out["missing"]), out["missing"]
+    assert any("sap_odata (erp) has no contact mapping" in m for m in out["missing"])
 
 
 def test_unknown_scenario_and_bad_combinations(tmp_path: Path) -> None:
