@@ -1,7 +1,7 @@
 """Country codes, currency codes and phone numbers.
 
-Countries: ISO 3166-1 alpha-2/alpha-3, English names (short, common and official) from the
-iso-codes tables in ``_codes.py``, local names in ~40 languages from ``phonenumbers`` geodata
+Countries: ISO 3166-1 alpha-2/alpha-3, English names (short, common and official) from ``pycountry``
+(Debian's iso-codes tables, kept up to date by their maintainers), local names in ~40 languages from ``phonenumbers`` geodata
 (Deutschland, Allemagne, 中国, ...), plus a few aliases (USA, U.S., UK, Holland...).
 Matching ignores case, accents, punctuation and spaces.
 """
@@ -13,7 +13,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
-from concord.hub.mapping._codes import COUNTRIES, CURRENCIES
+import pycountry
+
 from concord.hub.mapping.registry import NUMERIC, TEXTUAL, Params, TransformError, identity, register_transform
 
 _ALIASES = {
@@ -58,7 +59,9 @@ def _countries() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """(lookup key -> alpha-2, alpha-2 -> (alpha-3, English name)) from codes, English names and aliases."""
     index: dict[str, str] = {}
     info: dict[str, tuple[str, str]] = {}
-    rows = [line.split("|") for line in COUNTRIES.strip().splitlines()]
+    rows = [(c.alpha_2, c.alpha_3, ";".join(n for n in (getattr(c, "common_name", None), c.name,   # the common
+                                                       getattr(c, "official_name", None)) if n))  # name first
+            for c in pycountry.countries]
     for a2, a3, names in rows:
         info[a2] = (a3, names.split(";")[0])
     for a2, aliases in _ALIASES.items():
@@ -137,11 +140,15 @@ _NAMES = {"euro": "EUR", "euros": "EUR", "dollar": "USD", "dollars": "USD", "usd
           "swissfranc": "CHF", "swissfrancs": "CHF", "franken": "CHF", "rupee": "INR", "rupees": "INR"}
 
 
+#: withdrawn from ISO 4217 (so no longer in pycountry) but still on invoices and in ERP histories
+_WITHDRAWN = {"HRK": "Kuna", "BGN": "Bulgarian Lev", "ANG": "Netherlands Antillean Guilder", "CUC": "Peso Convertible",
+              "SLL": "Leone", "ZWL": "Zimbabwe Dollar"}
+
+
 @lru_cache(maxsize=1)
 def _currencies() -> dict[str, str]:
     index: dict[str, str] = {}
-    for line in CURRENCIES.strip().splitlines():
-        code, name = line.split("|")
+    for code, name in [*((c.alpha_3, c.name) for c in pycountry.currencies), *_WITHDRAWN.items()]:
         index[_key(name)] = code
         index[code.casefold()] = code
     index.update(_NAMES)
