@@ -169,8 +169,9 @@ def declaration_errors(extensions: Mapping[str, EntityExtension], doc: Any) -> l
             elif name in base.model_fields:
                 errors.append(doc.error(f"{entity} already has a field {name!r} in Concord's model; an extension adds "
                                         f"a new field (map the shipped one, or choose another name)", where))
-            elif name in RESERVED or name.startswith("_"):
-                errors.append(doc.error(f"{name!r} is reserved by the warehouse; choose another name", where))
+            elif name in RESERVED or name.startswith("model_") or hasattr(base, name):   # pydantic's own names
+                errors.append(doc.error(f"{name!r} is reserved (the warehouse or the model uses it); choose another "
+                                        f"name", where))
     return errors
 
 

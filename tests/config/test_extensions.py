@@ -69,6 +69,8 @@ def test_project_fields_extend_the_model_strictly(starter: Path) -> None:
     ("      name: {type: string}\n", "already has a field 'name'", 3),
     ("      Customer-Class: {type: string}\n", "lower-case letters", 3),
     ("      billing__city: {type: string}\n", "single underscores", 3),
+    ("      json: {type: string}\n", "'json' is reserved", 3),
+    ("      golden_id: {type: string}\n", "'golden_id' is reserved", 3),
     ("      customer_class: {type: string, pattern: '(unclosed'}\n", "not a regular expression", 3),
 ])
 def test_a_broken_declaration_names_file_and_line(starter: Path, decl: str, message: str, offset: int) -> None:
