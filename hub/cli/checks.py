@@ -90,6 +90,7 @@ def extension_problems(project: Any) -> list[ConfigError]:
         used = set(set_by.get(entity, ()))
         for m in mappings.values():
             used |= m.in_fields() | m.out_fields()
+            used |= {f"{r.field}.{c.field}" for r in m.rules if r.kind == "list" for c in r.children}   # lines.x
         for name in fields:
             if name not in used:
                 files = ", ".join(sorted(os.path.relpath(m.file, project.base_dir) for m in mappings.values()))

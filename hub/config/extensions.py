@@ -26,6 +26,8 @@ import datetime as dt
 import json
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -160,14 +162,23 @@ def declaration_errors(extensions: Mapping[str, EntityExtension], doc: Any) -> l
             errors.append(doc.error(f"unknown canonical entity {entity!r}; extensions add fields to one of: "
                                     f"{', '.join(sorted(schemas.ENTITIES))}", ("extensions", entity)))
             continue
-        base = schemas.ENTITIES[entity]
         for name in ext.fields:
             where = ("extensions", entity, "fields", name)
+            base: Any = schemas.ENTITIES[entity]
+            if isinstance(name, str) and "." in name:        # a field of the entity's items: lines.plant_note
+                coll, _, name = name.partition(".")
+                item = _item_model(base, coll)
+                if item is None:
+                    known = ", ".join(_collections(base)) or "none"
+                    errors.append(doc.error(f"{entity} has no list of items {coll!r} (its lists: {known}); "
+                                            f"`<list>.<field>` adds a field to each item", where))
+                    continue
+                base = item
             if not isinstance(name, str) or not NAME.match(name) or len(name) > MAX_NAME:
                 errors.append(doc.error(f"extension field name {name!r}: lower-case letters, digits and single "
                                         f"underscores, starting with a letter, at most {MAX_NAME} characters", where))
             elif name in base.model_fields:
-                errors.append(doc.error(f"{entity} already has a field {name!r} in Concord's model; an extension adds "
+                errors.append(doc.error(f"{base.__name__} already has a field {name!r} in Concord's model; an extension adds "
                                         f"a new field (map the shipped one, or choose another name)", where))
             elif name in RESERVED or name.startswith("model_") or hasattr(base, name):   # pydantic's own names
                 errors.append(doc.error(f"{name!r} is reserved (the warehouse or the model uses it); choose another "
@@ -188,12 +199,47 @@ def _build(key: str) -> tuple[tuple[str, type[schemas.CanonicalEntity]], ...]:
     out = dict(schemas.ENTITIES)
     for entity, fields in spec.items():
         base = schemas.ENTITIES[entity]
-        defs = {name: (f.annotation(), f.field_info())
-                for name, f in ((n, ExtensionField.model_validate(d)) for n, d in fields.items())}
-        model = create_model(base.__name__, __base__=base, __module__=base.__module__, **defs)  # type: ignore[call-overload]
-        model.__doc__ = base.__doc__
-        out[entity] = model
+        own: dict[str, Any] = {}
+        per_item: dict[str, dict[str, Any]] = {}
+        for name, d in fields.items():
+            f = ExtensionField.model_validate(d)
+            coll, dot, sub = name.partition(".")
+            if dot:
+                per_item.setdefault(coll, {})[sub] = (f.annotation(), f.field_info())
+            else:
+                own[name] = (f.annotation(), f.field_info())
+        for coll, defs in per_item.items():       # the list's items get the fields; the list takes the new items
+            item = _extend(_item_model(base, coll), defs)
+            info = base.model_fields[coll]
+            own[coll] = (tuple[item, ...], Field(info.default, description=info.description))  # type: ignore[valid-type]
+        out[entity] = _extend(base, own)
     return tuple(out.items())
+
+
+def _extend(base: Any, defs: dict[str, Any]) -> Any:
+    model = create_model(base.__name__, __base__=base, __module__=base.__module__, **defs)
+    model.__doc__ = base.__doc__
+    return model
+
+
+def _collections(model: Any) -> list[str]:
+    return [n for n in model.model_fields if _item_model(model, n) is not None]
+
+
+def _item_model(model: Any, name: str) -> Any:
+    """The item model of a list-of-models field (``SalesOrder.lines`` -> SalesOrderLine), else None."""
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    ann = info.annotation
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        ann = args[0] if len(args) == 1 else ann
+    if typing.get_origin(ann) in (tuple, list):
+        item = typing.get_args(ann)[0]
+        if isinstance(item, type) and issubclass(item, schemas.CanonicalModel):
+            return item
+    return None
 
 
 def load_value_maps(raw: Mapping[str, Any] | str, doc: Any, resolve: Any) -> tuple[dict[str, NamedValueMap], list[ConfigError]]:

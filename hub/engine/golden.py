@@ -17,7 +17,7 @@ from concord.hub.survive import Lineage
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
-from concord.hub.warehouse.evolve import canonical_table
+from concord.hub.warehouse.evolve import canonical_children, canonical_table
 from concord.hub.warehouse.stores.golden import LineageEntry
 
 
@@ -167,10 +167,11 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
     """Keep the typed canonical table (and child tables) in step with the golden records."""
     if not states:
         return
-    table, cols = canonical_table(getattr(ctx.project, "models", None), entity)   # with the project's extension columns
+    models = getattr(ctx.project, "models", None)
+    table, cols = canonical_table(models, entity)   # with the project's extension columns
     live = [s for s in states if not s.deleted]
     gone = [s.golden_id for s in states if s.deleted]
-    for coll, child, _ccols in T.CANONICAL_CHILDREN.get(entity, []):
+    for coll, child, _ccols in canonical_children(models, entity):
         for chunk in chunks([s.golden_id for s in states]):
             conn.execute(delete(child).where(child.c.golden_id.in_(chunk)))
     for chunk in chunks(gone):
@@ -185,7 +186,7 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
         row["_version"], row["_updated_at"] = s.version, now
         rows.append(row)
     ctx.warehouse.upsert(conn, table, rows, ["golden_id"])
-    for coll, child, ccols in T.CANONICAL_CHILDREN.get(entity, []):
+    for coll, child, ccols in canonical_children(models, entity):
         crow = []
         for s in live:
             for pos, item in enumerate(s.data.get(coll) or [], start=1):

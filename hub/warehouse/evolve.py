@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, inspect, text
+from sqlalchemy import Column, Connection, ForeignKeyConstraint, Integer, MetaData, String, Table, inspect, text
 from sqlalchemy import types as st
 from sqlalchemy.schema import CreateTable
 
@@ -50,27 +50,52 @@ def canonical_table(models: Mapping[str, type] | None, entity: str) -> tuple[Tab
     model = (models or {}).get(entity)
     if model is None or model is schemas.ENTITIES.get(entity):
         return T.CANONICAL[entity], T.CANONICAL_COLUMNS[entity]
-    return _extended_table(entity, model)
+    table, cols, _children = _extended_tables(entity, model)
+    return table, cols
+
+
+def canonical_children(models: Mapping[str, type] | None, entity: str) -> list[tuple[str, Table, Columns]]:
+    """The child tables of ``entity`` (``sales_order_line``...): (collection, table, columns), for a project's models."""
+    model = (models or {}).get(entity)
+    if model is None or model is schemas.ENTITIES.get(entity):
+        return T.CANONICAL_CHILDREN.get(entity, [])
+    return _extended_tables(entity, model)[2]
 
 
 @lru_cache(maxsize=256)
-def _extended_table(entity: str, model: type) -> tuple[Table, Columns]:
+def _extended_tables(entity: str, model: type) -> tuple[Table, Columns, list[tuple[str, Table, Columns]]]:
+    """The tables of an extended model: the shipped columns plus one per project field (own metadata)."""
+    md = MetaData()
     cols = T.canonical_columns(model)
-    base = T.CANONICAL[entity]
-    table = Table(entity, MetaData(),
+    table = Table(entity, md,
                   Column("golden_id", String(64), primary_key=True),
                   *[Column(c, t) for c, _p, t in cols],
                   Column("_version", Integer, nullable=False),
                   Column("_updated_at", T.TS, nullable=False),
-                  comment=base.comment)
-    return table, cols
+                  comment=T.CANONICAL[entity].comment)
+    children = []
+    for coll, item in T.child_collections(model):
+        ccols = T.canonical_columns(item)
+        child = Table(f"{entity}_{coll.rstrip('s')}", md,
+                      Column("golden_id", String(64), primary_key=True),
+                      Column("position", Integer, primary_key=True),
+                      *[Column(c, t) for c, _p, t in ccols],
+                      ForeignKeyConstraint(["golden_id"], [f"{entity}.golden_id"], ondelete="CASCADE"))
+        children.append((coll, child, ccols))
+    return table, cols, children
 
 
 def canonical_tables(models: Mapping[str, type] | None = None) -> list[Table]:
     out = []
     for entity in T.CANONICAL:
         out.append(canonical_table(models, entity)[0])
-        out.extend(child for _coll, child, _cols in T.CANONICAL_CHILDREN.get(entity, []))
+        out.extend(child for _coll, child, _cols in canonical_children(models, entity))
+    return out
+
+
+def _shipped_columns() -> dict[str, set[str]]:
+    out = {t.name: set(t.c.keys()) for t in T.CANONICAL.values()}
+    out.update({child.name: set(child.c.keys()) for kids in T.CANONICAL_CHILDREN.values() for _c, child, _x in kids})
     return out
 
 
@@ -108,29 +133,19 @@ class Retype:
             code="unsafe_column_change")
 
 
-def _extension_columns(models: Mapping[str, type] | None) -> dict[str, Table]:
-    """Entity -> project table, for the entities whose model the project extends."""
-    out = {}
-    for entity in T.CANONICAL:
-        table = canonical_table(models, entity)[0]
-        if table is not T.CANONICAL[entity]:
-            out[entity] = table
-    return out
-
-
 def _plan(conn: Connection, models: Mapping[str, type] | None) -> tuple[list[tuple[Table, Any]], list[Table],
                                                                       list[Retype]]:
     """(columns to add, tables to create, extension columns to retype) for these models."""
     insp = inspect(conn)
     have = set(insp.get_table_names())
     add, create, retype = [], [], []
-    extended = _extension_columns(models)
+    shipped = _shipped_columns()
     for table in canonical_tables(models):
         if table.name not in have:
             create.append(table)
             continue
         existing = {c["name"]: c["type"] for c in insp.get_columns(table.name)}
-        base_cols = set(T.CANONICAL[table.name].c.keys()) if table.name in extended else set(table.c.keys())
+        base_cols = shipped.get(table.name, set(table.c.keys()))
         for col in table.columns:
             if col.name not in existing:
                 add.append((table, col))
@@ -201,7 +216,7 @@ def evolve_project(warehouse: Any, models: Mapping[str, type] | None) -> list[st
     """Bring the warehouse to a project's extended models (once per warehouse and model set).
 
     Called when a run starts (``RunContext.create``), serialised across workers like ``migrate``."""
-    if not _extension_columns(models):
+    if all(m is schemas.ENTITIES.get(e) for e, m in (models or {}).items()):
         return []
     key = tuple(sorted((e, id(m)) for e, m in (models or {}).items()))
     seen = warehouse.__dict__.setdefault("_evolved_for", set())

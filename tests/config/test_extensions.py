@@ -172,3 +172,31 @@ def test_the_kpi_columns_are_the_views_columns(warehouse) -> None:  # type: igno
     with warehouse.engine.connect() as conn:
         cols = set(conn.execute(text("SELECT * FROM customer_kpi WHERE 1 = 0")).keys())
     assert set(KPI_COLUMNS["customer_kpi"]) == cols - {"golden_id", "name", "currency", "credit_limit"}
+
+
+def test_a_field_of_each_line(tmp_path: Path) -> None:
+    """``lines.<field>`` adds a field to the items of an entity's list (an SAP item Z-field)."""
+    from concord.hub.config.extensions import EntityExtension, extended_models
+    from concord.hub.mapping import compile_mapping
+
+    models = extended_models({"sales_order": EntityExtension.model_validate(
+        {"fields": {"lines.plant_note": {"type": "string", "max_length": 8}}})})
+    m = compile_mapping({"entity": "sales_order", "source": "A_SalesOrder", "fields": {
+        "order_number": "SalesOrder", "account_ref": "SoldToParty",
+        "lines": {"from": "to_Item.results", "fields": {"line_number": "SalesOrderItem", "sku": "Material",
+                                                        "quantity": "RequestedQuantity", "plant_note": "YY1_Note_SDI"}}}},
+        models=models)
+    raw = {"SalesOrder": "1", "SoldToParty": "a", "to_Item": {"results": [
+        {"SalesOrderItem": "10", "Material": "M1", "RequestedQuantity": "2", "YY1_Note_SDI": "dock 4"}]}}
+    flat = m.to_canonical_flat(raw)
+    assert flat["lines"][0]["plant_note"] == "dock 4"
+    assert m.to_source(flat)["to_Item"]["results"][0]["YY1_Note_SDI"] == "dock 4"
+    raw["to_Item"]["results"][0]["YY1_Note_SDI"] = "too long a note"
+    with pytest.raises(RecordError, match="plant_note"):
+        m.to_canonical(raw)
+
+
+def test_a_line_field_of_a_list_that_does_not_exist(starter: Path) -> None:
+    first = _extend(starter, "extensions:\n  account:\n    fields:\n      lines.x: {type: string}\n")
+    (err,) = _errors(starter)
+    assert err.line == first + 3 and "account has no list of items 'lines'" in err.message, err

@@ -98,3 +98,27 @@ def test_check_and_sync_say_what_the_warehouse_will_do(starter: Path) -> None:
     sync = run_cli("sync", cwd=starter, check=False)
     assert sync.returncode == 2 and "Traceback" not in sync.stderr, sync.stderr
     assert "warehouse column account.segment is text and holds values" in sync.stderr, sync.stderr
+
+
+def test_a_field_of_each_line_gets_a_column_of_the_line_table(database_url: str) -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from concord.hub.engine.golden import GoldenState, _project
+
+    models = extended_models({"sales_order": EntityExtension.model_validate(
+        {"fields": {"lines.plant_note": {"type": "string"}, "z_ref": {"type": "integer"}}})})
+    wh = Warehouse.open(database_url)
+    try:
+        assert sorted(evolve_project(wh, models)) == ["add column sales_order.z_ref",
+                                                      "add column sales_order_line.plant_note"]
+        ctx = SimpleNamespace(project=SimpleNamespace(models=models), warehouse=wh)
+        st = GoldenState("g1", {"order_number": "1", "z_ref": 7, "lines": [
+            {"line_number": 1, "sku": "M1", "quantity": "2", "plant_note": "dock 4"}]}, {}, version=1)
+        with wh.tx() as conn:
+            _project(ctx, conn, "sales_order", [st], dt.datetime.now(dt.timezone.utc))  # type: ignore[arg-type]
+        with wh.engine.connect() as c:
+            assert c.execute(text("SELECT z_ref FROM sales_order")).scalar() == 7
+            assert c.execute(text("SELECT plant_note FROM sales_order_line WHERE golden_id = 'g1'")).scalar() == "dock 4"
+    finally:
+        wh.dispose()
