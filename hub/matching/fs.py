@@ -323,9 +323,14 @@ class FSScorer:
 
     def explain(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         """The evidence of a pair in numbers and in words."""
-        na, nb = self._cached(a), self._cached(b)
-        levels = self.levels(na, nb, normalised=True)
+        return self.evidence(a, b)[1]
+
+    def evidence(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+        """(``score``'s weights per field, ``explain``'s evidence) of a pair, its levels computed once."""
+        na = self._cached(a)
+        levels = self._lc.levels(self.normalised_cached(a), self.normalised_cached(b))
         fw = self.field_weights(levels, na)
+        rounded = {f: round(w, 2) for f, w in fw.items()}
         total = self.prior_weight + sum(fw.values())
         words = []
         for s, lv in zip(self.specs, levels):
@@ -344,9 +349,9 @@ class FSScorer:
             words.append(f"{s.field}: {text} ({w:+.1f} bits, {odds_text}x {direction} the same entity{tf})")
         p = self.probability(total)
         words.append(f"prior {self.prior_weight:+.1f} bits; total {total:+.1f} bits: match probability {p:.6f}")
-        return {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
-                "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
-                "trained": self.model is not None}
+        return rounded, {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
+                         "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
+                         "trained": self.model is not None}
 
 
 def _remembering(norm: Callable[[Any], Any]) -> Callable[[Any], Any]:

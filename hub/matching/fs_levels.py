@@ -62,6 +62,7 @@ class LevelComputer:
     def __init__(self, specs: Sequence[Any], label: Callable[[str, Any, Any], str],
                  close: Callable[[Any, Any], bool]) -> None:
         fields = [s.field for s in specs]
+        self.specs = list(specs)
         self.n = len(specs)
         self._cmp = [compile_field(s.kind, s.levels, label) for s in specs]
         self._names = [s.kind in NAME_KINDS for s in specs]

@@ -153,6 +153,9 @@ def city(value: Any) -> str | None:
     return _words(str(value)) or None
 
 
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+
+
 def phone(value: Any) -> str | None:
     """E.164 without formatting: ``"+49 (301) 234-5678"`` and ``"0049-3012345678"`` -> ``"+493012345678"``.
 
@@ -163,7 +166,8 @@ def phone(value: Any) -> str | None:
     s = fold(str(value))
     s = s.split("ext")[0].split("x")[0].split(";")[0]
     plus = s.lstrip().startswith("+")
-    digits = "".join(ch for ch in s if ch.isdigit())
+    # ASCII text (nearly every phone number): one regex pass; else every character that is a digit
+    digits = _NOT_DIGIT.sub("", s) if s.isascii() else "".join(ch for ch in s if ch.isdigit())
     if not digits:
         return None
     if not plus and digits.startswith("00"):

@@ -258,15 +258,16 @@ class RuleMatcher:
                 continue
             scored.sort(key=lambda t: (-t[0], t[1]))
             total, gid, fields = scored[0]
-            if fields is None:
-                fields = self.score(rule, record, data[gid])[1]
+            explained = None
+            if fs is not None:
+                fields, explained = fs.evidence(record, data[gid])
             th = rule.thresholds
             runner = next((s for s in scored[1:] if s[1] != gid), None)
             evidence: dict[str, Any] = {"rule": rule.key_name, "type": rule.type, "candidate": gid,
                                         "fields": fields, "total": round(total, 4), "link_at": th.link,
                                         "review_at": th.review, "candidates": len(scored)}
-            if rule.key_name in self.fs_scorers:
-                evidence.update(self.fs_scorers[rule.key_name].explain(record, data[gid]))
+            if explained is not None:
+                evidence.update(explained)
             if runner is not None:
                 evidence["runner_up"] = {"golden_id": runner[1], "total": round(runner[0], 4)}
             if oversized:

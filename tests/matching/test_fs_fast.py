@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +13,7 @@ from concord.hub.config.model import MatchRule
 from concord.hub.matching import fs as fs_mod
 from concord.hub.matching.em import candidate_pairs, estimate
 from concord.hub.matching.fs import NOT_COMPARED, FSScorer, reference_levels
+from concord.hub.matching.fs_levels import LevelComputer
 from concord.hub.matching.offline import match_files
 from concord.hub.sandbox.world import PersonNoise, World
 
@@ -80,6 +82,11 @@ def test_fast_levels_equal_the_reference_on_candidate_and_random_pairs(data: dic
     assert (0, swapped) in seen_levels and (0, NOT_COMPARED) in seen_levels   # the data exercises both
 
 
+def _reference_tuple_levels(self: LevelComputer, a, b):   # type: ignore[no-untyped-def]
+    fields = [s.field for s in self.specs]
+    return reference_levels(SimpleNamespace(specs=self.specs), dict(zip(fields, a)), dict(zip(fields, b)))
+
+
 def _slow_probabilities(self: FSScorer, record, others):   # type: ignore[no-untyped-def]
     """The decision path before the fast one: every candidate scored on its own, from the reference levels."""
     out = []
@@ -99,6 +106,7 @@ def test_fast_path_keeps_every_decision(data: dict[str, Path], task: str, monkey
     trained = rule.model_copy(update={"model": model})
     fast, _ = match_files([trained], left, right)
     monkeypatch.setattr(fs_mod.FSScorer, "probabilities", _slow_probabilities)
+    monkeypatch.setattr(LevelComputer, "levels", _reference_tuple_levels)     # the evidence too
     slow, _ = match_files([trained], left, right)
     assert len(fast) > 50
     assert [(p.left_id, p.right_id, p.decision, p.score, p.evidence, p.cluster_id) for p in fast] == \
