@@ -12,9 +12,11 @@ written in two steps:
    ``SELECT .. FROM PricebookEntry`` per parent), then ``POST composite/sobjects``. An update that carries lines
    replaces them: the parent's current lines are deleted first (the API has no line-level merge).
 
-A product without an active standard entry in that currency fails the change (``RecordError``), naming the
-product and currency; the parent stays written, and the retry writes the lines again (a created parent's retry is
-an update by the key push recorded, so lines are replaced, never doubled).
+A line without a price (an ERP that prices its orders itself and shows no unit price, such as SAP's
+API_SALES_ORDER_SRV) is sold at the entry's list price, the price Salesforce proposes. A product without an
+active standard entry in that currency fails the change (``RecordError``), naming the product and currency. The
+change fails as a whole: a parent this call created is deleted again (a retry creates parent and lines anew, as
+an all-or-none call would); an updated parent keeps its new fields and the retry replaces its lines.
 """
 from __future__ import annotations
 
@@ -62,9 +64,19 @@ class Lines:
             try:
                 self._write(obj, child, link, str(out[i].target_id), bool(out[i].created), rows, originals[i])
             except (sfx.SalesforceError, requests.RequestException, HubError) as exc:
-                out[i] = WriteResult(change=originals[i], ok=False, target_id=out[i].target_id,
-                                     error=call_error(child, exc), created=out[i].created)
+                target = out[i].target_id
+                if out[i].created and self._undo(obj, str(target)):
+                    target = None        # the change failed as a whole: its retry creates parent and lines anew
+                out[i] = WriteResult(change=originals[i], ok=False, target_id=target,
+                                     error=call_error(child, exc), created=False)
         return out
+
+    def _undo(self, obj: str, parent: str) -> bool:
+        """Delete a parent created in this call whose lines failed (as one all-or-none call would not have
+        created it). False when that fails too: the parent stays, and a retry finds it by its external id."""
+        writer = CollectionWriter(self.sf, EntitySpec(name=obj, primary_key=("Id",)), None)
+        [res] = writer.delete([Change(op="delete", entity=obj, key=parent, fields={}, idempotency_key=parent)])
+        return res.ok
 
     def _write(self, obj: str, child: str, link: str, parent: str, created: bool, rows: list[dict[str, Any]],
                change: Change) -> None:
@@ -83,14 +95,14 @@ class Lines:
         book = self.prices.standard_pricebook()
         currency = change.fields.get("CurrencyIsoCode")
         products = sorted({str(r["Product2Id"]) for r in rows if r.get("Product2Id")})
-        entries: dict[str, str] = {}
+        entries: dict[str, tuple[str, Any]] = {}
         for batch in chunks(products, MAX_COLLECTION):
-            soql = (f"SELECT Id, Product2Id, CurrencyIsoCode FROM PricebookEntry WHERE Pricebook2Id = {quote(book)} "
+            soql = (f"SELECT Id, Product2Id, UnitPrice, CurrencyIsoCode FROM PricebookEntry WHERE Pricebook2Id = {quote(book)} "
                     f"AND IsActive = true AND Product2Id IN ({', '.join(quote(p) for p in batch)})"
                     + (f" AND CurrencyIsoCode = {quote(str(currency))}" if currency else "")
                     + " ORDER BY CreatedDate, Id")
             for e in self.sf.query_all_iter(soql):
-                entries.setdefault(str(e["Product2Id"]), str(e["Id"]))
+                entries.setdefault(str(e["Product2Id"]), (str(e["Id"]), e.get("UnitPrice")))
         creates = []
         for n, row in enumerate(rows, 1):
             pid = row.pop("Product2Id", None)
@@ -99,9 +111,12 @@ class Lines:
                                   f"in the standard price book" + (f" in {currency}" if currency else ""),
                                   code="PRICEBOOK_ENTRY_MISSING", system="salesforce", record_id=parent,
                                   field="PricebookEntryId")
+            entry, list_price = entries[str(pid)]
             body = {k: v for k, v in row.items() if v is not None}
-            creates.append(Change(op="create", entity=child, fields={link: parent, "PricebookEntryId": entries[str(pid)],
-                                                                     **body}, idempotency_key=f"{parent}:{n}"))
+            if body.get("UnitPrice") is None and "TotalPrice" not in body:
+                body["UnitPrice"] = list_price      # no price on the line: the list price, as Salesforce proposes it
+            creates.append(Change(op="create", entity=child, fields={link: parent, "PricebookEntryId": entry, **body},
+                                  idempotency_key=f"{parent}:{n}"))
         for res in writer.create(creates):
             if not res.ok and res.error is not None:
                 raise res.error

@@ -436,6 +436,9 @@ class Store:
                 rec["TotalAmount"] = 0.0
         if o.name == "OrderItem":
             rec["TotalPrice"] = round(float(rec.get("Quantity") or 0) * float(rec.get("UnitPrice") or 0), 2)
+            entry = self.records["PricebookEntry"].get(rec.get("PricebookEntryId") or "") or {}
+            if entry.get("Product2Id"):          # Salesforce fills the item's product from its price book entry
+                rec["Product2Id"] = entry["Product2Id"]
         if o.name == "OpportunityLineItem":
             entry = self.records["PricebookEntry"].get(rec.get("PricebookEntryId") or "") or {}
             product = self.records["Product2"].get(entry.get("Product2Id") or rec.get("Product2Id") or "") or {}
