@@ -27,7 +27,7 @@ from tests.scenarios.test_order_to_cash import Systems, _cli
 pytestmark = pytest.mark.slow
 #: Fxiaoke is left out here: Concord never creates its accounts and SAP products carry no price (Fxiaoke requires
 #: one), so in the sandbox world no SAP order has both its customer and all its products in Fxiaoke; its orders
-#: wait, blocked with both reasons (tests/engine covers write_ref misses; the Fxiaoke mapping is checked above)
+#: wait, blocked with both reasons (tests/mapping/test_write_ref.py covers the misses that make a write wait)
 CRMS = ("salesforce",)
 
 
