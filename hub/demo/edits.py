@@ -15,7 +15,13 @@ Edit = Callable[[Any, str, int], tuple[str, Any, Any]]
 
 
 def _phone(old: Any, n: int) -> str:
+    """The number with its last four digits changed, in E.164 (a user typing a valid number: "0086 ..." is
+    +86 ..., a national "030 ..." gets Germany's code), so the edit never makes the record unmappable."""
     digits = "".join(ch for ch in str(old or "") if ch.isdigit())
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = "49" + digits.lstrip("0")
     base = digits[:-4] if len(digits) > 6 else "4930123"
     return f"+{base}{(int(digits[-4:] or 0) + 1111 * (n + 1)) % 10000:04d}"
 
