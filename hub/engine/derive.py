@@ -120,12 +120,10 @@ def _write_kpis(ctx: RunContext, k: Kpi) -> bool:
                    for row in conn.execute(text(sql))}
         # only accounts whose stored figures differ are loaded (the typed table holds what golden data holds)
         stale = []
-        for chunk in chunks(list(figures)):
-            query = select(table.c.golden_id, *[table.c[f] for f in k.fields]).where(table.c.golden_id.in_(chunk))
-            for row in conn.execute(query):
-                have = {f: _kpi_value(row._mapping[f], metas[f].type) for f in k.fields}
-                if have != figures[row.golden_id]:
-                    stale.append(row.golden_id)
+        for row in conn.execute(select(table.c.golden_id, *[table.c[f] for f in k.fields])):
+            want = figures.get(row.golden_id)
+            if want is not None and want != {f: _kpi_value(row._mapping[f], metas[f].type) for f in k.fields}:
+                stale.append(row.golden_id)
         if not stale:
             return False
         changed = [st for gid, st in load_golden(conn, k.to, stale).items()
