@@ -8,10 +8,19 @@ Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
 2. **u from random pairs**: levels of a random sample of pairs (nearly all different entities) give the
    starting u, and the term-frequency tables give each ``tf`` field's ``base`` (how often two random
    records agree).
-3. **Expectation maximisation** over the comparison vectors of the candidate pairs (counted once per
-   distinct vector, so an iteration costs the number of distinct vectors, not pairs): the E step gives
-   each vector its probability of being a match, the M step re-estimates the prior and every m and u.
-   A missing value is not compared and leaves its field's estimate alone.
+3. **Training sessions** (hub/matching/em_sessions.py), as the best unsupervised linkers train: one
+   session per strong field (a date, an identifier, an e-mail, a company name, and the person's names
+   together) takes every pair of records that agree exactly on it and estimates, by expectation
+   maximisation with u fixed, the m of every *other* field; each field's m is the average over the
+   sessions that estimated it, weighted by their matches. Pairs that agree because a blocking key
+   made them (same postcode, same surname) never teach the model that such agreement means "same
+   entity", and households or namesakes cannot become the "match" class. The prior (the probability
+   that two records picked at random are one entity) comes from the sessions' match counts divided by
+   how often a match agrees on the session's field (the median over sessions).
+4. Where no session has enough pairs (tiny data, fields without a strong one), **expectation
+   maximisation over the candidate pairs** as before: the E step gives each distinct comparison vector
+   its probability of being a match, the M step re-estimates the prior (per candidate pair) and every m
+   and u. A missing value is not compared and leaves its field's estimate alone.
 
 The result is an :class:`~concord.hub.config.model.FSModel`, written into the rule for a person to review.
 """
@@ -25,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
+from concord.hub.matching.em_sessions import frequencies as _frequencies
+from concord.hub.matching.em_sessions import train_by_sessions
 from concord.hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
 from concord.hub.matching.rules import MAX_BLOCK, BlockKey
 
@@ -84,22 +95,9 @@ def term_frequencies(values: Sequence[Any], top: int = TF_TOP) -> FSTermFrequenc
                              values={v: round(c / n, 8) for v, c in common})
 
 
-def _frequencies(levels: Sequence[Sequence[int]], sizes: Sequence[int], weights: Sequence[float] | None = None,
-                 smooth: float = 0.1) -> list[list[float]]:
-    out = []
-    for k, size in enumerate(sizes):
-        counts = [smooth] * size
-        for n, lv in enumerate(levels):
-            if lv[k] != NOT_COMPARED:
-                counts[lv[k]] += 1.0 if weights is None else weights[n]
-        total = sum(counts)
-        out.append([max(c / total, P_FLOOR) for c in counts])
-    return out
-
-
 def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]] | None = None, *,
              max_iter: int = 1000, tol: float = 1e-7, random_pairs: int = 50_000, seed: int = 0,
-             max_block: int = MAX_BLOCK) -> Training:
+             max_block: int = MAX_BLOCK, sessions: bool = True) -> Training:
     """Estimate the rule's model by EM on the data (see the module docstring)."""
     scorer = FSScorer(rule.model_copy(update={"model": None}))
     specs = scorer.specs
@@ -131,13 +129,24 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
     if not pairs:
         raise ValueError("the rule's blocking keys find no candidate pairs in this data")
+    m = [list(default_params(s.kind, s.levels).m) for s in specs]
+    expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
+    if sessions:
+        found = train_by_sessions(specs, scorer.tuple_levels, norm_l, None if right is None else norm_r, u, m,
+                                  expected, max_block=max_block, max_iter=max_iter, tol=tol)
+        if found is not None:
+            fields = {s.field: FSFieldParams(levels=s.levels, m=tuple(round(x, 8) for x in found.m[k]),
+                                             u=tuple(round(x, 8) for x in u[k])) for k, s in enumerate(specs)}
+            model = FSModel(prior=float(f"{found.prior:.8g}"), fields=fields, tf=tf,
+                            trained={"pairs": len(pairs), "sessions": found.sessions, "iterations": found.iterations,
+                                     "converged": found.converged, "prior": "per pair of records",
+                                     "records": len(norm_l) + (len(norm_r) if right is not None else 0),
+                                     "random_pairs": len(rand_levels)})
+            return Training(model, len(pairs), found.patterns, found.iterations, found.converged)
     levels = scorer.tuple_levels
     patterns = Counter(tuple(levels(norm_l[i], norm_r[j])) for i, j in pairs)
     vecs = list(patterns)
     counts = [patterns[v] for v in vecs]
-
-    m = [list(default_params(s.kind, s.levels).m) for s in specs]
-    expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
     prior = min(0.5, max(1e-4, expected / len(pairs)))
     converged, it = False, 0
     for it in range(1, max_iter + 1):

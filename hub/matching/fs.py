@@ -194,7 +194,7 @@ class FSScorer:
             self.params[s.field] = p if p is not None and tuple(p.levels) == s.levels else default_params(s.kind, s.levels)
         self.weights = {f: [_log2(m) - _log2(u) for m, u in zip(p.m, p.u)] for f, p in self.params.items()}
         prior = self.model.prior if self.model is not None else 0.05
-        self.prior_weight = _log2(prior) - _log2(1 - prior)
+        self.prior_weight = math.log2(prior) - math.log2(1 - prior)     # a model's prior may be below P_FLOOR
         self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]

@@ -115,14 +115,20 @@ def test_em_recovers_known_m_and_u() -> None:
     fields = ["grp", *truth]
     rule = MatchRule.model_validate({"name": "syn", "type": "probabilistic", "fields": fields,
                                      "comparisons": {f: "identifier" for f in fields}, "block": ["exact:grp"]})
-    tr = estimate(rule, left, right)
+    # EM over the candidate pairs: the prior is per candidate pair
+    tr = estimate(rule, left, right, sessions=False)
     assert tr.converged and tr.pairs == 4000 * 10
     assert tr.model.prior == pytest.approx(0.1, abs=0.01)            # 1 match in each block of 10
-    for f, p in truth.items():
-        params = tr.model.fields[f]
-        ex = params.levels.index("exact")
-        assert params.m[ex] == pytest.approx(p, abs=0.03), f
-        assert params.u[ex] == pytest.approx(0.2, abs=0.02), f
+    # sessions (the default): the prior is per pair of records, 4,000 matches among 4,000 x 4,000 pairs
+    ts = estimate(rule, left, right)
+    assert ts.converged and ts.model.trained["prior"] == "per pair of records"
+    assert ts.model.prior == pytest.approx(4000 / 4000 ** 2, rel=0.1)
+    for tr in (tr, ts):
+        for f, p in truth.items():
+            params = tr.model.fields[f]
+            ex = params.levels.index("exact")
+            assert params.m[ex] == pytest.approx(p, abs=0.03), f
+            assert params.u[ex] == pytest.approx(0.2, abs=0.02), f
 
 
 def test_trained_rule_links_through_the_matcher() -> None:

@@ -111,3 +111,21 @@ def test_fast_path_keeps_every_decision(data: dict[str, Path], task: str, monkey
     assert len(fast) > 50
     assert [(p.left_id, p.right_id, p.decision, p.score, p.evidence, p.cluster_id) for p in fast] == \
            [(p.left_id, p.right_id, p.decision, p.score, p.evidence, p.cluster_id) for p in slow]
+
+
+def test_sessions_count_the_entities_and_are_not_fooled_by_households(data: dict[str, Path]) -> None:
+    """Trained by sessions, the model's prior times the record pairs is about the number of true matches,
+    and no household member (same surname, address and landline, another person) is linked."""
+    rule = MatchRule.model_validate(RULE)
+    left, right = _records(data["erp"]), _records(data["crm"])
+    tr = estimate(rule, left, right)
+    with open(data["erp"], encoding="utf-8") as fh:
+        lp = {r["id"].split("-")[1] for r in csv.DictReader(fh)}
+    with open(data["crm"], encoding="utf-8") as fh:
+        rp = {r["id"].split("-")[1] for r in csv.DictReader(fh) if not r["id"].startswith("x-")}
+    truth = len(lp & rp)
+    assert tr.model.prior * len(left) * len(right) == pytest.approx(truth, rel=0.15)
+    assert {s["agree_on"][0] for s in tr.model.trained["sessions"]} >= {"birth_date", "national_id", "email"}
+    pairs, _ = match_files([rule.model_copy(update={"model": tr.model})], data["erp"], data["crm"])
+    links = [(p.left_id.split("-")[1], p.right_id.split("-")[1]) for p in pairs if p.decision == "link"]
+    assert sum(a == b for a, b in links) >= 0.9 * truth and all(a == b for a, b in links)

@@ -1,0 +1,159 @@
+"""Training sessions: m and the prior of a probabilistic rule without the bias of its blocking keys.
+
+EM over the rule's candidate pairs learns from pairs that agree on the blocking keys' fields because
+the keys chose them: with few postcodes and common surnames, most candidate pairs are neighbours or
+namesakes who agree on postcode, city and surname, and a two-class model can take those for the
+"match" class. A session instead takes every pair of records that agree exactly on one strong field
+(a date, an identifier, an e-mail, a company name; a person's names together), nothing else, and
+estimates the m of every *other* field by EM with u fixed (u from random pairs): agreement on the
+session's field is then the only thing the pairs have in common, and the other fields tell matches
+from non-matches without bias. Each field's m is the average over the sessions that estimated it,
+weighted by their expected matches; a field no session estimated keeps its default m.
+
+The prior is the probability that two records **picked at random** are one entity (consistent with u
+from random pairs): each session's expected matches divided by how often a match agrees on the
+session's fields (their m of ``exact`` times how often both records hold them) estimates the number of
+matches; the median over sessions, divided by the number of record pairs, is the prior.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+NOT_COMPARED = -1
+P_FLOOR = 1e-6
+SESSION_KINDS = ("date", "identifier", "email", "name")
+MIN_PAIRS = 20           # a session with fewer pairs is skipped
+
+
+@dataclass
+class Sessions:
+    m: list[list[float]]
+    prior: float
+    iterations: int
+    converged: bool
+    patterns: int
+    sessions: list[dict[str, Any]]
+
+
+def frequencies(levels: Sequence[Sequence[int]], sizes: Sequence[int], weights: Sequence[float] | None = None,
+                smooth: float = 0.1) -> list[list[float]]:
+    """Per field, the share of each level among compared pairs (weighted), smoothed, never below P_FLOOR."""
+    out = []
+    for k, size in enumerate(sizes):
+        counts = [smooth] * size
+        for n, lv in enumerate(levels):
+            if lv[k] != NOT_COMPARED:
+                counts[lv[k]] += 1.0 if weights is None else weights[n]
+        total = sum(counts)
+        out.append([max(c / total, P_FLOOR) for c in counts])
+    return out
+
+
+def session_groups(specs: Sequence[Any]) -> list[list[int]]:
+    """Field indices each session agrees on: every strong field alone, and the person's names together."""
+    groups = [[k] for k, s in enumerate(specs) if s.kind in SESSION_KINDS]
+    names = [k for k, s in enumerate(specs) if s.kind == "person_name"]
+    return groups + ([names] if names else [])
+
+
+def session_pairs(group: Sequence[int], left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
+                  max_block: int) -> list[tuple[int, int]]:
+    """Pairs agreeing exactly on the group's normalised values (skipping values held by more than max_block)."""
+    other = left if right is None else right
+    index: dict[tuple[Any, ...], list[int]] = {}
+    for j, t in enumerate(other):
+        key = tuple([t[k] for k in group])
+        if None not in key:
+            index.setdefault(key, []).append(j)
+    out: list[tuple[int, int]] = []
+    for i, t in enumerate(left):
+        key = tuple([t[k] for k in group])
+        ids = index.get(key, ())
+        if None in key or len(ids) > max_block:
+            continue
+        out.extend((i, j) for j in ids if right is not None or j > i)
+    return out
+
+
+def em_fixed_u(vecs: Sequence[Sequence[int]], counts: Sequence[int], sizes: Sequence[int], m: list[list[float]],
+               u: Sequence[Sequence[float]], active: Sequence[int], *, max_iter: int,
+               tol: float) -> tuple[list[list[float]], float, int, bool]:
+    """EM over the active fields with u fixed: (m, expected matches, iterations, converged)."""
+    lu = [[math.log(x) for x in row] for row in u]
+    prior, expected, it, converged = 0.5, 0.0, 0, False
+    total = sum(counts)
+    for it in range(1, max_iter + 1):
+        lm = [[math.log(x) for x in row] for row in m]
+        lp, lq = math.log(prior), math.log(1 - prior)
+        wm = []
+        for v, c in zip(vecs, counts):
+            a, b = lp, lq
+            for k in active:
+                lv = v[k]
+                if lv != NOT_COMPARED:
+                    a += lm[k][lv]
+                    b += lu[k][lv]
+            d = b - a
+            wm.append(c / (1.0 + math.exp(d)) if d < 700 else 0.0)
+        expected = sum(wm)
+        new_prior = min(1 - P_FLOOR, max(P_FLOOR, expected / total))
+        new_m = frequencies(vecs, sizes, wm)
+        for k in range(len(sizes)):
+            if k not in active:
+                new_m[k] = m[k]
+        delta = max(abs(new_prior - prior), *(abs(x - y) for r1, r2 in zip(new_m, m) for x, y in zip(r1, r2)))
+        prior, m = new_prior, new_m
+        if delta < tol:
+            converged = True
+            break
+    return m, expected, it, converged
+
+
+def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], tuple[Any, ...]], list[int]],
+                      left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
+                      u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
+                      max_block: int, max_iter: int, tol: float) -> Sessions | None:
+    """m and prior by sessions (see the module docstring); None when no session has enough pairs."""
+    n, sizes = len(specs), [len(s.levels) for s in specs]
+    other = left if right is None else right
+    sums = [[0.0] * len(r) for r in m0]
+    weight = [0.0] * n
+    ran: list[tuple[list[int], float]] = []
+    info: list[dict[str, Any]] = []
+    iterations, converged, patterns = 0, True, 0
+    for group in session_groups(specs):
+        pat = Counter(tuple(levels(left[i], other[j])) for i, j in session_pairs(group, left, right, max_block))
+        if sum(pat.values()) < MIN_PAIRS:
+            continue
+        active = [k for k in range(n) if k not in group]
+        m, matches, it, conv = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
+                                          max_iter=max_iter, tol=tol)
+        iterations, converged, patterns = iterations + it, converged and conv, patterns + len(pat)
+        ran.append((group, matches))
+        info.append({"agree_on": [specs[k].field for k in group], "pairs": sum(pat.values()),
+                     "matches": round(matches, 1), "iterations": it})
+        for k in active:
+            weight[k] += matches
+            sums[k] = [a + matches * b for a, b in zip(sums[k], m[k])]
+    if not ran:
+        return None
+    m = [[x / weight[k] for x in sums[k]] if weight[k] > 0 else list(m0[k]) for k in range(n)]
+    present = [sum(t[k] is not None for t in left) / len(left) * sum(t[k] is not None for t in other) / len(other)
+               for k in range(n)]
+    estimates = []
+    for group, matches in ran:
+        p_agree = math.prod(m[k][0] * present[k] for k in group)
+        if p_agree > 0 and all(weight[k] > 0 for k in group):      # only m estimated by another session
+            estimates.append(matches / p_agree)
+    estimates.sort()
+    n_match = estimates[len(estimates) // 2] if estimates else expected
+    pairs_total = len(left) * (len(left) - 1) / 2 if right is None else len(left) * len(right)
+    prior = min(0.5, max(1e-12, n_match / max(pairs_total, 1.0)))
+    for d, est in zip(info, [matches / p if (p := math.prod(m[k][0] * present[k] for k in g)) > 0 else None
+                             for g, matches in ran]):
+        d["entities_estimate"] = None if est is None else round(est)
+    return Sessions(m, prior, iterations, converged, patterns, info)
