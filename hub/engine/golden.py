@@ -18,7 +18,6 @@ from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.evolve import canonical_children, canonical_table
-from concord.hub.warehouse.stores.golden import LineageEntry
 
 
 @dataclass
@@ -42,19 +41,20 @@ def load_golden(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, 
     for r in golden_store.load_rows(conn, entity, ids):
         lineage: dict[str, Lineage] = {}
         changed: dict[str, str | None] = {}
-        for f, raw in (r.lineage or {}).items():       # LineageEntry.decode, straight into the engine's types
-            system, source_id, updated, changed_at = (list(raw) + [None] * 4)[:4]
-            lineage[f] = Lineage(str(system), str(source_id), updated)
+        for f, system, source_id, updated, changed_at in golden_store.iter_lineage(r.lineage):
+            lineage[f] = Lineage(system, source_id, updated)     # straight into the engine's types
             changed[f] = changed_at
         out[r.golden_id] = GoldenState(r.golden_id, dict(r.data or {}), lineage, r.version, bool(r.deleted),
                                        r.created_at, changed_at=changed)
     return out
 
 
-def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, LineageEntry]:
+def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, tuple[str, str, Any, Any]]:
+    """The lineage as the store encodes it: field -> (system, source_id, source_updated_at, changed_at)."""
+    changed_at = st.changed_at
     for f in st.dirty_lineage:
-        st.changed_at[f] = now_iso
-    return {f: LineageEntry(lin.system, lin.source_id, lin.source_updated_at, st.changed_at.get(f))
+        changed_at[f] = now_iso
+    return {f: (lin.system, lin.source_id, lin.source_updated_at, changed_at.get(f))
             for f, lin in st.lineage.items()}
 
 
@@ -75,7 +75,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
             golden_rows.append({"entity": entity, "golden_id": st.golden_id, "data": st.data,
                                 "data_hash": stable_hash(st.data), "version": st.version, "deleted": st.deleted,
                                 "title": title_of(model, st.data),
-                                "lineage": golden_store.encode_lineage(_lineage_of(st, now_iso)),
+                                "lineage": golden_store.encode_entries(_lineage_of(st, now_iso)),
                                 "created_at": st.created_at or now, "updated_at": now})
             projection.append(st)
             if st.exists:

@@ -22,8 +22,10 @@ from concord.hub.matching import Candidate, RuleMatcher
 from concord.hub.survive import detach
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
 
 log = logging.getLogger("concord.process")
+FRESH_TX_RECORDS = 10_000     # records per transaction on an initial load's fresh path (batches of batch_size)
 
 
 @dataclass
@@ -55,16 +57,30 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     for system in ctx.project.system_order(entity):
         last = ""
         task = ctx.progress.stream(f"process {system}.{entity}") if ctx.progress else None
-        while True:
+        with ctx.warehouse.tx() as conn:
+            fresh = golden_store.entity_is_empty(conn, entity)
+        # an initial load commits several batches at once: each commit rewrites every index page the
+        # batches touched (random keys: nearly one page per match key), so fewer, larger commits
+        # write far less; a transaction is still all or nothing (a crash loses it, a rerun redoes it)
+        per_tx = max(FRESH_TX_RECORDS, ctx.project.config.batch_size) if fresh else 0
+        more = True
+        while more:
+            done = 0
             with ctx.warehouse.tx() as conn:
-                rows = _pending(conn, system, entity, last, ctx.project.config.batch_size)
-                if not rows:
-                    break
-                _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats)
-                task.advance(len(rows)) if task else None
-                crashpoint("process.in_batch")       # dies with the batch's transaction still open
-                last = rows[-1].source_id
-            crashpoint("process.after_batch")
+                while True:
+                    rows = _pending(conn, system, entity, last, ctx.project.config.batch_size)
+                    if not rows:
+                        more = False
+                        break
+                    _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh)
+                    task.advance(len(rows)) if task else None
+                    crashpoint("process.in_batch")       # dies with the batch's transaction still open
+                    last = rows[-1].source_id
+                    done += len(rows)
+                    if done >= per_tx:
+                        break
+            if done:
+                crashpoint("process.after_batch")
     return stats
 
 
@@ -76,7 +92,16 @@ def _pending(conn: Connection, system: str, entity: str, after: str, limit: int)
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
-                   rows: list[Any], matcher: RuleMatcher, stats: ProcessStats) -> None:
+                   rows: list[Any], matcher: RuleMatcher, stats: ProcessStats, *, fresh: bool = False) -> None:
+    """One batch: map, match, survive, store.
+
+    ``fresh``: the entity had no golden records (nor cross-references) when this system's records
+    began (an initial load, the first system): every golden record that exists now was made from
+    this system's records in this loop, so each is linked to this system and can never be a
+    candidate (a golden record never takes two live records of one system automatically). Matching
+    then needs no lookups at all: no candidate keys, no linked-to-system check, no candidate data,
+    no golden records to load. The decisions, golden records, keys and lineage are those the
+    lookups would have given (tests/engine/test_initial_load.py loads the same data both ways)."""
     now = ctx.now()
     mapping = ctx.project.mapping(entity, system)
     resolver = XrefResolver(conn, system)
@@ -100,13 +125,19 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     # -- match: cross-reference first, then rules over indexed blocking keys ------------------
     xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
     keys_by_record = {r.source_id: matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
-    candidates = _candidates(conn, entity, keys_by_record, matcher.max_block)
-    cand_ids = {c.golden_id for cs in candidates.values() for c in cs}
-    taken = _linked_to_system(conn, entity, system, cand_ids)
-    data = _golden_data(conn, entity, cand_ids - taken) if matcher.needs_data else {}
+    if fresh:
+        candidates: dict[str, list[Candidate]] = {}
+        taken: set[str] = set()
+        data: dict[str, dict[str, Any]] = {}
+    else:
+        candidates = _candidates(conn, entity, keys_by_record, matcher.max_block)
+        cand_ids = {c.golden_id for cs in candidates.values() for c in cs}
+        taken = _linked_to_system(conn, entity, system, cand_ids)
+        data = _golden_data(conn, entity, cand_ids - taken) if matcher.needs_data else {}
     decisions, new_links = [], []
     batch_keys: dict[tuple[str, str], list[str]] = {}   # keys of goldens created in this batch
     target_of: dict[str, str] = {}
+    created: set[str] = set()
     for row, canon in mapped:
         sid = row.source_id
         if sid in xrefs:
@@ -122,6 +153,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         else:
             stats.bump(system, "created")
             data[gid] = canon
+            created.add(gid)
         taken.add(gid)
         for k in keys_by_record[sid]:
             ids = batch_keys.setdefault(k, [])
@@ -139,7 +171,8 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
 
     # -- survive ----------------------------------------------------------------------------
     gids = set(target_of.values()) | {xrefs[r.source_id] for r in deletions if r.source_id in xrefs}
-    states = load_golden(conn, entity, gids)
+    # fresh: the golden records made in this batch cannot exist yet (nothing to load)
+    states = load_golden(conn, entity, gids - created if fresh else gids)
     cases: list[tuple[str, conflict_rules.ConflictCase]] = []
     for row, canon in mapped:
         gid = target_of[row.source_id]

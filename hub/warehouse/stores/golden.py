@@ -1,8 +1,14 @@
 """The golden store: golden records and their lineage, one row per record.
 
 Lineage (which system and source record each field's value came from) is kept compactly in the
-golden row itself, ``{field: [system, source_id, source_updated_at, changed_at]}``, instead of a
-row per field: loading a batch of golden records is one query, saving it one ``executemany``.
+golden row itself instead of a row per field: loading a batch of golden records is one query,
+saving it one ``executemany``. Fields that share one origin are stored together, so a record
+whose fields all came from one source version costs one entry, not one per field::
+
+    {"@": [[system, source_id, source_updated_at, changed_at, field, field, ...], ...]}
+
+The older per-field form, ``{field: [system, source_id, source_updated_at, changed_at]}``, is
+still read (rows written before are rewritten in the grouped form when they next change).
 """
 from __future__ import annotations
 
@@ -43,12 +49,40 @@ class GoldenRow:
     created_at: dt.datetime | None
 
 
+GROUPS = "@"     # the key of the grouped form (canonical field names never are "@")
+
+
+def iter_lineage(raw: Mapping[str, Any] | None) -> Iterator[tuple[str, str, str, Any, Any]]:
+    """(field, system, source_id, source_updated_at, changed_at) for every field of stored lineage,
+    grouped or per-field form."""
+    for f, v in (raw or {}).items():
+        if f == GROUPS:
+            for g in v:
+                system, source_id, updated, changed = str(g[0]), str(g[1]), g[2], g[3]
+                for field_name in g[4:]:
+                    yield field_name, system, source_id, updated, changed
+        else:
+            system, source_id, updated, changed = (list(v) + [None] * 4)[:4]
+            yield f, str(system), str(source_id), updated, changed
+
+
 def decode_lineage(raw: Mapping[str, Any] | None) -> dict[str, LineageEntry]:
-    return {f: LineageEntry.decode(v) for f, v in (raw or {}).items()}
+    return {f: LineageEntry(system, source_id, updated, changed)
+            for f, system, source_id, updated, changed in iter_lineage(raw)}
 
 
 def encode_lineage(lineage: Mapping[str, LineageEntry]) -> dict[str, list[Any]]:
-    return {f: e.encode() for f, e in sorted(lineage.items())}
+    return encode_entries({f: (e.system, e.source_id, e.source_updated_at, e.changed_at)
+                           for f, e in lineage.items()})
+
+
+def encode_entries(entries: Mapping[str, tuple[str, str, Any, Any]]) -> dict[str, list[Any]]:
+    """The grouped form of ``{field: (system, source_id, source_updated_at, changed_at)}``:
+    fields sorted within a group, groups in the order of their first field (one value, one text)."""
+    groups: dict[tuple[str, str, Any, Any], list[str]] = {}
+    for f in sorted(entries):
+        groups.setdefault(entries[f], []).append(f)
+    return {GROUPS: [[*origin, *fields] for origin, fields in groups.items()]} if groups else {}
 
 
 def load(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenRow]:
@@ -84,9 +118,12 @@ def save(conn: Connection, rows: list[dict[str, Any]]) -> None:
                 update=["data", "data_hash", "version", "deleted", "title", "lineage", "updated_at"])
 
 
-def save_lineage(conn: Connection, entity: str, lineage_by_id: Mapping[str, Mapping[str, LineageEntry]]) -> None:
-    """Only the lineage of records whose data did not change."""
-    bulk.update_by_key(conn, T.golden, [{"lineage": encode_lineage(lin), "entity": entity, "golden_id": gid}
+def save_lineage(conn: Connection, entity: str,
+                 lineage_by_id: Mapping[str, Mapping[str, LineageEntry | tuple[str, str, Any, Any]]]) -> None:
+    """Only the lineage of records whose data did not change (entries or their tuples)."""
+    bulk.update_by_key(conn, T.golden, [{"lineage": encode_entries({f: tuple(e.encode()) if isinstance(e, LineageEntry)
+                                                                    else e for f, e in lin.items()}),
+                                         "entity": entity, "golden_id": gid}
                                         for gid, lin in lineage_by_id.items()], ["entity", "golden_id"])
 
 
@@ -109,3 +146,10 @@ def _when(iso: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+def entity_is_empty(conn: Connection, entity: str) -> bool:
+    """No golden record and no cross-reference of ``entity`` (an initial load's first system)."""
+    g, x = T.golden.c, T.xref.c
+    return (conn.execute(select(g.golden_id).where(g.entity == entity).limit(1)).first() is None
+            and conn.execute(select(x.golden_id).where(x.entity == entity).limit(1)).first() is None)
