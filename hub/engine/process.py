@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from concord.hub.config.model import EntityConfig
 from concord.hub.engine import conflicts as conflict_rules
@@ -23,6 +23,7 @@ from concord.hub.survive import detach
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores.staging import RawStatus
 
 log = logging.getLogger("concord.process")
 FRESH_TX_RECORDS = 10_000     # records per transaction on an initial load's fresh path (batches of batch_size)
@@ -54,6 +55,8 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     matcher = RuleMatcher(ecfg.match)
     with ctx.warehouse.tx() as conn:
         conflict_rules.apply_resolutions(ctx, conn, entity, matcher.keys)
+        for system in ctx.project.system_order(entity):
+            _requeue_unresolved(conn, entity, system, ctx.project.mapping(entity, system).lookup_entities)
     for system in ctx.project.system_order(entity):
         last = ""
         task = ctx.progress.stream(f"process {system}.{entity}") if ctx.progress else None
@@ -84,10 +87,25 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     return stats
 
 
+def _requeue_unresolved(conn: Connection, entity: str, system: str, parents: frozenset[str]) -> None:
+    """Records mapped while a record they reference was not known yet (a contact read before its account,
+    when the accounts' pull failed) are mapped again once a golden record of a referenced entity has changed
+    since: the reference resolves then, instead of staying empty until the record itself changes."""
+    r, g = T.raw_record.c, T.golden.c
+    if not parents or conn.execute(select(r.source_id).where(r.system == system, r.entity == entity,
+                                                             r.status == RawStatus.UNRESOLVED).limit(1)).first() is None:
+        return
+    latest = conn.execute(select(func.max(g.updated_at)).where(g.entity.in_(sorted(parents)))).scalar()
+    if latest is not None:
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.status == RawStatus.UNRESOLVED, r.mapped_at < latest)
+                     .values(status=RawStatus.PENDING))
+
+
 def _pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Any]:
     r = T.raw_record.c
     return list(conn.execute(select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at)
-                             .where(r.system == system, r.entity == entity, r.status == "pending", r.source_id > after)
+                             .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
                              .order_by(r.source_id).limit(limit)))
 
 
@@ -108,12 +126,16 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     mapped: list[tuple[Any, dict[str, Any]]] = []
     bad: list[dict[str, Any]] = []
     deletions: list[Any] = []
+    unresolved: set[str] = set()
     for row in rows:
         if row.deleted:
             deletions.append(row)
             continue
         try:
+            resolver.misses.clear()
             mapped.append((row, mapping.to_canonical_flat(row.payload, resolver=resolver)))
+            if resolver.misses:                  # a referenced record not known yet: mapped again when it is
+                unresolved.add(row.source_id)
         except HubError as exc:
             err = exc if isinstance(exc, RecordError) else RecordError(exc.message)
             bad.append({"system": system, "entity": entity, "source_id": row.source_id, "stage": "map",
@@ -214,7 +236,8 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     conflict_rules.record(ctx, conn, entity, cases)
     if mapped:
         bulk.update_by_key(conn, T.raw_record, [
-            {"status": "mapped", "canonical": canon, "golden_id": target_of[row.source_id], "mapped_at": now,
+            {"status": RawStatus.UNRESOLVED if row.source_id in unresolved else RawStatus.MAPPED,
+             "canonical": canon, "golden_id": target_of[row.source_id], "mapped_at": now,
              "system": system, "entity": entity, "source_id": row.source_id} for row, canon in mapped],
             ["system", "entity", "source_id"])
         resolve_records(conn, {(system, entity, row.source_id) for row, _ in mapped}, now)
