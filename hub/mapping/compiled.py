@@ -40,6 +40,12 @@ class CompiledMapping:
     def __repr__(self) -> str:
         return f"<CompiledMapping {self.system or '?'}:{self.source} -> {self.entity} ({self.file})>"
 
+    @property
+    def lookup_entities(self) -> frozenset[str]:
+        """Canonical entities this mapping's reads look up (a contact's account): their golden records must
+        exist for a reference to resolve."""
+        return frozenset(r.lookup for r in _all(self._in) if r.lookup)
+
     # ------------------------------------------------------------------ source -> canonical
     def to_canonical(self, raw: Mapping[str, Any], resolver: Resolver | None = None) -> CanonicalEntity:
         """Map one raw record to the canonical model; RecordError names field, source path and value."""

@@ -30,6 +30,7 @@ from concord.hub.matching.rules import RuleMatcher
 from concord.hub.survive import survive
 from concord.hub.warehouse import Warehouse
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores.staging import MAPPED_STATES
 
 
 class MatchActionError(ConfigError):
@@ -182,7 +183,7 @@ def _defer_rebuild(conn: Connection, entity: str, gids: list[str], now: dt.datet
         conn.execute(update(T.golden).where(g.entity == entity, g.golden_id == gid)
                      .values(data={}, data_hash=stable_hash({}), lineage={}, updated_at=now))
         for s in srcs:
-            if s.status == "mapped":
+            if s.status in MAPPED_STATES:
                 conn.execute(update(T.raw_record).where(r.system == s.system, r.entity == entity,
                                                         r.source_id == s.source_id)
                              .values(status="pending", golden_id=None))

@@ -20,10 +20,11 @@ from concord.hub.matching.em import Training, estimate
 
 def warehouse_records(wh: Any, entity: str, limit: int = 500_000) -> list[dict[str, Any]]:
     from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores.staging import MAPPED_STATES
 
     r = T.raw_record.c
     with wh.tx() as conn:
-        rows = conn.execute(select(r.canonical).where(r.entity == entity, r.status == "mapped", r.deleted.is_(False),
+        rows = conn.execute(select(r.canonical).where(r.entity == entity, r.status.in_(MAPPED_STATES), r.deleted.is_(False),
                                                       r.canonical.is_not(None)).limit(limit))
         out = [dict(row.canonical) for row in rows]
     if len(out) < 2:
