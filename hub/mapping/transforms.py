@@ -258,7 +258,7 @@ def normalise_url(value: Any) -> str:
 def _url(_p: NoParams):
     """Normalise a web address to ``https://host/path`` with a lower-case host ("www.x.com" works)."""
     # pure and costly (urlsplit, a host pattern): memoised per transform for text, failures not cached
-    cached = lru_cache(maxsize=65536)(normalise_url)
+    cached = lru_cache(maxsize=8192)(normalise_url)   # bounded: unique values must not grow memory
 
     def forward(v: Any) -> str:
         return cached(v) if v.__class__ is str else normalise_url(v)

@@ -217,8 +217,9 @@ def _phone(p: PhoneParams):
     region = p.region.upper() if p.region else None
     fmt = getattr(phonenumbers.PhoneNumberFormat, p.out.upper())
 
-    # pure and costly (about 0.1 ms a number): memoised per transform, failures are not cached
-    @lru_cache(maxsize=65536)
+    # pure and costly (about 0.1 ms a number): memoised per transform, failures are not cached; bounded
+    # (most numbers are unique: a large memo only grows memory)
+    @lru_cache(maxsize=8192)
     def _format(v: str | int, style: int) -> str:
         return phonenumbers.format_number(parse_phone(v, region), style)
 

@@ -10,6 +10,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+MEMO = 8192   # values remembered per normaliser: a batch's repeats hit, a million unique values cost no memory
+
 # Letters that NFKD does not decompose into a base letter plus marks.
 _TRANSLIT = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
                            "ı": "i", "ŋ": "n", "ħ": "h", "ĸ": "k", "ſ": "s"})
@@ -41,7 +43,7 @@ def has_cjk(s: str) -> bool:
     return bool(_CJK.search(s))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=MEMO)
 def fold(value: str) -> str:
     """NFKC (full-width -> half-width), case-folded, Latin diacritics removed, whitespace collapsed.
 
@@ -60,7 +62,7 @@ def _words(value: str) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(" ", s).replace("_", " ")).strip()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=MEMO)
 def company_name(value: Any) -> str | None:
     """A company name for comparison: folded, punctuation removed, one legal form stripped.
 
@@ -104,7 +106,7 @@ def compact(value: str | None) -> str | None:
     return value.replace(" ", "") if value else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=MEMO)
 def person_name(value: Any) -> str | None:
     if value is None:
         return None
@@ -121,7 +123,7 @@ _STREET_WORDS = {
 _GLUED = re.compile(r"(strasse|str)$")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=MEMO)
 def street(value: Any) -> str | None:
     """``"Hauptstr. 12"`` and ``"Hauptstraße 12"`` -> ``"haupt strasse 12"``; ``"Main St."`` -> ``"main street"``."""
     if value is None:

@@ -25,7 +25,7 @@ from concord.hub.matching.exact import Candidate, Decision, exact_key
 from concord.hub.matching.fs import FSScorer
 
 _PLAIN = frozenset({str, int, bool, type(None)})   # value types whose equality implies equal keys
-KEY_MEMO = 8192         # records whose keys are remembered (per generation; two generations)
+KEY_MEMO = 4096         # records whose keys are remembered (per generation; two generations > a batch)
 MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
 NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
 FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
