@@ -7,7 +7,8 @@ namesakes who agree on postcode, city and surname, and a two-class model can tak
 (a date, an identifier, an e-mail, a company name; a person's names together), nothing else, and
 estimates the m of every *other* field by EM with u fixed (u from random pairs): agreement on the
 session's field is then the only thing the pairs have in common, and the other fields tell matches
-from non-matches without bias. Each field's m is the average over the sessions that estimated it,
+from non-matches without bias. A session with more than ``MAX_PAIRS`` pairs learns from a random
+sample of them (its match count scaled back up). Each field's m is the average over the sessions that estimated it,
 weighted by their expected matches; a field no session estimated keeps its default m.
 
 The prior is the probability that two records **picked at random** are one entity (consistent with u
@@ -18,6 +19,7 @@ matches; the median over sessions, divided by the number of record pairs, is the
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ NOT_COMPARED = -1
 P_FLOOR = 1e-6
 SESSION_KINDS = ("date", "identifier", "email", "name")
 MIN_PAIRS = 20           # a session with fewer pairs is skipped
+MAX_PAIRS = 50_000       # a session with more pairs learns from a random sample of this many
 
 
 @dataclass
@@ -126,16 +129,22 @@ def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], t
     info: list[dict[str, Any]] = []
     iterations, converged, patterns = 0, True, 0
     for group in session_groups(specs):
-        pat = Counter(tuple(levels(left[i], other[j])) for i, j in session_pairs(group, left, right, max_block))
+        pairs = session_pairs(group, left, right, max_block)
+        scale = 1.0
+        if len(pairs) > MAX_PAIRS:
+            scale = len(pairs) / MAX_PAIRS
+            pairs = random.Random(len(pairs)).sample(pairs, MAX_PAIRS)
+        pat = Counter(tuple(levels(left[i], other[j])) for i, j in pairs)
         if sum(pat.values()) < MIN_PAIRS:
             continue
         active = [k for k in range(n) if k not in group]
         m, matches, it, conv = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
                                           max_iter=max_iter, tol=tol)
         iterations, converged, patterns = iterations + it, converged and conv, patterns + len(pat)
-        ran.append((group, matches))
-        info.append({"agree_on": [specs[k].field for k in group], "pairs": sum(pat.values()),
-                     "matches": round(matches, 1), "iterations": it})
+        ran.append((group, matches * scale))
+        info.append({"agree_on": [specs[k].field for k in group], "pairs": round(sum(pat.values()) * scale),
+                     "matches": round(matches * scale, 1), "iterations": it,
+                     **({"sampled_pairs": MAX_PAIRS} if scale > 1 else {})})
         for k in active:
             weight[k] += matches
             sums[k] = [a + matches * b for a, b in zip(sums[k], m[k])]
