@@ -144,8 +144,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             bad.append({"system": system, "entity": entity, "source_id": row.source_id, "stage": "map",
                         "error": RecordError(f"{type(exc).__name__}: {exc}"), "payload": row.payload})
 
-    # -- match: cross-reference first, then rules over indexed blocking keys ------------------
+    # -- match: cross-reference, Concord's own id on records it created, then rules over blocking keys --
     xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
+    own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
     keys_by_record = {r.source_id: matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
     if fresh:
         candidates: dict[str, list[Candidate]] = {}
@@ -164,6 +165,16 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         sid = row.source_id
         if sid in xrefs:
             target_of[sid] = xrefs[sid]
+            continue
+        if sid in own and own[sid] not in taken:     # a record Concord created, read before its outcome was
+            gid = target_of[sid] = own[sid]          # recorded (a crash, a cut-off answer): its golden record
+            taken.add(gid)
+            stats.bump(system, "linked")
+            new_links.append({"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
+                              "state": "linked", "created_at": now, "updated_at": now})
+            decisions.append({"run_id": ctx.run_id, "entity": entity, "system": system, "source_id": sid,
+                              "golden_id": gid, "decision": "link", "rule": "concord_id", "score": 1.0,
+                              "evidence": {"concord_id": gid}, "decided_at": now})
             continue
         cands = [c for c in candidates.get(sid, []) if c.golden_id not in taken]
         cands += [Candidate(g, k[0], k[1]) for k in keys_by_record[sid] for g in batch_keys.get(k, ())
@@ -294,6 +305,27 @@ def _golden_data(conn: Connection, entity: str, gids: set[str]) -> dict[str, dic
                                               g.deleted.is_(False))
         out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})
     return out
+
+
+def _created_by_concord(ctx: RunContext, conn: Connection, entity: str, system: str, source_entity: str,
+                        rows: list[Any]) -> dict[str, str]:
+    """Records whose external-id field holds the id of one of this entity's live golden records with no record
+    of this system yet: Concord created them (source id -> golden id). Their create may still be unrecorded
+    (the process died after the call, or the answer was cut off); matching them by rules could make a second
+    golden record, and the golden record that asked for them would never see the number the target gave."""
+    if not rows:
+        return {}
+    field = ctx.spec(system, source_entity).external_id_field
+    if not field:
+        return {}
+    claims = {r.source_id: str(r.payload.get(field)) for r in rows if r.payload.get(field)}
+    if not claims:
+        return {}
+    live = {g for (g,) in bulk.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity),
+                                                                       ("deleted", "=", False)],
+                                         "golden_id", sorted(set(claims.values())))}
+    taken = _linked_to_system(conn, entity, system, live)
+    return {sid: gid for sid, gid in claims.items() if gid in live and gid not in taken}
 
 
 def _linked_to_system(conn: Connection, entity: str, system: str, gids: set[str]) -> set[str]:

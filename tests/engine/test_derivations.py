@@ -3,8 +3,10 @@ number comes back to the opportunity, and the order is kept in step with the dea
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import run_cli
@@ -158,3 +160,27 @@ def test_a_derivation_naming_an_unknown_field_is_a_config_error(starter: Path) -
     proc = run_cli("check", cwd=starter, check=False)
     assert proc.returncode == 2 and "amount_typo" in proc.stderr and "Traceback" not in proc.stderr
     assert "concord.yaml:" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_crash_at_every_write_call_then_a_rerun_creates_one_order(starter: Path) -> None:
+    """SIGKILL right after the 1st write call, rerun killed after its 2nd, and so on until a sync gets through:
+    whichever write was cut off (the ERP has the order, Concord has no record of it), the won deal is one ERP
+    order, and the ERP's number reaches the deal (the order read back carries Concord's id: it is linked to
+    the golden record that asked for it, not matched into a second one)."""
+    _project(starter)
+    point, env = "push.after_call", {"CONCORD_CRASHPOINT_ACTION": "kill"}
+    killed = 0
+    for nth in range(1, 20):
+        proc = run_cli("sync", cwd=starter, env={**env, "CONCORD_CRASHPOINT": f"{point}:{nth}"}, check=False)
+        if proc.returncode != -signal.SIGKILL:
+            assert proc.returncode in (0, 1), proc.stderr
+            break
+        killed += 1
+    assert killed >= 3, killed                            # the writes of accounts, contacts and the order
+    _sync(starter)
+    orders = read_jsonl(starter / "data/erp/orders.jsonl")
+    assert [o["Reference"] for o in orders] == ["Deal 1"], orders        # one order, never two
+    opps = {o["id"]: o for o in read_jsonl(starter / "data/crm/opportunities.jsonl")}
+    assert opps["opp-1"]["erp_order_number"] == orders[0]["OrderNo"]
+    assert _written(_sync(starter)) == 0
