@@ -315,7 +315,10 @@ def _created_by_concord(ctx: RunContext, conn: Connection, entity: str, system: 
     golden record, and the golden record that asked for them would never see the number the target gave."""
     if not rows:
         return {}
-    field = ctx.spec(system, source_entity).external_id_field
+    try:
+        field = ctx.spec(system, source_entity).external_id_field   # cached: the pull asked for it already
+    except HubError:           # the system is unreachable now: its staged records are still processed
+        return {}
     if not field:
         return {}
     claims = {r.source_id: str(r.payload.get(field)) for r in rows if r.payload.get(field)}
