@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests import ROOT
+from tests.cli.helpers import _env_file
 
 pytestmark = pytest.mark.slow
 
@@ -103,15 +103,6 @@ def test_the_wheel_carries_mappings_packs_and_prefect_yaml(installed: tuple[Path
              "eps = sorted({d['entrypoint'] for d in doc['deployments']});"
              "assert all(isinstance(import_object(e), Flow) for e in eps), eps; print(len(eps))")
     assert int(_run([py, "-c", check, str(deploy / "prefect.yaml")], cwd=work, env=env).stdout) >= 3
-
-
-def _env_file(path: Path) -> dict[str, str]:
-    out = {}
-    for tok in shlex.split(path.read_text(encoding="utf-8"), comments=True):
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            out[k] = v
-    return out
 
 
 def test_init_check_sync_and_demo_from_an_unrelated_folder(installed: tuple[Path, dict[str, str], str]) -> None:
