@@ -21,6 +21,8 @@ waits for it); venv creation and data generation are not. Peak RSS is the child'
     python -m bench.bench_vs                          # 100,000 records
     python -m bench.bench_vs --sizes 100000,1000000
     python -m bench.bench_vs --skip-dlt --no-report   # no venv, BENCHMARKS.md untouched
+    python -m bench.bench_vs --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+        # also Concord into PostgreSQL (a fresh schema per run, dropped after): loader "concord-pg"
 """
 from __future__ import annotations
 
@@ -329,6 +331,25 @@ def run_concord(drop: Path, folder: Path, records: int, *, warehouse: str | None
                          "written": sum(d.get("written", 0) for per in streams.values() for d in per.values())})
 
 
+def pg_schema(admin_url: str) -> tuple[str, Any]:
+    """A fresh schema in the PostgreSQL database ``admin_url``; returns (warehouse URL, drop function)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = "bench_vs_" + uuid.uuid4().hex[:10]
+    eng = create_engine(admin_url)
+    with eng.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in admin_url else "?"
+
+    def drop() -> None:
+        with eng.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        eng.dispose()
+    return f"{admin_url}{sep}options=-csearch_path%3D{schema}", drop
+
+
 def concord_ids(url: str) -> set[str]:
     """Source ids of the CRM accounts that the warehouse holds as cross-references to golden records."""
     from sqlalchemy import create_engine, select
@@ -389,6 +410,10 @@ def render(results: list[Result], *, seed: int, dlt_version: str | None, sa_vers
         c, d, f = by.get((n, "concord")), by.get((n, "dlt")), by.get((n, "floor"))
         md.append(f"| {n:,} | {_ratio(_rate(c), _rate(d))} | {_ratio(_rate(c), _rate(f))} | "
                   f"{_ratio(_rss(c), _rss(d))} | {_ratio(_rss(c), _rss(f))} |")
+        pg = by.get((n, "concord-pg"))
+        if pg is not None:
+            md.append(f"| {n:,} (concord-pg) | {_ratio(_rate(pg), _rate(d))} | {_ratio(_rate(pg), _rate(f))} | "
+                      f"{_ratio(_rss(pg), _rss(d))} | {_ratio(_rss(pg), _rss(f))} |")
     dlt_line = (f"dlt {dlt_version} (SQLAlchemy {sa_version}), in its own virtualenv: a resource yielding pages of "
                 f"{DLT_PAGE:,} parsed records, `write_disposition=\"merge\"`, `primary_key=\"id\"`, "
                 "`dlt.destinations.sqlalchemy(\"sqlite:///...\")`, every other setting dlt's default (extract, "
@@ -403,10 +428,13 @@ def render(results: list[Result], *, seed: int, dlt_version: str | None, sa_vers
            "blocked candidates), survivorship by recency, no sync rules (nothing pushed). It stages the raw "
            "record, maps it, matches it, builds the golden record with field lineage and a cross-reference; "
            "*stored* counts the cross-references.")]
+    if any(r.loader == "concord-pg" for r in results):
+        md.append("- **concord-pg**: the same `concord sync`, its warehouse a fresh schema in a local PostgreSQL "
+                  "(the floor and dlt still load into SQLite).")
     concord_rows = [r for r in results if r.loader == "concord" and not r.error]
-    for r in concord_rows:
+    for r in [r for r in results if r.loader.startswith("concord") and not r.error]:
         e = r.extra
-        md.append(f"- concord at {r.records:,}: {e.get('read')} read, {e.get('mapped')} mapped, {e.get('linked')} linked to an existing "
+        md.append(f"- {r.loader} at {r.records:,}: {e.get('read')} read, {e.get('mapped')} mapped, {e.get('linked')} linked to an existing "
                   f"golden record, {e.get('quarantined')} quarantined, {e.get('golden')} golden accounts, "
                   f"{e.get('written')} written back.")
     if 1_000_000 not in sizes and concord_rows:
@@ -428,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="generate the drops afresh (else cached per size)")
     ap.add_argument("--no-report", action="store_true", help="print only; leave BENCHMARKS.md alone")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (its path is printed)")
+    ap.add_argument("--database", default=None, help="also run Concord into this PostgreSQL database "
+                                                     "(a fresh schema per run), as loader concord-pg")
     args = ap.parse_args(argv)
     try:
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -449,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
             drop = make_drop(work / f"n{n}" / "drop", n, args.seed, cache=None if args.no_cache else CACHE / "drops")
             bpr = drop.stat().st_size / n
             print(f"[{n:,}] drop ready in {time.perf_counter() - t:.0f} s (not timed)", file=sys.stderr, flush=True)
-            for name in ("floor", *(() if args.skip_dlt else ("dlt",)), "concord"):
+            for name in ("floor", *(() if args.skip_dlt else ("dlt",)), "concord",
+                         *(("concord-pg",) if args.database else ())):
                 d = work / f"n{n}" / name
                 d.mkdir(parents=True, exist_ok=True)
                 try:
@@ -457,8 +488,15 @@ def main(argv: list[str] | None = None) -> int:
                         r = run_floor(drop, d / "floor.db", n, timeout=args.timeout)
                     elif name == "dlt":
                         r = run_dlt(drop, d, n, Path(args.dlt_venv).expanduser(), timeout=args.timeout)
-                    else:
+                    elif name == "concord":
                         r = run_concord(drop, d, n, timeout=args.timeout)
+                    else:
+                        url, drop_schema = pg_schema(args.database)
+                        try:
+                            r = run_concord(drop, d, n, warehouse=url, timeout=args.timeout)
+                            r.loader = name
+                        finally:
+                            drop_schema()
                 except BenchError as exc:
                     r = Result(name, n, error=str(exc))
                 results.append(r)
@@ -483,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench._report import write_section
 
         cmd = f"python -m bench.bench_vs --sizes {','.join(str(n) for n in sizes)}" + (
-            " --skip-dlt" if args.skip_dlt else "")
+            " --skip-dlt" if args.skip_dlt else "") + (" --database postgresql+psycopg://..." if args.database else "")
         write_section("vs", md, command=cmd, data={
             "seed": args.seed, "sizes": sizes, "dlt": dlt_v, "sqlalchemy": sa_v,
             "results": [{**asdict(r), "records_per_s": r.rate} for r in results]})
