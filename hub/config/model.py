@@ -87,7 +87,7 @@ class FSTermFrequencies(Frozen):
 class FSModel(Frozen):
     """A trained Fellegi-Sunter model (``concord match train`` writes it; review it like any config)."""
 
-    prior: float = Field(..., gt=0, lt=1, description="P(same entity) for a blocked candidate pair.")
+    prior: float = Field(..., gt=0, lt=1, description="P(same entity) for two records picked at random (training by sessions); older learned models hold it per blocked candidate pair.")
     fields: dict[str, FSFieldParams] = Field(default_factory=dict)
     tf: dict[str, FSTermFrequencies] = Field(default_factory=dict)
     trained: dict[str, Any] = Field(default_factory=dict, description="How it was trained (pairs, iterations).")
