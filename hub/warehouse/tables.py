@@ -74,7 +74,7 @@ golden = Table(
     Column("version", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("title", Text),
-    Column("lineage", Json),        # {field: [system, source_id, source_updated_at, changed_at]} (stores/golden.py)
+    Column("lineage", Json),        # {"@": [[system, source_id, updated, changed, field...], ...]}: by origin (stores/golden.py)
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_golden_title", "entity", "title"),
