@@ -50,9 +50,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     for name in FILES:
         shutil.copyfile(ROOT / name, src / name)
     build = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w",
-                  str(base / "dist"), str(src)], cwd=base, env={**os.environ, "PYTHONWARNINGS": "default"})
-    log = build.stdout + build.stderr
-    assert "Deprecat" not in log and "deprecated" not in log, log[-4000:]
+                  str(base / "dist"), str(src)], cwd=base, env=dict(os.environ))
+    # the build backend's deprecations (setuptools prints them whatever PYTHONWARNINGS says); pip's own are not ours
+    log = [ln for ln in (build.stdout + build.stderr).splitlines() if "pip/_internal" not in ln]
+    bad = [ln for ln in log if "deprecat" in ln.lower() or "BuildBackendWarning" in ln]
+    assert not bad, "\n".join(bad)
     [wheel] = (base / "dist").glob("concord_hub-*.whl")
 
     env_dir = base / "venv"
