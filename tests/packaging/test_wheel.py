@@ -3,8 +3,8 @@
 The folder holds a ``schemas.py`` and a ``flows/`` package of the user's own, which would shadow top-level
 ``schemas``/``flows`` imports: Concord installs under one ``concord`` namespace, so they must never load.
 Everything runs offline: the wheel is built without build isolation and installed with ``--no-deps``; the
-new environment sees this environment's third-party packages through a ``.pth`` line (not Concord itself:
-the editable install's finder is activated by a ``.pth`` file that a path line does not process).
+new environment sees this environment's library folders through ``.pth`` lines (not Concord itself: the
+editable install's finder is activated by a ``.pth`` file that a path line does not process).
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +61,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     py = env_dir / "bin" / "python"
     purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=base,
                         env=dict(os.environ)).stdout.strip())
-    (purelib / "_concord_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # this environment's library folders (those its own .pth files add too); the checkout's folders are not
+    # among them, and its editable finder is not carried over
+    libs = [p for p in dict.fromkeys(sys.path) if p and Path(p).name in ("site-packages", "dist-packages")
+            and Path(p).is_dir()]
+    (purelib / "_concord_test_deps.pth").write_text("\n".join(libs) + "\n", encoding="utf-8")
     _run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)], cwd=base,
          env=dict(os.environ))
 
