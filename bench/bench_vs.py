@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,16 +40,13 @@ from typing import Any
 
 import yaml
 
+from bench._child import CACHE, BenchError, ensure_venv, last_json, run_child, tail
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "hub" / "starter"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "concord-bench"
 DLT_SPEC = "dlt[sqlalchemy]"
 DLT_PAGE = 5000          # records per page the dlt resource yields (dlt's advice: yield pages, not rows)
 CRM_SHARE = 0.7          # write_drops' default share of companies the CRM holds
-
-
-class BenchError(RuntimeError):
-    """A setup step failed (dlt venv, a loader process): the message says what to do."""
 
 
 @dataclass
@@ -115,45 +111,6 @@ def _count_lines(path: Path) -> int:
         return sum(1 for line in f if line.strip())
 
 
-# ---- running a loader as a child process ---------------------------------------------------------
-def _run_child(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-               timeout: float) -> tuple[float, float, int, str, str]:
-    """Run a process; returns (wall seconds, peak RSS MB, exit code, stdout, stderr).
-
-    Peak RSS comes from ``os.wait4`` on that child alone (Linux ``ru_maxrss`` is in KiB)."""
-    out, err = cwd / f".{Path(argv[0]).name}.{os.getpid()}.out", cwd / f".{Path(argv[0]).name}.{os.getpid()}.err"
-    with open(out, "wb") as fo, open(err, "wb") as fe:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - t0 > timeout:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                raise BenchError(f"{Path(argv[0]).name} ran longer than {timeout:.0f} s and was stopped "
-                                 "(raise --timeout)")
-            time.sleep(0.05)
-        wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stdout, stderr = out.read_text(encoding="utf-8", errors="replace"), err.read_text(encoding="utf-8", errors="replace")
-    out.unlink(), err.unlink()
-    return wall, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr
-
-
-def _last_json(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.strip().splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise BenchError("the loader printed no JSON result")
-
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 # ---- (a) the floor --------------------------------------------------------------------------------
 FLOOR_SCRIPT = r"""
 import json, sqlite3, sys, time
@@ -172,11 +129,11 @@ print(json.dumps({"load_s": t1 - t0, "stored": stored}))
 
 
 def run_floor(drop: Path, db: Path, records: int, *, timeout: float = 3600) -> Result:
-    wall, rss, rc, out, err = _run_child([sys.executable, "-c", FLOOR_SCRIPT, str(drop), str(db)],
+    wall, rss, rc, out, err = run_child([sys.executable, "-c", FLOOR_SCRIPT, str(drop), str(db)],
                                          cwd=db.parent, timeout=timeout)
     if rc != 0:
-        return Result("floor", records, error=f"exit {rc}: {_tail(err)}")
-    res = _last_json(out)
+        return Result("floor", records, error=f"exit {rc}: {tail(err)}")
+    res = last_json(out)
     return Result("floor", records, wall, res["load_s"], rss, res["stored"])
 
 
@@ -226,37 +183,10 @@ def dlt_python(venv: Path) -> Path:
 
 
 def ensure_dlt_venv(venv: Path, spec: str = DLT_SPEC) -> tuple[str, str]:
-    """Create (or reuse) the venv holding dlt; returns (dlt version, sqlalchemy version).
-
-    Only pip's configured registry is used. Raises BenchError with pip's own words if dlt cannot be
-    installed."""
-    probe = "import dlt, sqlalchemy; print(dlt.__version__, sqlalchemy.__version__)"
-    marker = venv / ".concord-bench-spec"
-    py = dlt_python(venv)
-    if py.exists() and marker.exists() and marker.read_text() == spec:
-        p = subprocess.run([str(py), "-c", probe], check=False, capture_output=True, text=True, timeout=300)
-        if p.returncode == 0:
-            dlt_v, sa_v = p.stdout.split()
-            return dlt_v, sa_v
-    print(f"creating the dlt virtualenv ({spec}); not timed ...", file=sys.stderr, flush=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=False, capture_output=True,
-                       text=True, timeout=600)
-    if p.returncode != 0:
-        raise BenchError(f"could not create a virtualenv for dlt at {venv}: {_tail(p.stderr)}\n"
-                         "(run with --skip-dlt to compare Concord with the floor only)")
-    p = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", spec],
-                       check=False, capture_output=True, text=True, timeout=1800)
-    if p.returncode != 0:
-        errors = "\n".join(ln for ln in p.stderr.splitlines() if "is ignored: it is neither" not in ln)
-        raise BenchError(f"pip could not install {spec!r} into {venv} (exit {p.returncode}):\n{_tail(errors)}\n"
-                         "(is the package registry reachable? run with --skip-dlt to compare Concord with "
-                         "the floor only)")
-    p = subprocess.run([str(py), "-c", probe], check=False, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        raise BenchError(f"dlt was installed into {venv} but does not import: {_tail(p.stderr)}")
-    marker.write_text(spec)
-    dlt_v, sa_v = p.stdout.split()
+    """Create (or reuse) the venv holding dlt; returns (dlt version, sqlalchemy version)."""
+    out = ensure_venv(venv, spec, "import dlt, sqlalchemy; print(dlt.__version__, sqlalchemy.__version__)",
+                      tool="dlt", skip_hint="run with --skip-dlt to compare Concord with the floor only")
+    dlt_v, sa_v = out.split()
     return dlt_v, sa_v
 
 
@@ -265,12 +195,12 @@ def run_dlt(drop: Path, folder: Path, records: int, venv: Path, *, timeout: floa
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DLT_", "RUNTIME__", "VIRTUAL_ENV"))}
     env.update(RUNTIME__DLTHUB_TELEMETRY="false", DLT_DATA_DIR=str(folder / "dlt-data"),
                DLT_PROJECT_DIR=str(folder), PYTHONNOUSERSITE="1")
-    wall, rss, rc, out, err = _run_child(
+    wall, rss, rc, out, err = run_child(
         [str(dlt_python(venv)), "-c", DLT_SCRIPT, str(drop), str(folder / "dlt.db"), str(DLT_PAGE)],
         cwd=folder, env=env, timeout=timeout)
     if rc != 0:
-        return Result("dlt", records, error=f"exit {rc}: {_tail(err)}")
-    res = _last_json(out)
+        return Result("dlt", records, error=f"exit {rc}: {tail(err)}")
+    res = last_json(out)
     return Result("dlt", records, wall, res["load_s"], rss, res["stored"],
                   extra={"columns": res["columns"], "dlt": res["dlt"], "sqlalchemy": res["sqlalchemy"]})
 
@@ -313,14 +243,14 @@ def run_concord(drop: Path, folder: Path, records: int, *, warehouse: str | None
     argv = [concord_exe(), "sync", "--config", str(config), "--json"]
     if warehouse:
         argv += ["--warehouse", warehouse]
-    wall, rss, rc, out, err = _run_child(argv, cwd=folder, env=env, timeout=timeout)
+    wall, rss, rc, out, err = run_child(argv, cwd=folder, env=env, timeout=timeout)
     try:
         summary = json.loads(out)
     except json.JSONDecodeError:
-        return Result("concord", records, error=f"exit {rc}: {_tail(err or out)}")
+        return Result("concord", records, error=f"exit {rc}: {tail(err or out)}")
     if rc != 0 or summary.get("status") != "success":
         return Result("concord", records, error=f"exit {rc}, status {summary.get('status')}: "
-                                                f"{summary.get('error') or _tail(err)}")
+                                                f"{summary.get('error') or tail(err)}")
     url = warehouse or f"sqlite:///{folder / 'concord.db'}"
     process, streams = summary.get("process", {}), summary.get("streams") or {}
     return Result("concord", records, wall, summary.get("duration_s"), rss, len(concord_ids(url)),

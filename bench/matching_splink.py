@@ -10,12 +10,10 @@ truth. Venv creation is not timed; the time reported is the one measured inside 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from bench.bench_vs import CACHE, BenchError, _last_json, _run_child, _tail
+from bench._child import CACHE, BenchError, ensure_venv, last_json, run_child, tail
 
 SPLINK_SPEC = "splink"
 SCRIPT = Path(__file__).resolve().parent / "splink_person.py"
@@ -24,30 +22,8 @@ DEFAULT_VENV = CACHE / "splink-venv"
 
 def ensure_splink_venv(venv: Path = DEFAULT_VENV, spec: str = SPLINK_SPEC) -> str:
     """Create (or reuse) the venv holding splink; returns splink's version. BenchError says what failed."""
-    py = venv / "bin" / "python"
-    probe = "import splink, duckdb; print(splink.__version__)"
-    marker = venv / ".concord-bench-spec"
-    if py.exists() and marker.exists() and marker.read_text() == spec:
-        p = subprocess.run([str(py), "-c", probe], check=False, capture_output=True, text=True, timeout=300)
-        if p.returncode == 0:
-            return p.stdout.strip()
-    print(f"creating the splink virtualenv ({spec}); not timed ...", file=sys.stderr, flush=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=False, capture_output=True,
-                       text=True, timeout=600)
-    if p.returncode != 0:
-        raise BenchError(f"could not create a virtualenv for splink at {venv}: {_tail(p.stderr)}\n"
-                         "(run with --skip-splink to measure Concord alone)")
-    p = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", spec],
-                       check=False, capture_output=True, text=True, timeout=1800)
-    if p.returncode != 0:
-        raise BenchError(f"pip could not install {spec!r} into {venv} (exit {p.returncode}):\n{_tail(p.stderr)}\n"
-                         "(is the package registry reachable? run with --skip-splink)")
-    p = subprocess.run([str(py), "-c", probe], check=False, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        raise BenchError(f"splink was installed into {venv} but does not import: {_tail(p.stderr)}")
-    marker.write_text(spec)
-    return p.stdout.strip()
+    return ensure_venv(venv, spec, "import splink, duckdb; print(splink.__version__)", tool="splink",
+                       skip_hint="run with --skip-splink to measure Concord alone")
 
 
 def run_splink(venv: Path, task: str, left: Path, right: Path | None, threshold: float, *,
@@ -56,10 +32,10 @@ def run_splink(venv: Path, task: str, left: Path, right: Path | None, threshold:
     out = left.parent / f"splink_{task}.csv"
     argv = [str(venv / "bin" / "python"), str(SCRIPT), task, str(left), str(right) if right else "-", str(out),
             str(threshold)]
-    wall, rss, code, stdout, stderr = _run_child(argv, cwd=left.parent, timeout=timeout)
+    wall, rss, code, stdout, stderr = run_child(argv, cwd=left.parent, timeout=timeout)
     if code != 0:
-        raise BenchError(f"splink failed on {task} (exit {code}):\n{_tail(stderr)}")
-    report = {**_last_json(stdout), "process_seconds": round(wall, 2), "peak_rss_mb": round(rss)}
+        raise BenchError(f"splink failed on {task} (exit {code}):\n{tail(stderr)}")
+    report = {**last_json(stdout), "process_seconds": round(wall, 2), "peak_rss_mb": round(rss)}
     with open(out, encoding="utf-8") as fh:
         pairs = [(r["left_id"], r["right_id"]) for r in csv.DictReader(fh)]
     return pairs, report
