@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from concord.hub.config.yamlsource import load_packaged
 from concord.hub.errors import ConfigError
 
 ORIGIN = re.compile(r"(?:https?)://(?:127\.0\.0\.1|localhost|\[::1\]):\d+")
@@ -30,7 +31,7 @@ ENTITY_ORDER = ("account", "product", "contact", "opportunity", "sales_order", "
 
 def vendors() -> dict[str, Any]:
     text = resources.files("concord.hub.starter").joinpath("vendors.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    return load_packaged(text) or {}
 
 
 def vendor(connector: str) -> dict[str, Any]:
@@ -202,7 +203,7 @@ def todo(systems: Sequence[SystemPlan], mappings: Mapping[str, Mapping[str, str]
             custom = re.compile(v["custom_field"]) if v.get("custom_field") else None
             ext = v.get("external_id") or {}
             for entity, rel in mappings.get(s.name, {}).items():
-                m = yaml.safe_load((folder / rel).read_text(encoding="utf-8")) or {}
+                m = load_packaged((folder / rel).read_text(encoding="utf-8")) or {}
                 obj = m.get("source", entity)
                 fields = sorted({f for f in _source_fields(m.get("fields") or {}) if custom and custom.match(f)}
                                 - {ext.get("field")})

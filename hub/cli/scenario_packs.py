@@ -12,9 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from concord.hub.cli.scaffold import SystemPlan, _order, vendor
+from concord.hub.config.yamlsource import load_packaged
 from concord.hub.errors import ConfigError
 
 PACK_ORDER = ("customer-master", "catalogue", "order-to-cash")
@@ -32,7 +32,7 @@ def load_pack(name: str) -> dict[str, Any]:
     if name not in pack_names():
         raise ConfigError(f"no scenario pack {name!r}; known: {', '.join(pack_names())}")
     text = resources.files("concord.hub.packs").joinpath(name, "pack.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    return load_packaged(text) or {}
 
 
 def resolve_scenarios(names: Sequence[str]) -> list[str]:
@@ -58,7 +58,7 @@ def _mapping_doc(connector: str, entity: str) -> dict[str, Any] | None:
     path = mappings_dir() / connector / f"{entity}.yaml"
     if not path.is_file():
         return None
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return load_packaged(path.read_text(encoding="utf-8")) or {}
 
 
 def _field_rule(m: Mapping[str, Any], fld: str) -> Any:

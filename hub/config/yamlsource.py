@@ -13,6 +13,8 @@ The expanded size is computed on the composed node graph before anything is buil
 """
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -279,3 +281,14 @@ def first_validation_error(exc: ValidationError, doc: Located, prefix: Path = ()
     head.message += f" (and {len(errs) - 1} more: " + "; ".join(e.message for e in errs[1:4]) + ")"
     head.args = (head.message,)
     return head
+
+
+@functools.lru_cache(maxsize=256)
+def _packaged(text: str) -> Any:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_packaged(text: str) -> Any:
+    """YAML that ships inside the package (scenario packs, vendor starters, shipped mappings): trusted, parsed by
+    libyaml once per distinct text, a fresh copy for each caller. Users' files go through :func:`load_yaml`."""
+    return copy.deepcopy(_packaged(text))
