@@ -263,6 +263,7 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
                     (folder / rel_path).unlink(missing_ok=True)
             continue
         out_entities[entity] = ecfg
+    extensions, kpis = _kpis(names, by_role["crm"], out_entities, mappings, folder, missing)
     ordered = dict(sorted(out_entities.items(), key=lambda kv: _order(kv[0])))
     doc: dict[str, Any] = {
         "version": 1,
@@ -274,9 +275,66 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
         doc["derivations"] = derivations
     if rollups:
         doc["rollups"] = rollups
+    if extensions:
+        doc["extensions"] = extensions
+    if kpis:
+        doc["kpis"] = kpis
     if not ordered:
         raise ConfigError("the scenario leaves no entity for this pair: " + "; ".join(missing))
     return ScenarioProject(doc, mappings, missing, names, left_out)
+
+
+def add_mapping_rules(path: Path, rules: Mapping[str, str], comment: str) -> None:
+    """Append ``field: <rule>`` lines to the ``fields:`` block of a mapping copy (its last block, as in every
+    shipped mapping; otherwise the document is rewritten without its comments). Rewritten fields are replaced."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    doc = load_packaged(text) or {}
+    if list(doc)[-1:] != ["fields"]:
+        doc.setdefault("fields", {}).update({f: load_packaged(r) for f, r in rules.items()})
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        return
+    lines = [ln for ln in text.rstrip("\n").splitlines()
+             if not any(ln.startswith(f"  {f}:") for f in rules) and ln != f"  # {comment}"]
+    lines += [f"  # {comment}", *(f"  {f}: {r}" for f, r in rules.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def kpi_rules(kpi: Mapping[str, Any], connector: str) -> dict[str, str]:
+    """canonical field -> the mapping rule writing it to the CRM's custom field (``crm_fields`` of a pack KPI)."""
+    fields = (kpi.get("crm_fields") or {}).get(connector) or {}
+    return {f: f"{{from: {src}, transform: decimal, direction: out}}" for f, src in fields.items()}
+
+
+def _kpis(names: Sequence[str], crm: SystemPlan, entities: dict[str, Any], mappings: dict[str, dict[str, str]],
+          folder: Path, missing: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The packs' ``extensions:`` and ``kpis:``; each KPI's fields are added to the CRM's account mapping copy and
+    to the account's sync rule to the CRM (a CRM connector the pack names no fields for keeps them in Concord)."""
+    extensions: dict[str, Any] = {}
+    kpis: list[dict[str, Any]] = []
+    for pname in names:
+        pack = load_pack(pname)
+        if not pack.get("kpis"):
+            continue
+        if "account" not in entities:
+            missing.append(f"{pname}: KPIs left out (account not in the project)")
+            continue
+        for entity, ext in (pack.get("extensions") or {}).items():
+            extensions.setdefault(entity, {"fields": {}})["fields"].update(ext.get("fields") or {})
+        rel = mappings.get(crm.name, {}).get("account")
+        for kpi in pack["kpis"]:
+            kpis.append({k: v for k, v in kpi.items() if k != "crm_fields"})
+            rules = kpi_rules(kpi, crm.connector)
+            if not rules or rel is None:
+                missing.append(f"{pname}: no {crm.connector} account fields for the KPIs {kpi['name']} (crm_fields): "
+                               f"they stay in Concord (warehouse, dashboard) and do not reach {crm.name}")
+                continue
+            add_mapping_rules(folder / rel, rules, f"KPIs from customer_kpi ({pname} pack, kpis: {kpi['name']})")
+            for rule in entities["account"].get("sync") or ():
+                if rule["target"] == crm.name and isinstance(rule.get("fields"), list):
+                    rule["fields"] = rule["fields"] + [f for f in rules if f not in rule["fields"]]
+    return extensions, kpis
 
 
 def _pack_computed(names: Sequence[str]) -> set[str]:

@@ -2,7 +2,7 @@
 
 A profile names the connector's role (ERP or CRM), the canonical entities the demo syncs with it
 (each with the shipped mapping ``mappings/<connector>/<entity>.yaml``) and how golden records flow
-back to it. The exact match keys are the identifiers every projection shares: the ERP customer
+back to it; ``flows`` are the entities of the business flows (their rules: ``flows.py``). The exact match keys are the identifiers every projection shares: the ERP customer
 number (ERPs assign it, CRMs carry it in a custom field), the tax id and the e-mail address.
 A connector without a profile still joins the demo, as a CRM for every entity it has a mapping of.
 """
@@ -19,18 +19,24 @@ class Profile:
     entities: tuple[str, ...]
     #: canonical entity -> sync mode when this system is a target (absent: not a target)
     sync: dict[str, str] = field(default_factory=dict)
+    #: the entities of the business flows the demo also syncs with it (``flows.py``: catalogue, order to cash,
+    #: invoices); ``entities`` are the customer master's
+    flows: tuple[str, ...] = ()
 
 
 # ERPs own customers and credit: they are never asked to create a customer that a CRM invented
 # (update_only), but CRM-owned values (phone, owner) flow back into them. CRMs get every customer
 # the ERPs hold (upsert).
 PROFILES: dict[str, Profile] = {
-    "sap_odata": Profile(ERP, ("account",), {}),                      # BP writes need a full BP model: read-only here
-    "oracle_fusion": Profile(ERP, ("account",), {"account": "update_only"}),
-    "soap_erp": Profile(ERP, ("account",), {"account": "update_only"}),
-    "salesforce": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"}),
-    "zoho_crm": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"}),
-    "fxiaoke": Profile(CRM, ("account", "contact"), {"account": "update_only", "contact": "update_only"}),
+    "sap_odata": Profile(ERP, ("account",), {}, ("product", "sales_order", "invoice")),  # BP writes: read-only here
+    "oracle_fusion": Profile(ERP, ("account",), {"account": "update_only"}, ("product", "sales_order", "invoice")),
+    "soap_erp": Profile(ERP, ("account",), {"account": "update_only"}, ("product", "sales_order")),
+    "salesforce": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},
+                          ("product", "opportunity")),
+    "zoho_crm": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},
+                        ("product", "opportunity", "invoice")),
+    "fxiaoke": Profile(CRM, ("account", "contact"), {"account": "update_only", "contact": "update_only"},
+                       ("product", "opportunity", "invoice")),
 }
 
 #: connectors that never join the demo, with the reason printed

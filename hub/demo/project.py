@@ -17,6 +17,8 @@ import yaml
 from concord.hub.demo.profiles import CRM, CRM_OWNED, ERP, ERP_OWNED, MATCH_RULES, PROFILES, SYNC_FIELDS, Profile
 from concord.hub.errors import ConfigError
 
+#: the entities of the customer master (scenario 1) in the demo; its business flows: ``flows.add_flows``
+CUSTOMER_MASTER = ("account", "contact")
 #: the shipped mappings: package data of ``concord.mappings`` (the repository's ``mappings/`` folder)
 SHIPPED_MAPPINGS = Path(str(resources.files("concord.mappings")))
 
@@ -50,15 +52,17 @@ def copy_mappings(folder: Path, connector: str, entities: Sequence[str]) -> dict
 
 
 def build_config(systems: Mapping[str, dict[str, Any]], mappings: Mapping[str, Mapping[str, str]], *,
-                 warehouse: str = "sqlite:///concord.db", base: Path | None = None) -> dict[str, Any]:
-    """The concord.yaml document for ``systems`` (name -> {connector, config}) and their mappings.
+                 warehouse: str = "sqlite:///concord.db", base: Path | None = None,
+                 only: Sequence[str] | None = None) -> dict[str, Any]:
+    """The concord.yaml document for ``systems`` (name -> {connector, config}) and their mappings (``only``: just
+    these entities; the demo's business flows are added by ``flows.add_flows``).
 
     ERPs rank first (they own credit limit and payment terms), CRMs rank first for the fields they
     own (phone, owner); otherwise the latest change wins.
     """
     roles = {name: profile_for(s["connector"]).role for name, s in systems.items()}
     entities: dict[str, Any] = {}
-    all_entities = sorted({e for m in mappings.values() for e in m},
+    all_entities = sorted({e for m in mappings.values() for e in m if only is None or e in only},
                           key=lambda e: ("account", "product", "contact").index(e) if e in ("account", "product", "contact") else 9)
     for entity in all_entities:
         srcs = [n for n in systems if entity in mappings.get(n, {})]

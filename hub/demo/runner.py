@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 
 from concord.hub import registry
 from concord.hub.demo import edits as demo_edits
+from concord.hub.demo.flows import add_flows
 from concord.hub.demo.profiles import EXCLUDED
-from concord.hub.demo.project import (HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
+from concord.hub.demo.project import (CUSTOMER_MASTER, HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
                                write_env_file)
 from concord.hub.errors import ConfigError, HubError
 from concord.hub.warehouse import tables as T
@@ -54,6 +55,8 @@ class Demo:
     cycles: list[dict[str, Any]] = field(default_factory=list)
     config_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)             # the sandboxes' secret values
+    routes: dict[str, str] = field(default_factory=dict)          # CRM -> the ERP that fulfils its won deals
+    deals: list[dict[str, Any]] = field(default_factory=list)     # the deals won between the cycles
     progress: Any = None                                          # hub.cli.progress (per-stream counts), or None
 
     @property
@@ -106,7 +109,7 @@ def start_sandboxes(demo: Demo) -> None:
         demo.running[name] = sb
         try:
             profile = profile_for(name)
-            demo.mappings[name] = copy_mappings(demo.folder, name, profile.entities)
+            demo.mappings[name] = copy_mappings(demo.folder, name, profile.entities + profile.flows)
             _check_mappings(demo, name)
         except HubError as exc:
             demo.leave_out(name, f"mapping: {exc.message}")
@@ -136,7 +139,9 @@ def write_project(demo: Demo) -> Any:
     while True:
         if not demo.systems:
             raise ConfigError("no connector sandbox could be started; see the notes above")
-        doc = build_config(demo.systems, demo.mappings, base=demo.folder)
+        doc = build_config(demo.systems, demo.mappings, base=demo.folder, only=CUSTOMER_MASTER)
+        roles = {n: profile_for(s["connector"]).role for n, s in demo.systems.items()}
+        demo.routes = add_flows(doc, roles, demo.mappings, demo.folder)
         demo.config_path = write_config(demo.folder, doc)
         try:
             project = load_project(demo.config_path)
@@ -233,6 +238,46 @@ def make_edits(demo: Demo) -> None:
                            "from": _plain(old), "to": _plain(new)})
 
 
+def win_deals(demo: Demo, project: Any) -> None:
+    """A rep wins one deal with lines in each CRM that sells for an ERP (``deals.py``)."""
+    from concord.hub.demo.deals import win_deals as win
+    from concord.hub.engine import RunContext
+    from concord.hub.warehouse import Warehouse
+
+    routes = {crm: erp for crm, erp in demo.routes.items() if crm in demo.systems and erp in demo.systems}
+    if not routes:
+        return
+    wh = Warehouse.open(demo.warehouse_url, migrate=False)
+    ctx = RunContext.create(project, wh)
+    try:
+        maps = {crm: project.mapping("opportunity", crm) for crm in routes}
+        deals, notes = win(wh, ctx, routes, maps)
+    finally:
+        ctx.close()
+        wh.dispose()
+    demo.deals.extend(deals)
+    demo.notes.extend(notes)
+    for d in deals:
+        demo.say(f"won deal in {d['crm']} ({d['deal_id']}, {len(d['lines'])} lines), fulfilled by {d['erp']}")
+
+
+def business(demo: Demo) -> dict[str, Any]:
+    """Orders created in the ERPs and what came back to the deals; products, invoices, receivables and KPIs per
+    CRM (``outcomes.py``)."""
+    from concord.hub.demo import outcomes
+    from concord.hub.warehouse import Warehouse
+
+    roles = {n: profile_for(s["connector"]).role for n, s in demo.systems.items()}
+    wh = Warehouse.open(demo.warehouse_url, migrate=False)
+    try:
+        with wh.tx() as conn:
+            return {"routes": dict(demo.routes), "orders": outcomes.orders(conn, demo.deals),
+                    "orders_created": outcomes.erp_orders(conn, [n for n, r in roles.items() if r == "erp"]),
+                    "crms": outcomes.per_crm(conn, [n for n, r in roles.items() if r == "crm"])}
+    finally:
+        wh.dispose()
+
+
 def totals(demo: Demo) -> dict[str, Any]:
     from concord.hub.warehouse import Warehouse
 
@@ -284,7 +329,8 @@ def run(demo: Demo) -> dict[str, Any]:
     demo.say(f"wrote {demo.config_path} ({len(demo.systems)} systems: {', '.join(demo.systems)})")
     cycle(demo, project, "full cycle (initial load, matching, write-back)")
     make_edits(demo)
-    cycle(demo, project, "incremental cycle (after edits on each side)")
+    win_deals(demo, project)
+    cycle(demo, project, "incremental cycle (after edits and won deals)")
     env_values = {k: v for k, v in demo.env.items() if any(k in str(s["config"]) for s in demo.systems.values())}
     # an operator token for the dashboard on this demo warehouse (loopback only; sign in with it)
     env_values["CONCORD_DASHBOARD_TOKEN"] = os.environ.get("CONCORD_DASHBOARD_TOKEN") or secrets.token_urlsafe(24)
@@ -294,7 +340,8 @@ def run(demo: Demo) -> dict[str, Any]:
                "world": {"size": demo.size, "seed": demo.seed}, "systems": {
                    n: {"connector": s["connector"], "role": profile_for(s["connector"]).role,
                        "base_url": demo.running[n].base_url} for n, s in demo.systems.items()},
-               **totals(demo), "cycles": demo.cycles, "edits": demo.edits, "notes": demo.notes,
+               **totals(demo), "business": business(demo), "cycles": demo.cycles, "edits": demo.edits,
+               "notes": demo.notes,
                "seconds": round(time.perf_counter() - t0, 2),
                "env_file": str(env_file),
                "next": f". {_shown(env_file)} && concord dashboard -c {_shown(demo.config_path)}"}

@@ -45,10 +45,7 @@ def sandboxes() -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("erp", [*ERPS[:2], pytest.param("soap_erp", marks=pytest.mark.xfail(strict=True, reason=(
-    "the NAV sandbox serves only the Customer page by default, so `init --sandbox` wires only that page; the "
-    "bundled Item and SalesOrder WSDLs are served when named (start(wsdl=[...])): catalogue and order-to-cash "
-    "do not check against a default NAV sandbox")))])
+@pytest.mark.parametrize("erp", ERPS)
 def test_every_pack_passes_check_against_each_systems_metadata(tmp_path: Path, erp: str, sandboxes) -> None:
     for crm in CRMS:
         folder = tmp_path / f"{erp}-{crm}"

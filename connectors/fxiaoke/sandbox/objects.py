@@ -121,6 +121,9 @@ def build_describes() -> dict[str, dict[str, Any]]:
             f("overdue_receivables__c", "逾期金额", "currency", decimal_places=2),
             f("last_payment_date__c", "最近回款日期", "date"),
             f("invoice_count__c", "发票数量", "number", decimal_places=0),
+            # KPIs from Concord's customer_kpi view (order-to-cash `kpis:`): custom fields (README: setup)
+            f("lifetime_value__c", "客户终身价值", "currency", decimal_places=2),
+            f("credit_exposure__c", "信用敞口", "currency", decimal_places=2),
             f("remark", "备注", "long_text"),
         ]),
         _object("ContactObj", "联系人", [

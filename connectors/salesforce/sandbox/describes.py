@@ -136,6 +136,8 @@ _add(SObjectDef("Account", "Account", "001", _system() + (
     F("Overdue_Receivables__c", "currency", label="Overdue Receivables"),
     F("Last_Payment_Date__c", "date", label="Last Payment Date"),
     F("Invoice_Count__c", "double", label="Invoice Count"),
+    # KPIs from Concord's customer_kpi view (order-to-cash `kpis:`)
+    F("Lifetime_Value__c", "currency", label="Lifetime Value"), F("Credit_Exposure__c", "currency", label="Credit Exposure"),
 ), children=(Child("Contacts", "Contact", "AccountId", True), Child("Opportunities", "Opportunity", "AccountId", True),
              Child("Orders", "Order", "AccountId", True), Child("ChildAccounts", "Account", "ParentId"))))
 

@@ -1,8 +1,12 @@
 """The SOAP ERP sandbox: Dynamics NAV page web services generated from their WSDL.
 
-``start(world, wsdl=FILE)`` serves any page-style WSDL (default: the real NAV 2016
-Customer page WSDL from ../shared/fixtures when present, else the bundled
-``wsdl/Customer.wsdl``) at ``/DynamicsNAV90/WS/<Company>/Page/<Page>``. The page's
+``start(world, wsdl=FILE or [FILES])`` serves any page-style WSDLs at
+``/DynamicsNAV90/WS/<Company>/Page/<Page>``. By default it serves what a NAV integration publishes:
+the Customer page (the real NAV 2016 Customer page WSDL from ../shared/fixtures when present, else
+the bundled ``wsdl/Customer.wsdl``), the Item page and the SalesOrder page with its SalesLines part
+(bundled ``wsdl/Item.wsdl``, ``wsdl/SalesOrder.wsdl``), seeded from the world's companies, products
+and orders; sales orders follow NAV's rules (``documents.py``: number series, lines numbered by NAV,
+customer and item checks, amounts computed). The page's
 fields and primary key come from the WSDL (the key is what ``Read`` takes, e.g.
 ``Journal_Template_Name, Journal_Batch_Name, Line_No``), so any page can be served
 and seeded; :func:`concord.connectors.soap_erp.sandbox.wsdlgen.page_wsdl` writes one.
@@ -69,6 +73,11 @@ def default_wsdl() -> Path:
     return real if real.exists() else BUNDLED_WSDL
 
 
+def default_pages() -> list[str]:
+    """The pages a NAV integration publishes: Customer, Item, SalesOrder (master data first)."""
+    return [str(default_wsdl()), str(ITEM_WSDL), str(SALES_ORDER_WSDL)]
+
+
 class Control:
     """Test knobs of a running sandbox."""
 
@@ -106,7 +115,7 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     pages: dict[str, tuple[PageEndpoint, bytes]] = {}
     stores: dict[str, PageStore] = {}
     models = {}
-    for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or [str(default_wsdl())])):
+    for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or default_pages())):
         raw, client, page = _load_page(str(path), opmap, transport, known=operation_map is None)
         pmap = page.opmap                     # fitted to this WSDL: key from Read, change date if present
         store = PageStore(page.record_type, page.fields, key=page.key, key_field=pmap.fields.version_key,
@@ -188,7 +197,7 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     if server.ca_file:
         cfg["ca_file"] = server.ca_file
     return RunningSandbox(connector="soap_erp", server=server, app=app, credentials=creds, connector_config=cfg,
-                          env=env, state=stores[first] if len(stores) == 1 else stores,
+                          env=env, state=stores[first],  # the first page (Customer by default); all: handles
                           extra={"pages": urls}, handles={"control": control, "stores": stores})
 
 

@@ -87,6 +87,8 @@ ACCOUNTS = _system() + [
     # receivables roll-ups from the ERP's invoices (README: setup)
     F("Open_Receivables", "currency", custom=True), F("Overdue_Receivables", "currency", custom=True),
     F("Last_Payment_Date", "date", custom=True), F("Invoice_Count", "integer", custom=True),
+    # KPIs from Concord's customer_kpi view (order-to-cash `kpis:`; README: setup)
+    F("Lifetime_Value", "currency", custom=True), F("Credit_Exposure", "currency", custom=True),
 ]
 
 CONTACTS = _system() + [

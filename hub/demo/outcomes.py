@@ -1,0 +1,85 @@
+"""The business outcome of the demo, read from the warehouse after the last cycle: the won deals' ERP orders
+(number, status, lines, amount) and what came back to the deals; per CRM the products with their stock, the
+invoice records, the accounts' receivables and KPIs (sums over the accounts linked to that CRM)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from concord.hub.warehouse import tables as T
+
+KPI_FIELDS = ("lifetime_value", "credit_exposure")
+
+
+def _dec(v: Any) -> Decimal:
+    return Decimal(str(v)) if v not in (None, "") else Decimal(0)
+
+
+def _golden(conn: Any, entity: str) -> dict[str, dict[str, Any]]:
+    g = T.golden.c
+    return {r.golden_id: dict(r.data) for r in conn.execute(
+        select(g.golden_id, g.data).where(g.entity == entity, g.deleted.is_(False)))}
+
+
+def _links(conn: Any, entity: str) -> dict[str, dict[str, str]]:
+    """system -> source id -> golden id."""
+    x = T.xref.c
+    out: dict[str, dict[str, str]] = {}
+    for r in conn.execute(select(x.system, x.source_id, x.golden_id).where(x.entity == entity, x.state == "linked")):
+        out.setdefault(r.system, {})[r.source_id] = r.golden_id
+    return out
+
+
+def orders(conn: Any, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    opps, sos = _golden(conn, "opportunity"), _golden(conn, "sales_order")
+    opp_links, so_links = _links(conn, "opportunity"), _links(conn, "sales_order")
+    out = []
+    for d in deals:
+        gid = opp_links.get(d["crm"], {}).get(d["deal_id"])
+        opp = opps.get(gid or "", {})
+        so_gid = opp.get("order_ref")
+        so = sos.get(so_gid or "", {})
+        erp_ids = [sid for sid, g in so_links.get(d["erp"], {}).items() if g == so_gid]
+        out.append({**d, "opportunity": gid, "order": so_gid, "erp_record": erp_ids[0] if erp_ids else None,
+                    "order_number": so.get("order_number"), "order_status": so.get("status"),
+                    "order_lines": len(so.get("lines") or ()), "net_amount": so.get("net_amount"),
+                    "back_on_deal": {f: opp.get(f) for f in ("erp_order_number", "order_status", "delivery_status",
+                                                             "billing_status")}})
+    return out
+
+
+def per_crm(conn: Any, crms: list[str]) -> dict[str, dict[str, Any]]:
+    accounts, products = _golden(conn, "account"), _golden(conn, "product")
+    acc_links, prod_links, inv_links = _links(conn, "account"), _links(conn, "product"), _links(conn, "invoice")
+    out: dict[str, dict[str, Any]] = {}
+    for crm in crms:
+        accs = [accounts[g] for g in set(acc_links.get(crm, {}).values()) if g in accounts]
+        prods = [products[g] for g in set(prod_links.get(crm, {}).values()) if g in products]
+        with_open = [a for a in accs if _dec(a.get("open_receivables")) > 0]
+        with_kpis = [a for a in accs if a.get("lifetime_value") not in (None, "")]
+        out[crm] = {
+            "products": len(prods),
+            "products_in_stock": sum(1 for p in prods if _dec(p.get("on_hand_quantity")) > 0),
+            "stock_on_hand": str(sum((_dec(p.get("on_hand_quantity")) for p in prods), Decimal(0))),
+            "invoice_records": len(inv_links.get(crm, {})),
+            "accounts": len(accs),
+            "accounts_with_open_receivables": len(with_open),
+            "open_receivables": str(sum((_dec(a.get("open_receivables")) for a in accs), Decimal(0))),
+            "overdue_receivables": str(sum((_dec(a.get("overdue_receivables")) for a in accs), Decimal(0))),
+            "accounts_with_kpis": len(with_kpis),
+            **{f: str(sum((_dec(a.get(f)) for a in accs), Decimal(0))) for f in KPI_FIELDS},
+        }
+    return out
+
+
+def erp_orders(conn: Any, erps: list[str]) -> dict[str, int]:
+    """Sales orders Concord created in each ERP (outbox creates that are done; Oracle's are upserts by the
+    order's source transaction id)."""
+    o = T.outbox.c
+    out = {e: 0 for e in erps}
+    for r in conn.execute(select(o.system, o.status).where(o.entity == "sales_order", o.op.in_(("create", "upsert")))):
+        if r.system in out and r.status == "done":
+            out[r.system] += 1
+    return out
