@@ -20,6 +20,7 @@ def _render(s: dict[str, Any]) -> None:
           ["system", "role", "records", "api calls"],
           [[name, info["role"], ", ".join(f"{e} {n}" for e, n in sorted(s["records_per_system"].get(name, {}).items()))
             or "0", s["api_calls"].get(name, 0)] for name, info in s["systems"].items()], right=("api calls",))
+    _render_business(s.get("business") or {})
     for c in s["cycles"]:
         console.print(f"[bold]{c['label']}[/]: {c['status']} in {c['seconds']:.1f}s · read {c['read']} · "
                       f"changed {c['changed']} · written {c['written']} · linked {c['linked']} · "
@@ -36,6 +37,30 @@ def _render(s: dict[str, Any]) -> None:
     for n in s["notes"]:
         console.print(f"[yellow]note[/]: {n}")
     console.print(f"project: {s['config']} · warehouse: {s['warehouse']}")
+
+
+def _render_business(b: dict[str, Any]) -> None:
+    """Orders created in the ERPs with what came back to the deals; catalogue, invoices, receivables, KPIs per CRM."""
+    for o in b.get("orders") or ():
+        back = o["back_on_deal"]
+        console.print(f"order to cash: {o['crm']} won deal {o['deal']!r} -> {o['erp']} sales order "
+                      f"{o['order_number'] or '(no number yet)'} ({o['order_status']}, {o['order_lines']} lines, "
+                      f"net {o['net_amount']} {o['currency']}); back on the deal: number {back['erp_order_number']}, "
+                      f"status {back['order_status']}, {back['delivery_status']}, {back['billing_status']}",
+                      markup=False, highlight=False)
+    if b.get("orders_created"):
+        console.print("sales orders created by Concord: " + ", ".join(
+            f"{erp} {n}" for erp, n in sorted(b["orders_created"].items())) + " · won deals routed: " + ", ".join(
+            f"{crm} -> {erp}" for crm, erp in sorted((b.get("routes") or {}).items())), markup=False)
+    crms = b.get("crms") or {}
+    if crms:
+        table("Business flows in the CRMs (accounts, products and invoices linked to each CRM)",
+              ["crm", "products (in stock)", "invoices", "accounts with open receivables", "open", "overdue",
+               "lifetime value", "credit exposure"],
+              [[name, f"{c['products']} ({c['products_in_stock']})", c["invoice_records"],
+                f"{c['accounts_with_open_receivables']} of {c['accounts']}", c["open_receivables"],
+                c["overdue_receivables"], c["lifetime_value"], c["credit_exposure"]] for name, c in crms.items()],
+              right=("open", "overdue", "lifetime value", "credit exposure"))
 
 
 def _serve(demo: Any, config: str) -> None:
