@@ -3,7 +3,7 @@ the typed canonical projection and the ``dirty`` queue the planner reads."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +17,7 @@ from concord.hub.survive import Lineage
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import match_keys
 from concord.hub.warehouse.evolve import canonical_children, canonical_table
 
 
@@ -66,7 +67,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     wh = ctx.warehouse
     model = schemas.ENTITIES[entity]
     golden_rows, lineage_only, projection, dirty_ids = [], {}, [], []
-    new_keys: dict[str, set[tuple[str, str]]] = {}     # golden id -> the keys it is indexed under now
+    new_keys: dict[str, list[tuple[str, str]]] = {}    # golden id -> the keys it is indexed under now
     stored: set[str] = set()                            # of those, the golden records already in the warehouse
     for st in states:
         lineage_dirty = bool(st.dirty_lineage or st.removed_lineage)
@@ -80,9 +81,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
             projection.append(st)
             if st.exists:
                 stored.add(st.golden_id)
-            keys = new_keys.setdefault(st.golden_id, set())
-            if not st.deleted:
-                keys.update((k, v[:400]) for k, v in keys_of(st.data))
+            new_keys[st.golden_id] = [] if st.deleted else keys_of(st.data)
         elif lineage_dirty:
             lineage_only[st.golden_id] = _lineage_of(st, now_iso)
         if st.dirty_data or st.touched or not st.exists:
@@ -96,33 +95,10 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     return dirty_ids
 
 
-def _rekey(conn: Connection, entity: str, new_keys: Mapping[str, set[tuple[str, str]]], stored: set[str]) -> None:
-    """Bring ``match_key`` to ``new_keys`` for these golden records, writing only the keys that changed.
-
-    The keys of the ``stored`` golden records are read (one indexed query per 500 ids; a golden
-    record not yet in the warehouse has no keys: they are written with it, in one transaction, and
-    removed with it); rows no longer wanted are deleted and new ones inserted, both in key order
-    (index locality), so an update that leaves a record's keys alone writes no key rows at all."""
-    if not new_keys:
-        return
-    old: dict[str, set[tuple[str, str]]] = {}
-    for gid, name, value in bulk.select_in(conn, T.match_key, ("golden_id", "key_name", "key_value"),
-                                           [("entity", "=", entity)], "golden_id", sorted(stored & new_keys.keys())):
-        old.setdefault(gid, set()).add((name, value))
-    gone, added = [], []
-    for gid, keys in new_keys.items():
-        was = old.get(gid)
-        if was:
-            gone.extend((k, v, gid) for k, v in was - keys)
-            added.extend((k, v, gid) for k, v in keys - was)
-        else:
-            added.extend((k, v, gid) for k, v in keys)
-    bulk.delete_by_key(conn, T.match_key, [{"entity": entity, "key_name": k, "key_value": v, "golden_id": g}
-                                           for k, v, g in sorted(gone)],
-                       ["entity", "key_name", "key_value", "golden_id"])
-    bulk.upsert(conn, T.match_key, [{"entity": entity, "key_name": k, "key_value": v, "golden_id": g}
-                                    for k, v, g in sorted(added)],
-                ["entity", "key_name", "key_value", "golden_id"], update=[])
+def _rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]]], stored: set[str]) -> None:
+    """Bring the match keys of these golden records to ``new_keys``, writing only the keys that changed
+    (``stores/match_keys.py``: hashed keys, the key sets of the ``stored`` records read by primary key)."""
+    match_keys.rekey(conn, entity, new_keys, stored)
 
 
 def _typed(value: Any, sqltype: Any) -> Any:

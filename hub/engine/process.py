@@ -23,6 +23,7 @@ from concord.hub.survive import detach
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import match_keys
 from concord.hub.warehouse.stores.staging import RawStatus
 
 log = logging.getLogger("concord.process")
@@ -274,25 +275,24 @@ def _xrefs(conn: Connection, entity: str, system: str, ids: list[str]) -> dict[s
 
 def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]],
                 max_block: int = 50) -> dict[str, list[Candidate]]:
-    """Golden records sharing a key with each record: one indexed IN query per key name and 500 values.
+    """Golden records sharing a key with each record: one indexed IN query per 500 key hashes.
 
     A blocking key (``b:...``) shared by more than ``max_block`` golden records is cut at that size
     (the matcher then ignores it as too common), so a record's cost stays flat as golden records grow."""
-    wanted: dict[str, set[str]] = {}
-    for keys in keys_by_record.values():
-        for name, value in keys:
-            wanted.setdefault(name, set()).add(value[:400])
-    found: dict[tuple[str, str], list[str]] = {}
-    for name, values in wanted.items():
-        capped = name.startswith("b:")
-        for key_value, golden_id in bulk.select_in(conn, T.match_key, ("key_value", "golden_id"),
-                                                   [("entity", "=", entity), ("key_name", "=", name)],
-                                                   "key_value", sorted(values)):
-            ids = found.setdefault((name, key_value), [])
-            if len(ids) <= max_block or not capped:
-                ids.append(golden_id)
-    return {sid: [Candidate(g, n, v) for n, v in keys for g in found.get((n, v[:400]), [])]
-            for sid, keys in keys_by_record.items()}
+    hashed: dict[str, list[tuple[str, str, int]]] = {}
+    capped: dict[int, bool] = {}
+    for sid, keys in keys_by_record.items():
+        row = hashed[sid] = []
+        for (name, value), h in zip(keys, match_keys.hash_list(keys)):
+            row.append((name, value, h))
+            capped[h] = name.startswith("b:")
+    found: dict[int, list[str]] = {}
+    for h, golden_id in match_keys.lookup(conn, entity, capped.keys()):
+        ids = found.setdefault(h, [])
+        if len(ids) <= max_block or not capped[h]:
+            ids.append(golden_id)
+    return {sid: [Candidate(g, n, v) for n, v, h in keys for g in found.get(h, ())]
+            for sid, keys in hashed.items()}
 
 
 def _golden_data(conn: Connection, entity: str, gids: set[str]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from concord.hub.engine.context import RunContext
 from concord.hub.engine.process import ProcessStats, process_entity
 from concord.hub.errors import ConfigError
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import match_keys
 
 
 def rematch(ctx: RunContext, entity: str) -> ProcessStats:
@@ -43,8 +44,8 @@ def rematch(ctx: RunContext, entity: str) -> ProcessStats:
                 conn.execute(delete(canon).where(canon.c.golden_id.in_(chunk)))
             # golden records held together by manual links are rebuilt from their sources
             conn.execute(update(T.golden).where(g.entity == entity).values(data={}, data_hash="", lineage={}))
-            for t in (T.match_key, T.dirty):
-                conn.execute(delete(t).where(t.c.entity == entity))
+            match_keys.clear(conn, entity)
+            conn.execute(delete(T.dirty).where(T.dirty.c.entity == entity))
             conn.execute(update(T.outbox).where(o.entity == entity, o.status.in_(["pending", "failed"]))
                          .values(status="superseded"))
             r = T.raw_record.c

@@ -5,7 +5,8 @@ Machinery (what the engine runs on):
   cursor          per stream position, committed with the page it covers
   golden          golden records as flat canonical JSON (the engine's truth) + version + field lineage
   xref            (entity, system, source_id) -> golden_id
-  match_key       normalised exact-match keys of golden records (indexed blocking keys)
+  match_hash      exact and blocking keys of golden records, as 64-bit hashes (one primary-key index)
+  match_keyset    per golden record, the key hashes it is indexed under (to rewrite only changed keys)
   match_decision  every link / new / ambiguous / manual decision with its evidence
   dirty           golden records to re-plan
   outbox          planned writes, their idempotency keys, attempts and results (dead letters)
@@ -25,7 +26,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float, ForeignKeyConstraint, Index,
-                        Integer, MetaData, Numeric, String, Table, Text)
+                        Integer, LargeBinary, MetaData, Numeric, String, Table, Text)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from concord import schemas
@@ -92,13 +93,20 @@ xref = Table(
     Index("ix_xref_golden", "entity", "golden_id", "system"),
 )
 
-match_key = Table(
-    "match_key", metadata,
+# match keys as 64-bit hashes (stores/match_keys.py): the primary key is the only index
+match_hash = Table(
+    "match_hash", metadata,
     Column("entity", String(64), primary_key=True),
-    Column("key_name", String(128), primary_key=True),
-    Column("key_value", String(400), primary_key=True),
+    Column("key_hash", BigInteger, primary_key=True, autoincrement=False),
     Column("golden_id", String(64), primary_key=True),
-    Index("ix_match_key_golden", "entity", "golden_id"),
+    sqlite_with_rowid=False,
+)
+
+match_keyset = Table(
+    "match_keyset", metadata,
+    Column("entity", String(64), primary_key=True),
+    Column("golden_id", String(64), primary_key=True),
+    Column("hashes", LargeBinary, nullable=False),          # sorted 8-byte hashes the record is indexed under
 )
 
 match_decision = Table(
@@ -228,7 +236,7 @@ run_stream = Table(
     Column("finished_at", TS),
 )
 
-MACHINERY = [raw_record, cursor, golden, xref, match_key, match_decision, dirty, target_state,
+MACHINERY = [raw_record, cursor, golden, xref, match_hash, match_keyset, match_decision, dirty, target_state,
              outbox, conflict, quarantine, run, run_stream]
 
 

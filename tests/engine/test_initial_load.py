@@ -42,21 +42,22 @@ def _snapshot(url: str) -> dict[str, Any]:
     wh = Warehouse.open(url, migrate=False)
     try:
         with wh.tx() as c:
-            g, x, k, d = T.golden.c, T.xref.c, T.match_key.c, T.match_decision.c
+            g, x, k, d = T.golden.c, T.xref.c, T.match_hash.c, T.match_decision.c
             golden = {r.golden_id: (r.data, r.data_hash, r.deleted, r.title,
                                     {f: (e.system, e.source_id, e.source_updated_at)
                                      for f, e in golden_store.decode_lineage(r.lineage).items()})
                       for r in c.execute(select(T.golden).where(g.entity == "account"))}
             xrefs = {(r.system, r.source_id): (r.golden_id, r.state)
                      for r in c.execute(select(T.xref).where(x.entity == "account"))}
-            keys = {tuple(r) for r in c.execute(select(k.key_name, k.key_value, k.golden_id).where(k.entity == "account"))}
+            keys = {tuple(r) for r in c.execute(select(k.key_hash, k.golden_id).where(k.entity == "account"))}
+            keysets = {tuple(r) for r in c.execute(select(T.match_keyset.c.golden_id, T.match_keyset.c.hashes))}
             decisions: dict[tuple[str, str], Any] = {}
             for r in c.execute(select(T.match_decision).where(d.entity == "account").order_by(d.id)):
                 decisions[(r.system, r.source_id)] = (r.golden_id, r.decision, r.rule, r.score, r.evidence)
             canon = T.CANONICAL["account"]
             projection = {r.golden_id: {kk: v for kk, v in r._mapping.items() if kk != "_updated_at" and kk != "_version"}
                           for r in c.execute(select(canon))}
-        return {"golden": golden, "xrefs": xrefs, "keys": keys, "decisions": decisions, "projection": projection}
+        return {"golden": golden, "xrefs": xrefs, "keys": keys, "keysets": keysets, "decisions": decisions, "projection": projection}
     finally:
         wh.dispose()
 

@@ -19,6 +19,7 @@ from concord.hub.engine.golden import _rekey
 from concord.hub.engine.util import json_safe, land_encoding, payload_hash, stable_hash
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import match_keys
 
 AWKWARD = [
     {"a": 1, "b": [1, 2.5, "x"], "c": {"z": None, "y": True}},
@@ -69,10 +70,20 @@ def test_raw_json_is_stored_as_the_column_would_store_it(warehouse) -> None:  # 
         assert isinstance(got[f"raw{i}"], dict)
 
 
-def _keys_in(conn, entity: str) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    mk = T.match_key.c
-    return {(r.golden_id, r.key_name, r.key_value)
-            for r in conn.execute(select(mk.golden_id, mk.key_name, mk.key_value).where(mk.entity == entity))}
+def _keys_in(conn, entity: str) -> set[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """(golden id, key hash) rows of ``match_hash``; each golden record's ``match_keyset`` row agrees."""
+    mh, ks = T.match_hash.c, T.match_keyset.c
+    rows = {(r.golden_id, r.key_hash)
+            for r in conn.execute(select(mh.golden_id, mh.key_hash).where(mh.entity == entity))}
+    sets = {r.golden_id: match_keys.unpack(r.hashes)
+            for r in conn.execute(select(ks.golden_id, ks.hashes).where(ks.entity == entity))}
+    assert {(g, h) for g, hs in sets.items() for h in hs} == rows
+    assert all(sets.values())                   # no empty key set is kept
+    return rows
+
+
+def _hashed(keys: dict[str, set[tuple[str, str]]]) -> set[tuple[str, int]]:
+    return {(g, match_keys.key_hash(k, v)) for g, ks in keys.items() for k, v in ks}
 
 
 def test_rekey_writes_only_changed_keys_and_equals_rewrite_all(warehouse) -> None:  # type: ignore[no-untyped-def]
@@ -87,8 +98,7 @@ def test_rekey_writes_only_changed_keys_and_equals_rewrite_all(warehouse) -> Non
         state.update(new)
         # the reference: delete every key of these golden records, insert the new ones
         with warehouse.tx() as conn:
-            expected = {(g, k, v) for g, ks in state.items() for k, v in ks}
-            assert _keys_in(conn, "account") == expected
+            assert _keys_in(conn, "account") == _hashed(state)
 
 
 def test_rekey_leaves_unchanged_rows_alone(warehouse, database_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -96,19 +106,23 @@ def test_rekey_leaves_unchanged_rows_alone(warehouse, database_url: str) -> None
         _rekey(conn, "account", {"g1": {("k", "a"), ("k", "b")}}, set())
     if not database_url.startswith("sqlite"):
         return
+
+    def changes(conn) -> int:  # type: ignore[no-untyped-def]
+        return int(conn.exec_driver_sql("SELECT total_changes()").scalar())
     with warehouse.tx() as conn:
-        before = dict(conn.exec_driver_sql("SELECT key_value, rowid FROM match_key").fetchall())
+        before = changes(conn)
+        _rekey(conn, "account", {"g1": {("k", "b"), ("k", "a")}}, {"g1"})     # the same keys: nothing written
+        assert changes(conn) == before
         _rekey(conn, "account", {"g1": {("k", "b"), ("k", "c")}}, {"g1"})
-        after = dict(conn.exec_driver_sql("SELECT key_value, rowid FROM match_key").fetchall())
-    assert set(after) == {"b", "c"}
-    assert after["b"] == before["b"]          # not deleted and inserted again
+        assert changes(conn) == before + 3      # one key row deleted, one inserted, the key set rewritten
+        assert _keys_in(conn, "account") == _hashed({"g1": {("k", "b"), ("k", "c")}})
 
 
 def test_deleted_golden_loses_its_keys(warehouse) -> None:  # type: ignore[no-untyped-def]
     with warehouse.tx() as conn:
         _rekey(conn, "account", {"g1": {("k", "a")}, "g2": {("k", "a")}}, set())
         _rekey(conn, "account", {"g1": set()}, {"g1"})
-        assert _keys_in(conn, "account") == {("g2", "k", "a")}
+        assert _keys_in(conn, "account") == _hashed({"g2": {("k", "a")}})
 
 
 def test_select_in_and_delete_by_key_equal_core(warehouse) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,137 @@
+"""The match-key store: the exact and blocking keys golden records are indexed under, as 64-bit hashes.
+
+``match_hash (entity, key_hash, golden_id)`` holds one row per key of a golden record. Its primary key
+is its only index (a WITHOUT ROWID table on SQLite: the row *is* the index entry), and candidate
+lookups read it by ``(entity, key_hash)``. A key is ``(key name, key value)``; its hash is the first 8
+bytes of BLAKE2b over ``name \\x1f value[:400]`` as a signed integer, so a row is about 45 bytes
+where the strings took about 90, twice (a table and a second index).
+
+``match_keyset (entity, golden_id, hashes)`` holds the sorted hashes a golden record is indexed under
+now (8 bytes each): when the record changes, only the keys that changed are written, and when it is
+deleted its rows are found without a second index on ``match_hash``.
+
+A hash collision (two different keys with one hash) can only add a candidate: at 10 million stored
+keys the chance that a lookup meets one is about 5 in 10^13.
+"""
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from sys import byteorder
+
+from sqlalchemy import Connection, delete, select
+
+from concord.hub.warehouse import bulk
+from concord.hub.warehouse import tables as T
+
+KEY_VALUE_CHARS = 400      # a key value is hashed over at most this many characters (as it was stored before)
+_HASH_MEMO = 4096          # key lists whose hashes are remembered (per generation; two generations > a batch)
+_memo: dict[tuple[tuple[str, str], ...], tuple[int, ...]] = {}
+_memo_old: dict[tuple[tuple[str, str], ...], tuple[int, ...]] = {}
+
+
+def key_hash(name: str, value: str) -> int:
+    """The stored form of one key: a signed 64-bit integer (stable across processes and versions)."""
+    digest = hashlib.blake2b(f"{name}\x1f{value[:KEY_VALUE_CHARS]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hash_list(keys: Sequence[tuple[str, str]]) -> tuple[int, ...]:
+    """The hashes of a record's ``keys``, in their order; memoised per key list (a record's keys are
+    hashed for its candidate lookup and again when its golden record is saved)."""
+    global _memo, _memo_old
+    t = tuple(keys)
+    hit = _memo.get(t)
+    if hit is None:
+        hit = _memo_old.get(t)
+        if hit is None:
+            hit = tuple([key_hash(n, v) for n, v in t])
+        if len(_memo) >= _HASH_MEMO:
+            _memo_old, _memo = _memo, {}
+        _memo[t] = hit
+    return hit
+
+
+def hashes(keys: Collection[tuple[str, str]]) -> set[int]:
+    """The hashes of ``keys``, as a set."""
+    return set(hash_list(keys if isinstance(keys, (list, tuple)) else sorted(keys)))
+
+
+def pack(values: Iterable[int]) -> bytes:
+    """Sorted hashes as 8-byte little-endian signed integers (``match_keyset.hashes``)."""
+    a = array("q", sorted(values))
+    if byteorder != "little":  # pragma: no cover - every platform we run on is little-endian
+        a.byteswap()
+    return a.tobytes()
+
+
+def unpack(blob: bytes | None) -> set[int]:
+    a = array("q")
+    if blob:
+        a.frombytes(bytes(blob))
+        if byteorder != "little":  # pragma: no cover
+            a.byteswap()
+    return set(a)
+
+
+def lookup(conn: Connection, entity: str, wanted: Collection[int]) -> Iterator[tuple[int, str]]:
+    """(key hash, golden id) of every stored key among ``wanted`` (one indexed query per 500 hashes)."""
+    yield from bulk.select_in(conn, T.match_hash, ("key_hash", "golden_id"), [("entity", "=", entity)],
+                              "key_hash", sorted(wanted))
+
+
+def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[str, set[int]]:
+    """golden id -> the key hashes it is indexed under now (those of ``golden_ids`` that have keys)."""
+    return {gid: unpack(blob) for gid, blob in bulk.select_in(
+        conn, T.match_keyset, ("golden_id", "hashes"), [("entity", "=", entity)], "golden_id", sorted(golden_ids))}
+
+
+def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]]],
+          existing: Collection[str]) -> None:
+    """Bring the keys of these golden records to ``new_keys`` (golden id -> keys), writing only what changed.
+
+    The key sets of the ``existing`` golden records are read (a golden record not yet in the warehouse
+    has none: its keys are written with it, in one transaction, and removed with it); rows no longer
+    wanted are deleted and new ones inserted, both sorted by the primary key (index locality), so an
+    update that leaves a record's keys alone writes nothing here."""
+    if not new_keys:
+        return
+    old = stored(conn, entity, set(existing) & new_keys.keys())
+    gone: list[tuple[int, str]] = []
+    added: list[tuple[int, str]] = []
+    sets: list[dict[str, object]] = []
+    emptied: list[dict[str, object]] = []
+    for gid, keys in new_keys.items():
+        now = hashes(keys)
+        was = old.get(gid)
+        if was == now or (was is None and not now):
+            continue
+        if was:
+            gone.extend((h, gid) for h in was - now)
+            added.extend((h, gid) for h in now - was)
+        else:
+            added.extend((h, gid) for h in now)
+        if now:
+            sets.append({"entity": entity, "golden_id": gid, "hashes": pack(now)})
+        else:
+            emptied.append({"entity": entity, "golden_id": gid})
+    bulk.delete_by_key(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(gone)],
+                       ["entity", "key_hash", "golden_id"])
+    bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(added)],
+                ["entity", "key_hash", "golden_id"], update=[])
+    bulk.delete_by_key(conn, T.match_keyset, sorted(emptied, key=lambda r: str(r["golden_id"])),
+                       ["entity", "golden_id"])
+    bulk.upsert(conn, T.match_keyset, sorted(sets, key=lambda r: str(r["golden_id"])), ["entity", "golden_id"])
+
+
+def clear(conn: Connection, entity: str) -> None:
+    """Forget every key of an entity (a full re-match)."""
+    for t in (T.match_hash, T.match_keyset):
+        conn.execute(delete(t).where(t.c.entity == entity))
+
+
+def golden_hashes(conn: Connection, entity: str, golden_id: str) -> set[int]:
+    """The key hashes one golden record is found by in ``match_hash`` (for inspection and tests)."""
+    h = T.match_hash.c
+    return {r.key_hash for r in conn.execute(select(h.key_hash).where(h.entity == entity, h.golden_id == golden_id))}

@@ -1,0 +1,74 @@
+"""The match-key store: keys stored as hashes find the same candidates, and an older warehouse's
+``match_key`` rows are carried into ``match_hash`` / ``match_keyset`` by migration 0006."""
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from concord.hub.engine.process import _candidates
+from concord.hub.matching import Candidate
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import match_keys
+
+
+def test_key_hash_is_stable_and_signed_64_bit() -> None:
+    # the stored form must never change (warehouses hold it): pinned values
+    assert match_keys.key_hash("tax_id", "DE811234567") == match_keys.key_hash("tax_id", "DE811234567")
+    assert match_keys.key_hash("a", "b") == -554983550909098992
+    assert match_keys.key_hash("a", "b") != match_keys.key_hash("a\x1fb", "")
+    assert match_keys.key_hash("k", "x" * 400 + "y") == match_keys.key_hash("k", "x" * 400 + "z")   # as stored before
+    for h in (match_keys.key_hash("b:name", f"v{i}") for i in range(200)):
+        assert -(2 ** 63) <= h < 2 ** 63
+    assert match_keys.unpack(match_keys.pack({5, -1, 2 ** 62})) == {5, -1, 2 ** 62}
+
+
+def test_candidates_found_by_hashed_keys_capped_for_blocking_keys(warehouse) -> None:  # type: ignore[no-untyped-def]
+    with warehouse.tx() as conn:
+        match_keys.rekey(conn, "account", {
+            "g1": [("tax_id", "DE1"), ("b:name", "acme")],
+            "g2": [("tax_id", "DE1"), ("b:name", "acme")],
+            "g3": [("tax_id", "DE1"), ("b:name", "acme"), ("b:name", "acm")],
+            "g4": [("tax_id", "DE2")]}, set())
+        match_keys.rekey(conn, "contact", {"g9": [("tax_id", "DE1")]}, set())     # another entity: never found
+        found = _candidates(conn, "account", {"r1": [("tax_id", "DE1"), ("b:name", "acme"), ("b:name", "acm")],
+                                              "r2": [("tax_id", "DE3")]}, max_block=1)
+    r1 = found["r1"]
+    # exact keys are never cut; a blocking key past max_block keeps max_block + 1 ids (the matcher then skips it)
+    assert sorted(c.golden_id for c in r1 if c.rule == "tax_id") == ["g1", "g2", "g3"]
+    assert len([c for c in r1 if c.rule == "b:name" and c.key == "acme"]) == 2
+    assert [c for c in r1 if c.key == "acm"] == [Candidate("g3", "b:name", "acm")]
+    assert found["r2"] == []
+
+
+def test_migration_turns_match_key_rows_into_hashes(database_url: str) -> None:
+    wh = Warehouse.open(database_url)
+    with wh.engine.begin() as c:      # the warehouse as revision 0005 left it: keys as strings, two indexes
+        c.execute(text("DROP TABLE match_hash"))
+        c.execute(text("DROP TABLE match_keyset"))
+        c.execute(text("CREATE TABLE match_key (entity VARCHAR(64), key_name VARCHAR(128), key_value VARCHAR(400), "
+                       "golden_id VARCHAR(64), PRIMARY KEY (entity, key_name, key_value, golden_id))"))
+        c.execute(text("CREATE INDEX ix_match_key_golden ON match_key (entity, golden_id)"))
+        c.execute(text("INSERT INTO match_key VALUES ('account', 'tax_id', 'DE1', 'g1'), "
+                       "('account', 'b:name', 'acme', 'g1'), ('account', 'b:name', 'acme', 'g2'), "
+                       "('contact', 'email', 'a@b.example', 'g7')"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0005_party_identifiers'"))
+    wh.dispose()
+    wh = Warehouse.open(database_url)
+    try:
+        with wh.tx() as c:
+            tables = set(wh.engine.dialect.get_table_names(c))
+            found = sorted(match_keys.lookup(c, "account", [match_keys.key_hash("b:name", "acme"),
+                                                            match_keys.key_hash("tax_id", "DE1")]))
+            sets = {(r.entity, r.golden_id): match_keys.unpack(r.hashes) for r in c.execute(select(T.match_keyset))}
+            # and the store goes on from there: g1 loses its name key, only that row is deleted
+            match_keys.rekey(c, "account", {"g1": [("tax_id", "DE1")]}, {"g1"})
+            after = sorted(match_keys.lookup(c, "account", [match_keys.key_hash("b:name", "acme")]))
+    finally:
+        wh.dispose()
+    assert "match_key" not in tables and {"match_hash", "match_keyset"} <= tables
+    assert found == sorted([(match_keys.key_hash("b:name", "acme"), "g1"), (match_keys.key_hash("b:name", "acme"), "g2"),
+                            (match_keys.key_hash("tax_id", "DE1"), "g1")])
+    assert sets == {("account", "g1"): {match_keys.key_hash("tax_id", "DE1"), match_keys.key_hash("b:name", "acme")},
+                    ("account", "g2"): {match_keys.key_hash("b:name", "acme")},
+                    ("contact", "g7"): {match_keys.key_hash("email", "a@b.example")}}
+    assert after == [(match_keys.key_hash("b:name", "acme"), "g2")]
