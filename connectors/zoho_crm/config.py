@@ -9,6 +9,15 @@ STANDARD_MODULES = ("Accounts", "Contacts", "Deals", "Products", "Sales_Orders",
 Trigger = Literal["workflow", "approval", "blueprint"]
 
 
+#: the default Subject templates of the inventory modules (``subjects``)
+DEFAULT_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "Sales_Orders": ("Order {ERP_Order_Number}", "Order {Purchase_Order}", "Sales order"),
+    "Invoices": ("Invoice {ERP_Invoice_Number}", "Invoice"),
+    "Quotes": ("Quote {Deal_Name}", "Quote"),
+    "Purchase_Orders": ("Purchase order {PO_Number}", "Purchase order"),
+}
+
+
 class ZohoCrmConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -38,3 +47,7 @@ class ZohoCrmConfig(BaseModel):
     lookback_seconds: float = Field(0.0, ge=0)
     ca_file: str | None = None
     rate_limit: float | None = None
+    #: inventory modules whose ``Subject`` is mandatory: on a create that does not set it, the first template whose
+    #: fields all have a value (``{Field}`` names a field of the record written) becomes the Subject, as a user
+    #: would type it ("Order 4500012345"); a module not listed is sent as it is (Zoho refuses it: MANDATORY_NOT_FOUND)
+    subjects: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_SUBJECTS))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,23 @@ def wire_value(value: Any, data_type: str | None) -> Any:
     return value
 
 
+def subject_for(templates: Sequence[str], rec: dict[str, Any]) -> str | None:
+    """The first template whose ``{Field}`` placeholders all have a value in ``rec`` (a lookup by its name), filled
+    in: the Subject Zoho requires on inventory records (config ``subjects``); at most 250 characters."""
+    for template in templates:
+        names = re.findall(r"\{([A-Za-z0-9_]+)\}", template)
+        values = {}
+        for name in names:
+            v = rec.get(name)
+            v = v.get("name") if isinstance(v, dict) else v
+            if v in (None, ""):
+                break
+            values[name] = str(v)
+        else:
+            return re.sub(r"\{([A-Za-z0-9_]+)\}", lambda m: values[m.group(1)], template)[:250]
+    return None
+
+
 class ZohoWriter:
     def __init__(self, api: ZohoApi, config: ZohoCrmConfig) -> None:
         self.api, self.config = api, config
@@ -49,6 +67,10 @@ class ZohoWriter:
             rec["id"] = change.key
         if change.op in ("create", "upsert") and external and change.golden_id and not rec.get(external):
             rec[external] = change.golden_id
+        if change.op in ("create", "upsert") and not rec.get("Subject"):
+            subject = subject_for(self.config.subjects.get(change.entity, ()), rec)
+            if subject:
+                rec["Subject"] = subject
         return rec
 
     def write(self, spec: EntitySpec, changes: Sequence[Change], types: dict[str, str]) -> list[WriteResult]:

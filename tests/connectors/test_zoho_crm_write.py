@@ -138,3 +138,23 @@ def test_auth_failure_after_refresh_reaches_every_result(sb) -> None:
     res = c.write("Products", [Change(op="create", entity="Products", fields={"Product_Name": "A"}, idempotency_key="a1"),
                                Change(op="create", entity="Products", fields={"Product_Name": "B"}, idempotency_key="a2")])
     assert all(isinstance(r.error, AuthError) for r in res)
+
+
+def test_a_sales_order_created_without_subject_gets_one_from_its_erp_number_or_po(sb) -> None:
+    """Zoho requires Subject on Sales_Orders (MANDATORY_NOT_FOUND otherwise); the canonical order has none, so the
+    connector writes "Order <ERP number>" (or "Order <PO>"), unless the record sets it or ``subjects`` says else."""
+    c = connector(sb)
+    account = next(iter(sb.state.modules["Accounts"].records))
+    product = next(iter(sb.state.modules["Products"].records))
+    base = {"Account_Name": {"id": account}, "Status": "Created",
+            "Ordered_Items": [{"Product_Name": {"id": product}, "Quantity": 2, "List_Price": 10.0}]}
+    res = c.write("Sales_Orders", [
+        Change(op="create", entity="Sales_Orders", fields={**base, "ERP_Order_Number": "4500000042"}, idempotency_key="s1"),
+        Change(op="create", entity="Sales_Orders", fields={**base, "Purchase_Order": "PO-77"}, idempotency_key="s2"),
+        Change(op="create", entity="Sales_Orders", fields={**base, "Subject": "Mine"}, idempotency_key="s3")])
+    assert all(r.ok for r in res), [r.error for r in res]
+    assert [sb.record("Sales_Orders", r.target_id)["Subject"] for r in res] == ["Order 4500000042", "Order PO-77", "Mine"]
+    bare = connector(sb, subjects={})
+    [refused] = bare.write("Sales_Orders", [Change(op="create", entity="Sales_Orders", fields=base, idempotency_key="s4")])
+    assert not refused.ok and (refused.error.code, refused.error.details.get("api_name")) == (
+        "MANDATORY_NOT_FOUND", "Subject")
