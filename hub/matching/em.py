@@ -4,7 +4,8 @@ Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
 
 1. **Candidate pairs** are the pairs the rule's own blocking keys find (the pairs the engine will score),
    within one set of records (deduplication) or across two (linkage); blocks shared by more than
-   ``max_block`` records are skipped as the engine skips them.
+   ``max_block`` records are skipped as the engine skips them. Only step 4 needs them (the sessions
+   of step 3 find their own pairs); the model's ``trained.pairs`` counts the pairs training compared.
 2. **u from random pairs**: levels of a random sample of pairs (nearly all different entities) give the
    starting u, and the term-frequency tables give each ``tf`` field's ``base`` (how often two random
    records agree).
@@ -102,8 +103,9 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     scorer = FSScorer(rule.model_copy(update={"model": None}))
     specs = scorer.specs
     sizes = [len(s.levels) for s in specs]
-    norm_l = [scorer.normalised_tuple(r) for r in left]
-    norm_r = norm_l if right is None else [scorer.normalised_tuple(r) for r in right]
+    cached = scorer.normalised_cached         # the cache the trained rule's matching reads again
+    norm_l = [cached(r) for r in left]
+    norm_r = norm_l if right is None else [cached(r) for r in right]
     col = {s.field: k for k, s in enumerate(specs)}
     if len(norm_l) < 2 or (right is not None and not norm_r):
         raise ValueError("training needs records on both sides")
@@ -123,28 +125,28 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         i, j = rng.randrange(len(norm_l)), rng.randrange(len(norm_r))
         if right is None and i == j:
             continue
-        rand_levels.append(scorer.tuple_levels(norm_l[i], norm_r[j]))
+        rand_levels.append(scorer.tuple_vector(norm_l[i], norm_r[j]))
     u = _frequencies(rand_levels, sizes)
 
-    pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
-    if not pairs:
-        raise ValueError("the rule's blocking keys find no candidate pairs in this data")
     m = [list(default_params(s.kind, s.levels).m) for s in specs]
     expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
     if sessions:
-        found = train_by_sessions(specs, scorer.tuple_levels, norm_l, None if right is None else norm_r, u, m,
+        found = train_by_sessions(specs, scorer.tuple_vector, norm_l, None if right is None else norm_r, u, m,
                                   expected, max_block=max_block, max_iter=max_iter, tol=tol)
         if found is not None:
             fields = {s.field: FSFieldParams(levels=s.levels, m=tuple(round(x, 8) for x in found.m[k]),
                                              u=tuple(round(x, 8) for x in u[k])) for k, s in enumerate(specs)}
             model = FSModel(prior=float(f"{found.prior:.8g}"), fields=fields, tf=tf,
-                            trained={"pairs": len(pairs), "sessions": found.sessions, "iterations": found.iterations,
+                            trained={"pairs": found.pairs, "sessions": found.sessions, "iterations": found.iterations,
                                      "converged": found.converged, "prior": "per pair of records",
                                      "records": len(norm_l) + (len(norm_r) if right is not None else 0),
                                      "random_pairs": len(rand_levels)})
-            return Training(model, len(pairs), found.patterns, found.iterations, found.converged)
-    levels = scorer.tuple_levels
-    patterns = Counter(tuple(levels(norm_l[i], norm_r[j])) for i, j in pairs)
+            return Training(model, found.pairs, found.patterns, found.iterations, found.converged)
+    pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
+    if not pairs:
+        raise ValueError("the rule's blocking keys find no candidate pairs in this data")
+    levels = scorer.tuple_vector
+    patterns = Counter(levels(norm_l[i], norm_r[j]) for i, j in pairs)
     vecs = list(patterns)
     counts = [patterns[v] for v in vecs]
     prior = min(0.5, max(1e-4, expected / len(pairs)))

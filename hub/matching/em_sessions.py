@@ -11,6 +11,14 @@ from non-matches without bias. A session with more than ``MAX_PAIRS`` pairs lear
 sample of them (its match count scaled back up). Each field's m is the average over the sessions that estimated it,
 weighted by their expected matches; a field no session estimated keeps its default m.
 
+A session can still settle on the wrong two classes: pairs agreeing on a person's names are mostly
+namesakes and households, and EM may call "match" a class of pairs that share an area (postcode,
+city) and nothing else. Records of one entity agree (or nearly agree) on strong fields (identifiers,
+dates, e-mails, phones) far more often than they disagree outright; a session whose "matches" have
+the ``else`` level on most of the strong fields it estimates, more often than ``MAX_ELSE``, found no
+matches and is dropped (listed in the model's ``trained.sessions`` with the reason), instead of
+teaching the model that one entity's records disagree on their identifiers.
+
 The prior is the probability that two records **picked at random** are one entity (consistent with u
 from random pairs): each session's expected matches divided by how often a match agrees on the
 session's fields (their m of ``exact`` times how often both records hold them) estimates the number of
@@ -28,6 +36,8 @@ from typing import Any
 NOT_COMPARED = -1
 P_FLOOR = 1e-6
 SESSION_KINDS = ("date", "identifier", "email", "name")
+STRONG_KINDS = frozenset({"date", "identifier", "email", "phone"})   # one entity's records nearly always agree
+MAX_ELSE = 0.5           # a session whose "matches" disagree outright on most strong fields more often is dropped
 MIN_PAIRS = 20           # a session with fewer pairs is skipped
 MAX_PAIRS = 50_000       # a session with more pairs learns from a random sample of this many
 
@@ -40,6 +50,7 @@ class Sessions:
     converged: bool
     patterns: int
     sessions: list[dict[str, Any]]
+    pairs: int = 0               # record pairs the sessions compared (before sampling)
 
 
 def frequencies(levels: Sequence[Sequence[int]], sizes: Sequence[int], weights: Sequence[float] | None = None,
@@ -116,7 +127,7 @@ def em_fixed_u(vecs: Sequence[Sequence[int]], counts: Sequence[int], sizes: Sequ
     return m, expected, it, converged
 
 
-def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], tuple[Any, ...]], list[int]],
+def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], tuple[Any, ...]], Sequence[int]],
                       left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
                       u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
                       max_block: int, max_iter: int, tol: float) -> Sessions | None:
@@ -127,20 +138,27 @@ def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], t
     weight = [0.0] * n
     ran: list[tuple[list[int], float]] = []
     info: list[dict[str, Any]] = []
-    iterations, converged, patterns = 0, True, 0
+    iterations, converged, patterns, compared = 0, True, 0, 0
     for group in session_groups(specs):
         pairs = session_pairs(group, left, right, max_block)
+        compared += len(pairs)
         scale = 1.0
         if len(pairs) > MAX_PAIRS:
             scale = len(pairs) / MAX_PAIRS
             pairs = random.Random(len(pairs)).sample(pairs, MAX_PAIRS)
-        pat = Counter(tuple(levels(left[i], other[j])) for i, j in pairs)
+        pat = Counter(levels(left[i], other[j]) for i, j in pairs)
         if sum(pat.values()) < MIN_PAIRS:
             continue
         active = [k for k in range(n) if k not in group]
         m, matches, it, conv = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
                                           max_iter=max_iter, tol=tol)
         iterations, converged, patterns = iterations + it, converged and conv, patterns + len(pat)
+        strong = [k for k in active if specs[k].kind in STRONG_KINDS]
+        against = [specs[k].field for k in strong if m[k][-1] > MAX_ELSE]
+        if strong and 2 * len(against) > len(strong):
+            info.append({"agree_on": [specs[k].field for k in group], "pairs": round(sum(pat.values()) * scale),
+                         "dropped": f"its matches disagree outright on {', '.join(against)}", "iterations": it})
+            continue
         ran.append((group, matches * scale))
         info.append({"agree_on": [specs[k].field for k in group], "pairs": round(sum(pat.values()) * scale),
                      "matches": round(matches * scale, 1), "iterations": it,
@@ -162,7 +180,8 @@ def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], t
     n_match = estimates[len(estimates) // 2] if estimates else expected
     pairs_total = len(left) * (len(left) - 1) / 2 if right is None else len(left) * len(right)
     prior = min(0.5, max(1e-12, n_match / max(pairs_total, 1.0)))
-    for d, est in zip(info, [matches / p if (p := math.prod(m[k][0] * present[k] for k in g)) > 0 else None
+    kept = [d for d in info if "dropped" not in d]
+    for d, est in zip(kept, [matches / p if (p := math.prod(m[k][0] * present[k] for k in g)) > 0 else None
                              for g, matches in ran]):
         d["entities_estimate"] = None if est is None else round(est)
-    return Sessions(m, prior, iterations, converged, patterns, info)
+    return Sessions(m, prior, iterations, converged, patterns, info, compared)

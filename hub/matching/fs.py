@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
@@ -36,7 +36,7 @@ from concord.hub.matching.fs_levels import MEMO_KINDS, MEMO_PAIRS, LevelComputer
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1
 NOT_COMPARED = -1
-CACHE_RECORDS = 100_000  # normalised records kept (a batch's record and candidates are compared many times)
+CACHE_RECORDS = 100_000  # normalised records kept per generation (two generations; see RecordCache)
 
 STRING = ("exact", "one_edit", "jw_0.92", "jw_0.80", "else")
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -108,38 +108,64 @@ def _digit_substituted(x: str, y: str) -> bool:
     return len(diff) == 1 and x[diff[0]].isdigit() and y[diff[0]].isdigit()
 
 
+def _string_label(x: str, y: str) -> str:
+    if _one_edit(x, y):
+        return "one_edit"
+    jw = JaroWinkler.similarity(x, y)
+    return "jw_0.92" if jw >= 0.92 else "jw_0.80" if jw >= 0.80 else "else"
+
+
+def _street_label(x: str, y: str) -> str:
+    hx, hy = N.house_numbers(x), N.house_numbers(y)
+    if hx and hy and hx != hy:
+        return "else"
+    return _string_label(x, y)
+
+
+def _edit_label(x: str, y: str) -> str:
+    return "one_edit" if _one_edit(x, y) else "else"
+
+
+def _date_label(x: str, y: str) -> str:
+    if x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7]:
+        return "day_month_swapped"
+    dx, dy = x.replace("-", ""), y.replace("-", "")
+    return "one_edit" if DamerauLevenshtein.distance(dx, dy, score_cutoff=1) <= 1 else "else"
+
+
+def _email_label(x: str, y: str) -> str:
+    if _one_edit(x, y) and not _digit_substituted(x, y):
+        return "one_edit"
+    return "same_local" if x.split("@")[0] == y.split("@")[0] else "else"
+
+
+def _phone_label(x: str, y: str) -> str:
+    dx, dy = x.lstrip("+"), y.lstrip("+")
+    return "last_8" if len(dx) >= 8 and len(dy) >= 8 and dx[-8:] == dy[-8:] else "else"
+
+
+def _numeric_label(x: float, y: float) -> str:
+    scale = max(abs(x), abs(y))
+    diff = abs(x - y) / scale if scale else 0.0
+    return "within_1pct" if diff <= 0.01 else "within_10pct" if diff <= 0.1 else "else"
+
+
+def _else_label(x: Any, y: Any) -> str:
+    return "else"
+
+
+#: The level of two present values that differ, per field kind (one function per kind, chosen once).
+DIFFERENT: dict[str, Callable[[Any, Any], str]] = {
+    "name": _string_label, "person_name": _string_label, "text": _string_label, "city": _string_label,
+    "street": _street_label, "postal_code": _edit_label, "identifier": _edit_label, "date": _date_label,
+    "email": _email_label, "phone": _phone_label, "numeric": _numeric_label, "domain": _else_label}
+
+
 def level_label(kind: str, x: Any, y: Any) -> str:
     """The comparison level of two normalised, present values."""
     if x == y:
         return "exact"
-    if kind in ("name", "person_name", "text", "street", "city"):
-        if kind == "street":
-            hx, hy = N.house_numbers(x), N.house_numbers(y)
-            if hx and hy and hx != hy:
-                return "else"
-        if _one_edit(x, y):
-            return "one_edit"
-        jw = JaroWinkler.similarity(x, y)
-        return "jw_0.92" if jw >= 0.92 else "jw_0.80" if jw >= 0.80 else "else"
-    if kind in ("postal_code", "identifier"):
-        return "one_edit" if _one_edit(x, y) else "else"
-    if kind == "date":
-        if x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7]:
-            return "day_month_swapped"
-        dx, dy = x.replace("-", ""), y.replace("-", "")
-        return "one_edit" if DamerauLevenshtein.distance(dx, dy, score_cutoff=1) <= 1 else "else"
-    if kind == "email":
-        if _one_edit(x, y) and not _digit_substituted(x, y):
-            return "one_edit"
-        return "same_local" if x.split("@")[0] == y.split("@")[0] else "else"
-    if kind == "phone":
-        dx, dy = x.lstrip("+"), y.lstrip("+")
-        return "last_8" if len(dx) >= 8 and len(dy) >= 8 and dx[-8:] == dy[-8:] else "else"
-    if kind == "numeric":
-        scale = max(abs(x), abs(y))
-        diff = abs(x - y) / scale if scale else 0.0
-        return "within_1pct" if diff <= 0.01 else "within_10pct" if diff <= 0.1 else "else"
-    return "else"
+    return DIFFERENT.get(kind, _else_label)(x, y)
 
 
 def default_params(kind: str, levels: tuple[str, ...]) -> FSFieldParams:
@@ -199,9 +225,12 @@ class FSScorer:
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]
         self._norms = [_remembering(sp.norm) if sp.kind in MEMO_KINDS else sp.norm for sp in self.specs]
-        self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._lc = LevelComputer(self.specs, level_label, _close)
+        self._cache = RecordCache.shared(tuple((sp.field, sp.kind) for sp in self.specs))
+        self._lc = LevelComputer.shared(self.specs, DIFFERENT, _close)
         self._w = [self.weights[sp.field] for sp in self.specs]
+        # indices of the fields a score requires ([-1]: one of them is not a field of the rule, never scored)
+        self._require = [self._fields.index(f) if f in self._fields else -1 for f in rule.require]
+        self._require.sort()
         self._tf_memo: list[dict[Any, float] | None] = []
         self._reset_tf()
 
@@ -215,6 +244,8 @@ class FSScorer:
 
     def _reset_tf(self) -> None:
         self._tf_memo = [{} if sp.field in self.tf else None for sp in self.specs]
+        self._words: dict[tuple[int, int, float, float | None], str] = {}
+        self._plans: dict[tuple[int, ...], tuple[list[float], list[tuple[int, int]]] | list[float | None]] = {}
 
     # ---- levels -----------------------------------------------------------------------------------
     def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,12 +264,9 @@ class FSScorer:
             hit = self._cache.get(key)
         except TypeError:           # an unhashable value (a list): no caching
             return self.normalised_tuple(record)
-        if hit is not None:
-            return hit
-        if len(self._cache) >= CACHE_RECORDS:
-            self._cache.clear()
-        norm = self._cache[key] = self.normalised_tuple(record)
-        return norm
+        if hit is None:
+            hit = self._cache.put(key, self.normalised_tuple(record))
+        return hit
 
     def _cached(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return dict(zip(self._fields, self.normalised_cached(record)))
@@ -253,6 +281,10 @@ class FSScorer:
         """Levels of two normalised tuples (``normalised_tuple``)."""
         return self._lc.levels(a, b)
 
+    def tuple_vector(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[int, ...]:
+        """``tuple_levels`` as a tuple (remembered per pair; what training counts)."""
+        return self._lc.vector(a, b)
+
     # ---- weights ----------------------------------------------------------------------------------
     def tf_adjustment(self, field: str, value: Any) -> float:
         t = self.tf.get(field)
@@ -264,27 +296,43 @@ class FSScorer:
     def _total(self, ta: tuple[Any, ...], tb: tuple[Any, ...]) -> float | None:
         """The match probability of two normalised tuples (None: the rule does not apply); the same number
         as ``score`` gives, without building the per-field evidence."""
-        ws = []
-        for k, lv in enumerate(self._lc.levels(ta, tb)):
-            if lv == NOT_COMPARED:
+        vec = self._lc.vector(ta, tb)
+        plan = self._plans.get(vec)
+        if plan is None:
+            plan = self._plans[vec] = self._plan(vec)
+        if type(plan) is not tuple:         # the probability itself (no term frequency involved), or None
+            return plan[0]
+        ws, slots = plan
+        ws = list(ws)
+        for pos, k in slots:
+            memo = self._tf_memo[k]
+            v = ta[k]
+            adj = memo.get(v)
+            if adj is None:
+                adj = memo[v] = self.tf_adjustment(self._fields[k], v)
+            ws[pos] += adj
+        return self.probability(self.prior_weight + sum(ws))
+
+    def _plan(self, vec: tuple[int, ...]) -> tuple[list[float], list[tuple[int, int]]] | list[float | None]:
+        """What a level vector contributes, worked out once per distinct vector: the weights of its compared
+        fields in field order and where a term-frequency adjustment goes (position, field index); or, when no
+        adjustment applies, ``[probability]`` (``[None]``: the rule does not apply). Same arithmetic as
+        ``score``: each field's weight (plus its adjustment), summed in field order, plus the prior."""
+        ws: list[float] = []
+        slots: list[tuple[int, int]] = []
+        for k, lv in enumerate(vec):
+            if lv < 0:              # NOT_COMPARED
                 continue
-            w = self._w[k][lv]
-            if lv == 0:
-                memo = self._tf_memo[k]
-                if memo is not None:
-                    v = ta[k]
-                    adj = memo.get(v)
-                    if adj is None:
-                        adj = memo[v] = self.tf_adjustment(self._fields[k], v)
-                    w += adj
-            ws.append((k, w))
+            if lv == 0 and self._tf_memo[k] is not None:
+                slots.append((len(ws), k))
+            ws.append(self._w[k][lv])
         if len(ws) < self.rule.min_fields:
-            return None
-        if self.rule.require:
-            present = {self._fields[k] for k, _w in ws}
-            if any(f not in present for f in self.rule.require):
-                return None
-        return self.probability(self.prior_weight + sum([w for _k, w in ws]))
+            return [None]
+        if self._require and (self._require[0] < 0 or any(vec[k] == NOT_COMPARED for k in self._require)):
+            return [None]
+        if slots:
+            return ws, slots
+        return [self.probability(self.prior_weight + sum(ws))]
 
     def probabilities(self, record: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> list[float | None]:
         """The match probability of ``record`` against each of ``others`` (None where the rule does not apply)."""
@@ -327,31 +375,77 @@ class FSScorer:
 
     def evidence(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         """(``score``'s weights per field, ``explain``'s evidence) of a pair, its levels computed once."""
-        na = self._cached(a)
-        levels = self._lc.levels(self.normalised_cached(a), self.normalised_cached(b))
-        fw = self.field_weights(levels, na)
-        rounded = {f: round(w, 2) for f, w in fw.items()}
-        total = self.prior_weight + sum(fw.values())
+        ta = self.normalised_cached(a)
+        levels = self._lc.levels(ta, self.normalised_cached(b))
+        fw: dict[str, float] = {}           # field_weights(levels, ...), with each field's sentence
         words = []
-        for s, lv in zip(self.specs, levels):
+        for k, (s, lv) in enumerate(zip(self.specs, levels)):
             if lv == NOT_COMPARED:
                 words.append(f"{s.field}: not compared (missing on one side)")
                 continue
-            label = s.levels[lv]
-            w = fw[s.field]
-            text = WORDS.get(label, label).format(other=s.swap_with)
-            odds = 2 ** abs(w)
-            direction = "for" if w >= 0 else "against"
-            odds_text = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
-            tf = ""
-            if lv == 0 and s.field in self.tf:
-                tf = f", {self.tf_adjustment(s.field, na.get(s.field)):+.1f} bits for how common the value is"
-            words.append(f"{s.field}: {text} ({w:+.1f} bits, {odds_text}x {direction} the same entity{tf})")
+            w = self._w[k][lv]
+            adj = None
+            if lv == 0 and self._tf_memo[k] is not None:
+                adj = self.tf_adjustment(s.field, ta[k])
+                w += adj
+            fw[s.field] = w
+            key = (k, lv, w, adj)
+            text = self._words.get(key)
+            if text is None:
+                if len(self._words) >= MEMO_PAIRS:
+                    self._words.clear()
+                text = self._words[key] = self._sentence(s, lv, w, adj)
+            words.append(text)
+        rounded = {f: round(w, 2) for f, w in fw.items()}
+        total = self.prior_weight + sum(fw.values())
         p = self.probability(total)
         words.append(f"prior {self.prior_weight:+.1f} bits; total {total:+.1f} bits: match probability {p:.6f}")
         return rounded, {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
                          "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
                          "trained": self.model is not None}
+
+
+    @staticmethod
+    def _sentence(s: FieldSpec, lv: int, w: float, adj: float | None) -> str:
+        """One compared field's evidence in words."""
+        label = s.levels[lv]
+        text = WORDS.get(label, label).format(other=s.swap_with)
+        odds = 2 ** abs(w)
+        direction = "for" if w >= 0 else "against"
+        odds_text = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
+        tf = "" if adj is None else f", {adj:+.1f} bits for how common the value is"
+        return f"{s.field}: {text} ({w:+.1f} bits, {odds_text}x {direction} the same entity{tf})"
+
+
+class RecordCache:
+    """Normalised records by their raw values, shared by every scorer that reads the same fields the same
+    way (training's scorer and the trained one normalise each record once between them). Two generations
+    of ``CACHE_RECORDS``: when the newer is full it becomes the older and the oldest are forgotten; a hit
+    in the older generation is not copied forward, so a pass over more records than one generation holds
+    still finds all of them the second time."""
+
+    _by_fields: ClassVar[dict[tuple[tuple[str, str], ...], RecordCache]] = {}
+
+    def __init__(self) -> None:
+        self._new: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._old: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    @classmethod
+    def shared(cls, fields: tuple[tuple[str, str], ...]) -> RecordCache:
+        cache = cls._by_fields.get(fields)
+        if cache is None:
+            cache = cls._by_fields[fields] = cls()
+        return cache
+
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        hit = self._new.get(key)
+        return hit if hit is not None else self._old.get(key)
+
+    def put(self, key: tuple[Any, ...], value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if len(self._new) >= CACHE_RECORDS:
+            self._old, self._new = self._new, {}
+        self._new[key] = value
+        return value
 
 
 def _remembering(norm: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -105,21 +105,21 @@ class _Index:
 
     def __init__(self, matcher: RuleMatcher) -> None:
         self.matcher = matcher
-        self.keys: dict[tuple[str, str], list[str]] = {}
+        self.keys: dict[tuple[str, str], list[Candidate]] = {}      # each record's candidate, made once
         self.data: dict[str, dict[str, Any]] = {}
 
     def add(self, rid: str, rec: dict[str, Any]) -> list[tuple[str, str]]:
         self.data[rid] = rec
         ks = self.matcher.keys(rec)
         for k in ks:
-            ids = self.keys.setdefault(k, [])
-            if len(ids) <= self.matcher.max_block or not k[0].startswith("b:"):
-                ids.append(rid)
+            found = self.keys.setdefault(k, [])
+            if len(found) <= self.matcher.max_block or not k[0].startswith("b:"):
+                found.append(Candidate(rid, *k))
         return ks
 
     def candidates(self, keys: Sequence[tuple[str, str]], exclude: str | None = None) -> list[Candidate]:
-        return [Candidate(rid, name, value) for name, value in keys for rid in self.keys.get((name, value), ())
-                if rid != exclude]
+        get = self.keys.get
+        return [c for k in keys for c in get(k, ()) if c.golden_id != exclude]
 
 
 def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path | None = None) -> tuple[list[Pair], dict[str, int]]:
