@@ -43,10 +43,11 @@ def _render_business(b: dict[str, Any]) -> None:
     """Orders created in the ERPs with what came back to the deals; catalogue, invoices, receivables, KPIs per CRM."""
     for o in b.get("orders") or ():
         back = o["back_on_deal"]
-        console.print(f"order to cash: {o['crm']} won deal {o['deal']!r} -> {o['erp']} sales order "
+        where = "deal" if o.get("entity", "opportunity") == "opportunity" else "CRM order"
+        console.print(f"order to cash: {o['crm']} won {where} {o['deal']!r} -> {o['erp']} sales order "
                       f"{o['order_number'] or '(no number yet)'} ({o['order_status']}, {o['order_lines']} lines, "
-                      f"net {o['net_amount']} {o['currency']}); back on the deal: number {back['erp_order_number']}, "
-                      f"status {back['order_status']}, {back['delivery_status']}, {back['billing_status']}",
+                      f"net {o['net_amount']} {o['currency']}); back on the {where}: "
+                      + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in back.items()),
                       markup=False, highlight=False)
     if b.get("orders_created"):
         console.print("sales orders created by Concord: " + ", ".join(

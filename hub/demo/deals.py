@@ -1,5 +1,6 @@
 """Sales reps win deals between the demo's two cycles: one won opportunity with two product lines per CRM that
-has deal lines, for an account that its fulfilling ERP holds as a customer, with products that ERP sells.
+has deal lines (Salesforce, Fxiaoke), or the won deal's sales order where deals have no lines (Zoho), for an
+account that its fulfilling ERP holds as a customer, with products that ERP sells.
 
 The deals are written through the CRM's connector (the rep's UI writes the same objects): Salesforce an
 Opportunity with OpportunityLineItems by Product2Id (the connector resolves the standard price book entries),
@@ -35,8 +36,19 @@ def _fxiaoke(account: str, name: str, currency: str, lines: Lines, today: str) -
                 for n, (pid, q, p) in enumerate(lines, 1)]}
 
 
-WON_DEAL: dict[str, Callable[[str, str, str, Lines, str], dict[str, Any]]] = {
-    "salesforce": _salesforce, "fxiaoke": _fxiaoke}
+def _zoho_crm(account: str, name: str, currency: str, lines: Lines, today: str) -> dict[str, Any]:
+    """Zoho deals have no lines: the rep raises the won deal's Sales Order (Ordered_Items); its Subject is left to
+    the connector ("Order <Purchase_Order>", connectors/zoho_crm/README.md)."""
+    return {"Account_Name": {"id": account}, "Purchase_Order": name, "Order_Date": today, "Status": "Created",
+            "Currency": currency, "Ordered_Items": [
+                {"Product_Name": {"id": pid}, "Quantity": float(q), "List_Price": float(p)} for pid, q, p in lines]}
+
+
+Build = Callable[[str, str, str, Lines, str], dict[str, Any]]
+#: per CRM: what the rep writes (a won deal with lines: opportunity; a sales order: sales_order) and how
+WON_DEAL: dict[str, tuple[str, Build]] = {
+    "salesforce": ("opportunity", _salesforce), "fxiaoke": ("opportunity", _fxiaoke),
+    "zoho_crm": ("sales_order", _zoho_crm)}
 
 
 def _linked(conn: Any, entity: str, system: str) -> dict[str, str]:
@@ -72,14 +84,15 @@ def plan_deal(conn: Any, crm: str, erp: str) -> tuple[str, str, Lines] | None:
     return accounts[shared[0]], currency, lines
 
 
-def win_deals(wh: Any, ctx: Any, routes: dict[str, str], mappings: dict[str, Any],
+def win_deals(wh: Any, ctx: Any, routes: dict[str, str],
               today: dt.date | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """One won deal per CRM of ``routes`` that has deal lines; returns (deals, notes)."""
+    """One won deal (or, where deals have no lines, its sales order) per CRM of ``routes``; returns (deals, notes)."""
     day = (today or dt.date.today()).isoformat()
     deals, notes = [], []
     for crm, erp in sorted(routes.items()):
-        build = WON_DEAL.get(crm)
-        if build is None:
+        entity, build = WON_DEAL.get(crm, ("", None))
+        if build is None or entity not in ctx.project.config.entities or \
+                crm not in ctx.project.config.entities[entity].sources:
             continue
         with wh.tx() as conn:
             plan = plan_deal(conn, crm, erp)
@@ -88,7 +101,7 @@ def win_deals(wh: Any, ctx: Any, routes: dict[str, str], mappings: dict[str, Any
             continue
         account, currency, lines = plan
         name = f"Demo deal {crm} for {erp}"
-        source = mappings[crm].source
+        source = ctx.project.mapping(entity, crm).source
         try:
             [res] = ctx.connector(crm).write(source, [Change(op="create", entity=source, fields=build(
                 account, name, currency, lines, day), idempotency_key=f"demo-deal-{crm}")])
@@ -98,6 +111,7 @@ def win_deals(wh: Any, ctx: Any, routes: dict[str, str], mappings: dict[str, Any
         if not res.ok:
             notes.append(f"{crm}: the demo deal was refused ({res.error})")
             continue
-        deals.append({"crm": crm, "erp": erp, "deal_id": str(res.target_id), "deal": name, "currency": currency,
+        deals.append({"crm": crm, "erp": erp, "entity": entity, "deal_id": str(res.target_id), "deal": name,
+                      "currency": currency,
                       "lines": [{"product_id": p, "quantity": str(q), "unit_price": str(u)} for p, q, u in lines]})
     return deals, notes

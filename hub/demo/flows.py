@@ -8,7 +8,9 @@ The rules come from the shipped scenario packs (``hub/packs``), spread over the 
 - **order to cash**: each CRM sells for one ERP (:data:`FULFILMENT`: Salesforce -> Oracle, Fxiaoke -> NAV,
   Zoho -> SAP; the first ERP present otherwise). The CRM's opportunity mapping sets ``fulfilment_erp`` (a project
   field, ``extensions:``) to that ERP, the pack's derivation copies it onto the order, and each ERP's sync rule
-  creates only the orders meant for it (``when: fulfilment_erp eq <erp>``);
+  creates only the orders meant for it (``when: fulfilment_erp eq <erp>``, dated from go-live on). A CRM whose
+  deals have no lines (Zoho) sells through its own sales orders: its sales_order mapping sets ``fulfilment_erp``,
+  its orders are created in the ERP as they are, and the ERP's number and status come back to them;
 - **invoices and payments**: ERP invoices matched with the CRMs' invoice records by number, written to the CRMs
   that hold invoices, and rolled up on the account (the pack's ``receivables`` roll-up);
 - **KPIs**: the pack's ``kpis:`` (lifetime value, credit exposure from ``customer_kpi``) on the account.
@@ -24,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from concord.hub.cli.scenario_packs import _writes, add_mapping_rules, kpi_rules, load_pack
+from concord.hub.cli.scenario_packs import _reads, _writes, add_mapping_rules, kpi_rules, load_pack
 from concord.hub.demo.profiles import CRM, ERP
 
 #: which ERP fulfils each CRM's won deals
@@ -73,21 +75,31 @@ def add_flows(doc: dict[str, Any], roles: Mapping[str, str], mappings: Mapping[s
                      for n in crms["product"]]}
     routes: dict[str, str] = {}
     if erps["sales_order"] and crms["opportunity"]:
-        for n in crms["opportunity"]:
+        # deals with lines become orders (the derivation); a CRM whose deals have none (Zoho) sells through its own
+        # sales orders, which are created in the ERP as they are
+        by_deal = [n for n in crms["opportunity"] if _reads(_load(folder, mappings[n]["opportunity"]), "lines")]
+        by_order = [n for n in crms["sales_order"] if n not in by_deal]
+        for n in by_deal + by_order:
             erp = fulfilment(n, erps["sales_order"])
             if erp:
                 routes[n] = erp
-                add_mapping_rules(folder / mappings[n]["opportunity"], {ROUTE_FIELD: f"{{const: {erp}}}"},
+                entity = "opportunity" if n in by_deal else "sales_order"
+                add_mapping_rules(folder / mappings[n][entity], {ROUTE_FIELD: f"{{const: {erp}}}"},
                                   "demo: the ERP that fulfils this CRM's won deals (hub/demo/flows.py)")
         back = list(o2c["entities"]["opportunity"]["sync"][0]["fields"])
         entities["opportunity"] = {
             "sources": src("opportunity"), "survivorship": {"strategy": "latest", "priority": crms["opportunity"]},
             "sync": [{"target": n, "mode": "update_only", "fields": _keep(folder, mappings[n]["opportunity"], back)}
-                     for n in crms["opportunity"]]}
+                     for n in by_deal]}
         entities["sales_order"] = {
-            "sources": src("sales_order"), "survivorship": {"strategy": "priority", "priority": erps["sales_order"]},
-            "sync": [{"target": n, "mode": "create", "when": [{"field": ROUTE_FIELD, "eq": n}]}
-                     for n in erps["sales_order"] if n in routes.values()]}
+            "sources": {n: {"mapping": mappings[n]["sales_order"]} for n in erps["sales_order"] + by_order},
+            "survivorship": {"strategy": "priority", "priority": erps["sales_order"] + by_order},
+            # orders from go-live on only: a CRM's past orders are history (their ERP orders exist)
+            "sync": [{"target": n, "mode": "create", "when": [{"field": ROUTE_FIELD, "eq": n},
+                                                                {"field": "order_date", "ge": golive}]}
+                     for n in erps["sales_order"] if n in routes.values()]
+            + [{"target": n, "mode": "update_only",
+                "fields": _keep(folder, mappings[n]["sales_order"], ["order_number", "status"])} for n in by_order]}
         for e in ("opportunity", "sales_order"):
             ext[e] = {"fields": {ROUTE_FIELD: {"type": "string", "max_length": 64,
                                                "description": "The ERP that fulfils the deal (demo routing)"}}}

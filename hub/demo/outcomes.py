@@ -37,16 +37,21 @@ def orders(conn: Any, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     opp_links, so_links = _links(conn, "opportunity"), _links(conn, "sales_order")
     out = []
     for d in deals:
-        gid = opp_links.get(d["crm"], {}).get(d["deal_id"])
-        opp = opps.get(gid or "", {})
-        so_gid = opp.get("order_ref")
-        so = sos.get(so_gid or "", {})
+        if d.get("entity") == "sales_order":          # the CRM's own order (Zoho): the ERP's answers are on it
+            gid, so_gid = None, so_links.get(d["crm"], {}).get(d["deal_id"])
+            so = sos.get(so_gid or "", {})
+            back = {"erp_order_number": so.get("order_number"), "order_status": so.get("status")}
+        else:
+            gid = opp_links.get(d["crm"], {}).get(d["deal_id"])
+            opp = opps.get(gid or "", {})
+            so_gid = opp.get("order_ref")
+            so = sos.get(so_gid or "", {})
+            back = {f: opp.get(f) for f in ("erp_order_number", "order_status", "delivery_status", "billing_status")}
         erp_ids = [sid for sid, g in so_links.get(d["erp"], {}).items() if g == so_gid]
         out.append({**d, "opportunity": gid, "order": so_gid, "erp_record": erp_ids[0] if erp_ids else None,
                     "order_number": so.get("order_number"), "order_status": so.get("status"),
                     "order_lines": len(so.get("lines") or ()), "net_amount": so.get("net_amount"),
-                    "back_on_deal": {f: opp.get(f) for f in ("erp_order_number", "order_status", "delivery_status",
-                                                             "billing_status")}})
+                    "back_on_deal": back})
     return out
 
 

@@ -34,7 +34,7 @@ PROFILES: dict[str, Profile] = {
     "salesforce": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},
                           ("product", "opportunity")),
     "zoho_crm": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},
-                        ("product", "opportunity", "invoice")),
+                        ("product", "opportunity", "sales_order", "invoice")),
     "fxiaoke": Profile(CRM, ("account", "contact"), {"account": "update_only", "contact": "update_only"},
                        ("product", "opportunity", "invoice")),
 }

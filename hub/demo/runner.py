@@ -250,15 +250,15 @@ def win_deals(demo: Demo, project: Any) -> None:
     wh = Warehouse.open(demo.warehouse_url, migrate=False)
     ctx = RunContext.create(project, wh)
     try:
-        maps = {crm: project.mapping("opportunity", crm) for crm in routes}
-        deals, notes = win(wh, ctx, routes, maps)
+        deals, notes = win(wh, ctx, routes)
     finally:
         ctx.close()
         wh.dispose()
     demo.deals.extend(deals)
     demo.notes.extend(notes)
     for d in deals:
-        demo.say(f"won deal in {d['crm']} ({d['deal_id']}, {len(d['lines'])} lines), fulfilled by {d['erp']}")
+        what = "won deal" if d["entity"] == "opportunity" else "sales order of a won deal"
+        demo.say(f"{what} in {d['crm']} ({d['deal_id']}, {len(d['lines'])} lines), fulfilled by {d['erp']}")
 
 
 def business(demo: Demo) -> dict[str, Any]:
