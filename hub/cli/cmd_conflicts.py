@@ -62,17 +62,12 @@ def register(app: typer.Typer) -> None:
 def c_list(config: str = ConfigOpt, warehouse: str = WarehouseOpt, json_out: bool = JsonOpt,
            all_: bool = typer.Option(False, "--all", help="Include decided and applied conflicts."),
            limit: int = typer.Option(100)) -> None:
-    from sqlalchemy import select
-
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores import conflicts as conflict_store
 
     project, wh = load(config, warehouse)
-    c = T.conflict.c
-    q = select(T.conflict).order_by(c.id.desc()).limit(limit)
-    if not all_:
-        q = q.where(c.status == "open")
+    q = conflict_store.listing(status=None if all_ else conflict_store.ConflictStatus.OPEN, newest_first=True)
     with wh.tx() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+        rows = [dict(r._mapping) for r in conn.execute(q.limit(limit))]
     if json_out:
         print_json(rows)
         return

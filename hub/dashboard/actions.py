@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from concord.hub.engine import conflicts
+from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import deadletters, quarantine
 from concord.hub.errors import ConfigError
 from concord.hub.warehouse import Warehouse
@@ -31,11 +32,10 @@ def resolve_conflict(wh: Warehouse, conflict_id: int, *, side: str | None, value
                      now: dt.datetime) -> dict[str, Any]:
     """Record a person's resolution through ``hub.engine.conflicts.resolve``; the next cycle applies it to the
     golden record (status ``applied``) and plans the writes."""
-    c = T.conflict.c
     if side is not None and side not in SIDES:
         raise ActionError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
     with wh.tx() as conn:
-        row = conn.execute(select(T.conflict).where(c.id == conflict_id)).first()
+        row = conflict_store.get(conn, conflict_id)
         if row is None:
             raise ActionError(f"conflict {conflict_id} does not exist")
         if row.status != "open":

@@ -14,7 +14,10 @@ from sqlalchemy.orm import aliased
 
 from concord.hub.config.loader import Project
 from concord.hub.dashboard.health import verdict
+from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores.conflicts import ConflictStatus
 from concord.hub.warehouse import tables as T
 
 PAGE = 50
@@ -133,15 +136,14 @@ def systems_usage(conn: Connection, project: Project, now: dt.datetime) -> list[
 
 
 def counts(conn: Connection) -> dict[str, Any]:
-    c, q, o, g = T.conflict.c, T.quarantine.c, T.outbox.c, T.golden.c
+    q, o = T.quarantine.c, T.outbox.c
     return {
-        "conflicts": conn.execute(select(func.count()).where(c.status == "open")).scalar() or 0,
+        "conflicts": conflict_store.count_open(conn),
         "quarantine": conn.execute(select(func.count()).where(q.status == "open")).scalar() or 0,
         "dead": conn.execute(select(func.count()).where(o.status == "dead")).scalar() or 0,
         "pending": conn.execute(select(func.count()).where(o.status.in_(["pending", "failed"]))).scalar() or 0,
         "review": conn.execute(select(func.count()).select_from(review_stmt().subquery())).scalar() or 0,
-        "golden": {x.entity: x.n for x in conn.execute(
-            select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))},
+        "golden": golden_store.count_by_entity(conn),
     }
 
 
@@ -174,15 +176,9 @@ def run_detail(conn: Connection, run_id: int) -> dict[str, Any] | None:
 
 
 # ---- work queues ---------------------------------------------------------------------------------
-def conflicts(conn: Connection, *, status: str = "open", entity: str | None = None, page: int = 1) -> Page:
-    c = T.conflict.c
-    g = T.golden.c
-    stmt = (select(T.conflict, g.title).select_from(T.conflict.outerjoin(
-        T.golden, and_(g.entity == c.entity, g.golden_id == c.golden_id)))
-        .where(c.status == status).order_by(c.id.desc() if status != "open" else c.id))
-    if entity:
-        stmt = stmt.where(c.entity == entity)
-    return _page(conn, stmt, page)
+def conflicts(conn: Connection, *, status: ConflictStatus = ConflictStatus.OPEN, entity: str | None = None, page: int = 1) -> Page:
+    return _page(conn, conflict_store.listing(status=status, entity=entity or None, with_title=True),
+                 page)
 
 
 def quarantine(conn: Connection, *, system: str | None = None, entity: str | None = None, page: int = 1) -> Page:

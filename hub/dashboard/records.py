@@ -15,6 +15,7 @@ from concord.hub.config.loader import Project
 from concord.hub.dashboard.queries import PAGE, Page
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse import views
+from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
 
 EMAIL_TABLES = ("account", "contact")
@@ -103,13 +104,13 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
                   or (want is not None and f in s["canonical"] and s["canonical"].get(f) is None)} for s in sources]
         grid.append({"field": f, "golden": want, "cells": cells, "lineage": lineage.get(f),
                      "differs": any(c["differs"] for c in cells)})
-    md, o, c, q = T.match_decision.c, T.outbox.c, T.conflict.c, T.quarantine.c
+    md, o, q = T.match_decision.c, T.outbox.c, T.quarantine.c
     decisions = [dict(d._mapping) for d in conn.execute(
         select(T.match_decision).where(md.entity == entity, md.golden_id == golden_id).order_by(md.id.desc()).limit(PAGE))]
     writes = [dict(w._mapping) for w in conn.execute(
         select(T.outbox).where(o.entity == entity, o.golden_id == golden_id).order_by(o.id.desc()).limit(PAGE))]
     conflicts = [dict(w._mapping) for w in conn.execute(
-        select(T.conflict).where(c.entity == entity, c.golden_id == golden_id).order_by(c.id.desc()).limit(PAGE))]
+        conflict_store.listing(status=None, entity=entity, golden_id=golden_id).limit(PAGE))]
     quarantined = []
     for link in links:
         quarantined += [dict(w._mapping) for w in conn.execute(

@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from concord.hub.config.model import EntityConfig
 from concord.hub.engine.context import RunContext
 from concord.hub.survive import Lineage
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores.conflicts import ConflictStatus
 
 
 @dataclass(frozen=True)
@@ -103,45 +104,29 @@ def record(ctx: RunContext, conn: Connection, entity: str, cases: list[tuple[str
     if not cases:
         return
     now = ctx.now()
-    c = T.conflict.c
-    open_rows = {}
-    held = sorted({gid for gid, k in cases if k.decision == "hold"})
-    for i in range(0, len(held), 500):
-        for r in conn.execute(select(c.id, c.golden_id, c.field).where(
-                c.entity == entity, c.status == "open", c.golden_id.in_(held[i:i + 500]))):
-            open_rows[(r.golden_id, r.field)] = r.id
+    open_rows = conflict_store.open_ids(conn, entity, (gid for gid, k in cases if k.decision == "hold"))
     inserts = []
     for gid, k in cases:
         systems = [s for s in (k.left_system, k.right_system) if s]
         if k.decision == "hold" and (gid, k.field) in open_rows:
-            conn.execute(update(T.conflict).where(c.id == open_rows[(gid, k.field)])
-                         .values(right=k.right, systems=systems))
+            conflict_store.update_held(conn, open_rows[(gid, k.field)], right=k.right, systems=systems)
             continue
         res = None if k.decision == "hold" else {
             "policy": k.policy, "winner": k.right_system if k.decision == "take" else k.left_system,
             "value": k.right if k.decision == "take" else k.left}
+        held = k.decision == "hold"
         inserts.append({"entity": entity, "golden_id": gid, "field": k.field, "systems": systems, "base": k.base,
-                        "left": k.left, "right": k.right, "status": "open" if k.decision == "hold" else "auto",
-                        "resolution": res, "created_at": now, "resolved_at": None if k.decision == "hold" else now})
-    if inserts:
-        conn.execute(T.conflict.insert(), inserts)
-
-
-def held_fields(conn: Connection, entity: str, golden_ids: list[str]) -> set[tuple[str, str]]:
-    c = T.conflict.c
-    out: set[tuple[str, str]] = set()
-    for i in range(0, len(golden_ids), 500):
-        out.update((r.golden_id, r.field) for r in conn.execute(select(c.golden_id, c.field).where(
-            c.entity == entity, c.status == "open", c.golden_id.in_(golden_ids[i:i + 500]))))
-    return out
+                        "left": k.left, "right": k.right,
+                        "status": ConflictStatus.OPEN if held else ConflictStatus.AUTO,
+                        "resolution": res, "created_at": now, "resolved_at": None if held else now})
+    conflict_store.add(conn, inserts)
 
 
 def apply_resolutions(ctx: RunContext, conn: Connection, entity: str, keys_of: Any) -> int:
     """Write people's resolutions into the golden records and queue them for planning."""
     from concord.hub.engine.golden import load_golden, save_golden
 
-    c = T.conflict.c
-    rows = list(conn.execute(select(T.conflict).where(c.entity == entity, c.status == "resolved").order_by(c.id)))
+    rows = conflict_store.resolved(conn, entity)
     if not rows:
         return 0
     states = load_golden(conn, entity, {r.golden_id for r in rows})
@@ -159,20 +144,19 @@ def apply_resolutions(ctx: RunContext, conn: Connection, entity: str, keys_of: A
         st.dirty_data, st.touched = True, True
         st.dirty_lineage.add(r.field)
     save_golden(ctx, conn, entity, states.values(), keys_of)
-    conn.execute(update(T.conflict).where(c.id.in_([r.id for r in rows])).values(status="applied"))
+    conflict_store.mark_applied(conn, [r.id for r in rows])
     return len(rows)
 
 
 def resolve(conn: Connection, conflict_id: int, *, value: Any = None, side: str | None = None, by: str = "cli",
             now: Any = None) -> dict[str, Any]:
     """A person's decision: take the left or right value, or enter one. Applied at the next cycle."""
-    c = T.conflict.c
-    row = conn.execute(select(T.conflict).where(c.id == conflict_id)).first()
-    if row is None or row.status != "open":
+    row = conflict_store.get(conn, conflict_id)
+    if row is None or row.status != ConflictStatus.OPEN:
         raise ValueError(f"conflict {conflict_id} is not open")
     if side in ("left", "right"):
         value = row.left if side == "left" else row.right
     resolution = {"value": value, "side": side or "value", "by": by}
-    conn.execute(update(T.conflict).where(c.id == conflict_id).values(status="resolved", resolution=resolution,
-                                                                      resolved_at=now))
+    if not conflict_store.decide(conn, conflict_id, resolution, now):
+        raise ValueError(f"conflict {conflict_id} is not open")
     return resolution

@@ -22,6 +22,8 @@ from concord.hub.engine.pull import pull_stream
 from concord.hub.engine.push import push_entity
 from concord.hub.errors import HubError
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import golden as golden_store
 
 log = logging.getLogger("concord.cycle")
 
@@ -297,16 +299,12 @@ def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direc
 
 
 def _totals(ctx: RunContext, summary: RunSummary) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     with ctx.warehouse.tx() as conn:
-        g = T.golden.c
-        summary.golden_records = {r.entity: r.n for r in conn.execute(
-            select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
-        summary.conflicts_open = conn.execute(select(func.count()).select_from(T.conflict)
-                                              .where(T.conflict.c.status == "open")).scalar() or 0
+        summary.golden_records = golden_store.count_by_entity(conn)
+        summary.conflicts_open = conflict_store.count_open(conn)
         if ctx.run_id is not None:
             started = conn.execute(select(T.run.c.started_at).where(T.run.c.id == ctx.run_id)).scalar()
             if started is not None:
-                summary.conflicts_raised = conn.execute(select(func.count()).select_from(T.conflict).where(
-                    T.conflict.c.created_at >= started)).scalar() or 0
+                summary.conflicts_raised = conflict_store.count_raised_since(conn, started)

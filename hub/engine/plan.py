@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from concord.hub.config.model import SyncRule
 from concord.hub.contracts import EntitySpec
-from concord.hub.engine.conflicts import held_fields
+from concord.hub.warehouse.stores.conflicts import held_fields
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.crashpoints import crashpoint
 from concord.hub.engine.util import idempotency_key, relaxed_gc, stable_hash

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from concord.hub.engine.conflicts import held_fields
+from concord.hub.warehouse.stores.conflicts import held_fields
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.plan import PlannedChange, _enqueue, plan_record
 from concord.hub.warehouse import tables as T

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from concord.hub.config.loader import Project
 from concord.hub.warehouse import Warehouse
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
 
 
@@ -34,13 +36,11 @@ def status(project: Project, wh: Warehouse) -> dict[str, Any]:
                     "system": system, "entity": entity, "cursor": cursors.get((system, entity)),
                     "staged": staged.get((system, entity), 0), "quarantined": quarantined.get((system, entity), 0),
                     "last_pull": last.get((system, entity, "pull")), "last_push": last.get((system, entity, "push"))})
-        g, o = T.golden.c, T.outbox.c
-        out["golden"] = {x.entity: x.n for x in conn.execute(
-            select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
+        o = T.outbox.c
+        out["golden"] = golden_store.count_by_entity(conn)
         out["outbox"] = {x.status: x.n for x in conn.execute(select(o.status, func.count().label("n")).group_by(o.status))}
         out["waiting"] = outbox_store.waiting_summary(conn)   # queued writes that wait, and why
-        out["conflicts_open"] = conn.execute(select(func.count()).select_from(T.conflict)
-                                             .where(T.conflict.c.status == "open")).scalar()
+        out["conflicts_open"] = conflict_store.count_open(conn)
         lr = conn.execute(select(T.run).order_by(T.run.c.id.desc()).limit(1)).first()
         out["last_run"] = None if lr is None else {"id": lr.id, "mode": lr.mode, "status": lr.status,
                                                    "started_at": lr.started_at, "finished_at": lr.finished_at}

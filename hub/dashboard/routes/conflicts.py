@@ -9,19 +9,20 @@ from fastapi.responses import HTMLResponse, Response
 from concord.hub.dashboard import actions, queries
 from concord.hub.dashboard.auth import Principal
 from concord.hub.dashboard.web import Id, PageNo, back, operator, page_links, reader, render, state
+from concord.hub.warehouse.stores.conflicts import ConflictStatus
 
 router = APIRouter()
-STATUSES = ("open", "resolved", "applied", "auto")   # held; decided by a person; applied to golden; by policy
+STATUSES = tuple(ConflictStatus)     # held; decided by policy; decided by a person; applied to golden
 
 
 @router.get("/conflicts", response_class=HTMLResponse)
 def conflicts(request: Request, status: str = "open", entity: str = "", page: PageNo = 1,
               _p: Principal = Depends(reader)) -> HTMLResponse:
     st = state(request)
-    status = status if status in STATUSES else "open"
+    chosen = ConflictStatus(status) if status in STATUSES else ConflictStatus.OPEN
     with st.warehouse.engine.connect() as conn:
-        pg = queries.conflicts(conn, status=status, entity=entity or None, page=page)
-    return render(request, "conflicts.html", page=pg, links=page_links(request, pg), status=status, entity=entity,
+        pg = queries.conflicts(conn, status=chosen, entity=entity or None, page=page)
+    return render(request, "conflicts.html", page=pg, links=page_links(request, pg), status=str(chosen), entity=entity,
                   statuses=STATUSES,
                   entities=st.project.entity_order())
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
@@ -153,3 +153,10 @@ def entity_is_empty(conn: Connection, entity: str) -> bool:
     g, x = T.golden.c, T.xref.c
     return (conn.execute(select(g.golden_id).where(g.entity == entity).limit(1)).first() is None
             and conn.execute(select(x.golden_id).where(x.entity == entity).limit(1)).first() is None)
+
+
+def count_by_entity(conn: Connection) -> dict[str, int]:
+    """Live (not deleted) golden records per entity."""
+    g = T.golden.c
+    return {r.entity: r.n for r in conn.execute(
+        select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
