@@ -225,6 +225,7 @@ class FSScorer:
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]
         self._norms = [_remembering(sp.norm) if sp.kind in MEMO_KINDS else sp.norm for sp in self.specs]
+        self._pinned: dict[int, tuple[Mapping[str, Any], tuple[Any, ...]]] = {}
         self._cache = RecordCache.shared(tuple((sp.field, sp.kind) for sp in self.specs))
         self._lc = LevelComputer.shared(self.specs, DIFFERENT, _close)
         self._w = [self.weights[sp.field] for sp in self.specs]
@@ -256,8 +257,22 @@ class FSScorer:
         get = record.get
         return tuple([norm(get(f)) for f, norm in zip(self._fields, self._norms)])
 
+    def pin(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """Normalise records that will not change while this scorer is used (an offline run's files) and
+        find them again by identity, without reading their values: their normalised tuples, in order."""
+        out = []
+        for rec in records:
+            norm = self.normalised_cached(rec)
+            self._pinned[id(rec)] = (rec, norm)     # the entry holds the record: its id stays its own
+            out.append(norm)
+        return out
+
     def normalised_cached(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
-        """Normalised values, cached by the raw values themselves (never stale, whoever holds the record)."""
+        """Normalised values, cached by the raw values themselves (never stale, whoever holds the record),
+        or found by identity for a pinned record."""
+        hit = self._pinned.get(id(record))
+        if hit is not None and hit[0] is record:
+            return hit[1]
         get = record.get
         key = tuple([get(f) for f in self._fields])
         try:

@@ -49,6 +49,8 @@ def fold(value: str) -> str:
 
     CJK characters are kept as they are: transliterating them would lose identity, not add it.
     """
+    if value.isascii():      # NFKC and the transliteration leave ASCII alone, and casefold is lower
+        return _SPACES.sub(" ", value.lower()).strip()
     s = unicodedata.normalize("NFKC", value).casefold().translate(_TRANSLIT)
     if not s.isascii():
         s = s.replace("ä", "a").replace("ö", "o").replace("ü", "u")

@@ -177,13 +177,15 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
 
 
 def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]) -> None:
+    """Pin the records in every probabilistic scorer, and give those whose rule wants term frequencies it has
+    no trained table for the frequencies of these records."""
     from concord.hub.matching.em import term_frequencies
 
     for scorer in matcher.fs_scorers.values():
+        norm = scorer.pin(records)        # normalised once; decide() finds them again by identity
         missing = [f for f in scorer.rule.tf if f not in scorer.tf]
         if missing:
             col = {f: k for k, f in enumerate(scorer.rule.fields)}
-            norm = [scorer.normalised_cached(r) for r in records]     # the cache decide() reads again
             tables = {f: t for f in missing if f in col
                       and (t := term_frequencies([n[col[f]] for n in norm])) is not None}
             scorer.with_term_frequencies(tables)
