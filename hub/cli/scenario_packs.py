@@ -189,6 +189,7 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
                 left_out.append(f"roll-up {r['name']}")
                 continue
             rollups.append(dict(r))
+    _crm_orders(names, by_role["crm"], entities, used, left_out, missing)
     live_derived = {f for d in derivations for f in d.get("back") or ()}
     live_rolled = {f for r in rollups for f in r["fields"]}
     # the entities' config, with roles replaced by system names and sync rules capped
@@ -282,6 +283,25 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
     if not ordered:
         raise ConfigError("the scenario leaves no entity for this pair: " + "; ".join(missing))
     return ScenarioProject(doc, mappings, missing, names, left_out)
+
+
+def _crm_orders(names: Sequence[str], crm: SystemPlan, entities: dict[str, dict[str, Any]],
+                used: dict[str, dict[str, dict[str, Any]]], left_out: list[str], missing: list[str]) -> None:
+    """A pack's ``crm_orders``: where its derivation was left out (the CRM's deals have no lines), the CRM's own sales
+    orders join the sales_order entity, with the pack's sync rules back to the CRM."""
+    for pname in names:
+        spec = load_pack(pname).get("crm_orders")
+        if not spec or f"derivation {spec['instead_of']}" not in left_out or "sales_order" not in entities:
+            continue
+        m = _mapping_doc(crm.connector, "sales_order")
+        lacking = [f for f in spec.get("requires") or () if m is None or not _reads(m, f)]
+        if m is None or lacking:
+            why = "no sales_order mapping" if m is None else f"sales_order mapping does not read {', '.join(lacking)}"
+            missing.append(f"{pname}: {crm.connector} (crm) {why}: its orders do not reach the ERP either")
+            continue
+        used["sales_order"]["crm"] = m
+        info = entities["sales_order"]
+        info["spec"] = {**info["spec"], "sync": [*(info["spec"].get("sync") or ()), *spec["sync"]]}
 
 
 def add_mapping_rules(path: Path, rules: Mapping[str, str], comment: str) -> None:

@@ -99,7 +99,8 @@ def add_flows(doc: dict[str, Any], roles: Mapping[str, str], mappings: Mapping[s
                                                                 {"field": "order_date", "ge": golive}]}
                      for n in erps["sales_order"] if n in routes.values()]
             + [{"target": n, "mode": "update_only",
-                "fields": _keep(folder, mappings[n]["sales_order"], ["order_number", "status"])} for n in by_order]}
+                "fields": _keep(folder, mappings[n]["sales_order"], o2c["crm_orders"]["sync"][0]["fields"])}
+               for n in by_order]}
         for e in ("opportunity", "sales_order"):
             ext[e] = {"fields": {ROUTE_FIELD: {"type": "string", "max_length": 64,
                                                "description": "The ERP that fulfils the deal (demo routing)"}}}
