@@ -188,6 +188,7 @@ def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
     from concord.hub.matching import RuleMatcher
     from concord.hub.warehouse import Warehouse
     from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores import match_keys
 
     project = load_project(STARTER, check_connectors=False)
     matcher = RuleMatcher(project.config.entities["account"].match)
@@ -199,7 +200,8 @@ def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
         now = dt.datetime.now(dt.timezone.utc)
         chunk = 20000
         for start in range(0, n_golden, chunk):
-            goldens, keys = [], []
+            goldens: list[dict[str, Any]] = []
+            keys: dict[str, list[tuple[str, str]]] = {}
             for i in range(start, min(start + chunk, n_golden)):
                 row = account_row(world, "erp", i) or account_row(world, "crm", i) or account_row(world, "cn", i)
                 if row is None:
@@ -209,11 +211,10 @@ def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
                 goldens.append({"entity": "account", "golden_id": gid, "data": data, "data_hash": stable_hash(data),
                                 "version": 1, "deleted": False, "title": data["name"], "created_at": now,
                                 "updated_at": now})
-                keys.extend({"entity": "account", "key_name": k, "key_value": v, "golden_id": gid}
-                            for k, v in dict.fromkeys(matcher.keys(data)))
+                keys[gid] = matcher.keys(data)
             with wh.engine.begin() as conn:
                 conn.execute(T.golden.insert(), goldens)
-                conn.execute(T.match_key.insert(), keys)
+                match_keys.rekey(conn, "account", keys, set())
         load_s = time.perf_counter() - t0
         new = []
         for i in range(n_golden, n_golden + n_new):     # new companies, as the CRM holds them
@@ -345,7 +346,7 @@ def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
                 res[label] = {**_prf(tp, fp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
                               "cpu_seconds": round(match_cpu + (train_cpu if em else 0), 2),
                               **({"train_seconds": round(train_s, 2), "em_iterations": tr.iterations,
-                                  "candidate_pairs": tr.pairs} if "EM" in label else {})}
+                                  "training_pairs": tr.pairs} if "EM" in label else {})}
                 print(size, task, label, res[label], flush=True)
             if splink_venv is not None:
                 from bench.matching_splink import run_splink
@@ -458,8 +459,8 @@ def person_table(persons: dict[int, dict[str, Any]]) -> list[str]:
           "The probabilistic rule (`FS_PERSON` in the script; national id, names with swap and term "
           "frequencies, birth date, e-mail, phones, address; blocked on national id, e-mail, mobile, birth date "
           "and postcode + one name + the other's initial; link at probability 0.999) is trained by EM (in sessions, "
-          "hub/matching/em_sessions.py) on the "
-          "very data it then matches, no labels; time includes training. splink (unsupervised, in its own "
+          "hub/matching/em_sessions.py; a session whose matches disagree outright on most strong fields is dropped) "
+          "on the very data it then matches, no labels; time includes training. splink (unsupervised, in its own "
           "virtualenv, duckdb backend; bench/splink_person.py) runs on the same files: prior from deterministic "
           "rules, u by random sampling, m by EM blocked on birth date and on full name; names with Jaro-Winkler "
           "bands, a swapped-names level and term frequencies, date of birth, e-mail, phones, national id within "
