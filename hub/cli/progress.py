@@ -146,6 +146,8 @@ def warehouse_totals(project: Any, wh: Any) -> Totals:
     from sqlalchemy import func, select
 
     from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores import outbox as outbox_store
+    from concord.hub.warehouse.stores.staging import RawStatus
 
     def total(name: str) -> int | None:
         phase, _, stream = name.partition(" ")
@@ -153,11 +155,10 @@ def warehouse_totals(project: Any, wh: Any) -> Totals:
         if phase == "process":
             r = T.raw_record.c
             q = select(func.count()).select_from(T.raw_record).where(r.system == system, r.entity == entity,
-                                                                     r.status == "pending")
+                                                                     r.status == RawStatus.PENDING)
         elif phase == "push":
-            o = T.outbox.c
-            q = select(func.count()).select_from(T.outbox).where(o.system == system, o.entity == entity,
-                                                                 o.status.in_(["pending", "failed"]))
+            with wh.tx() as conn:
+                return outbox_store.count(conn, outbox_store.QUEUED, system=system, entity=entity)
         else:
             return None
         with wh.tx() as conn:

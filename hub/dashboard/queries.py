@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.orm import aliased
 
 from concord.hub.config.loader import Project
@@ -17,6 +17,9 @@ from concord.hub.dashboard.health import verdict
 from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import quarantine as quarantine_store
+from concord.hub.warehouse.stores.outbox import OutboxStatus
+from concord.hub.warehouse.stores import runs as runs_store
 from concord.hub.warehouse.stores.conflicts import ConflictStatus
 from concord.hub.warehouse import tables as T
 
@@ -52,10 +55,9 @@ def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int 
     """A tile per stream with its last pull and push and a history of its own last ``runs`` runs (each
     stream's own rows, so a run that did not touch it leaves no gap), the systems' API budgets, the
     work-queue counters, and the one-line verdict."""
-    r = T.run.c
     tiles = []
     for system, entity in streams(project):
-        hist = {d: _stream_history(conn, system, entity, d, runs) for d in ("pull", "push")}
+        hist = {d: runs_store.stream_history(conn, system, entity, d, runs) for d in ("pull", "push")}
         pull = hist["pull"][-1] if hist["pull"] else None
         push = hist["push"][-1] if hist["push"] else None
         order = sorted({x.run_id for d in hist.values() for x in d})[-runs:]
@@ -90,19 +92,10 @@ def overview(conn: Connection, project: Project, now: dt.datetime, *, runs: int 
     systems = systems_usage(conn, project, now)
     cnt = counts(conn)
     waiting = outbox_store.waiting_summary(conn)
-    last_run = conn.execute(select(T.run).order_by(r.id.desc()).limit(1)).first()
+    last_run = runs_store.last(conn)
     blocked = sum(w["count"] for w in waiting if w["kind"] == "blocked")
     return {"tiles": tiles, "systems": systems, "counts": cnt, "last_run": last_run, "spark_runs": runs,
             "waiting": waiting, "verdict": verdict(tiles, systems, cnt, blocked, now, last_run)}
-
-
-def _stream_history(conn: Connection, system: str, entity: str, direction: str, n: int) -> list[Any]:
-    """The stream's last ``n`` rows, oldest first (index ``ix_run_stream_stream``)."""
-    rs = T.run_stream.c
-    rows = list(conn.execute(select(T.run_stream).where(rs.system == system, rs.entity == entity,
-                                                        rs.direction == direction)
-                             .order_by(rs.run_id.desc()).limit(n)))
-    return rows[::-1]
 
 
 def _aligned(rows: list[Any], order: list[int]) -> list[Any]:
@@ -120,12 +113,7 @@ def _worst(states: list[str]) -> str:
 def systems_usage(conn: Connection, project: Project, now: dt.datetime) -> list[dict[str, Any]]:
     """API calls used today (UTC) per system, against the configured daily budget."""
     midnight = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    r, rs = T.run.c, T.run_stream.c
-    first_today = conn.execute(select(func.min(r.id)).where(r.started_at >= midnight)).scalar()
-    used: dict[str, int] = {}
-    if first_today is not None:
-        used = {x.system: int(x.n or 0) for x in conn.execute(
-            select(rs.system, func.sum(rs.api_calls).label("n")).where(rs.run_id >= first_today).group_by(rs.system))}
+    used = runs_store.calls_by_system_since(conn, midnight)
     out = []
     for name, scfg in project.config.systems.items():
         n = used.get(name, 0)
@@ -136,12 +124,11 @@ def systems_usage(conn: Connection, project: Project, now: dt.datetime) -> list[
 
 
 def counts(conn: Connection) -> dict[str, Any]:
-    q, o = T.quarantine.c, T.outbox.c
     return {
         "conflicts": conflict_store.count_open(conn),
-        "quarantine": conn.execute(select(func.count()).where(q.status == "open")).scalar() or 0,
-        "dead": conn.execute(select(func.count()).where(o.status == "dead")).scalar() or 0,
-        "pending": conn.execute(select(func.count()).where(o.status.in_(["pending", "failed"]))).scalar() or 0,
+        "quarantine": quarantine_store.count_open(conn),
+        "dead": outbox_store.count(conn, (OutboxStatus.DEAD,)),
+        "pending": outbox_store.count(conn, outbox_store.QUEUED),
         "review": conn.execute(select(func.count()).select_from(review_stmt().subquery())).scalar() or 0,
         "golden": golden_store.count_by_entity(conn),
     }
@@ -150,24 +137,14 @@ def counts(conn: Connection) -> dict[str, Any]:
 # ---- runs ----------------------------------------------------------------------------------------
 def runs(conn: Connection, *, status: str | None = None, mode: str | None = None, system: str | None = None,
          page: int = 1) -> Page:
-    r, rs = T.run.c, T.run_stream.c
-    stmt = select(T.run).order_by(r.id.desc())
-    if status:
-        stmt = stmt.where(r.status == status)
-    if mode:
-        stmt = stmt.where(r.mode == mode)
-    if system:
-        stmt = stmt.where(exists().where(rs.run_id == r.id, rs.system == system))
-    return _page(conn, stmt, page)
+    return _page(conn, runs_store.listing(status=status, mode=mode, system=system), page)
 
 
 def run_detail(conn: Connection, run_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(T.run).where(T.run.c.id == run_id)).first()
+    row = runs_store.get(conn, run_id)
     if row is None:
         return None
-    rs = T.run_stream.c
-    streams_ = [dict(x._mapping) for x in conn.execute(
-        select(T.run_stream).where(rs.run_id == run_id).order_by(rs.started_at, rs.system, rs.entity))]
+    streams_ = [dict(x._mapping) for x in runs_store.streams_of(conn, run_id)]
     q = T.quarantine.c
     quarantined = [dict(x._mapping) for x in conn.execute(
         select(q.id, q.system, q.entity, q.source_id, q.stage, q.reason, q.status).where(q.run_id == run_id)
@@ -182,22 +159,11 @@ def conflicts(conn: Connection, *, status: ConflictStatus = ConflictStatus.OPEN,
 
 
 def quarantine(conn: Connection, *, system: str | None = None, entity: str | None = None, page: int = 1) -> Page:
-    q = T.quarantine.c
-    stmt = select(T.quarantine).where(q.status == "open").order_by(q.id)
-    if system:
-        stmt = stmt.where(q.system == system)
-    if entity:
-        stmt = stmt.where(q.entity == entity)
-    return _page(conn, stmt, page)
+    return _page(conn, quarantine_store.open_listing(system=system, entity=entity), page)
 
 
 def dead_letters(conn: Connection, *, system: str | None = None, page: int = 1) -> Page:
-    o, g = T.outbox.c, T.golden.c
-    stmt = (select(T.outbox, g.title).select_from(T.outbox.outerjoin(
-        T.golden, and_(g.entity == o.entity, g.golden_id == o.golden_id))).where(o.status == "dead").order_by(o.id))
-    if system:
-        stmt = stmt.where(o.system == system)
-    return _page(conn, stmt, page)
+    return _page(conn, outbox_store.dead_listing(system=system), page)
 
 
 def review_stmt() -> Any:

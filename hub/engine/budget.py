@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
-
 from concord.hub.engine.context import RunContext
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import runs as runs_store
 
 
 def used_before_this_run(ctx: RunContext, system: str) -> int:
@@ -14,12 +12,8 @@ def used_before_this_run(ctx: RunContext, system: str) -> int:
     cache = ctx.__dict__.setdefault("_budget_base", {})
     if system not in cache:
         today = ctx.now().astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        rs = T.run_stream.c
         with ctx.warehouse.tx() as conn:
-            q = select(func.coalesce(func.sum(rs.api_calls), 0)).where(rs.system == system, rs.started_at >= today)
-            if ctx.run_id is not None:
-                q = q.where(rs.run_id != ctx.run_id)
-            cache[system] = int(conn.execute(q).scalar() or 0)
+            cache[system] = runs_store.calls_since(conn, today, system=system, exclude_run=ctx.run_id)
     return cache[system]
 
 

@@ -21,9 +21,9 @@ from concord.hub.engine.process import ProcessStats, process_entity
 from concord.hub.engine.pull import pull_stream
 from concord.hub.engine.push import push_entity
 from concord.hub.errors import HubError
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import runs as runs_store
 
 log = logging.getLogger("concord.cycle")
 
@@ -299,12 +299,10 @@ def _locked(ctx: RunContext, name: str, fn: Any, system: str, entity: str, direc
 
 
 def _totals(ctx: RunContext, summary: RunSummary) -> None:
-    from sqlalchemy import select
-
     with ctx.warehouse.tx() as conn:
         summary.golden_records = golden_store.count_by_entity(conn)
         summary.conflicts_open = conflict_store.count_open(conn)
         if ctx.run_id is not None:
-            started = conn.execute(select(T.run.c.started_at).where(T.run.c.id == ctx.run_id)).scalar()
+            started = runs_store.started_at(conn, ctx.run_id)
             if started is not None:
                 summary.conflicts_raised = conflict_store.count_raised_since(conn, started)

@@ -9,17 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import update
-
 from concord.hub.engine.context import RunContext, StreamStats
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import runs as runs_store
+from concord.hub.warehouse.stores.runs import RunStatus
 
 
 def start_run(ctx: RunContext, mode: str, prefect_flow_run_id: str | None = None) -> int:
     with ctx.warehouse.tx() as conn:
-        res = conn.execute(T.run.insert().values(mode=mode, status="running", started_at=ctx.now(),
-                                                 prefect_flow_run_id=prefect_flow_run_id, host=socket.gethostname()[:128]))
-        run_id = int(res.inserted_primary_key[0])
+        run_id = runs_store.start(conn, mode=mode, now=ctx.now(), host=socket.gethostname(),
+                                  prefect_flow_run_id=prefect_flow_run_id)
     ctx.run_id = run_id
     return run_id
 
@@ -58,7 +56,7 @@ class Timeline:
         return {"version": 1, "wall_s": round(time.perf_counter() - self.t0, 6), "spans": spans}
 
 
-_RANK = {"success": 0, "skipped": 1, "partial": 2, "failed": 3}
+_RANK = {RunStatus.SUCCESS: 0, RunStatus.SKIPPED: 1, RunStatus.PARTIAL: 2, RunStatus.FAILED: 3}
 
 
 def merge_streams(streams: list[StreamStats]) -> list[StreamStats]:
@@ -73,7 +71,7 @@ def merge_streams(streams: list[StreamStats]) -> list[StreamStats]:
         by_key.setdefault((st.system, st.entity, st.direction), []).append(st)
     out = []
     for group in by_key.values():
-        ran = [st for st in group if st.status != "skipped"] or group
+        ran = [st for st in group if st.status != RunStatus.SKIPPED] or group
         last = ran[-1]
         m = StreamStats(**{f: getattr(last, f) for f in last.__dataclass_fields__})
         for f in ("records_in", "records_changed", "records_out", "quarantined", "failed", "dead", "api_calls"):
@@ -93,10 +91,10 @@ def record_streams(ctx: RunContext, streams: list[StreamStats]) -> None:
              "started_at": st.started_at, "finished_at": st.finished_at or ctx.now()}
             for st in merge_streams(streams)]
     with ctx.warehouse.tx() as conn:
-        ctx.warehouse.upsert(conn, T.run_stream, rows, ["run_id", "system", "entity", "direction"])
+        runs_store.save_streams(conn, rows)
 
 
 def finish_run(ctx: RunContext, status: str, summary: dict[str, Any], error: str | None = None) -> None:
+    assert ctx.run_id is not None, "finish_run before start_run"
     with ctx.warehouse.tx() as conn:
-        conn.execute(update(T.run).where(T.run.c.id == ctx.run_id).values(
-            status=status, finished_at=ctx.now(), summary=summary, error=error))
+        runs_store.finish(conn, ctx.run_id, status=status, now=ctx.now(), summary=summary, error=error)

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, delete, select, update
 
 from concord.hub.config.model import SyncRule
 from concord.hub.contracts import EntitySpec
-from concord.hub.warehouse.stores.conflicts import held_fields
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.crashpoints import crashpoint
 from concord.hub.engine.util import idempotency_key, relaxed_gc, stable_hash
@@ -26,6 +25,7 @@ log = logging.getLogger("concord.plan")
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import outbox
+from concord.hub.warehouse.stores.conflicts import held_fields
 from concord.hub.warehouse.stores.outbox import OutboxStatus
 
 
@@ -204,7 +204,7 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
 def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> list[PlannedChange]:
     """What the next push would send: queued and retryable outbox rows, in push order."""
     o = T.outbox.c
-    q = select(T.outbox).where(o.status.in_(["pending", "failed", "sending"])).order_by(o.id)
+    q = select(T.outbox).where(o.status.in_([s.value for s in outbox.OPEN])).order_by(o.id)
     if systems:
         q = q.where(o.system.in_(systems))
     return [PlannedChange(r.entity, r.system, r.target_entity, r.golden_id, r.op, r.target_id, dict(r.canonical),
@@ -217,7 +217,7 @@ def pending_counts(conn: Connection, *, entity: str | None = None) -> dict[tuple
 
     o = T.outbox.c
     q = (select(o.system, o.target_entity, o.op, func.count().label("n"))
-         .where(o.status.in_(["pending", "failed", "sending"])).group_by(o.system, o.target_entity, o.op))
+         .where(o.status.in_([s.value for s in outbox.OPEN])).group_by(o.system, o.target_entity, o.op))
     if entity:
         q = q.where(o.entity == entity)
     return {(r.system, r.target_entity, r.op): r.n for r in conn.execute(q)}

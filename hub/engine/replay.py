@@ -5,10 +5,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from concord.hub.warehouse.stores.conflicts import held_fields
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.plan import PlannedChange, _enqueue, plan_record
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores.conflicts import held_fields
 
 
 def replay(ctx: RunContext, system: str, since: dt.datetime, *, entities: list[str] | None = None) -> list[PlannedChange]:

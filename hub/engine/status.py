@@ -11,23 +11,21 @@ from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import quarantine as quarantine_store
+from concord.hub.warehouse.stores import runs as runs_store
 
 
 def status(project: Project, wh: Warehouse) -> dict[str, Any]:
     out: dict[str, Any] = {"streams": []}
     with wh.tx() as conn:
-        r, q, c, rs = T.raw_record.c, T.quarantine.c, T.cursor.c, T.run_stream.c
+        r, c = T.raw_record.c, T.cursor.c
         staged = {(x.system, x.entity): x.n for x in conn.execute(
             select(r.system, r.entity, func.count().label("n")).group_by(r.system, r.entity))}
-        quarantined = {(x.system, x.entity): x.n for x in conn.execute(
-            select(q.system, q.entity, func.count().label("n")).where(q.status == "open").group_by(q.system, q.entity))}
+        quarantined = quarantine_store.open_per_stream(conn)
         cursors = {(x.system, x.entity): x.value for x in conn.execute(select(c.system, c.entity, c.value))}
         last: dict[tuple[str, str, str], Any] = {}
-        sub = select(rs.system, rs.entity, rs.direction, func.max(rs.run_id).label("run_id")).group_by(
-            rs.system, rs.entity, rs.direction).subquery()
-        for x in conn.execute(select(T.run_stream).join(sub, (rs.run_id == sub.c.run_id) & (rs.system == sub.c.system)
-                                                        & (rs.entity == sub.c.entity) & (rs.direction == sub.c.direction))):
-            last[(x.system, x.entity, x.direction)] = {"run_id": x.run_id, "status": x.status, "in": x.records_in,
+        for key, x in runs_store.latest_per_stream(conn).items():
+            last[key] = {"run_id": x.run_id, "status": x.status, "in": x.records_in,
                                                        "out": x.records_out, "finished_at": x.finished_at,
                                                        "error": x.error}
         for entity in project.entity_order():
@@ -36,12 +34,11 @@ def status(project: Project, wh: Warehouse) -> dict[str, Any]:
                     "system": system, "entity": entity, "cursor": cursors.get((system, entity)),
                     "staged": staged.get((system, entity), 0), "quarantined": quarantined.get((system, entity), 0),
                     "last_pull": last.get((system, entity, "pull")), "last_push": last.get((system, entity, "push"))})
-        o = T.outbox.c
         out["golden"] = golden_store.count_by_entity(conn)
-        out["outbox"] = {x.status: x.n for x in conn.execute(select(o.status, func.count().label("n")).group_by(o.status))}
+        out["outbox"] = outbox_store.count_by_status(conn)
         out["waiting"] = outbox_store.waiting_summary(conn)   # queued writes that wait, and why
         out["conflicts_open"] = conflict_store.count_open(conn)
-        lr = conn.execute(select(T.run).order_by(T.run.c.id.desc()).limit(1)).first()
+        lr = runs_store.last(conn)
         out["last_run"] = None if lr is None else {"id": lr.id, "mode": lr.mode, "status": lr.status,
                                                    "started_at": lr.started_at, "finished_at": lr.finished_at}
     return out

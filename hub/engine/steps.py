@@ -16,8 +16,9 @@ from sqlalchemy import delete
 
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.cycle import CycleRun
-from concord.hub.warehouse.stores.deadletters import retry_dead
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores.deadletters import retry_dead
 
 
 def reset_cursors(ctx: RunContext, entities: Sequence[str] | None = None) -> int:
@@ -40,12 +41,8 @@ def retry_dead_letters(ctx: RunContext, ids: Sequence[int] | None = None) -> int
 
 def dead_letter_targets(ctx: RunContext) -> list[tuple[str, str]]:
     """(entity, system) pairs that have queued writes, in write order."""
-    from sqlalchemy import select
-
-    o = T.outbox.c
     with ctx.warehouse.tx() as conn:
-        pairs = {(r.entity, r.system) for r in conn.execute(
-            select(o.entity, o.system).where(o.status.in_(["pending", "failed"])).distinct())}
+        pairs = outbox_store.queued_streams(conn)
     order = ctx.project.entity_order()
     return sorted(pairs, key=lambda p: (order.index(p[0]) if p[0] in order else len(order), p[1]))
 

@@ -31,6 +31,7 @@ class OutboxStatus(StrEnum):
 
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING)
+QUEUED = (OutboxStatus.PENDING, OutboxStatus.FAILED)     # waiting for a push (not in flight)
 CLAIM_LEASE = dt.timedelta(minutes=10)   # longer than any batch call with its retries
 
 
@@ -184,3 +185,40 @@ def open_counts(conn: Connection) -> dict[tuple[str, str, str], int]:
     return {(r.system, r.entity, r.status): int(r.n) for r in conn.execute(
         select(o.system, o.entity, o.status, func.count().label("n")).where(o.status.in_([s.value for s in OPEN]))
         .group_by(o.system, o.entity, o.status))}
+
+
+def count(conn: Connection, statuses: Sequence[OutboxStatus], *, system: str | None = None,
+          entity: str | None = None) -> int:
+    """Writes in these statuses (of one stream, when named)."""
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    q = select(func.count()).select_from(T.outbox).where(o.status.in_([s.value for s in statuses]))
+    if system is not None:
+        q = q.where(o.system == system)
+    if entity is not None:
+        q = q.where(o.entity == entity)
+    return int(conn.execute(q).scalar() or 0)
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    return {r.status: int(r.n) for r in conn.execute(select(o.status, func.count().label("n")).group_by(o.status))}
+
+
+def queued_streams(conn: Connection) -> set[tuple[str, str]]:
+    """(entity, system) pairs that have writes waiting for a push."""
+    o = T.outbox.c
+    return {(r.entity, r.system) for r in conn.execute(
+        select(o.entity, o.system).where(o.status.in_([s.value for s in QUEUED])).distinct())}
+
+
+def dead_listing(*, system: str | None = None) -> Any:
+    """Dead letters in queue order with the golden record's title, for the dashboard to page through."""
+    o, g = T.outbox.c, T.golden.c
+    stmt = (select(T.outbox, g.title).select_from(T.outbox.outerjoin(
+        T.golden, and_(g.entity == o.entity, g.golden_id == o.golden_id)))
+        .where(o.status == OutboxStatus.DEAD).order_by(o.id))
+    return stmt.where(o.system == system) if system else stmt

@@ -50,13 +50,8 @@ def close(conn: Connection, keys: Iterable[Key], status: QuarantineStatus, now: 
 
 def list_open(conn: Connection, *, system: str | None = None, entity: str | None = None,
               limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    q = T.quarantine.c
-    stmt = select(T.quarantine).where(q.status == QuarantineStatus.OPEN)
-    if system:
-        stmt = stmt.where(q.system == system)
-    if entity:
-        stmt = stmt.where(q.entity == entity)
-    return [dict(r._mapping) for r in conn.execute(stmt.order_by(q.id).limit(limit).offset(offset))]
+    return [dict(r._mapping) for r in conn.execute(open_listing(system=system, entity=entity)
+                                                   .limit(limit).offset(offset))]
 
 
 def retry(conn: Connection, ids: Sequence[int] | None, now: dt.datetime, *, system: str | None = None) -> int:
@@ -84,3 +79,31 @@ def discard(conn: Connection, ids: Sequence[int], now: dt.datetime) -> int:
     res = conn.execute(update(T.quarantine).where(q.id.in_(list(ids)), q.status == QuarantineStatus.OPEN)
                        .values(status=QuarantineStatus.DISCARDED, resolved_at=now))
     return res.rowcount or 0
+
+
+def open_listing(*, system: str | None = None, entity: str | None = None) -> Any:
+    """The statement listing open entries in arrival order (the dashboard pages through it)."""
+    q = T.quarantine.c
+    stmt = select(T.quarantine).where(q.status == QuarantineStatus.OPEN)
+    if system:
+        stmt = stmt.where(q.system == system)
+    if entity:
+        stmt = stmt.where(q.entity == entity)
+    return stmt.order_by(q.id)
+
+
+def count_open(conn: Connection) -> int:
+    from sqlalchemy import func
+
+    return int(conn.execute(select(func.count()).select_from(T.quarantine)
+                            .where(T.quarantine.c.status == QuarantineStatus.OPEN)).scalar() or 0)
+
+
+def open_per_stream(conn: Connection) -> dict[tuple[str, str], int]:
+    """(system, entity) -> open entries."""
+    from sqlalchemy import func
+
+    q = T.quarantine.c
+    return {(x.system, x.entity): int(x.n) for x in conn.execute(
+        select(q.system, q.entity, func.count().label("n")).where(q.status == QuarantineStatus.OPEN)
+        .group_by(q.system, q.entity))}
