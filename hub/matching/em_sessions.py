@@ -127,6 +127,14 @@ def em_fixed_u(vecs: Sequence[Sequence[int]], counts: Sequence[int], sizes: Sequ
     return m, expected, it, converged
 
 
+def disagreeing(specs: Sequence[Any], m: Sequence[Sequence[float]], active: Sequence[int]) -> list[str]:
+    """The strong fields a session's "matches" disagree on outright (``else``) more often than ``MAX_ELSE``,
+    when that is most of the strong fields it estimated (the session found no matches); else []."""
+    strong = [k for k in active if specs[k].kind in STRONG_KINDS]
+    against = [specs[k].field for k in strong if m[k][-1] > MAX_ELSE]
+    return against if strong and 2 * len(against) > len(strong) else []
+
+
 def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], tuple[Any, ...]], Sequence[int]],
                       left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
                       u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
@@ -153,9 +161,8 @@ def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], t
         m, matches, it, conv = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
                                           max_iter=max_iter, tol=tol)
         iterations, converged, patterns = iterations + it, converged and conv, patterns + len(pat)
-        strong = [k for k in active if specs[k].kind in STRONG_KINDS]
-        against = [specs[k].field for k in strong if m[k][-1] > MAX_ELSE]
-        if strong and 2 * len(against) > len(strong):
+        against = disagreeing(specs, m, active)
+        if against:
             info.append({"agree_on": [specs[k].field for k in group], "pairs": round(sum(pat.values()) * scale),
                          "dropped": f"its matches disagree outright on {', '.join(against)}", "iterations": it})
             continue
