@@ -96,7 +96,8 @@ def default_kind(field: str) -> str:
 
 # ---- comparison levels --------------------------------------------------------------------------
 def _one_edit(x: str, y: str) -> bool:
-    return min(len(x), len(y)) >= 3 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1
+    lx, ly = len(x), len(y)      # lengths more than one apart are more than one edit apart
+    return min(lx, ly) >= 3 and -1 <= lx - ly <= 1 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1
 
 
 def _digit_substituted(x: str, y: str) -> bool:

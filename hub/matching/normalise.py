@@ -140,6 +140,7 @@ def street(value: Any) -> str | None:
     return " ".join(out) or None
 
 
+@lru_cache(maxsize=MEMO)
 def house_numbers(value: str | None) -> frozenset[str]:
     return frozenset(_DIGITS.findall(value or ""))
 
