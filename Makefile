@@ -4,6 +4,9 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 PYTEST_ARGS ?=
+# two workers, one test file per worker at a time (a file's tests share fixtures and sandboxes);
+# PYTEST_WORKERS=0 runs the suite in one process
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test install bench lint clean
 
@@ -20,7 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	PREFECT_HOME=$${PREFECT_HOME:-$$(mktemp -d)} DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
-	PREFECT_LOGGING_LEVEL=WARNING $(PY) -m pytest -q $(PYTEST_ARGS)
+	PREFECT_LOGGING_LEVEL=WARNING $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_cycle
