@@ -143,26 +143,19 @@ def make_progress(console: Any, totals: Totals | None = None) -> RichProgress | 
 def warehouse_totals(project: Any, wh: Any) -> Totals:
     """What is queued for ``process <system>.<entity>`` (staged, pending) and ``push <system>.<entity>``
     (outbox, pending or failed), counted when the stream starts; pulls have no total up front."""
-    from sqlalchemy import func, select
-
-    from concord.hub.warehouse import tables as T
     from concord.hub.warehouse.stores import outbox as outbox_store
-    from concord.hub.warehouse.stores.staging import RawStatus
+    from concord.hub.warehouse.stores import staging
 
     def total(name: str) -> int | None:
         phase, _, stream = name.partition(" ")
         system, _, entity = stream.partition(".")
         if phase == "process":
-            r = T.raw_record.c
-            q = select(func.count()).select_from(T.raw_record).where(r.system == system, r.entity == entity,
-                                                                     r.status == RawStatus.PENDING)
-        elif phase == "push":
+            with wh.tx() as conn:
+                return staging.count_pending(conn, system, entity)
+        if phase == "push":
             with wh.tx() as conn:
                 return outbox_store.count(conn, outbox_store.QUEUED, system=system, entity=entity)
-        else:
-            return None
-        with wh.tx() as conn:
-            return int(conn.execute(q).scalar() or 0)
+        return None
 
     return total
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection
 
 from concord.hub.contracts import Cursor, EntitySpec, Page, source_id_of
 from concord.hub.engine.budget import exhausted
@@ -23,21 +23,18 @@ from concord.hub.engine.util import (json_safe, land_encoding, normalise_timesta
                              stable_hash, unicode_safe)
 from concord.hub.errors import BudgetExhausted, HubError, RecordError
 from concord.hub.http.redact import redact
-from concord.hub.warehouse import bulk, chunks
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import staging
+from concord.hub.warehouse.stores.staging import RawStatus
 
 log = logging.getLogger("concord.pull")
 
 
 def load_cursor(conn: Connection, system: str, entity: str) -> Cursor | None:
-    row = conn.execute(select(T.cursor.c.value, T.cursor.c.key).where(
-        T.cursor.c.system == system, T.cursor.c.entity == entity)).first()
-    return Cursor(value=row.value, key=row.key) if row else None
+    return staging.load_cursor(conn, system, entity)
 
 
 def save_cursor(ctx: RunContext, conn: Connection, system: str, entity: str, cur: Cursor) -> None:
-    ctx.warehouse.upsert(conn, T.cursor, [{"system": system, "entity": entity, "value": cur.value, "key": cur.key,
-                                           "run_id": ctx.run_id, "updated_at": ctx.now()}], ["system", "entity"])
+    staging.save_cursor(conn, system, entity, cur, run_id=ctx.run_id, now=ctx.now())
 
 
 def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, spec: EntitySpec,
@@ -69,16 +66,12 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
         rows[sid] = {"system": system, "entity": entity, "source_id": sid, "source_entity": spec.name,
                      "payload": text, "payload_hash": payload_hash(payload, plain),
                      "source_updated_at": normalise_timestamp(rec.get(cursor_field)) if cursor_field else None,
-                     "deleted": False, "status": "pending", "seen_run": ctx.run_id, "landed_at": now}
+                     "deleted": False, "status": RawStatus.PENDING, "seen_run": ctx.run_id, "landed_at": now}
     ids = list(rows) + [d for d in page.deleted if d not in rows]
-    existing = _existing(conn, system, entity, ids)
+    existing = staging.existing(conn, system, entity, ids)
     changed = [r for sid, r in rows.items()
                if sid not in existing or existing[sid][0] != r["payload_hash"] or existing[sid][1]]
-    if changed:
-        # the bulk path itself (what ``Warehouse.upsert`` runs): it stores the payload's JSON text as it is
-        bulk.upsert(conn, T.raw_record, changed, ["system", "entity", "source_id"],
-                    update=["source_entity", "payload", "payload_hash", "source_updated_at", "deleted",
-                            "status", "seen_run", "landed_at"])
+    staging.stage(conn, changed)
     changed_ids = {r["source_id"] for r in changed}
     if lag is not None:
         for r in changed:
@@ -89,42 +82,22 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
                     pass
     unchanged = [sid for sid in rows if sid in existing and sid not in changed_ids]
     if unchanged and ctx.run_id is not None:
-        for chunk in chunks(unchanged, 500):
-            conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
-                         .values(seen_run=ctx.run_id))
+        staging.mark_seen(conn, system, entity, unchanged, ctx.run_id)
     gone = [d for d in page.deleted if d in existing and not existing[d][1]]
     if gone:
-        mark_deleted(conn, system, entity, gone, now)
+        staging.mark_deleted(conn, system, entity, gone, now)
     if bad:
         quarantine_rows(ctx, conn, bad)
     return len(page.records), len(changed) + len(gone), len(bad)
 
 
-def mark_deleted(conn: Connection, system: str, entity: str, ids: Sequence[str], now: Any) -> None:
-    for chunk in chunks(list(ids), 500):
-        conn.execute(update(T.raw_record).where(_stream(system, entity), T.raw_record.c.source_id.in_(chunk))
-                     .values(deleted=True, status="pending", landed_at=now))
-
-
 def reconcile_snapshot(ctx: RunContext, conn: Connection, system: str, entity: str) -> int:
     """After a complete snapshot: records not seen in this run were deleted at the source."""
-    q = select(T.raw_record.c.source_id).where(
-        _stream(system, entity), T.raw_record.c.deleted.is_(False),
-        (T.raw_record.c.seen_run != ctx.run_id) | T.raw_record.c.seen_run.is_(None))
-    gone = [r.source_id for r in conn.execute(q)]
+    gone = staging.unseen_in_run(conn, system, entity, ctx.run_id)
     if gone:
-        mark_deleted(conn, system, entity, gone, ctx.now())
+        staging.mark_deleted(conn, system, entity, gone, ctx.now())
     return len(gone)
 
-
-def _stream(system: str, entity: str) -> Any:
-    return and_(T.raw_record.c.system == system, T.raw_record.c.entity == entity)
-
-
-def _existing(conn: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
-    return {sid: (h, bool(deleted)) for sid, h, deleted in bulk.select_in(
-        conn, T.raw_record, ("source_id", "payload_hash", "deleted"),
-        [("system", "=", system), ("entity", "=", entity)], "source_id", ids)}
 
 
 

@@ -3,26 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from concord.hub.config.loader import Project
 from concord.hub.warehouse import Warehouse
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
 from concord.hub.warehouse.stores import quarantine as quarantine_store
 from concord.hub.warehouse.stores import runs as runs_store
+from concord.hub.warehouse.stores import staging
 
 
 def status(project: Project, wh: Warehouse) -> dict[str, Any]:
     out: dict[str, Any] = {"streams": []}
     with wh.tx() as conn:
-        r, c = T.raw_record.c, T.cursor.c
-        staged = {(x.system, x.entity): x.n for x in conn.execute(
-            select(r.system, r.entity, func.count().label("n")).group_by(r.system, r.entity))}
+        staged = staging.count_per_stream(conn)
         quarantined = quarantine_store.open_per_stream(conn)
-        cursors = {(x.system, x.entity): x.value for x in conn.execute(select(c.system, c.entity, c.value))}
+        cursors = staging.cursors(conn)
         last: dict[tuple[str, str, str], Any] = {}
         for key, x in runs_store.latest_per_stream(conn).items():
             last[key] = {"run_id": x.run_id, "status": x.status, "in": x.records_in,
