@@ -60,8 +60,10 @@ def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, tuple[str, str, Any,
 
 
 def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable[GoldenState],
-                keys_of: Any) -> list[str]:
-    """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning."""
+                keys_of: Any, *, defer_keys: bool = False) -> list[str]:
+    """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning.
+
+    ``defer_keys``: an initial load's fresh path; the keys wait in ``match_hash_pending`` (``match_keys.settle``)."""
     now = ctx.now()
     now_iso = now.isoformat()
     wh = ctx.warehouse
@@ -88,7 +90,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
             dirty_ids.append(st.golden_id)
     golden_store.save(conn, golden_rows)
     golden_store.save_lineage(conn, entity, lineage_only)
-    _rekey(conn, entity, new_keys, stored)
+    match_keys.rekey(conn, entity, new_keys, stored, defer=defer_keys)
     _project(ctx, conn, entity, projection, now)
     wh.upsert(conn, T.dirty, [{"entity": entity, "golden_id": g, "since": now} for g in dirty_ids],
               ["entity", "golden_id"], update=[])

@@ -85,6 +85,9 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
                         break
             if done:
                 crashpoint("process.after_batch")
+        if fresh:       # the fresh path's keys into the index, in key order (a crash before: the next lookup does it)
+            with ctx.warehouse.tx() as conn:
+                match_keys.settle(conn, entity)
     return stats
 
 
@@ -244,7 +247,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     ctx.warehouse.upsert(conn, T.xref, new_links, ["entity", "system", "source_id"], update=["golden_id", "state",
                                                                                             "updated_at"])
     bulk.insert(conn, T.match_decision, decisions)
-    save_golden(ctx, conn, entity, states.values(), matcher.keys)
+    save_golden(ctx, conn, entity, states.values(), matcher.keys, defer_keys=fresh)
     conflict_rules.record(ctx, conn, entity, cases)
     if mapped:
         bulk.update_by_key(conn, T.raw_record, [

@@ -1,6 +1,6 @@
 """Matching: which golden record a new source record belongs to.
 
-The engine asks a matcher for *keys* (exact keys and blocking keys, indexed in ``match_key``) and
+The engine asks a matcher for *keys* (exact keys and blocking keys, indexed in ``match_hash``) and
 for a decision among the candidates those keys find. :class:`RuleMatcher` runs the configured rules
 of an entity (exact, then fuzzy); :class:`ExactMatcher` is the exact-only matcher of the spine.
 Manual ``link`` / ``unlink`` live in :mod:`concord.hub.matching.manual`; offline file matching in

@@ -1,6 +1,6 @@
 """Rule-based matching: exact keys first, then weighted fuzzy comparisons over blocked candidates.
 
-``RuleMatcher.keys(record)`` gives every key the record is indexed under in ``match_key``: one per
+``RuleMatcher.keys(record)`` gives every key the record is indexed under in ``match_hash``: one per
 exact rule, plus the blocking keys of the fuzzy rules. Candidates for a new record are the golden
 records that share at least one key (indexed lookups, never a scan of all golden records).
 

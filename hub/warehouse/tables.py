@@ -6,6 +6,7 @@ Machinery (what the engine runs on):
   golden          golden records as flat canonical JSON (the engine's truth) + version + field lineage
   xref            (entity, system, source_id) -> golden_id
   match_hash      exact and blocking keys of golden records, as 64-bit hashes (one primary-key index)
+  match_hash_pending  keys of an initial load not yet moved into match_hash (appended, no index)
   match_keyset    per golden record, the key hashes it is indexed under (to rewrite only changed keys)
   match_decision  every link / new / ambiguous / manual decision with its evidence
   dirty           golden records to re-plan
@@ -100,6 +101,15 @@ match_hash = Table(
     Column("key_hash", BigInteger, primary_key=True, autoincrement=False),
     Column("golden_id", String(64), primary_key=True),
     sqlite_with_rowid=False,
+)
+
+# keys of golden records made on an initial load's fresh path, appended (no index) and moved into
+# match_hash in key order once the load's batches are done, or before any lookup (stores/match_keys.py)
+match_hash_pending = Table(
+    "match_hash_pending", metadata,
+    Column("entity", String(64), nullable=False),
+    Column("key_hash", BigInteger, nullable=False),
+    Column("golden_id", String(64), nullable=False),
 )
 
 match_keyset = Table(
@@ -236,8 +246,8 @@ run_stream = Table(
     Column("finished_at", TS),
 )
 
-MACHINERY = [raw_record, cursor, golden, xref, match_hash, match_keyset, match_decision, dirty, target_state,
-             outbox, conflict, quarantine, run, run_stream]
+MACHINERY = [raw_record, cursor, golden, xref, match_hash, match_hash_pending, match_keyset, match_decision, dirty,
+             target_state, outbox, conflict, quarantine, run, run_stream]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def test_migration_turns_match_key_rows_into_hashes(database_url: str) -> None:
     wh = Warehouse.open(database_url)
     with wh.engine.begin() as c:      # the warehouse as revision 0005 left it: keys as strings, two indexes
         c.execute(text("DROP TABLE match_hash"))
+        c.execute(text("DROP TABLE match_hash_pending"))
         c.execute(text("DROP TABLE match_keyset"))
         c.execute(text("CREATE TABLE match_key (entity VARCHAR(64), key_name VARCHAR(128), key_value VARCHAR(400), "
                        "golden_id VARCHAR(64), PRIMARY KEY (entity, key_name, key_value, golden_id))"))
@@ -65,10 +66,29 @@ def test_migration_turns_match_key_rows_into_hashes(database_url: str) -> None:
             after = sorted(match_keys.lookup(c, "account", [match_keys.key_hash("b:name", "acme")]))
     finally:
         wh.dispose()
-    assert "match_key" not in tables and {"match_hash", "match_keyset"} <= tables
+    assert "match_key" not in tables and {"match_hash", "match_hash_pending", "match_keyset"} <= tables
     assert found == sorted([(match_keys.key_hash("b:name", "acme"), "g1"), (match_keys.key_hash("b:name", "acme"), "g2"),
                             (match_keys.key_hash("tax_id", "DE1"), "g1")])
     assert sets == {("account", "g1"): {match_keys.key_hash("tax_id", "DE1"), match_keys.key_hash("b:name", "acme")},
                     ("account", "g2"): {match_keys.key_hash("b:name", "acme")},
                     ("contact", "g7"): {match_keys.key_hash("email", "a@b.example")}}
     assert after == [(match_keys.key_hash("b:name", "acme"), "g2")]
+
+
+def test_deferred_keys_are_found_and_rewritten_like_stored_ones(warehouse) -> None:  # type: ignore[no-untyped-def]
+    """Keys the fresh path left pending (its settle never ran: a crash) are settled by the next lookup or rekey."""
+    h = match_keys.key_hash
+    with warehouse.tx() as conn:
+        match_keys.rekey(conn, "account", {"g1": [("tax_id", "DE1"), ("b:name", "acme")],
+                                           "g2": [("b:name", "acme")]}, set(), defer=True)
+        match_keys.rekey(conn, "contact", {"g7": [("email", "a@b.example")]}, set(), defer=True)
+        assert conn.execute(select(T.match_hash.c.key_hash)).first() is None       # nothing indexed yet
+    with warehouse.tx() as conn:
+        assert sorted(match_keys.lookup(conn, "account", [h("b:name", "acme")])) == sorted(
+            [(h("b:name", "acme"), "g1"), (h("b:name", "acme"), "g2")])
+        assert {r.entity for r in conn.execute(select(T.match_hash_pending))} == {"contact"}   # only its entity
+    with warehouse.tx() as conn:
+        match_keys.rekey(conn, "contact", {"g7": [("email", "c@d.example")]}, {"g7"})
+        assert match_keys.golden_hashes(conn, "contact", "g7") == {h("email", "c@d.example")}
+        assert conn.execute(select(T.match_hash_pending)).first() is None
+        assert match_keys.settle(conn) == 0

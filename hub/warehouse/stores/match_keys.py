@@ -10,6 +10,12 @@ where the strings took about 90, twice (a table and a second index).
 now (8 bytes each): when the record changes, only the keys that changed are written, and when it is
 deleted its rows are found without a second index on ``match_hash``.
 
+An initial load's fresh path (no lookups until its batches are done) appends its keys to
+``match_hash_pending`` instead: a plain heap, no index, so a batch costs the same however many keys
+the warehouse holds. ``settle`` moves them into ``match_hash`` in key order (an append to the B-tree,
+not a random insert per key). Every read of ``match_hash`` (``lookup``, ``rekey`` of stored records,
+``golden_hashes``) settles first, so keys left pending by a crash are never missed.
+
 A hash collision (two different keys with one hash) can only add a candidate: at 10 million stored
 keys the chance that a lookup meets one is about 5 in 10^13.
 """
@@ -75,8 +81,33 @@ def unpack(blob: bytes | None) -> set[int]:
     return set(a)
 
 
+def settle(conn: Connection, entity: str | None = None) -> int:
+    """Move pending keys (of ``entity``, or of all) into ``match_hash`` in key order; returns how many.
+
+    On PostgreSQL the rows are deleted and inserted by one statement (``DELETE ... RETURNING`` feeding
+    the ``INSERT``): rows another transaction appends meanwhile stay pending, never lost. On SQLite a
+    write transaction holds the whole database, so the two statements see the same rows."""
+    p = T.match_hash_pending.c
+    if conn.execute(select(p.key_hash).where(*([p.entity == entity] if entity else [])).limit(1)).first() is None:
+        return 0
+    where, params = ("WHERE entity = %s", (entity,)) if entity else ("", ())
+    if conn.dialect.name == "postgresql":
+        res = conn.exec_driver_sql(
+            f"WITH moved AS (DELETE FROM match_hash_pending {where} RETURNING entity, key_hash, golden_id) "
+            "INSERT INTO match_hash (entity, key_hash, golden_id) SELECT entity, key_hash, golden_id FROM moved "
+            "ORDER BY entity, key_hash, golden_id ON CONFLICT DO NOTHING", params)
+        return res.rowcount
+    where = where.replace("%s", "?")
+    res = conn.exec_driver_sql("INSERT OR IGNORE INTO match_hash (entity, key_hash, golden_id) SELECT entity, "
+                               f"key_hash, golden_id FROM match_hash_pending {where} "
+                               "ORDER BY entity, key_hash, golden_id", params)
+    conn.exec_driver_sql(f"DELETE FROM match_hash_pending {where}", params)
+    return res.rowcount
+
+
 def lookup(conn: Connection, entity: str, wanted: Collection[int]) -> Iterator[tuple[int, str]]:
     """(key hash, golden id) of every stored key among ``wanted`` (one indexed query per 500 hashes)."""
+    settle(conn, entity)
     yield from bulk.select_in(conn, T.match_hash, ("key_hash", "golden_id"), [("entity", "=", entity)],
                               "key_hash", sorted(wanted))
 
@@ -88,16 +119,22 @@ def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[s
 
 
 def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]]],
-          existing: Collection[str]) -> None:
+          existing: Collection[str], *, defer: bool = False) -> None:
     """Bring the keys of these golden records to ``new_keys`` (golden id -> keys), writing only what changed.
 
     The key sets of the ``existing`` golden records are read (a golden record not yet in the warehouse
     has none: its keys are written with it, in one transaction, and removed with it); rows no longer
     wanted are deleted and new ones inserted, both sorted by the primary key (index locality), so an
-    update that leaves a record's keys alone writes nothing here."""
+    update that leaves a record's keys alone writes nothing here.
+
+    ``defer`` (the fresh path: every record is new, none is looked up before ``settle``): the keys
+    are appended to ``match_hash_pending``."""
     if not new_keys:
         return
-    old = stored(conn, entity, set(existing) & new_keys.keys())
+    wanted = set(existing) & new_keys.keys()
+    if wanted:
+        settle(conn, entity)
+    old = stored(conn, entity, wanted)
     gone: list[tuple[int, str]] = []
     added: list[tuple[int, str]] = []
     sets: list[dict[str, object]] = []
@@ -118,8 +155,11 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
             emptied.append({"entity": entity, "golden_id": gid})
     bulk.delete_by_key(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(gone)],
                        ["entity", "key_hash", "golden_id"])
-    bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(added)],
-                ["entity", "key_hash", "golden_id"], update=[])
+    if defer and not gone:
+        bulk.insert(conn, T.match_hash_pending, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in added])
+    else:
+        bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g}
+                                         for h, g in sorted(added)], ["entity", "key_hash", "golden_id"], update=[])
     bulk.delete_by_key(conn, T.match_keyset, sorted(emptied, key=lambda r: str(r["golden_id"])),
                        ["entity", "golden_id"])
     bulk.upsert(conn, T.match_keyset, sorted(sets, key=lambda r: str(r["golden_id"])), ["entity", "golden_id"])
@@ -127,11 +167,12 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
 
 def clear(conn: Connection, entity: str) -> None:
     """Forget every key of an entity (a full re-match)."""
-    for t in (T.match_hash, T.match_keyset):
+    for t in (T.match_hash, T.match_hash_pending, T.match_keyset):
         conn.execute(delete(t).where(t.c.entity == entity))
 
 
 def golden_hashes(conn: Connection, entity: str, golden_id: str) -> set[int]:
     """The key hashes one golden record is found by in ``match_hash`` (for inspection and tests)."""
+    settle(conn, entity)
     h = T.match_hash.c
     return {r.key_hash for r in conn.execute(select(h.key_hash).where(h.entity == entity, h.golden_id == golden_id))}
