@@ -24,19 +24,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
 from concord.hub.matching import normalise as N
 from concord.hub.matching.compare import FIELD_NORMALISERS, default_comparator
+from concord.hub.matching.fs_cache import RecordCache, remembering
 from concord.hub.matching.fs_levels import MEMO_KINDS, MEMO_PAIRS, LevelComputer
 
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
 P_FLOOR = 1e-6           # no probability is exactly 0 or 1
 NOT_COMPARED = -1
-CACHE_RECORDS = 100_000  # normalised records kept per generation (two generations; see RecordCache)
 
 STRING = ("exact", "one_edit", "jw_0.92", "jw_0.80", "else")
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -225,7 +225,7 @@ class FSScorer:
         self.tf: dict[str, FSTermFrequencies] = dict(self.model.tf) if self.model is not None else {}
         self.tf = {f: t for f, t in self.tf.items() if f in rule.tf}
         self._fields = [sp.field for sp in self.specs]
-        self._norms = [_remembering(sp.norm) if sp.kind in MEMO_KINDS else sp.norm for sp in self.specs]
+        self._norms = [remembering(sp.norm) if sp.kind in MEMO_KINDS else sp.norm for sp in self.specs]
         self._pinned: dict[int, tuple[Mapping[str, Any], tuple[Any, ...]]] = {}
         self._cache = RecordCache.shared(tuple((sp.field, sp.kind) for sp in self.specs))
         self._lc = LevelComputer.shared(self.specs, DIFFERENT, _close)
@@ -431,54 +431,6 @@ class FSScorer:
         odds_text = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
         tf = "" if adj is None else f", {adj:+.1f} bits for how common the value is"
         return f"{s.field}: {text} ({w:+.1f} bits, {odds_text}x {direction} the same entity{tf})"
-
-
-class RecordCache:
-    """Normalised records by their raw values, shared by every scorer that reads the same fields the same
-    way (training's scorer and the trained one normalise each record once between them). Two generations
-    of ``CACHE_RECORDS``: when the newer is full it becomes the older and the oldest are forgotten; a hit
-    in the older generation is not copied forward, so a pass over more records than one generation holds
-    still finds all of them the second time."""
-
-    _by_fields: ClassVar[dict[tuple[tuple[str, str], ...], RecordCache]] = {}
-
-    def __init__(self) -> None:
-        self._new: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._old: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-
-    @classmethod
-    def shared(cls, fields: tuple[tuple[str, str], ...]) -> RecordCache:
-        cache = cls._by_fields.get(fields)
-        if cache is None:
-            cache = cls._by_fields[fields] = cls()
-        return cache
-
-    def get(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        hit = self._new.get(key)
-        return hit if hit is not None else self._old.get(key)
-
-    def put(self, key: tuple[Any, ...], value: tuple[Any, ...]) -> tuple[Any, ...]:
-        if len(self._new) >= CACHE_RECORDS:
-            self._old, self._new = self._new, {}
-        self._new[key] = value
-        return value
-
-
-def _remembering(norm: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A normaliser that remembers its answers for values that repeat (names, cities, postcodes)."""
-    memo: dict[Any, Any] = {}
-
-    def f(v: Any) -> Any:
-        if type(v) is not str:      # 1, 1.0 and True are equal keys but may normalise differently
-            return norm(v)
-        hit = memo.get(v)
-        if hit is not None:
-            return hit
-        if len(memo) >= MEMO_PAIRS:
-            memo.clear()
-        out = memo[v] = norm(v)
-        return out
-    return f
 
 
 def _close(x: Any, y: Any) -> bool:
