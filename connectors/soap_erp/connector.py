@@ -151,7 +151,7 @@ class SoapErpConnector:
         with self.http.ledger.stream(entity):
             for page in read_pages(entity, om, call_list, h.model.record_param, h.page_size, since, h.model.key,
                                    h.model.source_id_field):
-                if h.model.parts and page.records:
+                if (h.model.parts or h.model.opmap.rollups) and page.records:
                     for r in page.records:
                         parts.on_read(r, h.model)
                 yield page
@@ -170,7 +170,7 @@ class SoapErpConnector:
         rows = unwrap_records(result, h.model.record_param)
         if not rows:
             return None
-        row = parts.on_read(rows[0], h.model) if h.model.parts else rows[0]
+        row = parts.on_read(rows[0], h.model) if h.model.parts or h.model.opmap.rollups else rows[0]
         if h.model.source_id_field:
             row[h.model.source_id_field] = h.model.key.source_id(row)
         return row

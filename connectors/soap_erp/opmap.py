@@ -17,7 +17,8 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "operation_maps"
 DEFAULT = DEFAULT_DIR / "nav_page.yaml"
 #: bundled operation maps of NAV pages that need more than the default (parts, rollups, read-only fields),
 #: by the page's record type; used when a page config names no operation map
-PAGE_MAPS = {"SalesOrder": DEFAULT_DIR / "nav_sales_order.yaml", "Item": DEFAULT_DIR / "nav_item.yaml"}
+PAGE_MAPS = {"SalesOrder": DEFAULT_DIR / "nav_sales_order.yaml", "Item": DEFAULT_DIR / "nav_item.yaml",
+             "PostedSalesInvoices": DEFAULT_DIR / "nav_posted_sales_invoices.yaml"}
 
 
 class _Frozen(BaseModel):
@@ -124,22 +125,30 @@ class Part(_Frozen):
 
 
 class Rollup(_Frozen):
-    """A read-only header field the connector computes from the lines of a part on every read.
+    """A read-only field the connector computes on every read, from the lines of a part or from the header.
 
     ``sum``: the sum of one line field (``Line_Amount``). ``quantity`` + ``done`` + ``values``: a three-way
     status over the lines with a quantity: none done -> values[0], all done -> values[2], else values[1]
-    (e.g. ``Quantity`` vs ``Quantity_Shipped``: not, partially, completely shipped)."""
+    (e.g. ``Quantity`` vs ``Quantity_Shipped``: not, partially, completely shipped). Without ``part``:
+    ``quantity`` + ``remaining`` + ``values`` on the header itself: remaining equal to the quantity ->
+    values[0], remaining zero -> values[2], else values[1] (``Amount_Including_VAT`` vs ``Remaining_Amount``:
+    open, partially paid, paid)."""
 
-    part: str
+    part: str | None = None
     sum: str | None = None
     quantity: str | None = None
     done: str | None = None
+    remaining: str | None = None
     values: tuple[str, str, str] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Rollup":
+        if self.part is None:
+            if not (self.quantity and self.remaining and self.values) or self.sum or self.done:
+                raise ValueError("a header rollup (no `part`) is `quantity`, `remaining` and three `values`")
+            return self
         status = self.quantity and self.done and self.values
-        if bool(self.sum) == bool(status):
+        if bool(self.sum) == bool(status) or self.remaining:
             raise ValueError("a rollup is either `sum: <line field>` or `quantity`, `done` and three `values`")
         return self
 

@@ -33,7 +33,7 @@ def lines_of(record: Mapping[str, Any], part: PartInfo) -> list[dict[str, Any]]:
 
 
 def on_read(record: dict[str, Any], model: PageModel) -> dict[str, Any]:
-    """Positions on the lines and the header rollups, in place (a record without parts is unchanged)."""
+    """Positions on the lines and the rollups, in place (a record without parts or rollups is unchanged)."""
     om = model.opmap
     for name, part in model.parts.items():
         conf = om.parts.get(name)
@@ -42,11 +42,13 @@ def on_read(record: dict[str, Any], model: PageModel) -> dict[str, Any]:
         for pos, line in enumerate(lines_of(record, part), 1):
             line[conf.position_field] = pos
     for name, r in om.rollups.items():
-        part = model.parts.get(r.part)
-        if part is None:
-            continue
-        lines = lines_of(record, part)
-        value = _rollup(r, lines)
+        if r.part is None:
+            value = _header_status(r, record)
+        else:
+            part = model.parts.get(r.part)
+            if part is None:
+                continue
+            value = _rollup(r, lines_of(record, part))
         if value is None:
             record.pop(name, None)
         else:
@@ -59,6 +61,18 @@ def _num(value: Any) -> Decimal:
         return Decimal(str(value)) if value not in (None, "") else Decimal(0)
     except InvalidOperation:
         return Decimal(0)
+
+
+def _header_status(r: Any, record: Mapping[str, Any]) -> str | None:
+    """Open / partially / fully settled from the header's total and remaining amount (None without a total)."""
+    if record.get(r.quantity) in (None, "") or record.get(r.remaining) in (None, ""):
+        return None
+    total, remaining = _num(record.get(r.quantity)), _num(record.get(r.remaining))
+    if remaining == 0:
+        return r.values[2]
+    if remaining == total:
+        return r.values[0]
+    return r.values[1]
 
 
 def _rollup(r: Any, lines: list[dict[str, Any]]) -> str | None:

@@ -98,7 +98,8 @@ class PageModel:
         for name, r in self.opmap.rollups.items():
             out.append(FieldSpec(name=name, type="decimal" if r.sum else "picklist", picklist=r.values,
                                  createable=False, updateable=False, filterable=False,
-                                 label=f"{name.replace('_', ' ')} (computed by Concord from {r.part})"))
+                                 label=f"{name.replace('_', ' ')} (computed by Concord from "
+                                       f"{r.part or f'{r.quantity} and {r.remaining}'})"))
         if self.source_id_field:
             out.append(FieldSpec(name=self.source_id_field, type="id", nullable=False, createable=False,
                                  updateable=False, filterable=False,
@@ -217,6 +218,13 @@ def describe_page(client: zeep.Client, wsdl_bytes: bytes, opmap: OperationMap, b
             raise ConfigError(f"operation map {opmap.source}: parts.{pname} is not a part of {rtype.name}; "
                               f"parts: {', '.join(parts) or 'none'}")
     for rname, r in opmap.rollups.items():
+        if r.part is None:
+            used = [r.quantity, r.remaining]
+            if any(f not in fields for f in used) or rname in fields:
+                raise ConfigError(f"operation map {opmap.source}: rollups.{rname} needs the fields "
+                                  f"{', '.join(str(f) for f in used)} of {rtype.name}, and a name that is not a "
+                                  f"page field")
+            continue
         line_fields = parts[r.part].fields if r.part in parts else None
         used = [f for f in (r.sum, r.quantity, r.done) if f]
         if line_fields is None or any(f not in line_fields for f in used) or rname in fields:

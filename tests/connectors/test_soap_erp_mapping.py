@@ -9,7 +9,8 @@ import pytest
 
 from concord.hub.mapping import load_mapping
 from concord.hub.sandbox.world import World
-from concord.connectors.soap_erp.sandbox import BUNDLED_WSDL, ITEM_WSDL, SALES_ORDER_WSDL, start
+from concord.connectors.soap_erp.sandbox import (BUNDLED_WSDL, ITEM_WSDL, POSTED_SALES_INVOICES_WSDL, SALES_ORDER_WSDL,
+                                                 start)
 from tests.connectors.test_soap_erp_contract import make_connector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +20,8 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "soap_erp"
 
 @pytest.fixture(scope="module")
 def connector_and_page():
-    with start(World(seed=21, size=12), wsdl=[str(BUNDLED_WSDL), str(ITEM_WSDL), str(SALES_ORDER_WSDL)],
+    with start(World(seed=21, size=12), wsdl=[str(BUNDLED_WSDL), str(ITEM_WSDL), str(SALES_ORDER_WSDL),
+                                                        str(POSTED_SALES_INVOICES_WSDL)],
                today="2027-01-08") as sb:
         conn = make_connector(sb, page_size=500)
         raw = [r for p in conn.read("Customer") for r in p.records]

@@ -3,9 +3,9 @@
 ``start(world, wsdl=FILE or [FILES])`` serves any page-style WSDLs at
 ``/DynamicsNAV90/WS/<Company>/Page/<Page>``. By default it serves what a NAV integration publishes:
 the Customer page (the real NAV 2016 Customer page WSDL from ../shared/fixtures when present, else
-the bundled ``wsdl/Customer.wsdl``), the Item page and the SalesOrder page with its SalesLines part
-(bundled ``wsdl/Item.wsdl``, ``wsdl/SalesOrder.wsdl``), seeded from the world's companies, products
-and orders; sales orders follow NAV's rules (``documents.py``: number series, lines numbered by NAV,
+the bundled ``wsdl/Customer.wsdl``), the Item page, the SalesOrder page with its SalesLines part and the
+read-only PostedSalesInvoices page (bundled ``wsdl/Item.wsdl``, ``wsdl/SalesOrder.wsdl``,
+``wsdl/PostedSalesInvoices.wsdl``), seeded from the world's companies, products, orders and invoices; sales orders follow NAV's rules (``documents.py``: number series, lines numbered by NAV,
 customer and item checks, amounts computed). The page's
 fields and primary key come from the WSDL (the key is what ``Read`` takes, e.g.
 ``Journal_Template_Name, Journal_Batch_Name, Line_No``), so any page can be served
@@ -40,7 +40,7 @@ from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceFo
 
 from concord.connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
 from concord.connectors.soap_erp.sandbox.documents import SalesOrderRules
-from concord.connectors.soap_erp.sandbox.seed import seed_store
+from concord.connectors.soap_erp.sandbox.seed import seed_order, seed_store
 from concord.connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
 from concord.connectors.soap_erp.sandbox.store import NavFault, PageStore
 from concord.connectors.soap_erp.wsdl import (WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes,
@@ -55,6 +55,7 @@ BUNDLED_WSDL = Path(__file__).resolve().parents[1] / "wsdl" / "Customer.wsdl"
 #: NAV-style page WSDLs written by ``wsdlgen`` (``sales_order_wsdl()``, ``item_wsdl()``), bundled
 SALES_ORDER_WSDL = BUNDLED_WSDL.parent / "SalesOrder.wsdl"
 ITEM_WSDL = BUNDLED_WSDL.parent / "Item.wsdl"
+POSTED_SALES_INVOICES_WSDL = BUNDLED_WSDL.parent / "PostedSalesInvoices.wsdl"
 
 BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
         + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
@@ -63,8 +64,9 @@ XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/
        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x>&xxe;</x></s:Body></s:Envelope>')
 
 
-#: the NAV table behind a page (the first part of a record's Key): Customer 18, Item 27, Sales Header 36
-TABLE_NO = {"Customer": 18, "Item": 27, "SalesOrder": 36}
+#: the NAV table behind a page (the first part of a record's Key): Customer 18, Item 27, Sales Header 36,
+#: Sales Invoice Header 112
+TABLE_NO = {"Customer": 18, "Item": 27, "SalesOrder": 36, "PostedSalesInvoices": 112}
 
 
 def default_wsdl() -> Path:
@@ -74,8 +76,8 @@ def default_wsdl() -> Path:
 
 
 def default_pages() -> list[str]:
-    """The pages a NAV integration publishes: Customer, Item, SalesOrder (master data first)."""
-    return [str(default_wsdl()), str(ITEM_WSDL), str(SALES_ORDER_WSDL)]
+    """The pages a NAV integration publishes: Customer, Item, SalesOrder, PostedSalesInvoices (master data first)."""
+    return [str(default_wsdl()), str(ITEM_WSDL), str(SALES_ORDER_WSDL), str(POSTED_SALES_INVOICES_WSDL)]
 
 
 class Control:
@@ -131,7 +133,7 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
         part = models[name].parts.get("SalesLines")
         if part is not None:
             store.rules = SalesOrderRules(part, by_type.get("Customer"), by_type.get("Item"), NavFault)
-    for store in sorted(stores.values(), key=lambda s: s.rules is not None):   # documents after master data
+    for store in sorted(stores.values(), key=seed_order):   # master data, then orders, then posted invoices
         seed_store(store, world, share=share, related=by_type)
 
     def authorized(req: Request) -> Response | None:

@@ -1,4 +1,5 @@
-"""Seed a page from the world: Customer pages from its companies (with the noise a real ERP has),
+"""Seed a page from the world: Customer pages from its companies (with the noise a real ERP has), Item pages
+from its products, sales orders from its orders, posted sales invoices from its invoices (as NAV posts them),
 any other page from its invoices, with values chosen by the page's own fields and key (from the WSDL)."""
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def seed_store(store: PageStore, world: World, *, share: float = 0.8,
     (one with document rules) from its orders, any other page from its invoices."""
     if store.rules is not None:
         seed_orders(store, world, share=share, related=related or {})
+        return
+    if is_posted_invoices(store):
+        seed_posted_invoices(store, world, share=share, related=related or {})
         return
     if store.record_type == "Item" and "Inventory" in store.fields:
         seed_items(store, world, share=share)
@@ -55,6 +59,54 @@ def seed_store(store: PageStore, world: World, *, share: float = 0.8,
             values["Type"] = "Customer"
         store.seed({k: v for k, v in values.items() if k in names and v is not None}, truth=c.index,
                    modified=c.updated_at.date())
+
+
+def is_posted_invoices(store: PageStore) -> bool:
+    """A posted sales invoice page (Page 143 / 132): invoices with their remaining amount."""
+    return store.rules is None and {"No", "Remaining_Amount", "Amount_Including_VAT"} <= set(store.fields)
+
+
+def seed_order(store: PageStore) -> int:
+    """Seeding order: master data (customers, items), then sales orders, then posted invoices (which name both)."""
+    return 2 if is_posted_invoices(store) else (1 if store.rules is not None else 0)
+
+
+#: the VAT rate of the world's invoices (their amount is the order's net amount plus 19 %)
+VAT = Decimal("1.19")
+
+
+def seed_posted_invoices(store: PageStore, world: World, *, share: float = 0.8,
+                         related: dict[str, PageStore]) -> None:
+    """One posted sales invoice per world invoice the ERP holds, numbered as NAV's posted-invoice series
+    (103001, ...). NAV computes the amounts: ``Amount`` (excl. VAT), ``Amount_Including_VAT``, and
+    ``Remaining_Amount`` from the customer ledger entry (the world's open amount: unpaid, half paid or paid;
+    ``Closed`` when nothing remains). The bill-to customer must exist on the Customer page when it is served;
+    ``Order_No`` is the sales order's number when the sales order page holds that order."""
+    customers, orders = related.get("Customer"), related.get("SalesOrder")
+    order_no = {idx: sid for sid, idx in orders.truth.items()} if orders is not None else {}
+    names = set(store.fields)
+    number = 103000
+    for inv in world.invoices():
+        if not world.present(SYSTEM, "invoice", inv.index, share):
+            continue
+        c = world.company(inv.company_index)
+        cust = customers.get(c.erp_number) if customers is not None else {"No": c.erp_number, "Name": c.full_name}
+        if cust is None:
+            continue
+        o = world.order(inv.order_index)
+        number += 1
+        values = {
+            "No": str(number), "Sell_to_Customer_No": cust["No"], "Sell_to_Customer_Name": cust.get("Name"),
+            "Bill_to_Customer_No": cust["No"], "Bill_to_Name": cust.get("Name"),
+            "Currency_Code": inv.currency, "Posting_Date": inv.invoice_date, "Document_Date": inv.invoice_date,
+            "Due_Date": inv.due_date, "Payment_Terms_Code": cust.get("Payment_Terms_Code"),
+            "Amount": (inv.amount / VAT).quantize(Decimal("0.01")), "Amount_Including_VAT": inv.amount,
+            "Remaining_Amount": inv.open_amount, "Closed": inv.open_amount == 0, "Cancelled": False,
+            "Corrective": False, "Order_No": order_no.get(inv.order_index),
+            "External_Document_No": o.customer_reference, "No_Printed": 1,
+        }
+        store.seed({k: v for k, v in values.items() if k in names and v is not None}, truth=inv.index,
+                   modified=inv.updated_at.date())
 
 
 def seed_generic(store: PageStore, world: World, *, share: float = 0.8) -> None:

@@ -29,12 +29,15 @@ class PartDef:
 
 OPERATIONS = ("Read", "ReadByRecId", "ReadMultiple", "IsUpdated", "GetRecIdFromKey", "Create", "CreateMultiple",
               "Update", "UpdateMultiple", "Delete")
+#: what NAV publishes for a page that is not editable (Editable=false: no Create, Update or Delete)
+READ_OPERATIONS = ("Read", "ReadByRecId", "ReadMultiple", "IsUpdated", "GetRecIdFromKey")
 
 
 def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
               address: str = "http://localhost:7047/DynamicsNAV90/WS/CRONUS/Page/",
-              parts: Sequence[PartDef] = ()) -> bytes:
-    """The WSDL of page ``page`` (also the record type's name) with ``fields``, primary ``key`` and ``parts``."""
+              parts: Sequence[PartDef] = (), operations: Sequence[str] = OPERATIONS) -> bytes:
+    """The WSDL of page ``page`` (also the record type's name) with ``fields``, primary ``key`` and ``parts``;
+    ``operations``: all of them, or ``READ_OPERATIONS`` for a page that is not editable."""
     names = [n for n, _ in fields]
     missing = [k for k in key if k not in names]
     if missing or not key:
@@ -84,7 +87,11 @@ def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
                    + "".join(el(n, ftype(n, pt.line_type, t)) for n, t in pt.fields)
                    + f'</xsd:sequence></xsd:complexType><xsd:complexType name="{pt.line_type}_List"><xsd:sequence>'
                    + el(pt.line_type, f"tns:{pt.line_type}", 1, "unbounded") + "</xsd:sequence></xsd:complexType>")
-    operations = OPERATIONS + tuple(f"Delete_{pt.name}" for pt in parts)
+    unknown = [op for op in operations if op not in OPERATIONS]
+    if unknown or "Read" not in operations or "ReadMultiple" not in operations:
+        raise ValueError(f"operations must include Read and ReadMultiple and be among {OPERATIONS}: {unknown}")
+    writable = "Delete" in operations
+    operations = tuple(operations) + tuple(f"Delete_{pt.name}" for pt in parts if writable)
     lst = (f'<xsd:complexType name="{page}_List"><xsd:sequence>{el(page, f"tns:{page}", 1, "unbounded")}'
            f"</xsd:sequence></xsd:complexType>")
     filt_fields = (f'<xsd:simpleType name="{page}_Fields"><xsd:restriction base="xsd:string">'
@@ -102,12 +109,15 @@ def page_wsdl(page: str, fields: Sequence[FieldDef], key: Sequence[str], *,
         wrap("IsUpdated", el("Key", "xsd:string", 1)), wrap("IsUpdated_Result", el("IsUpdated_Result", "xsd:boolean", 1)),
         wrap("GetRecIdFromKey", el("Key", "xsd:string", 1)),
         wrap("GetRecIdFromKey_Result", el("GetRecIdFromKey_Result", "xsd:string", 1)),
-        wrap("Create", rec), wrap("Create_Result", rec), wrap("CreateMultiple", lst_el),
-        wrap("CreateMultiple_Result", lst_el), wrap("Update", rec), wrap("Update_Result", rec),
-        wrap("UpdateMultiple", lst_el), wrap("UpdateMultiple_Result", lst_el),
-        wrap("Delete", el("Key", "xsd:string", 1)), wrap("Delete_Result", el("Delete_Result", "xsd:boolean", 1)),
     ]
-    for pt in parts:
+    writes = {"Create": (wrap("Create", rec), wrap("Create_Result", rec)),
+              "CreateMultiple": (wrap("CreateMultiple", lst_el), wrap("CreateMultiple_Result", lst_el)),
+              "Update": (wrap("Update", rec), wrap("Update_Result", rec)),
+              "UpdateMultiple": (wrap("UpdateMultiple", lst_el), wrap("UpdateMultiple_Result", lst_el)),
+              "Delete": (wrap("Delete", el("Key", "xsd:string", 1)),
+                         wrap("Delete_Result", el("Delete_Result", "xsd:boolean", 1)))}
+    elements += [e for op, pair in writes.items() if op in operations for e in pair]
+    for pt in (parts if writable else ()):
         elements += [wrap(f"Delete_{pt.name}", el(f"{pt.name}_Key", "xsd:string", 1)),
                      wrap(f"Delete_{pt.name}_Result", el(f"Delete_{pt.name}_Result", "xsd:boolean", 1))]
     messages = "".join(f'<message name="{m}"><part name="parameters" element="tns:{m}"/></message>'
@@ -183,3 +193,21 @@ def sales_order_wsdl(page: str = "SalesOrder") -> bytes:
 
 def item_wsdl(page: str = "Item") -> bytes:
     return page_wsdl(page, ITEM_FIELDS, ("No",))
+
+
+#: Page 143 "Posted Sales Invoices" (table 112 Sales Invoice Header), published as PostedSalesInvoices. The page is
+#: not editable (posted invoices change only by posting: payments, credit memos), so NAV publishes only the read
+#: operations. Amount, Amount_Including_VAT and Remaining_Amount are FlowFields (the lines; the customer ledger
+#: entry's remaining amount); Closed: the ledger entry is fully applied (paid).
+POSTED_SALES_INVOICE_FIELDS: tuple[FieldDef, ...] = (
+    ("No", "string"), ("Sell_to_Customer_No", "string"), ("Sell_to_Customer_Name", "string"),
+    ("Currency_Code", "string"), ("Due_Date", "date"), ("Amount", "decimal"), ("Amount_Including_VAT", "decimal"),
+    ("Remaining_Amount", "decimal"), ("Closed", "boolean"), ("Cancelled", "boolean"), ("Corrective", "boolean"),
+    ("Bill_to_Customer_No", "string"), ("Bill_to_Name", "string"), ("Posting_Date", "date"),
+    ("Document_Date", "date"), ("Payment_Terms_Code", "string"), ("Order_No", "string"),
+    ("External_Document_No", "string"), ("Location_Code", "string"), ("No_Printed", "int"),
+)
+
+
+def posted_sales_invoices_wsdl(page: str = "PostedSalesInvoices") -> bytes:
+    return page_wsdl(page, POSTED_SALES_INVOICE_FIELDS, ("No",), operations=READ_OPERATIONS)
