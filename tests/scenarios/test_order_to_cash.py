@@ -2,7 +2,8 @@
 --sandbox`, `concord sandbox up`, `check`, `sync` as a user runs them):
 
 - every pair: the CRM account's open and overdue receivables and invoice count equal the ERP's invoices of that
-  customer (the `receivables` roll-up, written to the CRM in the same sync);
+  customer (the `receivables` roll-up, written to the CRM in the same sync); Dynamics NAV (posted sales invoices)
+  is checked on one pair, with Salesforce, for this part only;
 - pairs whose CRM has deal lines (Salesforce, Fxiaoke; Zoho Deals have none): a won deal created by a rep becomes
   one ERP sales order with the right customer, products and quantities (Oracle: and the deal's prices; SAP prices
   the items itself), the ERP's number and status come back to the deal in the same sync, and a further sync writes
@@ -37,11 +38,13 @@ pytestmark = pytest.mark.slow
 
 ERPS = ("sap_odata", "oracle_fusion")
 CRMS = ("salesforce", "zoho_crm", "fxiaoke")
+#: ERPs checked on one pair and for the receivables only (NAV posted sales invoices; suite time)
+RECEIVABLES_ONLY = (("soap_erp", "salesforce"),)
 WITH_DEAL_LINES = ("salesforce", "fxiaoke")
 OPEN = ("open", "partially_paid", "overdue")
 
 
-@pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS] + list(RECEIVABLES_ONLY), ids=lambda p: f"{p[0]}-{p[1]}")
 def pair(request, tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path, dict[str, str]]]:
     erp, crm = request.param
     folder = tmp_path / f"{erp}-{crm}"
@@ -143,7 +146,7 @@ def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) 
     s = Systems(folder, env)
     try:
         _assert_receivables(s, erp, crm)
-        if crm not in WITH_DEAL_LINES:
+        if crm not in WITH_DEAL_LINES or (erp, crm) in RECEIVABLES_ONLY:
             return
         deal_name = f"Scenario deal {erp}"
         customer, lines = _won_deal(s, erp, crm, deal_name)
