@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 
 from concord.connectors.soap_erp.sandbox import BUNDLED_WSDL, POSTED_SALES_INVOICES_WSDL, SALES_ORDER_WSDL, start
 from concord.connectors.soap_erp.sandbox.wsdlgen import posted_sales_invoices_wsdl
@@ -97,6 +98,14 @@ def test_the_page_is_read_only_as_nav_publishes_it(sb):
     assert [r.ok for r in results] == [False, False], results
     assert all("is read-only" in str(r.error) for r in results), results
     assert _store(sb).get(row["No"]) == row and _store(sb).count() == before
+    # a client that sends a Create anyway gets NAV's fault, and nothing is stored
+    ns = "urn:microsoft-dynamics-schemas/page/postedsalesinvoices"
+    r = requests.post(sb.extra["pages"][PAGE], auth=("CONCORD", sb.env["NAV_PASSWORD"]),
+                      data=(f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Create xmlns="{ns}">'
+                            f'<{PAGE}><No>X1</No></{PAGE}></Create></s:Body></s:Envelope>').encode(),
+                      headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{ns}:Create"'})
+    assert r.status_code == 500 and "<faultstring" in r.text and "not supported" in r.text, r.text
+    assert _store(sb).count() == before
 
 
 def test_bundled_wsdl_is_what_wsdlgen_writes_and_other_page_sets_still_work():
