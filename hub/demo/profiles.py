@@ -30,7 +30,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "sap_odata": Profile(ERP, ("account",), {}, ("product", "sales_order", "invoice")),  # BP writes: read-only here
     "oracle_fusion": Profile(ERP, ("account",), {"account": "update_only"}, ("product", "sales_order", "invoice")),
-    "soap_erp": Profile(ERP, ("account",), {"account": "update_only"}, ("product", "sales_order")),
+    "soap_erp": Profile(ERP, ("account",), {"account": "update_only"}, ("product", "sales_order", "invoice")),
     "salesforce": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},
                           ("product", "opportunity")),
     "zoho_crm": Profile(CRM, ("account", "contact"), {"account": "upsert", "contact": "upsert"},

@@ -77,15 +77,15 @@ VAT = Decimal("1.19")
 
 def seed_posted_invoices(store: PageStore, world: World, *, share: float = 0.8,
                          related: dict[str, PageStore]) -> None:
-    """One posted sales invoice per world invoice the ERP holds, numbered as NAV's posted-invoice series
-    (103001, ...). NAV computes the amounts: ``Amount`` (excl. VAT), ``Amount_Including_VAT``, and
+    """One posted sales invoice per world invoice the ERP holds, under the world's invoice number (the sandboxes
+    play one business: an invoice has the same number in every ERP that holds it, as SAP's billing documents
+    and Oracle's transactions do, so Concord links them instead of counting one receivable twice). NAV computes the amounts: ``Amount`` (excl. VAT), ``Amount_Including_VAT``, and
     ``Remaining_Amount`` from the customer ledger entry (the world's open amount: unpaid, half paid or paid;
     ``Closed`` when nothing remains). The bill-to customer must exist on the Customer page when it is served;
     ``Order_No`` is the sales order's number when the sales order page holds that order."""
     customers, orders = related.get("Customer"), related.get("SalesOrder")
     order_no = {idx: sid for sid, idx in orders.truth.items()} if orders is not None else {}
     names = set(store.fields)
-    number = 103000
     for inv in world.invoices():
         if not world.present(SYSTEM, "invoice", inv.index, share):
             continue
@@ -94,9 +94,8 @@ def seed_posted_invoices(store: PageStore, world: World, *, share: float = 0.8,
         if cust is None:
             continue
         o = world.order(inv.order_index)
-        number += 1
         values = {
-            "No": str(number), "Sell_to_Customer_No": cust["No"], "Sell_to_Customer_Name": cust.get("Name"),
+            "No": inv.invoice_number, "Sell_to_Customer_No": cust["No"], "Sell_to_Customer_Name": cust.get("Name"),
             "Bill_to_Customer_No": cust["No"], "Bill_to_Name": cust.get("Name"),
             "Currency_Code": inv.currency, "Posting_Date": inv.invoice_date, "Document_Date": inv.invoice_date,
             "Due_Date": inv.due_date, "Payment_Terms_Code": cust.get("Payment_Terms_Code"),
