@@ -198,6 +198,15 @@ class RuleMatcher:
             out += [(name, v[:400]) for v in bk.values(record)]
         return list(dict.fromkeys(out))
 
+    def exact_keys(self, record: Mapping[str, Any]) -> dict[str, str]:
+        """The record's exact-rule keys by rule (a new record's evidence): no blocking keys computed."""
+        out: dict[str, str] = {}
+        for rule in self.exact:
+            k = exact_key(rule, record)
+            if k is not None:
+                out[rule.key_name] = k
+        return out
+
     # ---- scoring ----------------------------------------------------------------------------------
     def score(self, rule: MatchRule, record: Mapping[str, Any], other: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
         """(total, field scores) of one fuzzy rule for two flat records; total None: rule not applicable.
@@ -234,8 +243,7 @@ class RuleMatcher:
                                 {"rule": rule.key_name, "type": "exact", "candidates": found[:20],
                                  "reason": f"{len(found)} golden records share this key"})
         if not self.fuzzy or data is None:
-            return Decision("new", None, None, None, {"keys": {k: v for k, v in self.keys(record)
-                                                               if not k.startswith("b:")}})
+            return Decision("new", None, None, None, {"keys": self.exact_keys(record)})
         best_review: Decision | None = None
         oversized: list[str] = []
         for rule in self.fuzzy:
@@ -280,7 +288,7 @@ class RuleMatcher:
                 best_review = Decision("review", gid, rule.key_name, round(total, 4), evidence)
         if best_review is not None:
             return best_review
-        return Decision("new", None, None, None, {"keys": {k: v for k, v in self.keys(record) if not k.startswith("b:")},
+        return Decision("new", None, None, None, {"keys": self.exact_keys(record),
                                                   **({"oversized_blocks": sorted(set(oversized))[:10]}
                                                      if oversized else {})})
 
