@@ -14,10 +14,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from concord.hub.contracts import Change
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import staging, xrefs
 
 #: per CRM: the raw fields of a won deal (account source id, name, currency, lines (product id, qty, price))
 Lines = list[tuple[str, Decimal, Decimal]]
@@ -53,18 +51,7 @@ WON_DEAL: dict[str, tuple[str, Build]] = {
 
 def _linked(conn: Any, entity: str, system: str) -> dict[str, str]:
     """golden id -> the system's source id, for the entity's linked records."""
-    x = T.xref.c
-    return {r.golden_id: r.source_id for r in conn.execute(
-        select(x.golden_id, x.source_id).where(x.entity == entity, x.system == system, x.state == "linked")
-        .order_by(x.source_id))}
-
-
-def _canonical(conn: Any, entity: str, system: str) -> dict[str, dict[str, Any]]:
-    """source id -> the system's last mapped canonical values."""
-    r = T.raw_record.c
-    return {row.source_id: dict(row.canonical or {}) for row in conn.execute(
-        select(r.source_id, r.canonical).where(r.system == system, r.entity == entity, r.deleted.is_(False),
-                                               r.status == "mapped"))}
+    return {g: sid for sid, g in xrefs.links(conn, entity, system).get(system, {}).items()}
 
 
 def plan_deal(conn: Any, crm: str, erp: str) -> tuple[str, str, Lines] | None:
@@ -72,7 +59,7 @@ def plan_deal(conn: Any, crm: str, erp: str) -> tuple[str, str, Lines] | None:
     accounts, erp_accounts = _linked(conn, "account", crm), _linked(conn, "account", erp)
     shared = sorted(g for g in accounts if g in erp_accounts)
     products, erp_products = _linked(conn, "product", crm), _linked(conn, "product", erp)
-    canon = _canonical(conn, "product", crm)
+    canon = staging.canonical_of(conn, crm, "product")
     sellable = [(products[g], canon.get(products[g], {})) for g in sorted(products) if g in erp_products]
     sellable = [(pid, c) for pid, c in sellable if c.get("list_price") not in (None, "") and c.get("active") is not False]
     if not shared or not sellable:

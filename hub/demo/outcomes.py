@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import xrefs
 
 KPI_FIELDS = ("lifetime_value", "credit_exposure")
 
@@ -17,24 +17,9 @@ def _dec(v: Any) -> Decimal:
     return Decimal(str(v)) if v not in (None, "") else Decimal(0)
 
 
-def _golden(conn: Any, entity: str) -> dict[str, dict[str, Any]]:
-    g = T.golden.c
-    return {r.golden_id: dict(r.data) for r in conn.execute(
-        select(g.golden_id, g.data).where(g.entity == entity, g.deleted.is_(False)))}
-
-
-def _links(conn: Any, entity: str) -> dict[str, dict[str, str]]:
-    """system -> source id -> golden id."""
-    x = T.xref.c
-    out: dict[str, dict[str, str]] = {}
-    for r in conn.execute(select(x.system, x.source_id, x.golden_id).where(x.entity == entity, x.state == "linked")):
-        out.setdefault(r.system, {})[r.source_id] = r.golden_id
-    return out
-
-
 def orders(conn: Any, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    opps, sos = _golden(conn, "opportunity"), _golden(conn, "sales_order")
-    opp_links, so_links = _links(conn, "opportunity"), _links(conn, "sales_order")
+    opps, sos = golden_store.live_data(conn, "opportunity"), golden_store.live_data(conn, "sales_order")
+    opp_links, so_links = xrefs.links(conn, "opportunity"), xrefs.links(conn, "sales_order")
     out = []
     for d in deals:
         if d.get("entity") == "sales_order":          # the CRM's own order (Zoho): the ERP's answers are on it
@@ -56,8 +41,8 @@ def orders(conn: Any, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def per_crm(conn: Any, crms: list[str]) -> dict[str, dict[str, Any]]:
-    accounts, products = _golden(conn, "account"), _golden(conn, "product")
-    acc_links, prod_links, inv_links = _links(conn, "account"), _links(conn, "product"), _links(conn, "invoice")
+    accounts, products = golden_store.live_data(conn, "account"), golden_store.live_data(conn, "product")
+    acc_links, prod_links, inv_links = xrefs.links(conn, "account"), xrefs.links(conn, "product"), xrefs.links(conn, "invoice")
     out: dict[str, dict[str, Any]] = {}
     for crm in crms:
         accs = [accounts[g] for g in set(acc_links.get(crm, {}).values()) if g in accounts]
@@ -82,9 +67,5 @@ def per_crm(conn: Any, crms: list[str]) -> dict[str, dict[str, Any]]:
 def erp_orders(conn: Any, erps: list[str]) -> dict[str, int]:
     """Sales orders Concord created in each ERP (outbox creates that are done; Oracle's are upserts by the
     order's source transaction id)."""
-    o = T.outbox.c
-    out = {e: 0 for e in erps}
-    for r in conn.execute(select(o.system, o.status).where(o.entity == "sales_order", o.op.in_(("create", "upsert")))):
-        if r.system in out and r.status == "done":
-            out[r.system] += 1
-    return out
+    done = outbox_store.done_per_system(conn, "sales_order", ("create", "upsert"))
+    return {e: done.get(e, 0) for e in erps}

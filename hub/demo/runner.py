@@ -25,6 +25,10 @@ from concord.hub.demo.project import (CUSTOMER_MASTER, HEADER, build_config, cop
                                write_env_file)
 from concord.hub.errors import ConfigError, HubError
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import staging, xrefs
 
 SIZES = {"tiny": 12, "small": 30, "medium": 200, "large": 2000}
 DEFAULT_SIZE = "small"
@@ -216,11 +220,12 @@ def make_edits(demo: Demo) -> None:
     try:
         with wh.tx() as conn:
             x = T.xref.c
-            shared = (select(x.golden_id).where(x.entity == "account", x.state == "linked")
+            shared = (select(x.golden_id).where(x.entity == "account", x.state == xrefs.XrefState.LINKED)
                       .group_by(x.golden_id).having(func.count(func.distinct(x.system)) >= 2)).subquery()
             picks: dict[str, str] = {}
             for r in conn.execute(select(x.system, func.min(x.source_id).label("sid"))
-                                  .where(x.entity == "account", x.state == "linked", x.golden_id.in_(select(shared)))
+                                  .where(x.entity == "account", x.state == xrefs.XrefState.LINKED,
+                                         x.golden_id.in_(select(shared)))
                                   .group_by(x.system)):
                 picks[r.system] = r.sid
     finally:
@@ -284,23 +289,13 @@ def totals(demo: Demo) -> dict[str, Any]:
     wh = Warehouse.open(demo.warehouse_url, migrate=False)
     try:
         with wh.tx() as conn:
-            r = T.raw_record.c
             per_system: dict[str, dict[str, int]] = {}
-            for row in conn.execute(select(r.system, r.entity, func.count().label("n"))
-                                    .where(r.deleted.is_(False)).group_by(r.system, r.entity)):
-                per_system.setdefault(row.system, {})[row.entity] = row.n
-            g = T.golden.c
-            golden = {row.entity: row.n for row in conn.execute(
-                select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
-            x = T.xref.c
-            links = conn.execute(select(func.count()).select_from(T.xref).where(x.state == "linked")).scalar() or 0
-            multi = select(x.golden_id).where(x.state == "linked").group_by(x.entity, x.golden_id).having(
-                func.count(func.distinct(x.system)) >= 2).subquery()
-            shared = conn.execute(select(func.count()).select_from(multi)).scalar() or 0
-            conflicts = conn.execute(select(func.count()).select_from(T.conflict)
-                                     .where(T.conflict.c.status == "open")).scalar() or 0
-            o = T.outbox.c
-            dead = conn.execute(select(func.count()).select_from(T.outbox).where(o.status == "dead")).scalar() or 0
+            for (system, entity), n in staging.count_per_stream(conn, live_only=True).items():
+                per_system.setdefault(system, {})[entity] = n
+            golden = golden_store.count_by_entity(conn)
+            links, shared = xrefs.count_linked(conn)
+            conflicts = conflict_store.count_open(conn)
+            dead = outbox_store.count(conn, (outbox_store.OutboxStatus.DEAD,))
     finally:
         wh.dispose()
     calls: dict[str, int] = {}

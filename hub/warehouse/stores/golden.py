@@ -160,3 +160,10 @@ def count_by_entity(conn: Connection) -> dict[str, int]:
     g = T.golden.c
     return {r.entity: r.n for r in conn.execute(
         select(g.entity, func.count().label("n")).where(g.deleted.is_(False)).group_by(g.entity))}
+
+
+def live_data(conn: Connection, entity: str) -> dict[str, dict[str, Any]]:
+    """golden id -> data of the entity's live golden records (small entities: the demo's summary)."""
+    g = T.golden.c
+    return {r.golden_id: dict(r.data) for r in conn.execute(
+        select(g.golden_id, g.data).where(g.entity == entity, g.deleted.is_(False)))}

@@ -222,3 +222,13 @@ def dead_listing(*, system: str | None = None) -> Any:
         T.golden, and_(g.entity == o.entity, g.golden_id == o.golden_id)))
         .where(o.status == OutboxStatus.DEAD).order_by(o.id))
     return stmt.where(o.system == system) if system else stmt
+
+
+def done_per_system(conn: Connection, entity: str, ops: Sequence[str]) -> dict[str, int]:
+    """system -> writes of ``entity`` with one of ``ops`` that are done."""
+    from sqlalchemy import func
+
+    o = T.outbox.c
+    return {r.system: int(r.n) for r in conn.execute(
+        select(o.system, func.count().label("n")).where(o.entity == entity, o.op.in_(list(ops)),
+                                                        o.status == OutboxStatus.DONE).group_by(o.system))}

@@ -96,7 +96,18 @@ def count_pending(conn: Connection, system: str, entity: str) -> int:
                             .where(_stream(system, entity), r.status == RawStatus.PENDING)).scalar() or 0)
 
 
-def count_per_stream(conn: Connection) -> dict[tuple[str, str], int]:
+def count_per_stream(conn: Connection, *, live_only: bool = False) -> dict[tuple[str, str], int]:
+    """(system, entity) -> staged records (``live_only``: not deleted at the source)."""
     r = T.raw_record.c
-    return {(x.system, x.entity): int(x.n) for x in conn.execute(
-        select(r.system, r.entity, func.count().label("n")).group_by(r.system, r.entity))}
+    q = select(r.system, r.entity, func.count().label("n")).group_by(r.system, r.entity)
+    if live_only:
+        q = q.where(r.deleted.is_(False))
+    return {(x.system, x.entity): int(x.n) for x in conn.execute(q)}
+
+
+def canonical_of(conn: Connection, system: str, entity: str) -> dict[str, dict[str, Any]]:
+    """source id -> the last mapped canonical values of the stream's live records."""
+    r = T.raw_record.c
+    return {row.source_id: dict(row.canonical or {}) for row in conn.execute(
+        select(r.source_id, r.canonical).where(_stream(system, entity), r.deleted.is_(False),
+                                               r.status.in_([s.value for s in MAPPED_STATES])))}
