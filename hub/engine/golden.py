@@ -3,7 +3,7 @@ the typed canonical projection and the ``dirty`` queue the planner reads."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -95,12 +95,6 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     wh.upsert(conn, T.dirty, [{"entity": entity, "golden_id": g, "since": now} for g in dirty_ids],
               ["entity", "golden_id"], update=[])
     return dirty_ids
-
-
-def _rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]]], stored: set[str]) -> None:
-    """Bring the match keys of these golden records to ``new_keys``, writing only the keys that changed
-    (``stores/match_keys.py``: hashed keys, the key sets of the ``stored`` records read by primary key)."""
-    match_keys.rekey(conn, entity, new_keys, stored)
 
 
 def _typed(value: Any, sqltype: Any) -> Any:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 
-from concord.hub.engine.golden import _rekey
+from concord.hub.warehouse.stores.match_keys import rekey as _rekey
 from concord.hub.engine.util import json_safe, land_encoding, payload_hash, stable_hash
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
