@@ -16,8 +16,10 @@ the warehouse holds. ``settle`` moves them into ``match_hash`` in key order (an 
 not a random insert per key). Every read of ``match_hash`` (``lookup``, ``rekey`` of stored records,
 ``golden_hashes``) settles first, so keys left pending by a crash are never missed.
 
-A hash collision (two different keys with one hash) can only add a candidate: at 10 million stored
-keys the chance that a lookup meets one is about 5 in 10^13.
+A hash collision (two different keys with one hash) adds a candidate that does not share the key: for a
+fuzzy or probabilistic rule it is scored like any other, for an exact rule it would be taken as sharing the
+key (not re-checked). At 10 million stored keys the chance that a lookup meets a collision is about 5 in
+10^13.
 """
 from __future__ import annotations
 
