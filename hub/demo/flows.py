@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from concord.hub.cli.scenario_packs import _reads, _writes, add_mapping_rules, kpi_rules, load_pack
+from concord.hub.config.yamlsource import load_packaged
 from concord.hub.demo.profiles import CRM, ERP
 
 #: which ERP fulfils each CRM's won deals
@@ -41,7 +40,7 @@ def fulfilment(crm: str, erps: list[str]) -> str | None:
 
 
 def _load(folder: Path, rel: str) -> dict[str, Any]:
-    return yaml.safe_load((folder / rel).read_text(encoding="utf-8")) or {}
+    return load_packaged((folder / rel).read_text(encoding="utf-8")) or {}
 
 
 def _keep(folder: Path, rel: str, fields: list[str]) -> list[str]:
