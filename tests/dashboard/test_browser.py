@@ -33,6 +33,14 @@ def _login(page: Any, base: str, token: str, path: str = "/") -> None:
     page.wait_for_load_state()
 
 
+def _nav(page: Any, base: str, label: str, path: str) -> None:
+    """Click a navigation link and wait until its page has loaded: a locator's count() does not wait,
+    so without this a loaded machine counts the rows of the page being left."""
+    page.click(f"nav >> text={label}")
+    page.wait_for_url(base + path)
+    page.wait_for_load_state()
+
+
 def test_operator_walks_every_page_and_acts(server: str, browser: Any, filled: Any) -> None:
     ids = filled.ids
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -44,23 +52,25 @@ def test_operator_walks_every_page_and_acts(server: str, browser: Any, filled: A
     assert page.locator("article.tile.stream").count() == 4 and page.locator("svg.spark").count() >= 20
     _shot(page, "overview")
 
-    page.click("nav >> text=Runs")
+    _nav(page, server, "Runs", "/runs")
     assert page.locator("table.list tbody tr").count() >= 1
     _shot(page, "runs")
     page.click('a[href="/runs/1"]')
+    page.wait_for_url(server + "/runs/1")
     assert "Run #1" in page.content()
     _shot(page, "run")
 
-    page.click("nav >> text=Records")
+    _nav(page, server, "Records", "/records")
     page.fill('input[name="q"]', "nord")
     page.click('form.search button')
     page.click("text=Nordwind Logistik GmbH")
+    page.wait_for_selector("text=Side by side")
     content = page.content()
     assert "Side by side" in content and "SO-4711" in content and "INV-9001" in content
     assert page.locator("td.diff").count() >= 0 and page.locator("table.grid tbody tr").count() > 5
     _shot(page, "record-360")
 
-    page.click("nav >> text=Conflicts")
+    _nav(page, server, "Conflicts", "/conflicts")
     art = page.locator(f"#conflict-{ids['conflict']}")
     art.locator('input[value="right"]').check()
     art.locator('button:has-text("resolve")').click()
@@ -68,7 +78,7 @@ def test_operator_walks_every_page_and_acts(server: str, browser: Any, filled: A
     assert "resolved with the right value" in page.locator(".flash.ok").inner_text()
     _shot(page, "conflicts-after-resolve")
 
-    page.click("nav >> text=Quarantine")
+    _nav(page, server, "Quarantine", "/quarantine")
     assert SECRET not in page.content() and "acc-bad-1" in page.content()
     page.locator(f"#q-{ids['quarantine']} details summary").click()
     _shot(page, "quarantine")
@@ -77,12 +87,11 @@ def test_operator_walks_every_page_and_acts(server: str, browser: Any, filled: A
     assert "queued again" in page.locator(".flash.ok").inner_text()
     _shot(page, "dead-letter-retried")
 
-    page.click("nav >> text=Match review")
+    _nav(page, server, "Match review", "/review")
     assert page.locator(f"#pair-{ids['review']}").count() == 1
     _shot(page, "review")
     page.locator(f"#pair-{ids['review']} button:has-text('confirm')").click()
-    page.wait_for_load_state()
-    assert "manual link recorded" in page.content()
+    page.wait_for_selector("text=manual link recorded")
 
     with filled.warehouse.tx() as conn:
         assert conn.execute(select(T.conflict.c.resolution).where(T.conflict.c.id == ids["conflict"])).scalar()["side"] == "right"
