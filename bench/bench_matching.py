@@ -15,8 +15,9 @@
    (Fellegi-Sunter) rule whose parameters are learned by EM on the same data (`concord match train`'s
    code), beside the default fuzzy rules of `concord init`; pairwise precision, recall and F1, and time.
 
-Run: python -m bench.bench_matching [--sizes 10000,100000] [--golden 100000,1000000] [--persons 10000]
-(a part given an empty list keeps its previous table in BENCHMARKS.md).
+Run: python -m bench.bench_matching [--sizes 10000,100000] [--golden 100000,1000000] [--persons 10000,50000@23]
+[--seeds 23,1,2,3,4] (a part given an empty list keeps its previous table in BENCHMARKS.md; the people part
+runs every size with every seed, the first seed with the default rules beside, unless SIZE@S1/S2 names its seeds).
 """
 from __future__ import annotations
 
@@ -251,12 +252,15 @@ def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
 
 # ---- people with realistic noise: the probabilistic rule ------------------------------------------------
 PERSON_SHARES = {"erp": 0.9, "crm": 0.8}
+PERSON_SEED = 23        # the world seed of the people part unless --seeds names others
 FS_PERSON = {
     "name": "person_fs", "type": "probabilistic",
     "fields": ["first_name", "last_name", "birth_date", "national_id", "email", "phone", "mobile",
                "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"],
     "swap": [["first_name", "last_name"]], "tf": ["first_name", "last_name"],
-    "block": ["exact:national_id", "email:email", "phone:mobile", "exact:birth_date",
+    # a household shares its landline and address: one piece of evidence, not four
+    "dependent": [["phone", "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"]],
+    "block": ["exact:national_id", "email:email", "phone:mobile", "phone:phone", "exact:birth_date",
               "exact:mailing_address.postal_code+name:last_name+initial:first_name",
               "exact:mailing_address.postal_code+name:first_name+initial:last_name"],
     "thresholds": {"link": 0.999, "review": 0.5}}
@@ -294,19 +298,21 @@ def _prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
             "f1": round(f1, 5)}
 
 
-def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
-    """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules,
-    and splink (unsupervised, its own venv) on the same files when ``splink_venv`` is given."""
+def run_persons(size: int, splink_venv: Path | None = None, *, seed: int = PERSON_SEED,
+                default_rules: bool = True) -> dict[str, Any]:
+    """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules
+    (unless ``default_rules`` is false), and splink (unsupervised, its own venv) on the same files when
+    ``splink_venv`` is given; the world of ``seed``."""
     from concord.hub.config import load_project
     from concord.hub.config.model import MatchRule
     from concord.hub.matching.em import estimate
     from concord.hub.matching.offline import match_files, read_records
     from concord.hub.sandbox.world import PersonNoise
 
-    world = World(seed=23, size=size, person_noise=PersonNoise.realistic())
-    default_rules = load_project(STARTER, check_connectors=False).config.entities["contact"].match
+    world = World(seed=seed, size=size, person_noise=PersonNoise.realistic())
+    starter = load_project(STARTER, check_connectors=False).config.entities["contact"].match
     rule = MatchRule.model_validate(FS_PERSON)
-    out: dict[str, Any] = {"people": world.n_people}
+    out: dict[str, Any] = {"people": world.n_people, "seed": seed}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         erp = _write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False))
@@ -330,7 +336,8 @@ def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
             train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
             trained = rule.model_copy(update={"model": tr.model})
             res: dict[str, Any] = {"records": len(lrec) + (len(rrec) if rrec else 0)}
-            for label, rules in (("probabilistic (EM)", [trained]), ("default rules", list(default_rules))):
+            runs = [("probabilistic (EM)", [trained])] + ([("default rules", list(starter))] if default_rules else [])
+            for label, rules in runs:
                 t1, c1 = time.perf_counter(), time.process_time()
                 pairs, _stats = match_files(rules, left, right)
                 match_s, match_cpu = time.perf_counter() - t1, time.process_time() - c1
@@ -347,7 +354,7 @@ def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
                               "cpu_seconds": round(match_cpu + (train_cpu if em else 0), 2),
                               **({"train_seconds": round(train_s, 2), "em_iterations": tr.iterations,
                                   "training_pairs": tr.pairs} if "EM" in label else {})}
-                print(size, task, label, res[label], flush=True)
+                print(size, seed, task, label, res[label], flush=True)
             if splink_venv is not None:
                 from bench.matching_splink import run_splink
 
@@ -357,7 +364,7 @@ def run_persons(size: int, splink_venv: Path | None = None) -> dict[str, Any]:
                                  "cpu_seconds": rep["cpu_seconds"],
                                  "train_seconds": rep["train_seconds"], "candidate_pairs": rep["scored_pairs"],
                                  "version": rep["splink"]}
-                print(size, task, "splink", res["splink"], flush=True)
+                print(size, seed, task, "splink", res["splink"], flush=True)
             out[task] = res
     return out
 
@@ -394,7 +401,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--golden", default="100000,1000000")
-    ap.add_argument("--persons", default="10000", help="world sizes (people = 2x) for the probabilistic rule")
+    ap.add_argument("--persons", default="10000", help="world sizes (people = 2x) for the probabilistic rule; "
+                    "SIZE@S1/S2 runs that size with seeds S1, S2 only (else every --seeds)")
+    ap.add_argument("--seeds", default=str(PERSON_SEED),
+                    help="world seeds of the people part, each run at every --persons size (e.g. 23,1,2)")
+    ap.add_argument("--skip-default", action="store_true", help="people without the default rules beside")
+    ap.add_argument("--dry-run", action="store_true", help="print the results, leave BENCHMARKS.md alone")
     ap.add_argument("--skip-splink", action="store_true", help="people without splink beside (no venv)")
     ap.add_argument("--splink-venv", default=None, help="virtualenv for splink (created if missing)")
     args = ap.parse_args()
@@ -406,7 +418,14 @@ def main() -> None:
         ensure_splink_venv(venv)
     f1 = {int(s): run_f1(int(s)) for s in args.sizes.split(",") if s}
     inc = [run_incremental(int(n)) for n in args.golden.split(",") if n]
-    persons = {int(s): run_persons(int(s), venv) for s in args.persons.split(",") if s}
+    seeds = [int(x) for x in args.seeds.split(",") if x]
+    persons = []
+    for part in (x for x in args.persons.split(",") if x):
+        size, _, only = part.partition("@")        # 50000@23: this size with these seeds only (23/5)
+        for k, seed in enumerate([int(x) for x in only.split("/")] if only else seeds):
+            persons.append(run_persons(int(size), venv, seed=seed, default_rules=not args.skip_default and k == 0))
+    if args.dry_run:
+        return
     previous = _previous_blocks()
     md = ["### Matching quality: `concord match` on world data (default rules of `concord init`)", "",
           "Three systems per entity (ERP clean; CRM with typos, case, legal-form variants, phone formats, street "
@@ -449,7 +468,7 @@ def md_blocks(text: str) -> dict[str, str]:
     return out
 
 
-def person_table(persons: dict[int, dict[str, Any]]) -> list[str]:
+def person_table(persons: list[dict[str, Any]]) -> list[str]:
     md = ["", "### People with realistic noise: probabilistic rule (EM on the data) vs splink vs the default rules", "",
           "`PersonNoise.realistic()`: per record 15% typos, 5% phonetic spellings, 5% first/last name swapped, 3% "
           "day/month transposed, 15% of each optional field missing, 10% households (same surname, address and "
@@ -468,16 +487,16 @@ def person_table(persons: dict[int, dict[str, Any]]) -> list[str]:
           "the same probability 0.999 (linkage one-to-one best first, dedup connected components). Time: reading "
           "the files, training and matching, inside each tool's process (wall clock, and CPU time of all its "
           "threads: the two cores are shared, so wall clock varies with the machine's load).", "",
-          "| people | task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
-          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for size, per in persons.items():
+          "| people | seed | task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
+          "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for per in sorted(persons, key=lambda p: p["people"]):
         for task in ("linkage", "dedup"):
             r = per[task]
             for label in ("probabilistic (EM)", "splink", "default rules"):
                 if label not in r:
                     continue
                 x = r[label]
-                md.append(f"| {per['people']:,} | {task} | {label} | {r['records']:,} | {x['true_pairs']:,} | "
+                md.append(f"| {per['people']:,} | {per['seed']} | {task} | {label} | {r['records']:,} | {x['true_pairs']:,} | "
                           f"{x['precision']:.4f} | {x['recall']:.4f} | **{x['f1']:.4f}** | {x['seconds']:.1f} s | "
                           f"{x['cpu_seconds']:.1f} s |")
     return md

@@ -61,7 +61,7 @@ def settings(link_type: str) -> SettingsCreator:
         ],
         # the blocking keys of Concord's rule (FS_PERSON in bench_matching.py)
         blocking_rules_to_generate_predictions=[
-            block_on("national_id"), block_on("email"), block_on("mobile"), block_on("birth_date"),
+            block_on("national_id"), block_on("email"), block_on("mobile"), block_on("phone"), block_on("birth_date"),
             block_on("postcode", "last_name", "substr(first_name, 1, 1)"),
             block_on("postcode", "first_name", "substr(last_name, 1, 1)"),
         ],

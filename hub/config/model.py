@@ -1,7 +1,7 @@
 """The shape of concord.yaml (frozen pydantic models; unknown keys are errors)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -124,6 +124,10 @@ class MatchRule(Frozen):
     swap: tuple[tuple[str, str], ...] = Field(
         (), description="probabilistic: field pairs also compared crosswise, e.g. [[first_name, last_name]].")
     tf: tuple[str, ...] = Field((), description="probabilistic: fields with term-frequency adjustment.")
+    dependent: tuple[tuple[str, ...], ...] = Field(
+        (), description="probabilistic: groups of fields that are one piece of evidence (a household shares its "
+                        "address and landline), e.g. [[phone, street, postal_code, city]]: a group counts its "
+                        "strongest agreement once and its strongest disagreement once, not every field.")
     model: FSModel | None = Field(None, description="probabilistic: learned parameters (concord match train).")
 
     @property
@@ -140,7 +144,7 @@ class MatchRule(Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> "MatchRule":
-        fs_only = ("comparisons", "swap", "tf", "model")
+        fs_only = ("comparisons", "swap", "tf", "dependent", "model")
         if self.type == "exact":
             for opt in ("weights", "compare", "block", "require"):
                 if getattr(self, opt):
@@ -159,9 +163,17 @@ class MatchRule(Frozen):
                     raise ValueError(f"`{opt}` applies to fuzzy rules only (a probabilistic rule learns its "
                                      f"weights; name comparison levels under `comparisons`)")
             known = set(self.fields)
-            for f in [*self.comparisons, *self.tf, *(x for pair in self.swap for x in pair)]:
+            for f in [*self.comparisons, *self.tf, *(x for pair in self.swap for x in pair),
+                      *(x for group in self.dependent for x in group)]:
                 if f not in known:
                     raise ValueError(f"{f!r} is not one of this rule's fields {list(self.fields)}")
+            grouped: set[str] = set()
+            for group in self.dependent:
+                if len(set(group)) < 2 or len(set(group)) != len(group):
+                    raise ValueError(f"dependent: {list(group)} needs two or more different fields")
+                if grouped & set(group):
+                    raise ValueError(f"dependent: {sorted(grouped & set(group))} in more than one group")
+                grouped |= set(group)
             if self.model is not None:
                 for f in self.model.fields:
                     if f not in known:
@@ -272,6 +284,9 @@ class ProjectConfig(Frozen):
     dashboard: DashboardConfig = DashboardConfig()
     max_attempts: int = Field(5, ge=1, description="Push attempts before a change is dead-lettered.")
     batch_size: int = Field(1000, ge=1, description="Records per map/match/survive transaction.")
+    map_workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = Field(
+        "auto", description="Worker processes mapping records ahead of the transaction (hub/engine/mapping_pool.py): "
+                            "auto = one per spare core for streams of 5,000+ pending records, 0 = none.")
     derivations: tuple[Derivation, ...] = Field((), description="Cross-entity rules (hub/config/derivations.py).")
     rollups: tuple[Rollup, ...] = Field((), description="Children summed up on their parent (derivations.py).")
     kpis: tuple[Kpi, ...] = Field((), description="Warehouse KPIs written onto account fields (derivations.py).")

@@ -96,6 +96,39 @@ def term_frequencies(values: Sequence[Any], top: int = TF_TOP) -> FSTermFrequenc
                              values={v: round(c / n, 8) for v, c in common})
 
 
+def exact_u(u: Sequence[Sequence[float]], m: Sequence[Sequence[float]], matches: float,
+            left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None) -> list[list[float]]:
+    """u of every field's ``exact`` level counted over **all** record pairs instead of a random sample.
+
+    Two records agree exactly on a field in sum(count_left(v) * count_right(v)) pairs (sum c(c-1)/2 within
+    one set), counted from the values' frequencies without forming a pair. Of those, about ``matches`` x
+    (share of pairs holding both values) x m(exact) are one entity; the rest, over the compared pairs that
+    are not matches, is u(exact). A random sample of 50,000 pairs never sees an agreement as rare as a
+    shared landline (a household: a few pairs in 10^8) and leaves such a u at its smoothing floor; the count
+    sees every one. The other levels keep their sampled u, scaled to leave room for the new exact one."""
+    out = [list(r) for r in u]
+    other = left if right is None else right
+    for k in range(len(out)):
+        cl = Counter(t[k] for t in left if t[k] is not None)
+        nl = sum(cl.values())
+        if right is None:
+            agree = sum(c * (c - 1) / 2 for c in cl.values())
+            compared = nl * (nl - 1) / 2
+        else:
+            cr = Counter(t[k] for t in right if t[k] is not None)
+            agree = sum(c * cr.get(v, 0) for v, c in cl.items())
+            compared = nl * sum(cr.values())
+        both = nl / len(left) * sum(1 for t in other if t[k] is not None) / len(other) if right is not None \
+            else (nl / len(left)) ** 2
+        same = matches * both
+        if compared - same <= 0 or not 0 < out[k][0] < 1:
+            continue
+        ue = min(0.5, max(P_FLOOR, (agree - same * m[k][0]) / (compared - same)))
+        scale = (1 - ue) / (1 - out[k][0])
+        out[k] = [ue, *(max(P_FLOOR, x * scale) for x in out[k][1:])]
+    return out
+
+
 def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]] | None = None, *,
              max_iter: int = 1000, tol: float = 1e-7, random_pairs: int = 50_000, seed: int = 0,
              max_block: int = MAX_BLOCK, sessions: bool = True) -> Training:
@@ -134,13 +167,15 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         found = train_by_sessions(specs, scorer.tuple_vector, norm_l, None if right is None else norm_r, u, m,
                                   expected, max_block=max_block, max_iter=max_iter, tol=tol)
         if found is not None:
+            pairs_total = len(norm_l) * (len(norm_l) - 1) / 2 if right is None else len(norm_l) * len(norm_r)
+            u = exact_u(u, found.m, found.prior * pairs_total, norm_l, None if right is None else norm_r)
             fields = {s.field: FSFieldParams(levels=s.levels, m=tuple(round(x, 8) for x in found.m[k]),
                                              u=tuple(round(x, 8) for x in u[k])) for k, s in enumerate(specs)}
             model = FSModel(prior=float(f"{found.prior:.8g}"), fields=fields, tf=tf,
                             trained={"pairs": found.pairs, "sessions": found.sessions, "iterations": found.iterations,
                                      "converged": found.converged, "prior": "per pair of records",
                                      "records": len(norm_l) + (len(norm_r) if right is not None else 0),
-                                     "random_pairs": len(rand_levels)})
+                                     "random_pairs": len(rand_levels), "u_exact": "counted over all pairs"})
             return Training(model, found.pairs, found.patterns, found.iterations, found.converged)
     pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
     if not pairs:

@@ -233,6 +233,11 @@ class FSScorer:
         # indices of the fields a score requires ([-1]: one of them is not a field of the rule, never scored)
         self._require = [self._fields.index(f) if f in self._fields else -1 for f in rule.require]
         self._require.sort()
+        # the `dependent` group of each field (-1: none): a group counts its strongest agreement and its
+        # strongest disagreement once (see ``counted``)
+        group_of = {f: g for g, group in enumerate(rule.dependent) for f in group}
+        self._group = [group_of.get(f, -1) for f in self._fields]
+        self._grouped = any(g >= 0 for g in self._group)
         self._tf_memo: list[dict[Any, float] | None] = []
         self._reset_tf()
 
@@ -246,8 +251,8 @@ class FSScorer:
 
     def _reset_tf(self) -> None:
         self._tf_memo = [{} if sp.field in self.tf else None for sp in self.specs]
-        self._words: dict[tuple[int, int, float, float | None], str] = {}
-        self._plans: dict[tuple[int, ...], tuple[list[float], list[tuple[int, int]]] | list[float | None]] = {}
+        self._words: dict[tuple[int, int, float, float | None, bool], str] = {}
+        self._plans: dict[tuple[int, ...], tuple[Any, ...] | list[float | None]] = {}
 
     # ---- levels -----------------------------------------------------------------------------------
     def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -309,6 +314,29 @@ class FSScorer:
         freq = t.values.get(str(value), t.other)
         return max(-TF_CAP, min(TF_CAP, _log2(t.base) - _log2(freq)))
 
+    def counted(self, ws: Sequence[float | None]) -> list[float | None]:
+        """The weight the total counts of each field (in field order; None: not compared). Fields of a
+        ``dependent`` group are one piece of evidence: of the group's agreeing fields (weight >= 0) only the
+        strongest counts, of its disagreeing fields only the strongest disagreement; the others count 0."""
+        out = list(ws)
+        if not self._grouped:
+            return out
+        best: dict[tuple[int, bool], int] = {}
+        for k, w in enumerate(ws):
+            g = self._group[k]
+            if g < 0 or w is None:
+                continue
+            key = (g, w >= 0)
+            j = best.get(key)
+            if j is None:
+                best[key] = k
+            elif (w > ws[j]) if w >= 0 else (w < ws[j]):     # type: ignore[operator]
+                out[j] = 0.0
+                best[key] = k
+            else:
+                out[k] = 0.0
+        return out
+
     def _total(self, ta: tuple[Any, ...], tb: tuple[Any, ...]) -> float | None:
         """The match probability of two normalised tuples (None: the rule does not apply); the same number
         as ``score`` gives, without building the per-field evidence."""
@@ -318,36 +346,44 @@ class FSScorer:
             plan = self._plans[vec] = self._plan(vec)
         if type(plan) is not tuple:         # the probability itself (no term frequency involved), or None
             return plan[0]
+        if len(plan) == 3:                  # a term-frequency field inside a dependent group: grouped per pair
+            raw, tf_fields, _ = plan
+            raw = list(raw)
+            for k in tf_fields:
+                raw[k] += self._tf_adj(k, ta[k])
+            return self.probability(self.prior_weight + sum(w for w in self.counted(raw) if w is not None))
         ws, slots = plan
         ws = list(ws)
         for pos, k in slots:
-            memo = self._tf_memo[k]
-            v = ta[k]
-            adj = memo.get(v)
-            if adj is None:
-                adj = memo[v] = self.tf_adjustment(self._fields[k], v)
-            ws[pos] += adj
+            ws[pos] += self._tf_adj(k, ta[k])
         return self.probability(self.prior_weight + sum(ws))
 
-    def _plan(self, vec: tuple[int, ...]) -> tuple[list[float], list[tuple[int, int]]] | list[float | None]:
-        """What a level vector contributes, worked out once per distinct vector: the weights of its compared
-        fields in field order and where a term-frequency adjustment goes (position, field index); or, when no
-        adjustment applies, ``[probability]`` (``[None]``: the rule does not apply). Same arithmetic as
-        ``score``: each field's weight (plus its adjustment), summed in field order, plus the prior."""
-        ws: list[float] = []
-        slots: list[tuple[int, int]] = []
-        for k, lv in enumerate(vec):
-            if lv < 0:              # NOT_COMPARED
-                continue
-            if lv == 0 and self._tf_memo[k] is not None:
-                slots.append((len(ws), k))
-            ws.append(self._w[k][lv])
-        if len(ws) < self.rule.min_fields:
+    def _tf_adj(self, k: int, v: Any) -> float:
+        memo = self._tf_memo[k]
+        adj = memo.get(v)                   # type: ignore[union-attr]
+        if adj is None:
+            adj = memo[v] = self.tf_adjustment(self._fields[k], v)      # type: ignore[index]
+        return adj
+
+    def _plan(self, vec: tuple[int, ...]) -> tuple[Any, ...] | list[float | None]:
+        """What a level vector contributes, worked out once per distinct vector: the counted weights of its
+        compared fields in field order and where a term-frequency adjustment goes (position, field index); or,
+        when no adjustment applies, ``[probability]`` (``[None]``: the rule does not apply); or, when an
+        adjustment falls on a field of a ``dependent`` group, (weights per field, those fields, None), grouped
+        per pair. Same arithmetic as ``score``: each field's counted weight, summed in field order, plus the prior."""
+        raw: list[float | None] = [None if lv < 0 else self._w[k][lv] for k, lv in enumerate(vec)]
+        compared = [k for k, lv in enumerate(vec) if lv >= 0]
+        if len(compared) < self.rule.min_fields:
             return [None]
         if self._require and (self._require[0] < 0 or any(vec[k] == NOT_COMPARED for k in self._require)):
             return [None]
-        if slots:
-            return ws, slots
+        tf_fields = [k for k in compared if vec[k] == 0 and self._tf_memo[k] is not None]
+        if any(self._group[k] >= 0 for k in tf_fields):
+            return (raw, tf_fields, None)
+        counted = self.counted(raw)
+        ws: list[float] = [counted[k] for k in compared]       # type: ignore[misc]
+        if tf_fields:
+            return ws, [(pos, k) for pos, k in enumerate(compared) if k in tf_fields]
         return [self.probability(self.prior_weight + sum(ws))]
 
     def probabilities(self, record: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> list[float | None]:
@@ -357,15 +393,18 @@ class FSScorer:
         return [self._total(ta, cached(o)) for o in others]
 
     def field_weights(self, levels: list[int], na: Mapping[str, Any]) -> dict[str, float]:
-        out = {}
+        """The weight each compared field adds to the total (a ``dependent`` group's fields beyond its
+        strongest agreement and disagreement add 0)."""
+        raw: list[float | None] = []
         for s, lv in zip(self.specs, levels):
             if lv == NOT_COMPARED:
+                raw.append(None)
                 continue
             w = self.weights[s.field][lv]
             if lv == 0 and s.field in self.tf:
                 w += self.tf_adjustment(s.field, na.get(s.field))
-            out[s.field] = w
-        return out
+            raw.append(w)
+        return {s.field: w for s, w in zip(self.specs, self.counted(raw)) if w is not None}
 
     def probability(self, weight: float) -> float:
         if weight > 60:
@@ -393,24 +432,41 @@ class FSScorer:
         """(``score``'s weights per field, ``explain``'s evidence) of a pair, its levels computed once."""
         ta = self.normalised_cached(a)
         levels = self._lc.levels(ta, self.normalised_cached(b))
-        fw: dict[str, float] = {}           # field_weights(levels, ...), with each field's sentence
-        words = []
-        for k, (s, lv) in enumerate(zip(self.specs, levels)):
+        raw: list[float | None] = []
+        adjs: list[float | None] = []
+        for k, lv in enumerate(levels):
             if lv == NOT_COMPARED:
-                words.append(f"{s.field}: not compared (missing on one side)")
+                raw.append(None)
+                adjs.append(None)
                 continue
             w = self._w[k][lv]
             adj = None
             if lv == 0 and self._tf_memo[k] is not None:
-                adj = self.tf_adjustment(s.field, ta[k])
+                adj = self.tf_adjustment(self.specs[k].field, ta[k])
                 w += adj
-            fw[s.field] = w
-            key = (k, lv, w, adj)
+            raw.append(w)
+            adjs.append(adj)
+        counted = self.counted(raw)
+        fw: dict[str, float] = {}           # field_weights(levels, ...), with each field's sentence
+        words = []
+        for k, (s, lv) in enumerate(zip(self.specs, levels)):
+            w = raw[k]
+            if w is None:
+                words.append(f"{s.field}: not compared (missing on one side)")
+                continue
+            fw[s.field] = counted[k]        # type: ignore[assignment]
+            dropped = counted[k] != w
+            key = (k, lv, w, adjs[k], dropped)
             text = self._words.get(key)
             if text is None:
                 if len(self._words) >= MEMO_PAIRS:
                     self._words.clear()
-                text = self._words[key] = self._sentence(s, lv, w, adj)
+                text = self._sentence(s, lv, w, adjs[k])
+                if dropped:
+                    others = [f for f in self.rule.dependent[self._group[k]] if f != s.field]
+                    text += (f"; not added: one piece of evidence with {', '.join(others)}, whose strongest "
+                             f"{'agreement' if w >= 0 else 'disagreement'} counts once")
+                self._words[key] = text
             words.append(text)
         rounded = {f: round(w, 2) for f, w in fw.items()}
         total = self.prior_weight + sum(fw.values())
@@ -419,7 +475,6 @@ class FSScorer:
         return rounded, {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
                          "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
                          "trained": self.model is not None}
-
 
     @staticmethod
     def _sentence(s: FieldSpec, lv: int, w: float, adj: float | None) -> str:
