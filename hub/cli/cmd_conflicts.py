@@ -85,7 +85,7 @@ def c_resolve(conflict_id: int = typer.Argument(...),
     """Decide a held conflict; the next sync writes the decision to every system."""
     from concord.hub.engine.conflicts import resolve
     from concord.hub.engine.context import utcnow
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores.conflicts import open_among
 
     if (take is None) == (value is None) or (take is not None and take not in ("left", "right")):
         err_console.print("give exactly one of --take left|right or --value V")
@@ -99,7 +99,7 @@ def c_resolve(conflict_id: int = typer.Argument(...),
     project, wh = load(config, warehouse)
     try:
         with wh.tx() as conn:
-            require_open(conn, T.conflict, [conflict_id], "conflict", open_status="open")
+            require_open(lambda wanted: open_among(conn, wanted), [conflict_id], "conflict")
             res = resolve(conn, conflict_id, value=parsed, side=take, by="cli", now=utcnow())
     except ValueError as exc:
         err_console.print(f"[red]error[/]: {exc}")

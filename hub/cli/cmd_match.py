@@ -232,12 +232,10 @@ def register(app: typer.Typer) -> None:
 
 def _manual(config: str, warehouse: str | None, entity: str, record: str, target: str | None, by: str,
             json_out: bool, *, linking: bool) -> None:
-    from sqlalchemy import select
-
     from concord.hub.engine.context import utcnow
     from concord.hub.errors import ConfigError
     from concord.hub.matching import manual
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores import xrefs
 
     setup_logging()
     project, wh = load(config, warehouse)
@@ -254,12 +252,10 @@ def _manual(config: str, warehouse: str | None, entity: str, record: str, target
             gid = target or ""
             tsys, sep, tsid = gid.partition(":")
             if sep and tsys in project.config.entities[entity].sources:
-                x = T.xref.c
-                row = conn.execute(select(x.golden_id).where(x.entity == entity, x.system == tsys,
-                                                             x.source_id == tsid, x.state != "deleted")).first()
-                if row is None:
+                found = xrefs.golden_of(conn, entity, tsys, tsid)
+                if found is None:
                     raise manual.MatchActionError(f"{entity} record {gid} is not in the warehouse")
-                gid = row.golden_id
+                gid = found
             return manual.link(conn, entity=entity, system=system, source_id=sid, golden_id=gid, now=now, by=by,
                                project=project)
 

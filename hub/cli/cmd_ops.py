@@ -86,16 +86,15 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
     from concord.hub.engine.context import utcnow
     from concord.hub.warehouse.stores.quarantine import retry
 
+    from concord.hub.warehouse.stores.quarantine import open_among
+
     if not ids and not all_:
         err_console.print("name quarantine ids, or --all")
         raise typer.Exit(2)
-    from concord.hub.warehouse import tables as T
-
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
         if not all_:
-            require_open(conn, T.quarantine, ids, "quarantine entry", open_status="open",
-                         extra=T.quarantine.c.system == system if system else None)
+            require_open(lambda wanted: open_among(conn, wanted, system=system), ids, "quarantine entry")
         n = retry(conn, None if all_ else ids, utcnow(), system=system)
     console.print(f"{n} record(s) will be processed again on the next sync")
 
@@ -103,12 +102,11 @@ def q_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 @quarantine_app.command("discard")
 def q_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from concord.hub.engine.context import utcnow
-    from concord.hub.warehouse.stores.quarantine import discard
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores.quarantine import discard, open_among
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
-        require_open(conn, T.quarantine, ids, "quarantine entry", open_status="open")
+        require_open(lambda wanted: open_among(conn, wanted), ids, "quarantine entry")
         n = discard(conn, ids, utcnow())
     console.print(f"{n} record(s) discarded")
 
@@ -134,8 +132,7 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
             config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     """Queue dead-lettered writes again (they are sent on the next sync or push)."""
     from concord.hub.engine.context import utcnow
-    from concord.hub.warehouse.stores.deadletters import retry_dead
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores.deadletters import dead_among, retry_dead
 
     if not ids and not all_:
         err_console.print("name dead-letter ids, or --all")
@@ -143,7 +140,7 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
         if not all_:
-            require_open(conn, T.outbox, ids, "dead letter", open_status="dead")
+            require_open(lambda wanted: dead_among(conn, wanted), ids, "dead letter")
         n = retry_dead(conn, None if all_ else ids, utcnow())
     console.print(f"{n} write(s) queued again")
 
@@ -151,11 +148,10 @@ def d_retry(ids: list[int] = typer.Argument(None), all_: bool = typer.Option(Fal
 @deadletter_app.command("discard")
 def d_discard(ids: list[int] = typer.Argument(...), config: str = ConfigOpt, warehouse: str = WarehouseOpt) -> None:
     from concord.hub.engine.context import utcnow
-    from concord.hub.warehouse.stores.deadletters import discard_dead
-    from concord.hub.warehouse import tables as T
+    from concord.hub.warehouse.stores.deadletters import dead_among, discard_dead
 
     project, wh = load(config, warehouse)
     with wh.tx() as conn:
-        require_open(conn, T.outbox, ids, "dead letter", open_status="dead")
+        require_open(lambda wanted: dead_among(conn, wanted), ids, "dead letter")
         n = discard_dead(conn, ids, utcnow())
     console.print(f"{n} write(s) discarded")

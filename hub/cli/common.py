@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 import typer
@@ -212,25 +212,16 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]], *, right
     out.print(t)
 
 
-def require_open(conn: Any, table: Any, ids: list[int] | None, what: str, *, open_status: str,
-                 extra: Any = None) -> None:
-    """Every id named must be an open item of ``table``; otherwise one line, exit 2, nothing changed.
+def require_open(open_among: Callable[[list[int]], Collection[int]], ids: list[int] | None, what: str) -> None:
+    """Every id named must be an open item; otherwise one line, exit 2, nothing changed.
 
-    ``open_status`` is the status that a retry/discard acts on; ``extra`` an optional further condition.
+    ``open_among`` is the store's answer to which of the ids are open (e.g. ``stores.quarantine.open_among``
+    with the connection bound): the items a retry/discard acts on.
     """
-    from sqlalchemy import select
-
     if not ids:
         return
     wanted = sorted(set(ids))
-    valid = [i for i in wanted if 0 <= i <= MAX_ID]
-    found: set[int] = set()
-    c = table.c
-    for start in range(0, len(valid), 500):
-        stmt = select(c.id).where(c.id.in_(valid[start:start + 500]), c.status == open_status)
-        if extra is not None:
-            stmt = stmt.where(extra)
-        found.update(conn.execute(stmt).scalars())
+    found = set(open_among([i for i in wanted if 0 <= i <= MAX_ID]))
     missing = [i for i in wanted if i not in found]
     if missing:
         shown = ", ".join(str(i) for i in missing[:10])

@@ -9,19 +9,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection
 
 from concord.hub.config.loader import Project
 from concord.hub.dashboard.health import verdict
 from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import decisions as decision_store
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import lookup, staged, xrefs
 from concord.hub.warehouse.stores import outbox as outbox_store
 from concord.hub.warehouse.stores import quarantine as quarantine_store
 from concord.hub.warehouse.stores.outbox import OutboxStatus
 from concord.hub.warehouse.stores import runs as runs_store
 from concord.hub.warehouse.stores.conflicts import ConflictStatus
-from concord.hub.warehouse import tables as T
 
 PAGE = 50
 SPARK_RUNS = 30
@@ -129,7 +129,7 @@ def counts(conn: Connection) -> dict[str, Any]:
         "quarantine": quarantine_store.count_open(conn),
         "dead": outbox_store.count(conn, (OutboxStatus.DEAD,)),
         "pending": outbox_store.count(conn, outbox_store.QUEUED),
-        "review": conn.execute(select(func.count()).select_from(review_stmt().subquery())).scalar() or 0,
+        "review": decision_store.count_open_reviews(conn),
         "golden": golden_store.count_by_entity(conn),
     }
 
@@ -145,10 +145,8 @@ def run_detail(conn: Connection, run_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     streams_ = [dict(x._mapping) for x in runs_store.streams_of(conn, run_id)]
-    q = T.quarantine.c
-    quarantined = [dict(x._mapping) for x in conn.execute(
-        select(q.id, q.system, q.entity, q.source_id, q.stage, q.reason, q.status).where(q.run_id == run_id)
-        .order_by(q.id).limit(PAGE))]
+    quarantined = [{"id": x.id, "system": x.system, "entity": x.entity, "source_id": x.source_id, "stage": x.stage,
+                    "reason": x.reason, "status": x.status} for x in quarantine_store.of_run(conn, run_id, limit=PAGE)]
     return {"run": dict(row._mapping), "streams": streams_, "quarantined": quarantined}
 
 
@@ -166,31 +164,18 @@ def dead_letters(conn: Connection, *, system: str | None = None, page: int = 1) 
     return _page(conn, outbox_store.dead_listing(system=system), page)
 
 
-def review_stmt() -> Any:
-    """'review' decisions (pairs between the thresholds) not yet confirmed or rejected by a person."""
-    md = T.match_decision
-    later = aliased(md)
-    return (select(md).where(md.c.decision == "review", ~exists().where(
-        later.c.entity == md.c.entity, later.c.system == md.c.system, later.c.source_id == md.c.source_id,
-        later.c.decision.in_(["manual_link", "manual_unlink"]), later.c.id > md.c.id)))
-
-
 def review(conn: Connection, *, entity: str | None = None, page: int = 1) -> Page:
-    md = T.match_decision.c
-    stmt = review_stmt().order_by(md.id)
-    if entity:
-        stmt = stmt.where(md.entity == entity)
+    """'review' decisions (pairs between the thresholds) not yet confirmed or rejected by a person, each with
+    the candidate golden record, the record's canonical values and the golden record it is in now."""
+    stmt = decision_store.open_reviews_listing(entity=entity)
     pg = _page(conn, stmt, page)
-    g, r, x = T.golden.c, T.raw_record.c, T.xref.c
     for row in pg.rows:
-        cand = conn.execute(select(g.title, g.data).where(g.entity == row["entity"], g.golden_id == row["golden_id"])).first()
-        rec = conn.execute(select(r.canonical, r.golden_id).where(
-            r.system == row["system"], r.entity == row["entity"], r.source_id == row["source_id"])).first()
-        cur = conn.execute(select(x.golden_id).where(x.entity == row["entity"], x.system == row["system"],
-                                                     x.source_id == row["source_id"])).scalar()
-        row["candidate_title"] = cand.title if cand else None
-        row["candidate"] = dict(cand.data) if cand else {}
+        cand = lookup.title_and_data(conn, row["entity"], row["golden_id"])
+        rec = staged.view(conn, row["system"], row["entity"], row["source_id"])
+        cur = xrefs.get(conn, row["entity"], row["system"], row["source_id"])
+        row["candidate_title"] = cand[0] if cand else None
+        row["candidate"] = cand[1] if cand else {}
         row["record"] = dict(rec.canonical or {}) if rec else {}
-        row["current_golden_id"] = cur
+        row["current_golden_id"] = cur.golden_id if cur else None
         row["fields"] = sorted(set(row["candidate"]) | set(row["record"]))
     return pg

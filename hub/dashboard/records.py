@@ -9,23 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import Connection, func, literal, literal_column, select, union_all
 
 from concord.hub.config.loader import Project
 from concord.hub.dashboard.queries import PAGE, Page
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse import views
 from concord.hub.warehouse.stores import conflicts as conflict_store
+from concord.hub.warehouse.stores import decisions as decision_store
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import lookup, staged, xrefs
+from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import quarantine as quarantine_store
 
 EMAIL_TABLES = ("account", "contact")
-HIGH = "\U0010ffff"
 
 
 def search(conn: Connection, project: Project, q: str, *, entity: str | None = None, page: int = 1,
            size: int = PAGE) -> tuple[list[dict[str, Any]], Page]:
     """(exact hits by id or e-mail, paginated name-prefix matches)."""
-    g = T.golden.c
     entities = list(project.entity_order())
     q = q.strip()
     exact: dict[tuple[str, str], dict[str, Any]] = {}
@@ -36,35 +38,22 @@ def search(conn: Connection, project: Project, q: str, *, entity: str | None = N
             for row in _by_email(conn, q):
                 exact.setdefault((row["entity"], row["golden_id"]), row)
         if exact:
-            keys = list(exact)
-            titles = {(x.entity, x.golden_id): x for x in conn.execute(
-                select(g.entity, g.golden_id, g.title, g.version, g.deleted, g.updated_at).where(_pairs(g, keys)))}
+            titles = lookup.summaries(conn, list(exact))
             for k, row in exact.items():
                 t = titles.get(k)
                 row.update({"title": t.title if t else None, "version": t.version if t else None,
-                            "deleted": bool(t.deleted) if t else False, "updated_at": t.updated_at if t else None})
+                            "deleted": t.deleted if t else False, "updated_at": t.updated_at if t else None})
     ent = entity or (entities[0] if entities else "account")
-    low = func.lower(g.title)
-    stmt = select(g.entity, g.golden_id, g.title, g.version, g.deleted, g.updated_at).where(g.entity == ent)
-    if q:
-        stmt = stmt.where(low >= func.lower(literal(q)), low < func.lower(literal(q)) + HIGH)
-    stmt = stmt.order_by(low, g.golden_id)
+    stmt = lookup.title_prefix_listing(ent, q)
     page = max(1, page)
     rows = [dict(r._mapping) for r in conn.execute(stmt.limit(size + 1).offset((page - 1) * size))]
     return list(exact.values()), Page(rows[:size], page, size, len(rows) > size)
 
 
-def _pairs(g: Any, keys: list[tuple[str, str]]) -> Any:
-    return or_(*[and_(g.entity == e, g.golden_id == i) for e, i in keys])
-
-
 def _by_id(conn: Connection, entities: list[str], systems: list[str], q: str) -> list[dict[str, Any]]:
-    x, g = T.xref.c, T.golden.c
     out = [{"entity": r.entity, "golden_id": r.golden_id, "why": f"source id {r.system}:{r.source_id}"}
-           for r in conn.execute(select(x.entity, x.system, x.source_id, x.golden_id).where(
-               x.entity.in_(entities), x.system.in_(systems), x.source_id == q).limit(PAGE))]
-    out += [{"entity": r.entity, "golden_id": r.golden_id, "why": "golden id"}
-            for r in conn.execute(select(g.entity, g.golden_id).where(g.entity.in_(entities), g.golden_id == q))]
+           for r in xrefs.with_source_id(conn, entities, systems, q, limit=PAGE)]
+    out += [{"entity": e, "golden_id": gid, "why": "golden id"} for e, gid in lookup.with_ids(conn, entities, q)]
     return out
 
 
@@ -80,19 +69,14 @@ def _by_email(conn: Connection, q: str) -> list[dict[str, Any]]:
 
 # ---- 360° ----------------------------------------------------------------------------------------
 def record_360(conn: Connection, project: Project, entity: str, golden_id: str) -> dict[str, Any] | None:
-    g = T.golden.c
-    gold = conn.execute(select(T.golden).where(g.entity == entity, g.golden_id == golden_id)).first()
+    gold = lookup.view(conn, entity, golden_id)
     if gold is None:
         return None
-    x, r = T.xref.c, T.raw_record.c
-    links = [dict(l._mapping) for l in conn.execute(
-        select(T.xref).where(x.entity == entity, x.golden_id == golden_id).order_by(x.system, x.created_at))]
+    links = [x.as_dict() for x in xrefs.of_golden(conn, entity, golden_id)]
     sources = []
     for link in links:
-        raw = conn.execute(select(r.source_entity, r.payload, r.canonical, r.status, r.deleted, r.source_updated_at,
-                                  r.landed_at).where(r.system == link["system"], r.entity == entity,
-                                                     r.source_id == link["source_id"])).first()
-        sources.append({**link, "raw": dict(raw._mapping) if raw else None,
+        raw = staged.view(conn, link["system"], entity, link["source_id"])
+        sources.append({**link, "raw": raw.as_dict() if raw else None,
                         "canonical": dict((raw.canonical if raw else None) or {})})
     data = dict(gold.data or {})
     lineage = golden_store.lineage_of(conn, entity, golden_id)
@@ -104,18 +88,14 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
                   or (want is not None and f in s["canonical"] and s["canonical"].get(f) is None)} for s in sources]
         grid.append({"field": f, "golden": want, "cells": cells, "lineage": lineage.get(f),
                      "differs": any(c["differs"] for c in cells)})
-    md, o, q = T.match_decision.c, T.outbox.c, T.quarantine.c
-    decisions = [dict(d._mapping) for d in conn.execute(
-        select(T.match_decision).where(md.entity == entity, md.golden_id == golden_id).order_by(md.id.desc()).limit(PAGE))]
-    writes = [dict(w._mapping) for w in conn.execute(
-        select(T.outbox).where(o.entity == entity, o.golden_id == golden_id).order_by(o.id.desc()).limit(PAGE))]
+    decisions = [d.as_dict() for d in decision_store.of_golden(conn, entity, golden_id, limit=PAGE)]
+    writes = [w.as_dict() for w in outbox_store.of_golden(conn, entity, golden_id, limit=PAGE)]
     conflicts = [dict(w._mapping) for w in conn.execute(
         conflict_store.listing(status=None, entity=entity, golden_id=golden_id).limit(PAGE))]
     quarantined = []
     for link in links:
-        quarantined += [dict(w._mapping) for w in conn.execute(
-            select(T.quarantine).where(q.system == link["system"], q.entity == entity, q.source_id == link["source_id"])
-            .order_by(q.id.desc()).limit(10))]
+        quarantined += [w.as_dict() for w in quarantine_store.of_record(conn, link["system"], entity,
+                                                                          link["source_id"], limit=10)]
     history = sorted(
         [{"at": d["decided_at"], "kind": "match", "what": f"{d['decision']} {d['system']}:{d['source_id']}"
           + (f" by {d['rule']}" if d.get("rule") else "")} for d in decisions]
@@ -125,7 +105,7 @@ def record_360(conn: Connection, project: Project, entity: str, golden_id: str) 
            for f, row in lineage.items()]
         + [{"at": k["created_at"], "kind": "conflict", "what": f"{k['field']} {k['status']}"} for k in conflicts],
         key=lambda h: str(h["at"] or ""), reverse=True)
-    out = {"golden": dict(gold._mapping), "data": data, "sources": sources, "grid": grid, "lineage": lineage,
+    out = {"golden": gold.as_dict(), "data": data, "sources": sources, "grid": grid, "lineage": lineage,
            "decisions": decisions, "writes": writes, "conflicts": conflicts, "quarantined": quarantined,
            "history": history[:100], "erp": None}
     if entity == "account":

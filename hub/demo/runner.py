@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from concord.hub import registry
 from concord.hub.demo import edits as demo_edits
 from concord.hub.demo.flows import add_flows
@@ -24,7 +22,6 @@ from concord.hub.demo.profiles import EXCLUDED
 from concord.hub.demo.project import (CUSTOMER_MASTER, HEADER, build_config, copy_mappings, export_env, profile_for, write_config,
                                write_env_file)
 from concord.hub.errors import ConfigError, HubError
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import conflicts as conflict_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import outbox as outbox_store
@@ -219,15 +216,7 @@ def make_edits(demo: Demo) -> None:
     wh = Warehouse.open(demo.warehouse_url, migrate=False)
     try:
         with wh.tx() as conn:
-            x = T.xref.c
-            shared = (select(x.golden_id).where(x.entity == "account", x.state == xrefs.XrefState.LINKED)
-                      .group_by(x.golden_id).having(func.count(func.distinct(x.system)) >= 2)).subquery()
-            picks: dict[str, str] = {}
-            for r in conn.execute(select(x.system, func.min(x.source_id).label("sid"))
-                                  .where(x.entity == "account", x.state == xrefs.XrefState.LINKED,
-                                         x.golden_id.in_(select(shared)))
-                                  .group_by(x.system)):
-                picks[r.system] = r.sid
+            picks = xrefs.first_of_shared(conn, "account", min_systems=2)
     finally:
         wh.dispose()
     for n, (system, sb) in enumerate(sorted(demo.running.items())):

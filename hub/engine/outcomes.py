@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection
 
 from concord.hub.contracts import Change, WriteResult
 from concord.hub.engine.context import RunContext, StreamStats
 from concord.hub.engine.util import stable_hash
 from concord.hub.errors import HubError, StaleRecordError, TransientError
 from concord.hub.http.redact import redact
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import dirty, staged, written, xrefs
+from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores.outbox import DoneWrite, FailedWrite, OutboxStatus, WriteOp
 
 
 @dataclass
@@ -42,69 +44,40 @@ def record_outcomes(ctx: RunContext, conn: Connection, outcomes: Sequence[Outcom
 def _record_done(ctx: RunContext, conn: Connection, done: list[Outcome], now: dt.datetime, stats: StreamStats) -> None:
     if not done:
         return
-    o = T.outbox.c
-    conn.execute(update(T.outbox).where(o.id == bindparam("oid")).values(
-        status="done", target_id=bindparam("tid"), fields=bindparam("f"), last_error=None, updated_at=now),
-        [{"oid": x.row.id, "tid": x.result.target_id or x.row.target_id,
-          "f": dict(x.change.fields) if x.change else {}} for x in done])
+    outbox_store.mark_done(conn, [DoneWrite(x.row.id, x.result.target_id or x.row.target_id,
+                                            dict(x.change.fields) if x.change else {}) for x in done], now)
     stats.records_out += len(done)
-    deletes = [x for x in done if x.row.op == "delete"]
-    writes = [x for x in done if x.row.op != "delete" and (x.result.target_id or x.row.target_id)]
-    x_ = T.xref.c
+    deletes = [x for x in done if x.row.op == WriteOp.DELETE]
+    writes = [x for x in done if x.row.op != WriteOp.DELETE and (x.result.target_id or x.row.target_id)]
     for d in deletes:
-        conn.execute(update(T.xref).where(x_.entity == d.row.entity, x_.system == d.row.system,
-                                          x_.golden_id == d.row.golden_id).values(state="deleted", updated_at=now))
+        xrefs.mark_deleted(conn, d.row.entity, d.row.system, d.row.golden_id, now)
     if not writes:
         return
     entity, system = writes[0].row.entity, writes[0].row.system
     tids = {x.row.id: str(x.result.target_id or x.row.target_id) for x in writes}
     gid_of = {tids[x.row.id]: x.row.golden_id for x in writes}
-    ctx.warehouse.upsert(conn, T.xref, [
-        {"entity": entity, "system": system, "source_id": tids[x.row.id], "golden_id": x.row.golden_id,
-         "state": "linked", "created_at": now, "updated_at": now} for x in writes],
-        ["entity", "system", "source_id"], update=["golden_id", "state", "updated_at"])
+    xrefs.link_created(conn, entity, system, {tids[x.row.id]: x.row.golden_id for x in writes}, now)
     # what the target now holds = what Concord read from it last, plus what it just wrote
-    r = T.raw_record.c
-    known: dict[str, Any] = {}
-    ids = sorted(set(tids.values()))
-    for i in range(0, len(ids), 500):
-        for row in conn.execute(select(r.source_id, r.canonical).where(
-                r.system == system, r.entity == entity, r.source_id.in_(ids[i:i + 500]))):
-            known[row.source_id] = row.canonical or {}
+    known = {sid: canon or {} for sid, canon in staged.canonical_by_id(conn, system, entity, list(tids.values())).items()}
     merged: dict[str, dict[str, Any]] = {}
     for x in writes:
         tid = tids[x.row.id]
         merged[tid] = {**merged.get(tid, known.get(tid, {})), **x.row.canonical}
-    upd = [{"sid": tid, "canon": data, "gid": gid_of[tid]} for tid, data in merged.items() if tid in known]
-    if upd:
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity, r.source_id == bindparam("sid"))
-                     .values(canonical=bindparam("canon"), golden_id=bindparam("gid")), upd)
-    new = [{"system": system, "entity": entity, "source_id": tid, "source_entity": writes[0].row.target_entity,
-            "payload": {}, "payload_hash": "", "source_updated_at": None, "deleted": False, "status": "mapped",
-            "canonical": data, "golden_id": gid_of[tid],
-            "seen_run": ctx.run_id, "landed_at": now, "mapped_at": now}
-           for tid, data in merged.items() if tid not in known]
-    if new:
-        conn.execute(T.raw_record.insert(), new)
-    ts = T.target_state.c
-    gids = sorted({x.row.golden_id for x in writes})
-    state: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(gids), 500):
-        for row in conn.execute(select(ts.golden_id, ts.data).where(ts.entity == entity, ts.system == system,
-                                                                    ts.golden_id.in_(gids[i:i + 500]))):
-            state[row.golden_id] = row.data or {}
+    staged.note_written(conn, system=system, entity=entity, source_entity=writes[0].row.target_entity,
+                        known=[staged.Written(tid, data, gid_of[tid]) for tid, data in merged.items() if tid in known],
+                        new=[staged.Written(tid, data, gid_of[tid]) for tid, data in merged.items() if tid not in known],
+                        run_id=ctx.run_id, now=now)
+    state = written.of_system(conn, entity, system, [x.row.golden_id for x in writes])
     for x in writes:
         state[x.row.golden_id] = {**state.get(x.row.golden_id, {}), **x.row.canonical}
-    ctx.warehouse.upsert(conn, T.target_state, [
-        {"entity": entity, "golden_id": g, "system": system, "data": d, "data_hash": stable_hash(d), "updated_at": now}
-        for g, d in state.items()], ["entity", "golden_id", "system"])
+    written.save(conn, entity, system, state, now, stable_hash)
 
 
 def _record_failed(ctx: RunContext, conn: Connection, failed: list[Outcome], now: dt.datetime, max_attempts: int,
                    stats: StreamStats) -> None:
-    o = T.outbox.c
-    rows: dict[str, list[dict[str, Any]]] = {"superseded": [], "failed": [], "dead": []}
-    replan: list[dict[str, Any]] = []
+    rows: dict[OutboxStatus, list[FailedWrite]] = {OutboxStatus.SUPERSEDED: [], OutboxStatus.FAILED: [],
+                                                   OutboxStatus.DEAD: []}
+    replan: list[tuple[str, str]] = []
     for x in failed:
         err = x.error or (x.result.error if x.result else None) or TransientError("write failed without an error")
         info = err.to_dict()
@@ -112,20 +85,21 @@ def _record_failed(ctx: RunContext, conn: Connection, failed: list[Outcome], now
         attempts = (x.row.attempts or 0) + (1 if x.change is not None else 0)
         if isinstance(err, StaleRecordError):
             # the target changed under us: re-read and re-plan, never overwrite blindly
-            rows["superseded"].append({"oid": x.row.id, "err": info, "next": None})
-            replan.append({"entity": x.row.entity, "golden_id": x.row.golden_id, "since": now})
+            rows[OutboxStatus.SUPERSEDED].append(FailedWrite(x.row.id, info, None))
+            replan.append((x.row.entity, x.row.golden_id))
             stats.failed += 1
         elif (isinstance(err, TransientError) or err.retryable) and attempts < max_attempts:
             retry_after = getattr(err, "retry_after", None)
             delay = float(retry_after) if retry_after else min(3600.0, 2.0 ** attempts)
-            rows["failed"].append({"oid": x.row.id, "err": info, "next": now + dt.timedelta(seconds=delay)})
+            rows[OutboxStatus.FAILED].append(FailedWrite(x.row.id, info, now + dt.timedelta(seconds=delay)))
             stats.failed += 1
         else:
-            rows["dead"].append({"oid": x.row.id, "err": info, "next": None})
+            rows[OutboxStatus.DEAD].append(FailedWrite(x.row.id, info, None))
             stats.dead += 1
     for status, params in rows.items():
-        if params:
-            conn.execute(update(T.outbox).where(o.id == bindparam("oid")).values(
-                status=status, last_error=bindparam("err"), next_attempt_at=bindparam("next"), updated_at=now), params)
-    if replan:
-        ctx.warehouse.upsert(conn, T.dirty, replan, ["entity", "golden_id"], update=[])
+        outbox_store.mark_failed(conn, status, params, now)
+    by_entity: dict[str, list[str]] = {}
+    for entity, gid in replan:
+        by_entity.setdefault(entity, []).append(gid)
+    for entity, gids in by_entity.items():
+        dirty.mark(conn, entity, gids, now)

@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from concord.hub.engine.context import RunContext
-from concord.hub.warehouse import chunks
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import outbox as outbox_store
 from concord.hub.warehouse.stores.golden import GoldenRow
-from concord.hub.warehouse.stores.outbox import OutboxStatus
 
 
 def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
@@ -32,7 +30,7 @@ def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
         for entity, gid in misses:
             parents.setdefault(entity, set()).add(gid)
     goldens = {e: golden_store.load(conn, e, ids) for e, ids in parents.items()}
-    dead = {e: _dead_creates(conn, e, system, ids) for e, ids in parents.items()}
+    dead = {e: outbox_store.dead_creates(conn, e, system, ids) for e, ids in parents.items()}
     out: list[tuple[Any, dict[str, Any]]] = []
     verdicts: dict[tuple[str, str], tuple[str, str]] = {}
     for row, misses in waiting:
@@ -45,19 +43,6 @@ def waits_for_parents(ctx: RunContext, conn: Connection, system: str,
             found.append(verdicts[key])
         kind = "blocked" if any(k == "blocked" for k, _m in found) else "waiting"
         out.append((row, {"kind": kind, "message": "; ".join(m for k, m in found if k == kind)}))
-    return out
-
-
-def _dead_creates(conn: Connection, entity: str, system: str, gids: set[str]) -> dict[str, str]:
-    """golden id -> the error message of its dead-lettered create in ``system`` (the latest)."""
-    o = T.outbox.c
-    out: dict[str, str] = {}
-    for chunk in chunks(sorted(gids)):
-        for r in conn.execute(select(o.golden_id, o.last_error).where(
-                o.entity == entity, o.system == system, o.golden_id.in_(chunk), o.op.in_(["create", "upsert"]),
-                o.status == OutboxStatus.DEAD.value).order_by(o.id)):
-            err = r.last_error if isinstance(r.last_error, dict) else {}
-            out[r.golden_id] = str(err.get("message", ""))
     return out
 
 

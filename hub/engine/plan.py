@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
 from concord.hub.config.model import SyncRule
 from concord.hub.contracts import EntitySpec
@@ -22,11 +22,9 @@ from concord.hub.engine.util import idempotency_key, relaxed_gc, stable_hash
 from concord.hub.errors import HubError
 
 log = logging.getLogger("concord.plan")
-from concord.hub.warehouse import bulk
-from concord.hub.warehouse import tables as T
-from concord.hub.warehouse.stores import outbox
+from concord.hub.warehouse.stores import dirty, lookup, outbox, staged, written, xrefs
 from concord.hub.warehouse.stores.conflicts import held_fields
-from concord.hub.warehouse.stores.outbox import OutboxStatus
+from concord.hub.warehouse.stores.outbox import CREATES, NewWrite, OutboxStatus, WriteOp
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def _plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
     rules = [r for r in ecfg.sync]
     if not rules:
         with ctx.warehouse.tx() as conn:
-            conn.execute(delete(T.dirty).where(T.dirty.c.entity == entity))
+            dirty.done(conn, entity)
         return planned
     targets = {}
     for rule in rules:
@@ -121,14 +119,12 @@ def _plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
     last = ""
     while True:
         with ctx.warehouse.tx() as conn:
-            d = T.dirty.c
-            ids = [r.golden_id for r in conn.execute(select(d.golden_id).where(d.entity == entity, d.golden_id > last)
-                                                     .order_by(d.golden_id).limit(ctx.project.config.batch_size))]
+            ids = dirty.next_batch(conn, entity, after=last, limit=ctx.project.config.batch_size)
             if not ids:
                 break
             batch = _plan_batch(conn, entity, ids, targets)
             _enqueue(ctx, conn, batch)
-            conn.execute(delete(T.dirty).where(d.entity == entity, d.golden_id.in_(ids)))
+            dirty.done(conn, entity, ids)
             crashpoint("plan.in_batch")              # dies with the batch's transaction still open
             planned.extend(batch)
             last = ids[-1]
@@ -137,24 +133,16 @@ def _plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
 
 
 def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str, Any]) -> list[PlannedChange]:
-    g, x, r, ts = T.golden.c, T.xref.c, T.raw_record.c, T.target_state.c
-    goldens = {row.golden_id: row for row in conn.execute(select(g.golden_id, g.data, g.deleted)
-                                                           .where(g.entity == entity, g.golden_id.in_(ids)))}
-    links: dict[tuple[str, str], str] = {}
-    for row in conn.execute(select(x.golden_id, x.system, x.source_id).where(
-            x.entity == entity, x.golden_id.in_(ids), x.state != "deleted").order_by(x.created_at, x.source_id)):
-        links.setdefault((row.golden_id, row.system), row.source_id)
+    goldens = lookup.data_of(conn, entity, ids)
+    links = xrefs.first_links(conn, entity, ids)
     current: dict[tuple[str, str], Any] = {}
     by_system: dict[str, list[str]] = {}
     for (_g, s), sid in links.items():
         by_system.setdefault(s, []).append(sid)
     for s, sids in sorted(by_system.items()):    # one indexed IN-list per system and 500 records
-        for i in range(0, len(sids), 500):
-            for row in conn.execute(select(r.system, r.source_id, r.canonical).where(
-                    r.entity == entity, r.system == s, r.source_id.in_(sids[i:i + 500]))):
-                current[(row.system, row.source_id)] = row.canonical
-    written = {(row.golden_id, row.system): row.data for row in conn.execute(
-        select(ts.golden_id, ts.system, ts.data).where(ts.entity == entity, ts.golden_id.in_(ids)))}
+        for sid, canonical in staged.canonical_by_id(conn, s, entity, sids).items():
+            current[(s, sid)] = canonical
+    written_ = written.of_golden(conn, entity, ids)
     held: dict[str, set[str]] = {}
     for gid, f in held_fields(conn, entity, ids):
         held.setdefault(gid, set()).add(f)
@@ -167,7 +155,7 @@ def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str
             tid = links.get((gid, system))
             ch = plan_record(entity=entity, rule=rule, spec=spec, fields=fields, in_fields=in_fields,
                              golden_id=gid, golden=gr.data, deleted=bool(gr.deleted), target_id=tid,
-                             current=current.get((system, tid)) if tid else None, written=written.get((gid, system)),
+                             current=current.get((system, tid)) if tid else None, written=written_.get((gid, system)),
                              held=frozenset(held.get(gid, ())))
             if ch is not None:
                 out.append(ch)
@@ -178,7 +166,6 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
     if not changes:
         return
     now = ctx.now()
-    o = T.outbox.c
     open_rows: dict[tuple[str, str], list[Any]] = {}
     for row in outbox.open_rows_for(conn, changes[0].entity, [c.golden_id for c in changes]):
         open_rows.setdefault((row.golden_id, row.system), []).append(row)
@@ -187,40 +174,26 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
         olds = open_rows.get((c.golden_id, c.system), [])
         if any(old.idempotency_key == c.idempotency_key for old in olds):
             continue  # the same write is already queued or in flight
-        if c.op in ("create", "upsert") and any(old.status == OutboxStatus.SENDING and old.op in ("create", "upsert")
-                                                for old in olds):
+        if c.op in CREATES and any(old.status == OutboxStatus.SENDING and old.op in CREATES for old in olds):
             continue  # a create is in flight: its outcome decides; the next plan sees the new record
         # a write in flight cannot be taken back; queued and retrying ones are replaced by this one
         supersede.extend(old.id for old in olds if old.status != OutboxStatus.SENDING)
-        rows.append({"run_id": ctx.run_id, "entity": c.entity, "system": c.system, "target_entity": c.target_entity,
-                     "golden_id": c.golden_id, "op": c.op, "target_id": c.target_id, "fields": {},
-                     "canonical": c.canonical, "idempotency_key": c.idempotency_key, "status": "pending",
-                     "attempts": 0, "created_at": now, "updated_at": now})
-    for i in range(0, len(supersede), 500):
-        conn.execute(update(T.outbox).where(o.id.in_(supersede[i:i + 500])).values(status="superseded", updated_at=now))
-    bulk.insert(conn, T.outbox, rows)
+        rows.append(NewWrite(ctx.run_id, c.entity, c.system, c.target_entity, c.golden_id, WriteOp(c.op), c.target_id,
+                             c.canonical, c.idempotency_key))
+    outbox.supersede_replaced(conn, supersede, now)
+    outbox.enqueue(conn, rows, now)
 
 
 def pending_changes(conn: Connection, *, systems: list[str] | None = None) -> list[PlannedChange]:
     """What the next push would send: queued and retryable outbox rows, in push order."""
-    o = T.outbox.c
-    q = select(T.outbox).where(o.status.in_([s.value for s in outbox.OPEN])).order_by(o.id)
-    if systems:
-        q = q.where(o.system.in_(systems))
-    return [PlannedChange(r.entity, r.system, r.target_entity, r.golden_id, r.op, r.target_id, dict(r.canonical),
-                          {}, r.idempotency_key) for r in conn.execute(q)]
+    return [PlannedChange(w.entity, w.system, w.target_entity, w.golden_id, w.op.value, w.target_id, w.canonical,
+                          {}, w.idempotency_key) for w in outbox.open_writes(conn, systems=systems)]
 
 
 def pending_counts(conn: Connection, *, entity: str | None = None) -> dict[tuple[str, str, str], int]:
     """(system, target entity, op) -> queued changes: what ``pending_changes`` lists, counted in SQL."""
-    from sqlalchemy import func
-
-    o = T.outbox.c
-    q = (select(o.system, o.target_entity, o.op, func.count().label("n"))
-         .where(o.status.in_([s.value for s in outbox.OPEN])).group_by(o.system, o.target_entity, o.op))
-    if entity:
-        q = q.where(o.entity == entity)
-    return {(r.system, r.target_entity, r.op): r.n for r in conn.execute(q)}
+    return {(system, target_entity, op.value): n
+            for (system, target_entity, op), n in outbox.open_counts_by_op(conn, entity=entity).items()}
 
 
 def estimate_calls(ctx: RunContext, counts: Mapping[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.plan import PlannedChange, _enqueue, plan_record
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import lookup, xrefs
 from concord.hub.warehouse.stores.conflicts import held_fields
 
 
@@ -24,28 +22,21 @@ def replay(ctx: RunContext, system: str, since: dt.datetime, *, entities: list[s
         mapping = ctx.project.mapping(entity, system)
         spec = ctx.spec(system, ctx.project.source_entity(entity, system))
         fields = mapping.out_fields() if rule.fields == "all" else mapping.out_fields() & set(rule.fields)
-        g, x = T.golden.c, T.xref.c
         last = ""
         while True:
             with ctx.warehouse.tx() as conn:
-                rows = list(conn.execute(select(g.golden_id, g.data, g.deleted).where(
-                    g.entity == entity, g.updated_at >= since, g.golden_id > last).order_by(g.golden_id)
-                    .limit(ctx.project.config.batch_size)))
+                rows = lookup.changed_since(conn, entity, since, after=last, limit=ctx.project.config.batch_size)
                 if not rows:
                     break
                 ids = [r.golden_id for r in rows]
-                links = {}
-                for r in conn.execute(select(x.golden_id, x.source_id).where(
-                        x.entity == entity, x.system == system, x.golden_id.in_(ids), x.state != "deleted")
-                        .order_by(x.created_at)):
-                    links.setdefault(r.golden_id, r.source_id)
+                links = {gid: sid for (gid, _s), sid in xrefs.first_links(conn, entity, ids, system=system).items()}
                 held: dict[str, set[str]] = {}
                 for gid, f in held_fields(conn, entity, ids):
                     held.setdefault(gid, set()).add(f)
                 batch = []
                 for r in rows:
                     ch = plan_record(entity=entity, rule=rule, spec=spec, fields=fields, in_fields=set(),
-                                     golden_id=r.golden_id, golden=r.data, deleted=bool(r.deleted),
+                                     golden_id=r.golden_id, golden=r.data, deleted=r.deleted,
                                      target_id=links.get(r.golden_id), current=None, written=None,
                                      held=frozenset(held.get(r.golden_id, ())))
                     if ch is not None:

@@ -21,7 +21,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from concord.hub.engine.golden import GoldenState, load_golden, save_golden
 from concord.hub.engine.util import golden_id_for, stable_hash
@@ -29,61 +29,54 @@ from concord.hub.errors import ConfigError
 from concord.hub.matching.rules import RuleMatcher
 from concord.hub.survive import survive
 from concord.hub.warehouse import Warehouse
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import decisions, dirty, golden_reset, lookup, staged, xrefs
+from concord.hub.warehouse.stores.decisions import DecisionKind
 from concord.hub.warehouse.stores.staging import MAPPED_STATES
+from concord.hub.warehouse.stores.xrefs import Xref, XrefState
 
 
 class MatchActionError(ConfigError):
     """A link / unlink / review action that cannot be done as asked."""
 
 
-def _xref(conn: Connection, entity: str, system: str, source_id: str) -> Any:
-    x = T.xref.c
-    row = conn.execute(select(T.xref).where(x.entity == entity, x.system == system, x.source_id == source_id)).first()
-    if row is None or row.state == "deleted":
+def _xref(conn: Connection, entity: str, system: str, source_id: str) -> Xref:
+    row = xrefs.get(conn, entity, system, source_id)
+    if row is None or row.state == XrefState.DELETED:
         raise MatchActionError(f"{entity} record {system}:{source_id} is not in the warehouse"
                                + (" (deleted at its source)" if row is not None else ""))
     return row
 
 
-def _decision(conn: Connection, *, entity: str, system: str, source_id: str, golden_id: str, decision: str,
-              evidence: dict[str, Any], now: dt.datetime) -> None:
-    conn.execute(T.match_decision.insert().values(
-        run_id=None, entity=entity, system=system, source_id=source_id, golden_id=golden_id, decision=decision,
-        rule="manual", score=None, evidence=evidence, decided_at=now))
+def _decision(conn: Connection, *, entity: str, system: str, source_id: str, golden_id: str,
+              decision: DecisionKind, evidence: dict[str, Any], now: dt.datetime) -> None:
+    decisions.add(conn, entity=entity, system=system, source_id=source_id, golden_id=golden_id, decision=decision,
+                  rule="manual", evidence=evidence, now=now)
 
 
 def _move(conn: Connection, entity: str, system: str, source_id: str, golden_id: str, now: dt.datetime) -> None:
-    x, r = T.xref.c, T.raw_record.c
-    conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id == source_id)
-                 .values(golden_id=golden_id, state="manual", updated_at=now))
-    conn.execute(update(T.raw_record).where(r.entity == entity, r.system == system, r.source_id == source_id)
-                 .values(golden_id=golden_id))
+    xrefs.pin(conn, entity, system, source_id, now, golden_id=golden_id)
+    staged.set_golden(conn, entity, system, source_id, golden_id)
 
 
 def link(conn: Connection, *, entity: str, system: str, source_id: str, golden_id: str, now: dt.datetime,
          by: str = "cli", project: Any = None, review_decision_id: int | None = None) -> dict[str, Any]:
     """Put ``system:source_id`` into golden record ``golden_id`` (a manual, sticky decision)."""
     xr = _xref(conn, entity, system, source_id)
-    g = T.golden.c
-    target = conn.execute(select(g.golden_id, g.deleted).where(g.entity == entity, g.golden_id == golden_id)).first()
-    if target is None:
+    if not lookup.exists(conn, entity, golden_id):
         raise MatchActionError(f"{entity} golden record {golden_id} does not exist")
-    x = T.xref.c
-    other = conn.execute(select(x.source_id).where(x.entity == entity, x.golden_id == golden_id, x.system == system,
-                                                   x.state != "deleted", x.source_id != source_id)).first()
+    other = xrefs.held_by_other(conn, entity, golden_id, system, source_id)
     if other is not None:
-        raise MatchActionError(f"golden record {golden_id} already holds {system} record {other.source_id}; "
+        raise MatchActionError(f"golden record {golden_id} already holds {system} record {other}; "
                                f"a golden record has one record per system (unlink that one first)")
     old = xr.golden_id
     evidence = {"by": by, "from_golden_id": old, **({"review_decision_id": review_decision_id}
                                                     if review_decision_id is not None else {})}
     _move(conn, entity, system, source_id, golden_id, now)
-    _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=golden_id, decision="manual_link",
+    _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=golden_id, decision=DecisionKind.MANUAL_LINK,
               evidence=evidence, now=now)
     touched = [golden_id] if old == golden_id else [old, golden_id]
     _rebuild(conn, project, entity, touched, now)
-    return {"decision": "manual_link", "golden_id": golden_id, "from_golden_id": old}
+    return {"decision": DecisionKind.MANUAL_LINK.value, "golden_id": golden_id, "from_golden_id": old}
 
 
 def unlink(conn: Connection, *, entity: str, system: str, source_id: str, golden_id: str | None = None,
@@ -94,47 +87,37 @@ def unlink(conn: Connection, *, entity: str, system: str, source_id: str, golden
     xr = _xref(conn, entity, system, source_id)
     current = xr.golden_id
     extra = {"review_decision_id": review_decision_id} if review_decision_id is not None else {}
-    x = T.xref.c
     if golden_id is not None and golden_id != current:
-        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id == source_id)
-                     .values(state="manual", updated_at=now))
+        xrefs.pin(conn, entity, system, source_id, now)
         _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=golden_id,
-                  decision="manual_unlink", evidence={"by": by, "kept_in": current, **extra}, now=now)
-        return {"decision": "manual_unlink", "golden_id": current, "from_golden_id": golden_id}
-    others = conn.execute(select(x.source_id).where(x.entity == entity, x.golden_id == current,
-                                                    x.state != "deleted", (x.system != system) | (x.source_id != source_id))).first()
-    if others is None:      # alone in its golden record: nothing to split, pin it
-        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id == source_id)
-                     .values(state="manual", updated_at=now))
+                  decision=DecisionKind.MANUAL_UNLINK, evidence={"by": by, "kept_in": current, **extra}, now=now)
+        return {"decision": DecisionKind.MANUAL_UNLINK.value, "golden_id": current, "from_golden_id": golden_id}
+    if not xrefs.has_other_members(conn, entity, current, system, source_id):   # alone: nothing to split, pin it
+        xrefs.pin(conn, entity, system, source_id, now)
         _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=current,
-                  decision="manual_unlink", evidence={"by": by, "new_golden_id": current, "alone": True, **extra},
+                  decision=DecisionKind.MANUAL_UNLINK, evidence={"by": by, "new_golden_id": current, "alone": True, **extra},
                   now=now)
-        return {"decision": "manual_unlink", "golden_id": current, "from_golden_id": current}
+        return {"decision": DecisionKind.MANUAL_UNLINK.value, "golden_id": current, "from_golden_id": current}
     new = _fresh_golden_id(conn, entity, system, source_id, now)
     _move(conn, entity, system, source_id, new, now)
-    _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=current, decision="manual_unlink",
+    _decision(conn, entity=entity, system=system, source_id=source_id, golden_id=current,
+              decision=DecisionKind.MANUAL_UNLINK,
               evidence={"by": by, "new_golden_id": new, **extra}, now=now)
     _rebuild(conn, project, entity, [current, new], now)
-    return {"decision": "manual_unlink", "golden_id": new, "from_golden_id": current}
+    return {"decision": DecisionKind.MANUAL_UNLINK.value, "golden_id": new, "from_golden_id": current}
 
 
 def _fresh_golden_id(conn: Connection, entity: str, system: str, source_id: str, now: dt.datetime) -> str:
-    g = T.golden.c
     gid = golden_id_for(entity, system, source_id)
     for n in range(100):
-        if conn.execute(select(g.golden_id).where(g.entity == entity, g.golden_id == gid)).first() is None:
+        if not lookup.exists(conn, entity, gid):
             return gid
         gid = uuid.uuid5(uuid.UUID(gid), f"split:{now.isoformat()}:{n}").hex
     raise MatchActionError("could not find a free golden id")  # pragma: no cover
 
 
-def _sources(conn: Connection, entity: str, gid: str) -> list[Any]:
-    x, r = T.xref.c, T.raw_record.c
-    return list(conn.execute(
-        select(x.system, x.source_id, r.canonical, r.source_updated_at, r.status)
-        .select_from(T.xref.join(T.raw_record, (r.system == x.system) & (r.entity == x.entity)
-                                 & (r.source_id == x.source_id)))
-        .where(x.entity == entity, x.golden_id == gid, x.state != "deleted")))
+def _sources(conn: Connection, entity: str, gid: str) -> list[staged.LinkedSource]:
+    return staged.sources_of(conn, entity, gid)
 
 
 def _rebuild(conn: Connection, project: Any, entity: str, gids: list[str], now: dt.datetime) -> None:
@@ -169,59 +152,35 @@ def _rebuild(conn: Connection, project: Any, entity: str, gids: list[str], now: 
 
 def _defer_rebuild(conn: Connection, entity: str, gids: list[str], now: dt.datetime) -> None:
     """No project at hand: empty the golden records and queue their sources, the next sync rebuilds them."""
-    g, r = T.golden.c, T.raw_record.c
     for gid in gids:
         srcs = _sources(conn, entity, gid)
         if not srcs:
-            conn.execute(update(T.golden).where(g.entity == entity, g.golden_id == gid).values(deleted=True,
-                                                                                               updated_at=now))
-            conn.execute(T.dirty.insert().from_select(["entity", "golden_id", "since"], select(
-                g.entity, g.golden_id, g.updated_at).where(g.entity == entity, g.golden_id == gid,
-                                                          ~g.golden_id.in_(select(T.dirty.c.golden_id).where(
-                                                              T.dirty.c.entity == entity)))))
+            golden_reset.mark_deleted(conn, entity, gid, now)
+            dirty.mark_stored(conn, entity, gid)
             continue
-        conn.execute(update(T.golden).where(g.entity == entity, g.golden_id == gid)
-                     .values(data={}, data_hash=stable_hash({}), lineage={}, updated_at=now))
+        golden_reset.empty(conn, entity, gid, empty_hash=stable_hash({}), now=now)
         for s in srcs:
             if s.status in MAPPED_STATES:
-                conn.execute(update(T.raw_record).where(r.system == s.system, r.entity == entity,
-                                                        r.source_id == s.source_id)
-                             .values(status="pending", golden_id=None))
+                staged.requeue(conn, entity, s.system, s.source_id)
 
 
 # ---- the review queue: 'review' decisions nobody has confirmed or rejected yet ----------------------
-RESOLVED = ("manual_link", "manual_unlink")
-
-
 def open_reviews(conn: Connection, *, entity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Pairs between the review and auto-link thresholds that wait for a person (oldest first)."""
-    from sqlalchemy import exists
-    from sqlalchemy.orm import aliased
-
-    md = T.match_decision
-    later = aliased(md)
-    stmt = select(md).where(md.c.decision == "review", ~exists().where(
-        later.c.entity == md.c.entity, later.c.system == md.c.system, later.c.source_id == md.c.source_id,
-        later.c.decision.in_(RESOLVED), later.c.id > md.c.id)).order_by(md.c.id).limit(limit)
-    if entity:
-        stmt = stmt.where(md.c.entity == entity)
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    return [d.as_dict() for d in decisions.open_reviews(conn, entity=entity, limit=limit)]
 
 
 def decide_review(conn: Connection, decision_id: int, *, confirm: bool, now: dt.datetime, by: str = "cli",
                   project: Any = None) -> dict[str, Any]:
     """Confirm (link the record into the candidate) or reject (keep them apart, for good) a review pair."""
-    md = T.match_decision.c
-    row = conn.execute(select(T.match_decision).where(md.id == decision_id)).first()
+    row = decisions.get(conn, decision_id)
     if row is None:
         raise MatchActionError(f"match decision {decision_id} does not exist")
-    if row.decision != "review":
-        raise MatchActionError(f"match decision {decision_id} is {row.decision!r}, not a pair waiting for review")
-    later = conn.execute(select(md.decision).where(md.entity == row.entity, md.system == row.system,
-                                                   md.source_id == row.source_id, md.id > row.id,
-                                                   md.decision.in_(RESOLVED))).first()
+    if row.decision != DecisionKind.REVIEW:
+        raise MatchActionError(f"match decision {decision_id} is {row.decision.value!r}, not a pair waiting for review")
+    later = decisions.settled_by(conn, row)
     if later is not None:
-        raise MatchActionError(f"review {decision_id} was already decided ({later.decision})")
+        raise MatchActionError(f"review {decision_id} was already decided ({later.value})")
     fn = link if confirm else unlink
     return fn(conn, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
               now=now, by=by, project=project, review_decision_id=row.id)

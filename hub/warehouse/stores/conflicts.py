@@ -8,7 +8,7 @@ the golden record and the row becomes ``applied``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -107,3 +107,13 @@ def listing(*, status: ConflictStatus | None = ConflictStatus.OPEN, entity: str 
     if newest_first is None:
         newest_first = status != ConflictStatus.OPEN
     return stmt.order_by(c.id.desc() if newest_first else c.id)
+
+
+def open_among(conn: Connection, ids: Collection[int]) -> set[int]:
+    """Those of ``ids`` that are open conflicts."""
+    c, out = T.conflict.c, set()
+    wanted = sorted(set(ids))
+    for i in range(0, len(wanted), _CHUNK):
+        out.update(conn.execute(select(c.id).where(c.id.in_(wanted[i:i + _CHUNK]),
+                                                   c.status == ConflictStatus.OPEN.value)).scalars())
+    return out

@@ -5,13 +5,13 @@ A person retries them (back to ``pending`` with a fresh attempt count) or discar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from concord.hub.warehouse import tables as T
-from concord.hub.warehouse.stores.outbox import OutboxStatus
+from concord.hub.warehouse.stores.outbox import OutboxStatus, with_status_among
 
 
 def list_dead(conn: Connection, *, system: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -37,3 +37,8 @@ def discard_dead(conn: Connection, ids: Sequence[int], now: dt.datetime) -> int:
     res = conn.execute(update(T.outbox).where(o.status == OutboxStatus.DEAD, o.id.in_(list(ids)))
                        .values(status=OutboxStatus.DISCARDED, updated_at=now))
     return res.rowcount or 0
+
+
+def dead_among(conn: Connection, ids: Collection[int]) -> set[int]:
+    """Those of ``ids`` that are dead letters."""
+    return with_status_among(conn, ids, OutboxStatus.DEAD)

@@ -8,14 +8,16 @@ machine, and at the end of its lease from another machine.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.owner import current_owner, is_alive
 
@@ -30,9 +32,93 @@ class OutboxStatus(StrEnum):
     DISCARDED = "discarded"    # a dead letter a person decided not to send
 
 
+class WriteOp(StrEnum):
+    CREATE = "create"
+    UPSERT = "upsert"      # create or update by an external id
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+#: writes that make a record the target may not have yet
+CREATES = (WriteOp.CREATE, WriteOp.UPSERT)
+
 OPEN = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING)
 QUEUED = (OutboxStatus.PENDING, OutboxStatus.FAILED)     # waiting for a push (not in flight)
 CLAIM_LEASE = dt.timedelta(minutes=10)   # longer than any batch call with its retries
+
+
+@dataclass(frozen=True)
+class NewWrite:
+    """A planned write to queue (values stay canonical until push time)."""
+    run_id: int | None
+    entity: str
+    system: str
+    target_entity: str
+    golden_id: str
+    op: WriteOp
+    target_id: str | None
+    canonical: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class QueuedWrite:
+    """An open write as the next push would send it."""
+    entity: str
+    system: str
+    target_entity: str
+    golden_id: str
+    op: WriteOp
+    target_id: str | None
+    canonical: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """An outbox row as stored (the dashboard's history of a golden record)."""
+    id: int
+    run_id: int | None
+    entity: str
+    system: str
+    target_entity: str
+    golden_id: str
+    op: WriteOp
+    target_id: str | None
+    fields: dict[str, Any]
+    canonical: dict[str, Any]
+    idempotency_key: str
+    status: OutboxStatus
+    attempts: int
+    last_error: Any
+    next_attempt_at: dt.datetime | None
+    claimed_by: str | None
+    lease_until: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class DoneWrite:
+    """A write the target accepted: the record's id there and the fields sent."""
+    id: int
+    target_id: str | None
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FailedWrite:
+    """A write that failed, with the error (redacted) and when to try again (retries only)."""
+    id: int
+    error: dict[str, Any]
+    next_attempt_at: dt.datetime | None
+
+
+#: where a failed write goes
+FAILURE_STATUSES = (OutboxStatus.SUPERSEDED, OutboxStatus.FAILED, OutboxStatus.DEAD)
 
 
 def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: int, now: dt.datetime,
@@ -232,3 +318,101 @@ def done_per_system(conn: Connection, entity: str, ops: Sequence[str]) -> dict[s
     return {r.system: int(r.n) for r in conn.execute(
         select(o.system, func.count().label("n")).where(o.entity == entity, o.op.in_(list(ops)),
                                                         o.status == OutboxStatus.DONE).group_by(o.system))}
+
+
+def enqueue(conn: Connection, writes: Sequence[NewWrite], now: dt.datetime) -> None:
+    """Queue planned writes as ``pending``."""
+    bulk.insert(conn, T.outbox, [
+        {"run_id": w.run_id, "entity": w.entity, "system": w.system, "target_entity": w.target_entity,
+         "golden_id": w.golden_id, "op": w.op.value, "target_id": w.target_id, "fields": {}, "canonical": w.canonical,
+         "idempotency_key": w.idempotency_key, "status": OutboxStatus.PENDING.value, "attempts": 0,
+         "created_at": now, "updated_at": now} for w in writes])
+
+
+def supersede_replaced(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None:
+    """Queued or retrying writes replaced by a newer write of the same record: ``superseded``."""
+    o = T.outbox.c
+    for i in range(0, len(ids), 500):
+        conn.execute(update(T.outbox).where(o.id.in_(list(ids[i:i + 500])))
+                     .values(status=OutboxStatus.SUPERSEDED.value, updated_at=now))
+
+
+def supersede_queued(conn: Connection, entity: str) -> None:
+    """Every queued or retrying write of ``entity`` is dropped (a full re-match plans them again)."""
+    o = T.outbox.c
+    conn.execute(update(T.outbox).where(o.entity == entity, o.status.in_([s.value for s in QUEUED]))
+                 .values(status=OutboxStatus.SUPERSEDED.value))
+
+
+def mark_done(conn: Connection, writes: Sequence[DoneWrite], now: dt.datetime) -> None:
+    if not writes:
+        return
+    o = T.outbox.c
+    conn.execute(update(T.outbox).where(o.id == bindparam("oid")).values(
+        status=OutboxStatus.DONE.value, target_id=bindparam("tid"), fields=bindparam("f"), last_error=None,
+        updated_at=now), [{"oid": w.id, "tid": w.target_id, "f": w.fields} for w in writes])
+
+
+def mark_failed(conn: Connection, status: OutboxStatus, writes: Sequence[FailedWrite], now: dt.datetime) -> None:
+    """Failed writes become ``status`` (one of ``FAILURE_STATUSES``) with their error."""
+    if status not in FAILURE_STATUSES:
+        raise ValueError(f"{status} is not a status of a failed write")
+    if not writes:
+        return
+    o = T.outbox.c
+    conn.execute(update(T.outbox).where(o.id == bindparam("oid")).values(
+        status=status.value, last_error=bindparam("err"), next_attempt_at=bindparam("next"), updated_at=now),
+        [{"oid": w.id, "err": w.error, "next": w.next_attempt_at} for w in writes])
+
+
+def dead_creates(conn: Connection, entity: str, system: str, golden_ids: Collection[str]) -> dict[str, str]:
+    """golden id -> the error message of its latest dead-lettered create in ``system``."""
+    o = T.outbox.c
+    out: dict[str, str] = {}
+    for chunk in chunks(sorted(golden_ids)):
+        for r in conn.execute(select(o.golden_id, o.last_error).where(
+                o.entity == entity, o.system == system, o.golden_id.in_(chunk), o.op.in_([c.value for c in CREATES]),
+                o.status == OutboxStatus.DEAD.value).order_by(o.id)):
+            err = r.last_error if isinstance(r.last_error, dict) else {}
+            out[r.golden_id] = str(err.get("message", ""))
+    return out
+
+
+def open_writes(conn: Connection, *, systems: Sequence[str] | None = None) -> list[QueuedWrite]:
+    """Open writes (queued, retrying, in flight) in queue order."""
+    o = T.outbox.c
+    q = select(o.entity, o.system, o.target_entity, o.golden_id, o.op, o.target_id, o.canonical,
+               o.idempotency_key).where(o.status.in_([s.value for s in OPEN])).order_by(o.id)
+    if systems:
+        q = q.where(o.system.in_(list(systems)))
+    return [QueuedWrite(r.entity, r.system, r.target_entity, r.golden_id, WriteOp(r.op), r.target_id,
+                        dict(r.canonical), r.idempotency_key) for r in conn.execute(q)]
+
+
+def open_counts_by_op(conn: Connection, *, entity: str | None = None) -> dict[tuple[str, str, WriteOp], int]:
+    """(system, target entity, op) -> open writes."""
+    o = T.outbox.c
+    q = (select(o.system, o.target_entity, o.op, func.count().label("n"))
+         .where(o.status.in_([s.value for s in OPEN])).group_by(o.system, o.target_entity, o.op))
+    if entity:
+        q = q.where(o.entity == entity)
+    return {(r.system, r.target_entity, WriteOp(r.op)): r.n for r in conn.execute(q)}
+
+
+def of_golden(conn: Connection, entity: str, golden_id: str, *, limit: int) -> list[OutboxRow]:
+    """A golden record's writes, newest first."""
+    o = T.outbox.c
+    return [OutboxRow(r.id, r.run_id, r.entity, r.system, r.target_entity, r.golden_id, WriteOp(r.op), r.target_id,
+                      r.fields, r.canonical, r.idempotency_key, OutboxStatus(r.status), r.attempts, r.last_error,
+                      r.next_attempt_at, r.claimed_by, r.lease_until, r.created_at, r.updated_at)
+            for r in conn.execute(select(T.outbox).where(o.entity == entity, o.golden_id == golden_id)
+                                  .order_by(o.id.desc()).limit(limit))]
+
+
+def with_status_among(conn: Connection, ids: Collection[int], status: OutboxStatus) -> set[int]:
+    """Those of ``ids`` that are writes in ``status``."""
+    o = T.outbox.c
+    found: set[int] = set()
+    for chunk in chunks(sorted(set(ids))):
+        found.update(conn.execute(select(o.id).where(o.id.in_(chunk), o.status == status.value)).scalars())
+    return found

@@ -6,13 +6,16 @@ record goes back to ``pending``) or discard it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from concord.hub.warehouse import chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -24,6 +27,31 @@ class QuarantineStatus(StrEnum):
 
 
 Key = tuple[str, str, str]     # (system, entity, source_id)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A quarantine entry as stored."""
+    id: int
+    run_id: int | None
+    system: str
+    entity: str
+    source_id: str
+    stage: str                  # land | map | match | survive
+    reason: str
+    error: Any
+    payload: Any
+    status: QuarantineStatus
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _entry(r: Any) -> Entry:
+    return Entry(r.id, r.run_id, r.system, r.entity, r.source_id, r.stage, r.reason, r.error, r.payload,
+                 QuarantineStatus(r.status), r.created_at, r.resolved_at)
 
 
 def add(conn: Connection, rows: Sequence[dict[str, Any]], now: dt.datetime) -> None:
@@ -107,3 +135,29 @@ def open_per_stream(conn: Connection) -> dict[tuple[str, str], int]:
     return {(x.system, x.entity): int(x.n) for x in conn.execute(
         select(q.system, q.entity, func.count().label("n")).where(q.status == QuarantineStatus.OPEN)
         .group_by(q.system, q.entity))}
+
+
+def open_among(conn: Connection, ids: Collection[int], *, system: str | None = None) -> set[int]:
+    """Those of ``ids`` that are open entries (of ``system``, when named)."""
+    q = T.quarantine.c
+    found: set[int] = set()
+    for chunk in chunks(sorted(set(ids))):
+        stmt = select(q.id).where(q.id.in_(chunk), q.status == QuarantineStatus.OPEN.value)
+        if system:
+            stmt = stmt.where(q.system == system)
+        found.update(conn.execute(stmt).scalars())
+    return found
+
+
+def of_run(conn: Connection, run_id: int, *, limit: int) -> list[Entry]:
+    """Entries raised by one run, in arrival order."""
+    q = T.quarantine.c
+    return [_entry(r) for r in conn.execute(select(T.quarantine).where(q.run_id == run_id).order_by(q.id)
+                                            .limit(limit))]
+
+
+def of_record(conn: Connection, system: str, entity: str, source_id: str, *, limit: int) -> list[Entry]:
+    """One record's entries, newest first."""
+    q = T.quarantine.c
+    return [_entry(r) for r in conn.execute(select(T.quarantine).where(
+        q.system == system, q.entity == entity, q.source_id == source_id).order_by(q.id.desc()).limit(limit))]

@@ -1,0 +1,125 @@
+"""Staged records (``raw_record``) after the pull: what the planner, write outcomes, manual matching, a
+re-match and the dashboard read and change of them. The pull's own path (staging a page, cursors,
+deletions) is ``stores/staging.py``; the statuses are its ``RawStatus``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from concord.hub.warehouse import chunks
+from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores.staging import RawStatus
+from concord.hub.warehouse.stores.xrefs import XrefState
+
+
+@dataclass(frozen=True)
+class StagedView:
+    """A staged record as the dashboard shows it beside its golden record."""
+    source_entity: str
+    payload: Any
+    canonical: dict[str, Any] | None
+    status: RawStatus
+    deleted: bool
+    source_updated_at: str | None
+    landed_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_entity": self.source_entity, "payload": self.payload, "canonical": self.canonical,
+                "status": self.status, "deleted": self.deleted, "source_updated_at": self.source_updated_at,
+                "landed_at": self.landed_at}
+
+
+@dataclass(frozen=True)
+class LinkedSource:
+    """A live source record of a golden record, with its last mapped canonical values."""
+    system: str
+    source_id: str
+    canonical: dict[str, Any] | None
+    source_updated_at: str | None
+    status: RawStatus
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a target holds of one record after Concord wrote it: the flat canonical values, and the
+    golden record it belongs to."""
+    source_id: str
+    canonical: dict[str, Any]
+    golden_id: str
+
+
+def canonical_by_id(conn: Connection, system: str, entity: str, ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+    """source id -> last mapped canonical values (None before mapping), for the staged records among ``ids``."""
+    r = T.raw_record.c
+    out: dict[str, dict[str, Any] | None] = {}
+    for chunk in chunks(sorted(set(ids))):
+        for row in conn.execute(select(r.source_id, r.canonical).where(
+                r.system == system, r.entity == entity, r.source_id.in_(chunk))):
+            out[row.source_id] = row.canonical
+    return out
+
+
+def view(conn: Connection, system: str, entity: str, source_id: str) -> StagedView | None:
+    r = T.raw_record.c
+    row = conn.execute(select(r.source_entity, r.payload, r.canonical, r.status, r.deleted, r.source_updated_at,
+                              r.landed_at).where(r.system == system, r.entity == entity,
+                                                 r.source_id == source_id)).first()
+    if row is None:
+        return None
+    return StagedView(row.source_entity, row.payload, row.canonical, RawStatus(row.status), row.deleted,
+                      row.source_updated_at, row.landed_at)
+
+
+def sources_of(conn: Connection, entity: str, golden_id: str) -> list[LinkedSource]:
+    """The staged records of a golden record's live cross-references."""
+    x, r = T.xref.c, T.raw_record.c
+    return [LinkedSource(s.system, s.source_id, s.canonical, s.source_updated_at, RawStatus(s.status))
+            for s in conn.execute(
+                select(x.system, x.source_id, r.canonical, r.source_updated_at, r.status)
+                .select_from(T.xref.join(T.raw_record, (r.system == x.system) & (r.entity == x.entity)
+                                         & (r.source_id == x.source_id)))
+                .where(x.entity == entity, x.golden_id == golden_id, x.state != XrefState.DELETED.value))]
+
+
+def note_written(conn: Connection, *, system: str, entity: str, source_entity: str, known: Sequence[Written],
+                 new: Sequence[Written], run_id: int | None, now: dt.datetime) -> None:
+    """Concord wrote these records to ``system``: staged ones (``known``) now hold the written values and
+    belong to their golden record; records it created there are staged as mapped, with no payload."""
+    r = T.raw_record.c
+    if known:
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.source_id == bindparam("sid"))
+                     .values(canonical=bindparam("canon"), golden_id=bindparam("gid")),
+                     [{"sid": w.source_id, "canon": w.canonical, "gid": w.golden_id} for w in known])
+    if new:
+        conn.execute(T.raw_record.insert(), [
+            {"system": system, "entity": entity, "source_id": w.source_id, "source_entity": source_entity,
+             "payload": {}, "payload_hash": "", "source_updated_at": None, "deleted": False,
+             "status": RawStatus.MAPPED.value, "canonical": w.canonical, "golden_id": w.golden_id,
+             "seen_run": run_id, "landed_at": now, "mapped_at": now} for w in new])
+
+
+def set_golden(conn: Connection, entity: str, system: str, source_id: str, golden_id: str) -> None:
+    """The staged record now belongs to ``golden_id`` (a manual link or split)."""
+    r = T.raw_record.c
+    conn.execute(update(T.raw_record).where(r.entity == entity, r.system == system, r.source_id == source_id)
+                 .values(golden_id=golden_id))
+
+
+def requeue(conn: Connection, entity: str, system: str, source_id: str) -> None:
+    """Send one record through map/match/survive again on the next cycle, as if just read."""
+    r = T.raw_record.c
+    conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity, r.source_id == source_id)
+                 .values(status=RawStatus.PENDING.value, golden_id=None))
+
+
+def requeue_entity(conn: Connection, entity: str) -> None:
+    """Every record of ``entity`` that is not quarantined is processed again from scratch (a re-match)."""
+    r = T.raw_record.c
+    conn.execute(update(T.raw_record).where(r.entity == entity, r.status != RawStatus.QUARANTINED.value)
+                 .values(status=RawStatus.PENDING.value, canonical=None, golden_id=None))
