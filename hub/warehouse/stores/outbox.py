@@ -162,17 +162,15 @@ def claimable(conn: Connection, *, entity: str, system: str, after: int, limit: 
 
 def is_new_record(row: Any) -> bool:
     """A write that makes a record the target has no id for yet (create, or upsert without a target id)."""
-    return row.op in ("create", "upsert") and not row.target_id
+    return row.op in CREATES and not row.target_id
 
 
 def count_new(conn: Connection, *, entity: str, system: str) -> int:
     """Queued writes of new records for one stream (what waits when creates are held back)."""
-    from sqlalchemy import func
-
     o = T.outbox.c
     return conn.execute(select(func.count()).select_from(T.outbox).where(
         o.entity == entity, o.system == system, o.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]),
-        o.op.in_(["create", "upsert"]), o.target_id.is_(None))).scalar() or 0
+        o.op.in_([c.value for c in CREATES]), o.target_id.is_(None))).scalar() or 0
 
 
 def supersede(conn: Connection, rows: Sequence[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
@@ -265,8 +263,6 @@ def open_rows(conn: Connection, *, system: str | None = None, entity: str | None
 
 def open_counts(conn: Connection) -> dict[tuple[str, str, str], int]:
     """(system, entity, status) -> open writes."""
-    from sqlalchemy import func
-
     o = T.outbox.c
     return {(r.system, r.entity, r.status): int(r.n) for r in conn.execute(
         select(o.system, o.entity, o.status, func.count().label("n")).where(o.status.in_([s.value for s in OPEN]))
@@ -276,8 +272,6 @@ def open_counts(conn: Connection) -> dict[tuple[str, str, str], int]:
 def count(conn: Connection, statuses: Sequence[OutboxStatus], *, system: str | None = None,
           entity: str | None = None) -> int:
     """Writes in these statuses (of one stream, when named)."""
-    from sqlalchemy import func
-
     o = T.outbox.c
     q = select(func.count()).select_from(T.outbox).where(o.status.in_([s.value for s in statuses]))
     if system is not None:
@@ -288,8 +282,6 @@ def count(conn: Connection, statuses: Sequence[OutboxStatus], *, system: str | N
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
-    from sqlalchemy import func
-
     o = T.outbox.c
     return {r.status: int(r.n) for r in conn.execute(select(o.status, func.count().label("n")).group_by(o.status))}
 
@@ -312,8 +304,6 @@ def dead_listing(*, system: str | None = None) -> Any:
 
 def done_per_system(conn: Connection, entity: str, ops: Sequence[str]) -> dict[str, int]:
     """system -> writes of ``entity`` with one of ``ops`` that are done."""
-    from sqlalchemy import func
-
     o = T.outbox.c
     return {r.system: int(r.n) for r in conn.execute(
         select(o.system, func.count().label("n")).where(o.entity == entity, o.op.in_(list(ops)),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from concord.hub.warehouse import chunks
 from concord.hub.warehouse import tables as T
@@ -121,16 +121,12 @@ def open_listing(*, system: str | None = None, entity: str | None = None) -> Any
 
 
 def count_open(conn: Connection) -> int:
-    from sqlalchemy import func
-
     return int(conn.execute(select(func.count()).select_from(T.quarantine)
                             .where(T.quarantine.c.status == QuarantineStatus.OPEN)).scalar() or 0)
 
 
 def open_per_stream(conn: Connection) -> dict[tuple[str, str], int]:
     """(system, entity) -> open entries."""
-    from sqlalchemy import func
-
     q = T.quarantine.c
     return {(x.system, x.entity): int(x.n) for x in conn.execute(
         select(q.system, q.entity, func.count().label("n")).where(q.status == QuarantineStatus.OPEN)
