@@ -56,9 +56,10 @@ def _record_done(ctx: RunContext, conn: Connection, done: list[Outcome], now: dt
     entity, system = writes[0].row.entity, writes[0].row.system
     tids = {x.row.id: str(x.result.target_id or x.row.target_id) for x in writes}
     gid_of = {tids[x.row.id]: x.row.golden_id for x in writes}
-    xrefs.link_created(conn, entity, system, {tids[x.row.id]: x.row.golden_id for x in writes}, now)
+    xrefs.link_created(conn, entity, system, gid_of, now)
     # what the target now holds = what Concord read from it last, plus what it just wrote
-    known = {sid: canon or {} for sid, canon in staged.canonical_by_id(conn, system, entity, list(tids.values())).items()}
+    known = {sid: canon or {}
+             for sid, canon in staged.canonical_by_id(conn, system, entity, list(tids.values())).items()}
     merged: dict[str, dict[str, Any]] = {}
     for x in writes:
         tid = tids[x.row.id]
