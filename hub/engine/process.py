@@ -13,6 +13,7 @@ from concord.hub.engine import conflicts as conflict_rules
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.crashpoints import crashpoint
 from concord.hub.engine.golden import GoldenState, load_golden, save_golden
+from concord.hub.engine.mapping_pool import MappingPool, Prepared, prime, workers_for
 from concord.hub.engine.quarantine import quarantine_rows, resolve_records
 from concord.hub.engine.resolve import SourceRecord, resolve
 from concord.hub.engine.resolver import XrefResolver
@@ -24,6 +25,7 @@ from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import match_keys
+from concord.hub.warehouse.stores import staging
 from concord.hub.warehouse.stores.staging import RawStatus
 
 log = logging.getLogger("concord.process")
@@ -61,34 +63,58 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     for system in ctx.project.system_order(entity):
         last = ""
         task = ctx.progress.stream(f"process {system}.{entity}") if ctx.progress else None
+        batch_size = ctx.project.config.batch_size
         with ctx.warehouse.tx() as conn:
             fresh = golden_store.entity_is_empty(conn, entity)
+            pool = _open_pool(ctx, conn, entity, system, matcher)
         # an initial load commits several batches at once: each commit rewrites every index page the
         # batches touched (random keys: nearly one page per match key), so fewer, larger commits
         # write far less; a transaction is still all or nothing (a crash loses it, a rerun redoes it)
-        per_tx = max(FRESH_TX_RECORDS, ctx.project.config.batch_size) if fresh else 0
+        per_tx = max(FRESH_TX_RECORDS, batch_size) if fresh else 0
         more = True
-        while more:
-            done = 0
-            with ctx.warehouse.tx() as conn:
-                while True:
-                    rows = _pending(conn, system, entity, last, ctx.project.config.batch_size)
-                    if not rows:
-                        more = False
-                        break
-                    _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh)
-                    task.advance(len(rows)) if task else None
-                    crashpoint("process.in_batch")       # dies with the batch's transaction still open
-                    last = rows[-1].source_id
-                    done += len(rows)
-                    if done >= per_tx:
-                        break
-            if done:
-                crashpoint("process.after_batch")
+        try:
+            while more:
+                done = 0
+                with ctx.warehouse.tx() as conn:
+                    while True:
+                        rows = _pending(conn, system, entity, last, batch_size)
+                        if not rows:
+                            more = False
+                            break
+                        prepared = None
+                        if pool is not None:
+                            prepared = pool.take(rows)
+                            pool.read_ahead(lambda after, c=conn: _pending(c, system, entity, after, batch_size),
+                                            rows[-1].source_id)
+                        _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh,
+                                       prepared=prepared)
+                        task.advance(len(rows)) if task else None
+                        crashpoint("process.in_batch")       # dies with the batch's transaction still open
+                        last = rows[-1].source_id
+                        done += len(rows)
+                        if done >= per_tx:
+                            break
+                if done:
+                    crashpoint("process.after_batch")
+        finally:
+            if pool is not None:
+                log.debug("process %s.%s: %d records mapped by workers, %d in place", system, entity,
+                          pool.used, pool.mapped_in_place)
+                pool.close()
         if fresh:       # the fresh path's keys into the index, in key order (a crash before: the next lookup does it)
             with ctx.warehouse.tx() as conn:
                 match_keys.settle(conn, entity)
     return stats
+
+
+def _open_pool(ctx: RunContext, conn: Connection, entity: str, system: str, matcher: RuleMatcher) -> MappingPool | None:
+    """Workers mapping this stream ahead of its transactions, where that pays (hub/engine/mapping_pool.py)."""
+    if ctx.project.config.map_workers == 0:
+        return None
+    workers = workers_for(ctx.project, entity, system, staging.count_pending(conn, system, entity))
+    if not workers:
+        return None
+    return MappingPool(ctx.project, entity, system, workers, matcher, patient=ctx.project.config.map_workers != "auto")
 
 
 def _requeue_unresolved(conn: Connection, entity: str, system: str, parents: frozenset[str]) -> None:
@@ -114,7 +140,8 @@ def _pending(conn: Connection, system: str, entity: str, after: str, limit: int)
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
-                   rows: list[Any], matcher: RuleMatcher, stats: ProcessStats, *, fresh: bool = False) -> None:
+                   rows: list[Any], matcher: RuleMatcher, stats: ProcessStats, *, fresh: bool = False,
+                   prepared: Mapping[str, Prepared] | None = None) -> None:
     """One batch: map, match, survive, store.
 
     ``fresh``: the entity had no golden records (nor cross-references) when this system's records
@@ -123,7 +150,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     candidate (a golden record never takes two live records of one system automatically). Matching
     then needs no lookups at all: no candidate keys, no linked-to-system check, no candidate data,
     no golden records to load. The decisions, golden records, keys and lineage are those the
-    lookups would have given (tests/engine/test_initial_load.py loads the same data both ways)."""
+    lookups would have given (tests/engine/test_initial_load.py loads the same data both ways).
+
+    ``prepared``: records a mapping worker has mapped and keyed already (the same results, computed ahead)."""
     now = ctx.now()
     mapping = ctx.project.mapping(entity, system)
     resolver = XrefResolver(conn, system)
@@ -131,9 +160,16 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     bad: list[dict[str, Any]] = []
     deletions: list[Any] = []
     unresolved: set[str] = set()
+    prepared = prepared or {}
+    if prepared:
+        prime(matcher, prepared)
     for row in rows:
         if row.deleted:
             deletions.append(row)
+            continue
+        pre = prepared.get(row.source_id)
+        if pre is not None:          # the mapping looks nothing up (else no worker): nothing unresolved
+            mapped.append((row, pre.canon))
             continue
         try:
             resolver.misses.clear()

@@ -183,6 +183,15 @@ class RuleMatcher:
             self._remember(memo_key, hit)
         return list(hit)
 
+    def remember(self, record: Mapping[str, Any], keys: Sequence[tuple[str, str]]) -> None:
+        """Take ``keys`` as ``record``'s keys: computed elsewhere by a matcher of the same rules (a mapping
+        worker, hub/engine/mapping_pool.py), so asking here later costs a lookup."""
+        get = record.get
+        vals = tuple([get(f) for f in self._key_fields])
+        types = tuple(map(type, vals))
+        if _PLAIN.issuperset(types):
+            self._remember((vals, types), tuple(keys))
+
     def _remember(self, memo_key: Any, keys: tuple[tuple[str, str], ...]) -> None:
         if len(self._memo) >= KEY_MEMO:
             self._memo_old, self._memo = self._memo, {}

@@ -66,3 +66,50 @@ def test_sigkill_then_rerun(point: str, starter: Path, database_url: str, tmp_pa
     _run_until(starter, point, tmp_path)
     run_cli("sync", cwd=starter)
     _assert_converged(starter, database_url)
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc (Linux)")
+def test_sigkill_with_mapping_workers_leaves_no_worker_and_reruns_clean(starter: Path, database_url: str,
+                                                                        tmp_path: Path) -> None:
+    """Mapping workers (hub/engine/mapping_pool.py) hold no state: the process killed in the middle of a
+    batch they mapped ahead, the workers end by themselves and a rerun converges as without them."""
+    _with_small_pages(starter)
+    cfg = starter / "concord.yaml"
+    cfg.write_text(cfg.read_text() + "\nmap_workers: 1\nbatch_size: 2\n")
+    marker = tmp_path / "reached"
+    exe = shutil.which("concord", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "CONCORD_CRASHPOINT": "process.in_batch:3", "CONCORD_CRASHPOINT_FILE": str(marker)}
+    proc = subprocess.Popen([exe, "sync"], cwd=starter, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            assert time.monotonic() < deadline, "sync never reached the crash point"
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert workers, "no mapping worker was started"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers):
+        assert time.monotonic() < deadline, f"mapping workers {workers} outlived the killed process"
+        time.sleep(0.1)
+    run_cli("sync", cwd=starter)
+    _assert_converged(starter, database_url)
+
+
+def _state(pid: int) -> str:
+    try:
+        return next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return "Z"

@@ -61,6 +61,14 @@ def hash_list(keys: Sequence[tuple[str, str]]) -> tuple[int, ...]:
     return hit
 
 
+def remember(keys: Sequence[tuple[str, str]], hashed: Sequence[int]) -> None:
+    """Take ``hashed`` as the hashes of ``keys`` (computed by :func:`hash_list` in another process)."""
+    global _memo, _memo_old
+    if len(_memo) >= _HASH_MEMO:
+        _memo_old, _memo = _memo, {}
+    _memo[tuple(keys)] = tuple(hashed)
+
+
 def hashes(keys: Collection[tuple[str, str]]) -> set[int]:
     """The hashes of ``keys``, as a set."""
     return set(hash_list(keys if isinstance(keys, (list, tuple)) else sorted(keys)))

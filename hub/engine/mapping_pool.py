@@ -1,0 +1,217 @@
+"""Map staged records and compute their match keys in worker processes, ahead of the batch that needs them.
+
+Mapping (value maps, phone and country parsing, validation into the canonical model), match keys and
+their hashes are pure functions of a staged record's payload, and they are about half of what
+processing a record costs. Everything else a batch does (candidates, decisions, survivorship, the
+warehouse writes) depends on the warehouse and stays in the process that holds the transaction.
+
+While that process works on one batch, a worker maps the next ones: the batch's rows are read ahead
+(``batch_size`` at a time, up to ``AHEAD`` batches), sent to the worker, and the results come back as
+:class:`Prepared` per record. When the batch's turn comes, its rows are read again inside its own
+transaction, as always, and a prepared result is used only for a row whose payload is the one the
+worker mapped: a record restaged in between (a concurrent pull) is mapped again in place. What the
+worker gives is exactly what the process would compute (same code, same project files); to make sure,
+the first record of every batch is also mapped in place and compared, and any difference (a project
+file edited during the run, an environment the worker does not share) closes the pool for the rest of
+the stream, with a warning. A record the worker could not map is mapped in place too, so its error
+(and quarantine) is the one the engine always gives.
+
+The pool is used only where it pays and is safe:
+
+* the mapping looks up no other entity (a contact's account): lookups read the warehouse, inside the
+  batch's transaction;
+* the project was loaded from a file (the worker loads the same file);
+* ``map_workers`` in concord.yaml: ``auto`` (the default) starts one worker per spare core (at most
+  ``MAX_WORKERS``) when a stream has at least ``AUTO_MIN_RECORDS`` pending records; a number starts
+  that many workers for any stream; ``0`` never does.
+
+A worker holds nothing but the compiled project: it writes nothing, so a crash of either process
+changes nothing of what the warehouse holds (the batch's transaction is the unit, as before). A worker
+whose parent is killed notices within half a second and exits.
+
+Workers are started with ``spawn``: a program that runs the engine from its own script needs Python's
+``if __name__ == "__main__":`` guard around its entry point (the ``concord`` command, pytest and
+Prefect's runners have it), or ``map_workers: 0``.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from concord.hub.config.loader import Project, load_project
+from concord.hub.matching import RuleMatcher
+from concord.hub.warehouse.stores import match_keys
+
+log = logging.getLogger("concord.process")
+
+AUTO_MIN_RECORDS = 5_000     # pending records of a stream before ``auto`` starts a worker (start-up ~1 s)
+MAX_WORKERS = 2              # the process holding the transaction is the bottleneck beyond this
+AHEAD = 2                    # batches mapped ahead of the one being processed
+PARENT_POLL_S = 0.5          # how often a worker checks that the process it works for is alive
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One record as the worker mapped it: the flat canonical record, its match keys and their hashes."""
+
+    canon: dict[str, Any]
+    keys: tuple[tuple[str, str], ...]
+    hashes: tuple[int, ...]
+
+
+# ---- the worker's side ----------------------------------------------------------------------------
+_worker: tuple[Any, RuleMatcher] | None = None
+
+
+def _init(project_file: str, entity: str, system: str, parent: int) -> None:
+    global _worker
+    threading.Thread(target=_exit_with, args=(parent,), name="concord-parent-watch", daemon=True).start()
+    project = load_project(project_file, check_connectors=False)
+    _worker = (project.mapping(entity, system), RuleMatcher(project.config.entities[entity].match))
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the process that started it is gone (a SIGKILL leaves no one to shut the pool
+    down, and the worker holds both ends of its own queue, so it would wait for work forever)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
+
+
+def _prepare(items: Sequence[tuple[str, Any]]) -> dict[str, Prepared]:
+    """source id -> Prepared for every record that maps; records that fail are left to the caller."""
+    assert _worker is not None, "the worker was not initialised"
+    mapping, matcher = _worker
+    out: dict[str, Prepared] = {}
+    for sid, payload in items:
+        try:
+            canon = mapping.to_canonical_flat(payload)
+        except Exception:  # noqa: BLE001 - mapped again in place, where the error gets its record and quarantine
+            continue
+        keys = tuple(matcher.keys(canon))
+        out[sid] = Prepared(canon, keys, match_keys.hash_list(keys))
+    return out
+
+
+# ---- the transaction's side ------------------------------------------------------------------------
+def workers_for(project: Project, entity: str, system: str, pending: int) -> int:
+    """How many workers a stream with ``pending`` records gets (0: map in place)."""
+    setting = project.config.map_workers
+    if setting == 0 or project.mapping(entity, system).lookup_entities:
+        return 0
+    if not project.file or not os.path.isfile(project.file):
+        return 0
+    if setting == "auto":
+        spare = (os.cpu_count() or 1) - 1
+        return min(spare, MAX_WORKERS) if pending >= AUTO_MIN_RECORDS else 0
+    return int(setting)
+
+
+class MappingPool:
+    """Worker processes mapping one stream's batches ahead of the transaction (see the module docstring)."""
+
+    def __init__(self, project: Project, entity: str, system: str, workers: int, matcher: RuleMatcher, *,
+                 patient: bool = False) -> None:
+        self.entity, self.system, self.patient = entity, system, patient
+        self._mapping = project.mapping(entity, system)
+        self._matcher = matcher
+        self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init, initargs=(os.path.abspath(project.file), entity, system, os.getpid()))
+        self._ahead: deque[tuple[dict[str, Any], str, Future[dict[str, Prepared]]]] = deque()
+        self.used = self.mapped_in_place = 0
+
+    @property
+    def open(self) -> bool:
+        return self._executor is not None
+
+    def read_ahead(self, rows_after: Callable[[str], Sequence[Any]], current_last: str) -> None:
+        """Send the batches that follow to the workers until ``AHEAD`` are out: ``rows_after(source_id)``
+        reads the pending rows after a source id, in the engine's order (the batch being processed ends
+        at ``current_last``)."""
+        while self._executor is not None and len(self._ahead) < AHEAD:
+            rows = rows_after(self._ahead[-1][1] if self._ahead else current_last)
+            if not rows:
+                return
+            payloads = {r.source_id: r.payload for r in rows}
+            try:
+                fut = self._executor.submit(_prepare, list(payloads.items()))
+            except RuntimeError as exc:       # a broken pool: map in place from now on
+                self.close(f"the mapping worker stopped ({exc})")
+                return
+            self._ahead.append((payloads, rows[-1].source_id, fut))
+
+    def take(self, rows: Sequence[Any]) -> dict[str, Prepared]:
+        """Prepared results for ``rows`` (read in the batch's transaction) whose payload is the one mapped.
+
+        The batches sent ahead that hold these rows are consumed. A worker that has not answered yet is
+        waited for only once it has answered before: one still starting is not (the rows are mapped in
+        place and its answer dropped), unless the pool is ``patient`` (workers asked for by number)."""
+        out: dict[str, Prepared] = {}
+        if self._executor is None or not rows:
+            return out
+        ids = {r.source_id for r in rows}
+        consumed = False
+        while self._ahead:
+            payloads, _last, fut = self._ahead[0]
+            if ids.isdisjoint(payloads):
+                if consumed:
+                    break
+                self._ahead.popleft()         # read ahead, then no longer pending as read: stale
+                continue
+            self._ahead.popleft()
+            consumed = True
+            if not fut.done() and not self.used and not self.patient:
+                continue
+            try:
+                ready = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a broken worker: map in place from now on
+                self.close(f"the mapping worker failed ({type(exc).__name__}: {exc})")
+                return {}
+            for row in rows:
+                pre = ready.get(row.source_id)
+                if pre is not None and payloads.get(row.source_id) == row.payload:
+                    out[row.source_id] = pre
+        if out:
+            row = next(r for r in rows if r.source_id in out)
+            if not self._agrees(row, out[row.source_id]):
+                return {}
+        self.used += len(out)
+        self.mapped_in_place += len(rows) - len(out)
+        return out
+
+    def _agrees(self, row: Any, pre: Prepared) -> bool:
+        """One record of the batch mapped here too: the worker must give exactly the same."""
+        try:
+            canon = self._mapping.to_canonical_flat(row.payload)
+        except Exception:  # noqa: BLE001 - the worker mapped what this process cannot: they disagree
+            canon = None
+        if canon == pre.canon and canon is not None and tuple(self._matcher.keys(canon)) == pre.keys:
+            return True
+        self.close(f"the mapping worker's result for {self.system} {self.entity} {row.source_id!r} differs "
+                   "from this process's (a project file changed during the run?)")
+        return False
+
+    def close(self, reason: str | None = None) -> None:
+        if reason:
+            log.warning("%s; mapping in place from here on", reason)
+        ex, self._executor = self._executor, None
+        self._ahead.clear()
+        if ex is not None:
+            ex.shutdown(wait=False, cancel_futures=True)
+
+
+def prime(matcher: RuleMatcher, prepared: Mapping[str, Prepared]) -> None:
+    """Let the matcher and the key-hash memo answer from the worker's results (a golden record holding the
+    same key values as its record asks for the same keys when it is saved)."""
+    for pre in prepared.values():
+        matcher.remember(pre.canon, pre.keys)
+        match_keys.remember(pre.keys, pre.hashes)
