@@ -476,9 +476,11 @@ def person_table(persons: list[dict[str, Any]]) -> list[str]:
           "Dedup: the CRM with its duplicates, links closed into clusters (Concord: strict clustering, a link joins "
           "two clusters only when no pair across them scores below the review threshold), pairwise. "
           "The probabilistic rule (`FS_PERSON` in the script; national id, names with swap and term "
-          "frequencies, birth date, e-mail, phones, address; blocked on national id, e-mail, mobile, birth date "
+          "frequencies, birth date, e-mail, phones, address; landline and address as one `dependent` group, "
+          "counted once; blocked on national id, e-mail, mobile, landline, birth date "
           "and postcode + one name + the other's initial; link at probability 0.999) is trained by EM (in sessions, "
-          "hub/matching/em_sessions.py; a session whose matches disagree outright on most strong fields is dropped) "
+          "hub/matching/em_sessions.py; a session whose matches disagree outright on most strong fields is dropped; "
+          "u of exact agreement counted over all pairs) "
           "on the very data it then matches, no labels; time includes training. splink (unsupervised, in its own "
           "virtualenv, duckdb backend; bench/splink_person.py) runs on the same files: prior from deterministic "
           "rules, u by random sampling, m by EM blocked on birth date and on full name; names with Jaro-Winkler "
@@ -486,7 +488,8 @@ def person_table(persons: list[dict[str, Any]]) -> list[str]:
           "one edit, street, postcode, city; predictions blocked on the same keys as Concord's rule; linked at "
           "the same probability 0.999 (linkage one-to-one best first, dedup connected components). Time: reading "
           "the files, training and matching, inside each tool's process (wall clock, and CPU time of all its "
-          "threads: the two cores are shared, so wall clock varies with the machine's load).", "",
+          "threads: the two cores are shared with other work, so both clocks vary with the machine's load). "
+          "Each seed is another world (other people, other noise); the default rules run on the first seed only.", "",
           "| people | seed | task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
           "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for per in sorted(persons, key=lambda p: p["people"]):

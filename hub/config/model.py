@@ -105,7 +105,8 @@ class MatchRule(Frozen):
     ``type: probabilistic``: Fellegi-Sunter over blocked candidates (hub/matching/fs.py): each field
     falls into a comparison level (``comparisons``: exact, edit-distance and Jaro-Winkler bands, date
     transposition, numeric tolerance...), ``swap`` pairs are also compared crosswise (first/last name
-    swapped), ``tf`` fields weigh a rare value more than a common one, and ``model`` holds the m/u
+    swapped), ``tf`` fields weigh a rare value more than a common one, ``dependent`` groups (a household's
+    landline and address) count as one piece of evidence, and ``model`` holds the m/u
     parameters that ``concord match train`` estimates by EM. ``thresholds`` are match probabilities.
     """
 

@@ -18,6 +18,9 @@ Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
    entity", and households or namesakes cannot become the "match" class. The prior (the probability
    that two records picked at random are one entity) comes from the sessions' match counts divided by
    how often a match agrees on the session's field (the median over sessions).
+   Then the u of every field's ``exact`` level is counted over **all** record pairs from the values'
+   frequencies (``exact_u``), less the pairs the sessions estimate to be one entity: a random sample
+   cannot see agreements as rare as a shared landline or a national id.
 4. Where no session has enough pairs (tiny data, fields without a strong one), **expectation
    maximisation over the candidate pairs** as before: the E step gives each distinct comparison vector
    its probability of being a match, the M step re-estimates the prior (per candidate pair) and every m

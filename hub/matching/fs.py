@@ -14,6 +14,11 @@ pairs of the same entity) and ``u`` (among pairs of different entities); its **m
 * **Term frequencies** (``tf: [last_name]``): an exact agreement on a rare value is stronger evidence
   than on a common one; the exact level's weight is adjusted by ``log2(base / frequency(value))``
   (``base``: how often two random records agree on the field), capped at ±``TF_CAP`` bits.
+* **Dependent fields** (``dependent: [[phone, street, postal_code, city]]``): fields that are one piece
+  of evidence (a household shares its landline and address) count once: of a group's agreeing fields
+  only the strongest weight, of its disagreeing fields only the strongest disagreement (``counted``).
+  Among different people such a group agrees only where they share a home, so the whole group agrees
+  by chance about as often as its rarest field does, not as often as the product of its fields.
 * The parameters live in the rule's ``model`` (written by ``concord match train``, hub/matching/em.py).
   Without a model the rule uses conservative defaults per level.
 

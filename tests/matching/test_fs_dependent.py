@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
 from concord.hub.matching import Candidate, RuleMatcher
+from concord.hub.matching.em import exact_u
 from concord.hub.matching.fs import LEVELS, FSScorer
 
 HOME = ["phone", "street", "postal_code", "city"]
@@ -128,3 +129,21 @@ def test_config_errors() -> None:
     with pytest.raises(ValidationError, match="probabilistic rules only"):
         MatchRule.model_validate({"type": "fuzzy", "fields": ["phone", "street"], "block": ["exact:phone"],
                                   "dependent": [["phone", "street"]]})
+
+
+# ---- u of exact agreement counted over all pairs -------------------------------------------------------
+@pytest.mark.parametrize(("case", "left", "right", "matches", "m_exact", "expected"), [
+    # 5 values, uniform, no entity shared: u = chance agreement = 1/5
+    ("uniform values", [(v,) for v in "abcde" * 20], [(v,) for v in "abcde" * 20], 0.0, 0.9, 0.2),
+    # a landline held by the two members of each of 10 households among 1,000 records (dedup): 10 pairs
+    ("households", [(f"h{i // 2}",) for i in range(20)] + [(f"p{i}",) for i in range(980)], None, 0.0, 0.9,
+     10 / (1000 * 999 / 2)),
+    # unique ids, 100 entities on both sides, all agreeing: every agreement is a match, u at its floor
+    ("identifier of matches", [(f"id{i}",) for i in range(100)], [(f"id{i}",) for i in range(100)], 100.0, 1.0,
+     1e-6),
+])
+def test_exact_u_is_counted_over_all_pairs(case: str, left: list, right: list | None, matches: float,
+                                           m_exact: float, expected: float) -> None:
+    u = exact_u([[0.01, 0.99]], [[m_exact, 1 - m_exact]], matches, left, right)
+    assert u[0][0] == pytest.approx(expected, rel=0.01), case
+    assert sum(u[0]) == pytest.approx(1.0, abs=1e-6), case
