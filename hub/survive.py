@@ -50,6 +50,8 @@ def survive(policy: Survivorship, golden: Mapping[str, Any], lineage: Mapping[st
             source_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any],
             updated_at: str | None) -> SurviveResult:
     """Apply one source record's version to a golden record."""
+    if previous is None and not golden and not lineage:
+        return _first(system, source_id, current, updated_at)
     new_golden = dict(golden)
     new_lineage = dict(lineage)
     first = previous is None
@@ -98,6 +100,15 @@ def survive(policy: Survivorship, golden: Mapping[str, Any], lineage: Mapping[st
             new_lineage[f] = lin
             lin_changed.add(f)
     return SurviveResult(new_golden, new_lineage, frozenset(changed), frozenset(lin_changed))
+
+
+def _first(system: str, source_id: str, current: Mapping[str, Any], updated_at: str | None) -> SurviveResult:
+    """A new golden record's first source (the common case of an initial load): every non-empty field is
+    taken, in field order, whatever the strategy (what the general path gives when nothing is owned yet)."""
+    lin = Lineage(system, source_id, updated_at)
+    golden = {f: current[f] for f in sorted(current) if current[f] is not None}
+    fields = frozenset(golden)
+    return SurviveResult(golden, dict.fromkeys(golden, lin), fields, fields)
 
 
 def _newer_or_equal(updated_at: str | None, owner: Lineage, priority: tuple[str, ...], system: str) -> bool:

@@ -187,7 +187,8 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     # -- match: cross-reference, Concord's own id on records it created, then rules over blocking keys --
     xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
     own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
-    keys_by_record = {r.source_id: matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
+    keys_by_record = {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None
+                      else matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
     if fresh:
         candidates: dict[str, list[Candidate]] = {}
         taken: set[str] = set()

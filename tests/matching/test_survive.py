@@ -1,6 +1,8 @@
 """Survivorship per field: priority, latest, most_complete, trust decaying with age; lineage."""
 from __future__ import annotations
 
+import pytest
+
 from concord.hub.config.model import Survivorship
 from concord.hub.survive import Lineage, completeness, survive, trust_score
 
@@ -59,3 +61,15 @@ def test_field_trust_override_and_lineage_of_values() -> None:
     g, lin = _apply(policy, [("crm", "a1", {"owner": "j.smith"}, "2026-01-01T00:00:00+00:00"),
                              ("erp", "C1", {"owner": "someone"}, "2026-01-20T00:00:00+00:00")])
     assert g["owner"] == "j.smith" and lin["owner"] == Lineage("crm", "a1", "2026-01-01T00:00:00+00:00")
+
+
+@pytest.mark.parametrize("strategy", ["priority", "latest", "most_complete", "trust"])
+def test_a_new_golden_records_first_source_takes_the_short_path_with_the_same_result(strategy: str) -> None:
+    """An empty golden record and a first sighting go through ``_first``; the general path, asked the same
+    with an empty ``previous`` (every non-empty field changed), must agree field for field, order included."""
+    policy = Survivorship(strategy=strategy, priority=("erp", "crm"))
+    current = {"website": "https://a.example", "name": "Acme", "phone": None, "city": "", "credit_limit": "10.5"}
+    short = survive(policy, {}, {}, system="crm", source_id="c-1", previous=None, current=current, updated_at="2026-01-02")
+    general = survive(policy, {}, {}, system="crm", source_id="c-1", previous={}, current=current, updated_at="2026-01-02")
+    assert short == general
+    assert list(short.golden) == list(general.golden) == ["city", "credit_limit", "name", "website"]
