@@ -58,6 +58,28 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> No
     _run(conn, sql, procs, cols, rows)
 
 
+def insert_tuples(conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT rows given as tuples in ``cols`` order: for narrow rows of plain values (ids, keys, hashes)
+    whose columns have no bind processor, so no dict is built per row (a fresh load's match keys)."""
+    if not rows:
+        return
+    cols = tuple(cols)
+    sql, procs = _upsert_sql(conn.dialect, table, cols, (), None)
+    if any(p is not None for p in procs):     # a column that needs its processor: the general path
+        insert(conn, table, [dict(zip(cols, r)) for r in rows])
+        return
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(_q(conn.dialect, c) for c in cols)
+        dbapi = conn.connection.driver_connection
+        with dbapi.cursor() as cur, cur.copy(f"COPY {_q(conn.dialect, table.name)} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return
+    for i in range(0, len(rows), BATCH * 10):
+        conn.exec_driver_sql(sql, list(rows[i:i + BATCH * 10]))
+
+
 def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Sequence[dict[str, Any]], tuple[str, ...]]:
     """Scalar column defaults Core would fill in for columns the rows leave out."""
     cols = tuple(rows[0])

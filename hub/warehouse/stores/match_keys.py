@@ -166,7 +166,8 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
     bulk.delete_by_key(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(gone)],
                        ["entity", "key_hash", "golden_id"])
     if defer and not gone:
-        bulk.insert(conn, T.match_hash_pending, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in added])
+        bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "key_hash", "golden_id"),
+                           [(entity, h, g) for h, g in added])
     else:
         bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g}
                                          for h, g in sorted(added)], ["entity", "key_hash", "golden_id"], update=[])
