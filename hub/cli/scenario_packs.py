@@ -70,12 +70,14 @@ def _field_rule(m: Mapping[str, Any], fld: str) -> Any:
     return nested[0] if nested else None
 
 
-def _writes(m: Mapping[str, Any], fld: str) -> bool:
+def mapping_writes(m: Mapping[str, Any], fld: str) -> bool:
+    """Whether the mapping document ``m`` writes canonical field ``fld`` to its system."""
     rule = _field_rule(m, fld)
     return rule is not None and not (isinstance(rule, dict) and (rule.get("direction") == "in" or "const" in rule))
 
 
-def _reads(m: Mapping[str, Any], fld: str) -> bool:
+def mapping_reads(m: Mapping[str, Any], fld: str) -> bool:
+    """Whether the mapping document ``m`` reads canonical field ``fld`` from its system."""
     rule = _field_rule(m, fld)
     return rule is not None and not (isinstance(rule, dict) and rule.get("direction") == "out")
 
@@ -175,7 +177,7 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
                 continue
             src_role = next(iter(used[d["from"]]))
             s = by_role[src_role]
-            lacking = [f for f in needs if not _reads(used[d["from"]][src_role], f)]
+            lacking = [f for f in needs if not mapping_reads(used[d["from"]][src_role], f)]
             if lacking:
                 missing.append(f"{pname}: {s.connector} ({src_role}) {d['from']} mapping does not read "
                                f"{', '.join(lacking)}: derivation {d['name']} left out")
@@ -234,7 +236,7 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
                 wanted = list(rule["fields"]) + list((add_fields.get(entity) or {}).get(role, ()))
                 wanted = [f for f in wanted if f in live_derived or f in live_rolled or
                           not (f in _pack_computed(names))]
-                keep = [f for f in wanted if _writes(have[role], f)]
+                keep = [f for f in wanted if mapping_writes(have[role], f)]
                 lost = [f for f in wanted if f not in keep]
                 important = [f for f in lost if f in live_derived or f in live_rolled]
                 if important:
@@ -294,7 +296,7 @@ def _crm_orders(names: Sequence[str], crm: SystemPlan, entities: dict[str, dict[
         if not spec or f"derivation {spec['instead_of']}" not in left_out or "sales_order" not in entities:
             continue
         m = _mapping_doc(crm.connector, "sales_order")
-        lacking = [f for f in spec.get("requires") or () if m is None or not _reads(m, f)]
+        lacking = [f for f in spec.get("requires") or () if m is None or not mapping_reads(m, f)]
         if m is None or lacking:
             why = "no sales_order mapping" if m is None else f"sales_order mapping does not read {', '.join(lacking)}"
             missing.append(f"{pname}: {crm.connector} (crm) {why}: its orders do not reach the ERP either")

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from concord.hub.cli.scenario_packs import _reads, _writes, add_mapping_rules, kpi_rules, load_pack
+from concord.hub.cli.scenario_packs import add_mapping_rules, kpi_rules, load_pack, mapping_reads, mapping_writes
 from concord.hub.config.yamlsource import load_packaged
 from concord.hub.demo.profiles import CRM, ERP
 
@@ -45,7 +45,7 @@ def _load(folder: Path, rel: str) -> dict[str, Any]:
 
 def _keep(folder: Path, rel: str, fields: list[str]) -> list[str]:
     m = _load(folder, rel)
-    return [f for f in fields if _writes(m, f)]
+    return [f for f in fields if mapping_writes(m, f)]
 
 
 def add_flows(doc: dict[str, Any], roles: Mapping[str, str], mappings: Mapping[str, Mapping[str, str]],
@@ -76,7 +76,7 @@ def add_flows(doc: dict[str, Any], roles: Mapping[str, str], mappings: Mapping[s
     if erps["sales_order"] and crms["opportunity"]:
         # deals with lines become orders (the derivation); a CRM whose deals have none (Zoho) sells through its own
         # sales orders, which are created in the ERP as they are
-        by_deal = [n for n in crms["opportunity"] if _reads(_load(folder, mappings[n]["opportunity"]), "lines")]
+        by_deal = [n for n in crms["opportunity"] if mapping_reads(_load(folder, mappings[n]["opportunity"]), "lines")]
         by_order = [n for n in crms["sales_order"] if n not in by_deal]
         for n in by_deal + by_order:
             erp = fulfilment(n, erps["sales_order"])
