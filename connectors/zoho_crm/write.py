@@ -67,7 +67,9 @@ class ZohoWriter:
             rec["id"] = change.key
         if change.op in ("create", "upsert") and external and change.golden_id and not rec.get(external):
             rec[external] = change.golden_id
-        if change.op in ("create", "upsert") and not rec.get("Subject"):
+        # only where the write may create the record: an upsert of a known record is an update, and a
+        # template there would overwrite the Subject a user typed
+        if (change.op == "create" or (change.op == "upsert" and not change.key)) and not rec.get("Subject"):
             subject = subject_for(self.config.subjects.get(change.entity, ()), rec)
             if subject:
                 rec["Subject"] = subject

@@ -158,3 +158,11 @@ def test_a_sales_order_created_without_subject_gets_one_from_its_erp_number_or_p
     [refused] = bare.write("Sales_Orders", [Change(op="create", entity="Sales_Orders", fields=base, idempotency_key="s4")])
     assert not refused.ok and (refused.error.code, refused.error.details.get("api_name")) == (
         "MANDATORY_NOT_FOUND", "Subject")
+    # a user renames the order in Zoho; an upsert of that known record (its id as key) keeps the user's Subject
+    with sb.state.lock:
+        sb.state.modules["Sales_Orders"].records[res[0].target_id]["Subject"] = "Renamed by a rep"
+    [kept] = c.write("Sales_Orders", [Change(op="upsert", entity="Sales_Orders", key=res[0].target_id,
+                                             fields={"Status": "Approved", "ERP_Order_Number": "4500000042"},
+                                             idempotency_key="s5")])
+    assert kept.ok, kept.error
+    assert sb.record("Sales_Orders", res[0].target_id)["Subject"] == "Renamed by a rep"
