@@ -1,8 +1,9 @@
 """Map staged records and compute their match keys in worker processes, ahead of the batch that needs them.
 
 Mapping (value maps, phone and country parsing, validation into the canonical model), match keys and
-their hashes are pure functions of a staged record's payload, and they are about half of what
-processing a record costs. Everything else a batch does (candidates, decisions, survivorship, the
+their hashes, and the decision a record gets when no golden record is a candidate (with the id of the
+golden record it then starts) are pure functions of a staged record's payload; together they are about
+a third of what processing a record costs. Everything else a batch does (candidates, decisions, survivorship, the
 warehouse writes) depends on the warehouse and stays in the process that holds the transaction.
 
 While that process works on one batch, a worker maps the next ones: the batch's rows are read ahead
@@ -47,7 +48,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from concord.hub.config.loader import Project, load_project
-from concord.hub.matching import RuleMatcher
+from concord.hub.engine.util import golden_id_for
+from concord.hub.matching import Decision, RuleMatcher
 from concord.hub.warehouse.stores import match_keys
 
 log = logging.getLogger("concord.process")
@@ -60,22 +62,26 @@ PARENT_POLL_S = 0.5          # how often a worker checks that the process it wor
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """One record as the worker mapped it: the flat canonical record, its match keys and their hashes."""
+    """One record as the worker mapped it: the flat canonical record, its match keys and their hashes, the
+    decision the rules give it with no candidate (a new golden record, with its evidence) and the id of the
+    golden record it then starts."""
 
     canon: dict[str, Any]
     keys: tuple[tuple[str, str], ...]
     hashes: tuple[int, ...]
+    alone: Decision
+    golden_id: str
 
 
 # ---- the worker's side ----------------------------------------------------------------------------
-_worker: tuple[Any, RuleMatcher] | None = None
+_worker: tuple[Any, RuleMatcher, str, str] | None = None
 
 
 def _init(project_file: str, entity: str, system: str, parent: int) -> None:
     global _worker
     threading.Thread(target=_exit_with, args=(parent,), name="concord-parent-watch", daemon=True).start()
     project = load_project(project_file, check_connectors=False)
-    _worker = (project.mapping(entity, system), RuleMatcher(project.config.entities[entity].match))
+    _worker = (project.mapping(entity, system), RuleMatcher(project.config.entities[entity].match), entity, system)
 
 
 def _exit_with(parent: int) -> None:
@@ -89,7 +95,7 @@ def _exit_with(parent: int) -> None:
 def _prepare(items: Sequence[tuple[str, Any]]) -> dict[str, Prepared]:
     """source id -> Prepared for every record that maps; records that fail are left to the caller."""
     assert _worker is not None, "the worker was not initialised"
-    mapping, matcher = _worker
+    mapping, matcher, entity, system = _worker
     out: dict[str, Prepared] = {}
     for sid, payload in items:
         try:
@@ -97,7 +103,8 @@ def _prepare(items: Sequence[tuple[str, Any]]) -> dict[str, Prepared]:
         except Exception:  # noqa: BLE001 - mapped again in place, where the error gets its record and quarantine
             continue
         keys = tuple(matcher.keys(canon))
-        out[sid] = Prepared(canon, keys, match_keys.hash_list(keys))
+        out[sid] = Prepared(canon, keys, match_keys.hash_list(keys), matcher.decide(canon, (), {}),
+                            golden_id_for(entity, system, sid))
     return out
 
 
@@ -194,7 +201,8 @@ class MappingPool:
             canon = self._mapping.to_canonical_flat(row.payload)
         except Exception:  # noqa: BLE001 - the worker mapped what this process cannot: they disagree
             canon = None
-        if canon == pre.canon and canon is not None and tuple(self._matcher.keys(canon)) == pre.keys:
+        if (canon == pre.canon and canon is not None and tuple(self._matcher.keys(canon)) == pre.keys
+                and self._matcher.decide(canon, (), {}) == pre.alone):
             return True
         self.close(f"the mapping worker's result for {self.system} {self.entity} {row.source_id!r} differs "
                    "from this process's (a project file changed during the run?)")

@@ -217,11 +217,16 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
                               "golden_id": gid, "decision": "link", "rule": "concord_id", "score": 1.0,
                               "evidence": {"concord_id": gid}, "decided_at": now})
             continue
-        cands = [c for c in candidates.get(sid, []) if c.golden_id not in taken]
-        cands += [Candidate(g, k[0], k[1]) for k in keys_by_record[sid] for g in batch_keys.get(k, ())
-                  if g not in taken]
-        d = matcher.decide(canon, cands, data)
-        gid = d.golden_id if d.decision == "link" else golden_id_for(entity, system, sid)
+        if fresh:       # every golden record there is was made from this system's records: none is a candidate
+            cands: list[Candidate] = []
+        else:
+            cands = [c for c in candidates.get(sid, []) if c.golden_id not in taken]
+            cands += [Candidate(g, k[0], k[1]) for k in keys_by_record[sid] for g in batch_keys.get(k, ())
+                      if g not in taken]
+        pre = prepared.get(sid)
+        d = pre.alone if pre is not None and not cands else matcher.decide(canon, cands, data)
+        gid = d.golden_id if d.decision == "link" else (pre.golden_id if pre is not None
+                                                         else golden_id_for(entity, system, sid))
         if d.decision == "link":
             stats.bump(system, "linked")
         else:
@@ -229,7 +234,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             data[gid] = canon
             created.add(gid)
         taken.add(gid)
-        for k in keys_by_record[sid]:
+        for k in () if fresh else keys_by_record[sid]:
             ids = batch_keys.setdefault(k, [])
             if gid not in ids:
                 ids.append(gid)
