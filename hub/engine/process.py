@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection
 
 from concord.hub.config.model import EntityConfig
 from concord.hub.engine import conflicts as conflict_rules
@@ -24,8 +24,8 @@ from concord.hub.survive import detach
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import golden as golden_store
-from concord.hub.warehouse.stores import match_keys
-from concord.hub.warehouse.stores import staging
+from concord.hub.warehouse.stores import lookup, match_keys, staged, staging
+from concord.hub.warehouse.stores import xrefs as xref_store
 from concord.hub.warehouse.stores.staging import RawStatus
 
 log = logging.getLogger("concord.process")
@@ -59,7 +59,7 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     with ctx.warehouse.tx() as conn:
         conflict_rules.apply_resolutions(ctx, conn, entity, matcher.keys)
         for system in ctx.project.system_order(entity):
-            _requeue_unresolved(conn, entity, system, ctx.project.mapping(entity, system).lookup_entities)
+            staged.requeue_unresolved(conn, system, entity, sorted(ctx.project.mapping(entity, system).lookup_entities))
     for system in ctx.project.system_order(entity):
         last = ""
         task = ctx.progress.stream(f"process {system}.{entity}") if ctx.progress else None
@@ -77,14 +77,14 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
                 done = 0
                 with ctx.warehouse.tx() as conn:
                     while True:
-                        rows = _pending(conn, system, entity, last, batch_size)
+                        rows = staged.pending(conn, system, entity, last, batch_size)
                         if not rows:
                             more = False
                             break
                         prepared = None
                         if pool is not None:
                             prepared = pool.take(rows)
-                            pool.read_ahead(lambda after, c=conn: _pending(c, system, entity, after, batch_size),
+                            pool.read_ahead(lambda after, c=conn: staged.pending(c, system, entity, after, batch_size),
                                             rows[-1].source_id)
                         _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh,
                                        prepared=prepared)
@@ -115,28 +115,6 @@ def _open_pool(ctx: RunContext, conn: Connection, entity: str, system: str, matc
     if not workers:
         return None
     return MappingPool(ctx.project, entity, system, workers, matcher, patient=ctx.project.config.map_workers != "auto")
-
-
-def _requeue_unresolved(conn: Connection, entity: str, system: str, parents: frozenset[str]) -> None:
-    """Records mapped while a record they reference was not known yet (a contact read before its account,
-    when the accounts' pull failed) are mapped again once a golden record of a referenced entity has changed
-    since: the reference resolves then, instead of staying empty until the record itself changes."""
-    r, g = T.raw_record.c, T.golden.c
-    if not parents or conn.execute(select(r.source_id).where(r.system == system, r.entity == entity,
-                                                             r.status == RawStatus.UNRESOLVED).limit(1)).first() is None:
-        return
-    latest = conn.execute(select(func.max(g.updated_at)).where(g.entity.in_(sorted(parents)))).scalar()
-    if latest is not None:
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
-                                                r.status == RawStatus.UNRESOLVED, r.mapped_at < latest)
-                     .values(status=RawStatus.PENDING))
-
-
-def _pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Any]:
-    r = T.raw_record.c
-    return list(conn.execute(select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at)
-                             .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
-                             .order_by(r.source_id).limit(limit)))
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
@@ -185,7 +163,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
                         "error": RecordError(f"{type(exc).__name__}: {exc}"), "payload": row.payload})
 
     # -- match: cross-reference, Concord's own id on records it created, then rules over blocking keys --
-    xrefs = _xrefs(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
+    xrefs = xref_store.golden_ids_of(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
     own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
     keys_by_record = {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None
                       else matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
@@ -196,9 +174,10 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     else:
         candidates = _candidates(conn, entity, keys_by_record, matcher.max_block)
         cand_ids = {c.golden_id for cs in candidates.values() for c in cs}
-        taken = _linked_to_system(conn, entity, system, cand_ids)
-        data = _golden_data(conn, entity, cand_ids - taken) if matcher.needs_data else {}
-    decisions, new_links = [], []
+        taken = xref_store.linked_to_system(conn, entity, system, cand_ids)
+        data = lookup.live_data_of(conn, entity, cand_ids - taken) if matcher.needs_data else {}
+    decisions: list[dict[str, Any]] = []
+    new_links: dict[str, str] = {}          # source id -> golden id
     batch_keys: dict[tuple[str, str], list[str]] = {}   # keys of goldens created in this batch
     target_of: dict[str, str] = {}
     created: set[str] = set()
@@ -211,8 +190,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             gid = target_of[sid] = own[sid]          # recorded (a crash, a cut-off answer): its golden record
             taken.add(gid)
             stats.bump(system, "linked")
-            new_links.append({"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
-                              "state": "linked", "created_at": now, "updated_at": now})
+            new_links[sid] = gid
             decisions.append({"run_id": ctx.run_id, "entity": entity, "system": system, "source_id": sid,
                               "golden_id": gid, "decision": "link", "rule": "concord_id", "score": 1.0,
                               "evidence": {"concord_id": gid}, "decided_at": now})
@@ -239,8 +217,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
             if gid not in ids:
                 ids.append(gid)
         target_of[sid] = gid
-        new_links.append({"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
-                          "state": "linked", "created_at": now, "updated_at": now})
+        new_links[sid] = gid
         evidence = d.evidence
         if d.decision == "review":      # the pair waits for a person; the record has its own golden meanwhile
             evidence = {**d.evidence, "own_golden_id": gid}
@@ -277,45 +254,31 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         st.lineage, st.touched = lineage, True
     deleted_ids = [r.source_id for r in deletions]
     if deleted_ids:
-        _mark_xref_deleted(conn, entity, system, deleted_ids, now)
+        xref_store.mark_records_deleted(conn, entity, system, deleted_ids, now)
         # copies in mirror targets do not keep a golden record alive: they follow it, deletes included
         mirrors = {r.target for r in ecfg.sync if r.mode == "mirror"}
-        alive = _live_golden(conn, entity, {xrefs[s] for s in deleted_ids if s in xrefs}, exclude=mirrors)
+        alive = xref_store.alive(conn, entity, {xrefs[s] for s in deleted_ids if s in xrefs}, exclude=mirrors)
         for gid in {xrefs[s] for s in deleted_ids if s in xrefs} - alive - set(target_of.values()):
             if gid in states and not states[gid].deleted:
                 states[gid].deleted, states[gid].dirty_data = True, True
 
     # -- write, set-based -------------------------------------------------------------------------
-    ctx.warehouse.upsert(conn, T.xref, new_links, ["entity", "system", "source_id"], update=["golden_id", "state",
-                                                                                            "updated_at"])
+    xref_store.save_links(conn, entity, system, new_links, now)
     bulk.insert(conn, T.match_decision, decisions)
     save_golden(ctx, conn, entity, states.values(), matcher.keys, defer_keys=fresh)
     conflict_rules.record(ctx, conn, entity, cases)
     if mapped:
-        bulk.update_by_key(conn, T.raw_record, [
-            {"status": RawStatus.UNRESOLVED if row.source_id in unresolved else RawStatus.MAPPED,
-             "canonical": canon, "golden_id": target_of[row.source_id], "mapped_at": now,
-             "system": system, "entity": entity, "source_id": row.source_id} for row, canon in mapped],
-            ["system", "entity", "source_id"])
+        staged.record_mapped(conn, system, entity, [
+            staged.Mapped(row.source_id, canon, target_of[row.source_id], row.source_id in unresolved)
+            for row, canon in mapped], now)
         resolve_records(conn, {(system, entity, row.source_id) for row, _ in mapped}, now)
     if deletions:
-        r = T.raw_record.c
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
-                                                r.source_id.in_(deleted_ids)).values(status="mapped", mapped_at=now))
+        staged.mark(conn, system, entity, deleted_ids, RawStatus.MAPPED, now=now)
     if bad:
         quarantine_rows(ctx, conn, bad)
-        r = T.raw_record.c
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
-                                                r.source_id.in_([b["source_id"] for b in bad]))
-                     .values(status="quarantined"))
+        staged.mark(conn, system, entity, [b["source_id"] for b in bad], RawStatus.QUARANTINED)
         stats.bump(system, "quarantined", len(bad))
     stats.bump(system, "mapped", len(mapped))
-
-
-def _xrefs(conn: Connection, entity: str, system: str, ids: list[str]) -> dict[str, str]:
-    return dict(bulk.select_in(conn, T.xref, ("source_id", "golden_id"),
-                               [("entity", "=", entity), ("system", "=", system), ("state", "!=", "deleted")],
-                               "source_id", ids))
 
 
 def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]],
@@ -340,18 +303,6 @@ def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list
             for sid, keys in hashed.items()}
 
 
-def _golden_data(conn: Connection, entity: str, gids: set[str]) -> dict[str, dict[str, Any]]:
-    """The candidates' golden records, for fuzzy comparison (one query per 500 ids)."""
-    out: dict[str, dict[str, Any]] = {}
-    g = T.golden.c
-    ids = sorted(gids)
-    for i in range(0, len(ids), 500):
-        q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(ids[i:i + 500]),
-                                              g.deleted.is_(False))
-        out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})
-    return out
-
-
 def _created_by_concord(ctx: RunContext, conn: Connection, entity: str, system: str, source_entity: str,
                         rows: list[Any]) -> dict[str, str]:
     """Records whose external-id field holds the id of one of this entity's live golden records with no record
@@ -369,33 +320,6 @@ def _created_by_concord(ctx: RunContext, conn: Connection, entity: str, system: 
     claims = {r.source_id: str(r.payload.get(field)) for r in rows if r.payload.get(field)}
     if not claims:
         return {}
-    live = {g for (g,) in bulk.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity),
-                                                                       ("deleted", "=", False)],
-                                         "golden_id", sorted(set(claims.values())))}
-    taken = _linked_to_system(conn, entity, system, live)
+    live = lookup.live_ids(conn, entity, set(claims.values()))
+    taken = xref_store.linked_to_system(conn, entity, system, live)
     return {sid: gid for sid, gid in claims.items() if gid in live and gid not in taken}
-
-
-def _linked_to_system(conn: Connection, entity: str, system: str, gids: set[str]) -> set[str]:
-    """Golden records that already have a live record of this system (never merged automatically)."""
-    return {r[0] for r in bulk.select_in(conn, T.xref, ("golden_id",),
-                                         [("entity", "=", entity), ("system", "=", system),
-                                          ("state", "!=", "deleted")], "golden_id", sorted(gids))}
-
-
-def _mark_xref_deleted(conn: Connection, entity: str, system: str, ids: list[str], now: Any) -> None:
-    x = T.xref.c
-    for i in range(0, len(ids), 500):
-        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id.in_(ids[i:i + 500]))
-                     .values(state="deleted", updated_at=now))
-
-
-def _live_golden(conn: Connection, entity: str, gids: set[str], exclude: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
-    out: set[str] = set()
-    x = T.xref.c
-    ids = sorted(gids)
-    for i in range(0, len(ids), 500):
-        q = select(x.golden_id).where(x.entity == entity, x.golden_id.in_(ids[i:i + 500]), x.state != "deleted",
-                                      x.system.not_in(sorted(exclude)) if exclude else x.state != "deleted")
-        out.update(r.golden_id for r in conn.execute(q))
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import xrefs
 
 
 class XrefResolver:
@@ -25,9 +26,7 @@ class XrefResolver:
     def resolve_in(self, entity: str, source_id: str) -> str | None:
         key = (entity, str(source_id))
         if key not in self._in:
-            x = T.xref.c
-            self._in[key] = self.conn.execute(select(x.golden_id).where(
-                x.entity == entity, x.system == self.system, x.source_id == key[1], x.state != "deleted")).scalar()
+            self._in[key] = xrefs.golden_of(self.conn, entity, self.system, key[1])
         if self._in[key] is None:
             self.misses.append(key)
         return self._in[key]
@@ -35,10 +34,7 @@ class XrefResolver:
     def resolve_out(self, entity: str, golden_id: str) -> str | None:
         key = (entity, str(golden_id))
         if key not in self._out:
-            x = T.xref.c
-            self._out[key] = self.conn.execute(select(x.source_id).where(
-                x.entity == entity, x.system == self.system, x.golden_id == key[1], x.state != "deleted")
-                .order_by(x.created_at).limit(1)).scalar()
+            self._out[key] = xrefs.source_of(self.conn, entity, self.system, key[1])
         if self._out[key] is None:
             self.misses.append(key)
         return self._out[key]
@@ -60,10 +56,7 @@ class XrefResolver:
                 gids = [g for (g,) in self.conn.execute(select(table.c.golden_id).where(col == key[1])
                                                         .order_by(table.c.golden_id))]
                 if gids:
-                    x = T.xref.c
-                    found = self.conn.execute(select(x.source_id).where(
-                        x.entity == entity, x.system == self.system, x.golden_id.in_(gids), x.state != "deleted")
-                        .order_by(x.created_at, x.golden_id).limit(1)).scalar()
+                    found = xrefs.first_source_among(self.conn, entity, self.system, gids)
                     miss = gids[0]
             self._out[key] = found
             self._key_miss[key] = miss
@@ -82,10 +75,7 @@ class XrefResolver:
             gids = [] if col is None else [g for (g,) in self.conn.execute(
                 select(table.c.golden_id).where(col == key[1]).order_by(table.c.golden_id))]
             if len(gids) > 1:
-                x = T.xref.c
-                linked = self.conn.execute(select(x.golden_id).where(
-                    x.entity == entity, x.system == self.system, x.golden_id.in_(gids), x.state != "deleted")
-                    .order_by(x.golden_id).limit(1)).scalar()
+                linked = xrefs.first_linked_among(self.conn, entity, self.system, gids)
                 gids = [linked] if linked else gids
             self._in[key] = gids[0] if gids else None
         if self._in[key] is None:

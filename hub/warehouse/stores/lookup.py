@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal, or_, select
 
-from concord.hub.warehouse import chunks
+from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 
 #: the highest code point: ``title < prefix + HIGH`` bounds a prefix search on an index
@@ -128,3 +128,19 @@ def title_prefix_listing(entity: str, prefix: str) -> Select[Any]:
 def _summary_cols() -> Select[Any]:
     g = T.golden.c
     return select(g.entity, g.golden_id, g.title, g.version, g.deleted, g.updated_at)
+
+
+def live_ids(conn: Connection, entity: str, golden_ids: Collection[str]) -> set[str]:
+    """Those of ``golden_ids`` that are stored and not deleted."""
+    return {g for (g,) in bulk.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity), ("deleted", "=", False)],
+                                         "golden_id", sorted(golden_ids))}
+
+
+def live_data_of(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """golden id -> values, for those of ``golden_ids`` that are live (a batch's candidates, for scoring)."""
+    g = T.golden.c
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(sorted(golden_ids)):
+        q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(chunk), g.deleted.is_(False))
+        out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})
+    return out

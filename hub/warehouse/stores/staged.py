@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
-from concord.hub.warehouse import chunks
+from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores.staging import RawStatus
 from concord.hub.warehouse.stores.xrefs import XrefState
@@ -123,3 +123,70 @@ def requeue_entity(conn: Connection, entity: str) -> None:
     r = T.raw_record.c
     conn.execute(update(T.raw_record).where(r.entity == entity, r.status != RawStatus.QUARANTINED.value)
                  .values(status=RawStatus.PENDING.value, canonical=None, golden_id=None))
+
+
+# ---- the processing step: pending records in, their outcome back ------------------------------------
+class Pending(NamedTuple):
+    """A staged record waiting to be mapped, matched and survived."""
+
+    source_id: str
+    payload: dict[str, Any]
+    canonical: dict[str, Any] | None      # what Concord made of it last time (None: never mapped)
+    deleted: bool
+    golden_id: str | None                 # the golden record it fed last time
+    source_updated_at: str | None
+
+
+def pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Pending]:
+    """The next ``limit`` pending records of a stream after source id ``after``, in source-id order."""
+    r = T.raw_record.c
+    return [Pending(*row) for row in conn.execute(
+        select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at)
+        .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
+        .order_by(r.source_id).limit(limit))]
+
+
+def requeue_unresolved(conn: Connection, system: str, entity: str, parents: Sequence[str]) -> None:
+    """Records left ``unresolved`` (a reference not known when they were mapped) go back to pending when a
+    golden record of an entity they reference (``parents``) changed after they were mapped."""
+    r, g = T.raw_record.c, T.golden.c
+    if not parents or conn.execute(select(r.source_id).where(r.system == system, r.entity == entity,
+                                                             r.status == RawStatus.UNRESOLVED).limit(1)).first() is None:
+        return
+    latest = conn.execute(select(func.max(g.updated_at)).where(g.entity.in_(sorted(parents)))).scalar()
+    if latest is not None:
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
+                                                r.status == RawStatus.UNRESOLVED, r.mapped_at < latest)
+                     .values(status=RawStatus.PENDING))
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A processed record's outcome: what it maps to, the golden record it feeds, and whether a reference
+    it holds is still unknown (``unresolved``: mapped again when the referenced record appears)."""
+
+    source_id: str
+    canonical: dict[str, Any]
+    golden_id: str
+    unresolved: bool = False
+
+
+def record_mapped(conn: Connection, system: str, entity: str, outcomes: Sequence[Mapped], now: dt.datetime) -> None:
+    """Store the outcome of processed records (one set-based update)."""
+    bulk.update_by_key(conn, T.raw_record, [
+        {"status": RawStatus.UNRESOLVED if o.unresolved else RawStatus.MAPPED, "canonical": o.canonical,
+         "golden_id": o.golden_id, "mapped_at": now, "system": system, "entity": entity, "source_id": o.source_id}
+        for o in outcomes], ["system", "entity", "source_id"])
+
+
+def mark(conn: Connection, system: str, entity: str, source_ids: Sequence[str], status: RawStatus, *,
+         now: dt.datetime | None = None) -> None:
+    """Set the status of these records (and ``mapped_at``, given ``now``): a deletion processed, a record
+    quarantined."""
+    r = T.raw_record.c
+    values: dict[str, Any] = {"status": status}
+    if now is not None:
+        values["mapped_at"] = now
+    for chunk in chunks(list(source_ids)):
+        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity, r.source_id.in_(chunk))
+                     .values(**values))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -179,3 +179,72 @@ def first_of_shared(conn: Connection, entity: str, *, min_systems: int = 2) -> d
         select(x.system, func.min(x.source_id).label("sid"))
         .where(x.entity == entity, x.state == XrefState.LINKED, x.golden_id.in_(select(shared)))
         .group_by(x.system))}
+
+
+# ---- the processing step ------------------------------------------------------------------------------
+def golden_ids_of(conn: Connection, entity: str, system: str, source_ids: Sequence[str]) -> dict[str, str]:
+    """source id -> golden id, for those of a system's records that are live and linked."""
+    return dict(bulk.select_in(conn, T.xref, ("source_id", "golden_id"),
+                               [("entity", "=", entity), ("system", "=", system),
+                                ("state", "!=", XrefState.DELETED.value)], "source_id", list(source_ids)))
+
+
+def linked_to_system(conn: Connection, entity: str, system: str, golden_ids: Collection[str]) -> set[str]:
+    """Those of ``golden_ids`` that already have a live record of ``system``."""
+    return {r[0] for r in bulk.select_in(conn, T.xref, ("golden_id",),
+                                         [("entity", "=", entity), ("system", "=", system),
+                                          ("state", "!=", XrefState.DELETED.value)], "golden_id", sorted(golden_ids))}
+
+
+def alive(conn: Connection, entity: str, golden_ids: Collection[str], *, exclude: Collection[str] = ()) -> set[str]:
+    """Those of ``golden_ids`` with a live record in a system other than ``exclude``."""
+    x = T.xref.c
+    out: set[str] = set()
+    for chunk in chunks(sorted(golden_ids)):
+        q = select(x.golden_id).where(x.entity == entity, x.golden_id.in_(chunk), x.state != XrefState.DELETED.value)
+        if exclude:
+            q = q.where(x.system.not_in(sorted(exclude)))
+        out.update(r.golden_id for r in conn.execute(q))
+    return out
+
+
+def save_links(conn: Connection, entity: str, system: str, links: Mapping[str, str], now: dt.datetime) -> None:
+    """Link these records (source id -> golden id) by the rules: new cross-references, or a changed target."""
+    bulk.upsert(conn, T.xref, [{"entity": entity, "system": system, "source_id": sid, "golden_id": gid,
+                                "state": XrefState.LINKED.value, "created_at": now, "updated_at": now}
+                               for sid, gid in links.items()],
+                ["entity", "system", "source_id"], update=["golden_id", "state", "updated_at"])
+
+
+def mark_records_deleted(conn: Connection, entity: str, system: str, source_ids: Sequence[str],
+                         now: dt.datetime) -> None:
+    """These source records were deleted at their system."""
+    x = T.xref.c
+    for chunk in chunks(list(source_ids)):
+        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id.in_(chunk))
+                     .values(state=XrefState.DELETED.value, updated_at=now))
+
+
+# ---- references in mappings (hub/engine/resolver.py) -----------------------------------------------------
+def source_of(conn: Connection, entity: str, system: str, golden_id: str) -> str | None:
+    """The system's live record of a golden record (the oldest, if several)."""
+    x = T.xref.c
+    return conn.execute(select(x.source_id).where(
+        x.entity == entity, x.system == system, x.golden_id == golden_id, x.state != XrefState.DELETED.value)
+        .order_by(x.created_at).limit(1)).scalar()
+
+
+def first_source_among(conn: Connection, entity: str, system: str, golden_ids: Sequence[str]) -> str | None:
+    """The system's oldest live record of any of ``golden_ids`` (ties by golden id)."""
+    x = T.xref.c
+    return conn.execute(select(x.source_id).where(
+        x.entity == entity, x.system == system, x.golden_id.in_(list(golden_ids)), x.state != XrefState.DELETED.value)
+        .order_by(x.created_at, x.golden_id).limit(1)).scalar()
+
+
+def first_linked_among(conn: Connection, entity: str, system: str, golden_ids: Sequence[str]) -> str | None:
+    """The smallest of ``golden_ids`` that has a live record of the system."""
+    x = T.xref.c
+    return conn.execute(select(x.golden_id).where(
+        x.entity == entity, x.system == system, x.golden_id.in_(list(golden_ids)), x.state != XrefState.DELETED.value)
+        .order_by(x.golden_id).limit(1)).scalar()
