@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from concord.hub.engine import conflicts
 from concord.hub.warehouse.stores import conflicts as conflict_store
-from concord.hub.warehouse.stores import deadletters, quarantine
+from concord.hub.warehouse.stores import deadletters, decisions, quarantine
+from concord.hub.warehouse.stores.decisions import Decision, DecisionKind
 from concord.hub.errors import ConfigError
 from concord.hub.warehouse import Warehouse
-from concord.hub.warehouse import tables as T
 
 SIDES = ("left", "right", "base")
 
@@ -71,25 +71,23 @@ def discard_dead(wh: Warehouse, ids: list[int], now: dt.datetime) -> int:
 def decide_review(wh: Warehouse, decision_id: int, *, confirm: bool, by: str, now: dt.datetime,
                   project: Any = None) -> str:
     """Confirm (link) or reject (unlink) a review pair. Returns the decision recorded."""
-    md = T.match_decision.c
     with wh.tx() as conn:
-        row = conn.execute(select(T.match_decision).where(md.id == decision_id)).first()
+        row = decisions.get(conn, decision_id)
         if row is None:
             raise ActionError(f"match decision {decision_id} does not exist")
-        if row.decision != "review":
-            raise ActionError(f"match decision {decision_id} is {row.decision!r}, not a pair waiting for review")
-        later = conn.execute(select(md.decision).where(
-            md.entity == row.entity, md.system == row.system, md.source_id == row.source_id, md.id > row.id,
-            md.decision.in_(["manual_link", "manual_unlink"]))).first()
+        if row.decision != DecisionKind.REVIEW:
+            raise ActionError(f"match decision {decision_id} is {row.decision.value!r}, "
+                              f"not a pair waiting for review")
+        later = decisions.settled_by(conn, row)
         if later is not None:
-            raise ActionError(f"pair {decision_id} was already decided ({later.decision})")
+            raise ActionError(f"pair {decision_id} was already decided ({later.value})")
+        decision = DecisionKind.MANUAL_LINK if confirm else DecisionKind.MANUAL_UNLINK
         hub_fn = _matching_fn("decide_review")
         if hub_fn is not None:     # hub.matching moves the cross-reference and rebuilds the golden records
             res = hub_fn(conn, decision_id, confirm=confirm, now=now, by=by, project=project)
-            return str(res.get("decision") or ("manual_link" if confirm else "manual_unlink"))
-        decision = "manual_link" if confirm else "manual_unlink"
+            return str(res.get("decision") or decision.value)
         _record_decision(conn, row, decision, by, now)
-        return decision
+        return decision.value
 
 
 def _matching_fn(name: str) -> Any:
@@ -99,9 +97,8 @@ def _matching_fn(name: str) -> Any:
     return fn if callable(fn) else None
 
 
-def _record_decision(conn: Connection, row: Any, decision: str, by: str, now: dt.datetime) -> None:
+def _record_decision(conn: Connection, row: Decision, decision: DecisionKind, by: str, now: dt.datetime) -> None:
     evidence = {"review_decision_id": row.id, "by": by, "score": row.score, "rule": row.rule,
                 "evidence": row.evidence}
-    conn.execute(T.match_decision.insert().values(
-        run_id=None, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
-        decision=decision, rule="dashboard", score=row.score, evidence=evidence, decided_at=now))
+    decisions.add(conn, entity=row.entity, system=row.system, source_id=row.source_id, golden_id=row.golden_id,
+                  decision=decision, rule="dashboard", evidence=evidence, now=now, score=row.score)

@@ -26,8 +26,8 @@ from concord.hub.engine.util import golden_id_for
 from concord.hub.matching import RuleMatcher
 from concord.hub.survive import Lineage
 from concord.hub.warehouse import chunks
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.evolve import canonical_table
+from concord.hub.warehouse.stores import dirty as dirty_store
 from concord.hub.warehouse.views import DEFINITIONS, Dialect
 
 log = logging.getLogger("concord.derive")
@@ -56,8 +56,7 @@ def derive_after(ctx: RunContext, entity: str) -> set[str]:
 
 def _has_dirty(ctx: RunContext, entity: str) -> bool:
     with ctx.warehouse.tx() as conn:
-        d = T.dirty.c
-        return conn.execute(select(d.golden_id).where(d.entity == entity).limit(1)).first() is not None
+        return dirty_store.any_queued(conn, entity)
 
 
 def _derive(ctx: RunContext, entity: str) -> set[str]:
@@ -67,7 +66,7 @@ def _derive(ctx: RunContext, entity: str) -> set[str]:
         return set()
     replan: set[str] = set()
     with ctx.warehouse.tx() as conn:
-        dirty = _dirty(conn, entity)
+        dirty = dirty_store.queued(conn, entity)
         if not dirty:
             return set()
         for d in derivations:
@@ -186,11 +185,6 @@ def _number(v: Any) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return d if d.is_finite() else None
-
-
-def _dirty(conn: Connection, entity: str) -> list[str]:
-    d = T.dirty.c
-    return [r.golden_id for r in conn.execute(select(d.golden_id).where(d.entity == entity))]
 
 
 def _forward(ctx: RunContext, conn: Connection, d: Derivation, source_ids: list[str]) -> None:

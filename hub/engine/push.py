@@ -25,8 +25,7 @@ from concord.hub.engine.parents import waits_for_parents
 from concord.hub.engine.resolver import XrefResolver
 from concord.hub.errors import BudgetExhausted, HubError, RecordError, TransientError
 from concord.hub.http.redact import redact
-from concord.hub.warehouse import tables as T
-from concord.hub.warehouse.stores import outbox, xrefs
+from concord.hub.warehouse.stores import dirty, outbox, xrefs
 
 log = logging.getLogger("concord.push")
 
@@ -129,8 +128,7 @@ def _drop_already_linked(ctx: RunContext, conn: Connection, entity: str, system:
     outbox.supersede(conn, [(r.id, {"kind": "superseded", "message": f"not sent: the golden record is linked to "
                                     f"{system} record {linked[r.golden_id]} now (an earlier attempt went through, "
                                     f"or the record was matched)"}) for r in gone], now)
-    ctx.warehouse.upsert(conn, T.dirty, [{"entity": entity, "golden_id": r.golden_id, "since": now} for r in gone],
-                         ["entity", "golden_id"], update=[])
+    dirty.mark(conn, entity, [r.golden_id for r in gone], now)
     ids = {r.id for r in gone}
     return [r for r in rows if r.id not in ids]
 

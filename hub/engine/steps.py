@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete
-
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.cycle import CycleRun
-from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import outbox as outbox_store
+from concord.hub.warehouse.stores import staging
 from concord.hub.warehouse.stores.deadletters import retry_dead
 
 
@@ -28,8 +26,7 @@ def reset_cursors(ctx: RunContext, entities: Sequence[str] | None = None) -> int
     with ctx.warehouse.tx() as conn:
         for e in wanted:
             for system in ctx.project.config.entities[e].sources:
-                res = conn.execute(delete(T.cursor).where(T.cursor.c.system == system, T.cursor.c.entity == e))
-                n += res.rowcount or 0
+                n += staging.forget_cursor(conn, system, e)
     return n
 
 

@@ -24,6 +24,18 @@ def mark_stored(conn: Connection, entity: str, golden_id: str) -> None:
                                                   ~g.golden_id.in_(select(d.golden_id).where(d.entity == entity)))))
 
 
+def queued(conn: Connection, entity: str) -> list[str]:
+    """Every queued golden id of ``entity`` (in no particular order)."""
+    d = T.dirty.c
+    return [r.golden_id for r in conn.execute(select(d.golden_id).where(d.entity == entity))]
+
+
+def any_queued(conn: Connection, entity: str) -> bool:
+    """Whether any golden record of ``entity`` waits on the queue."""
+    d = T.dirty.c
+    return conn.execute(select(d.golden_id).where(d.entity == entity).limit(1)).first() is not None
+
+
 def next_batch(conn: Connection, entity: str, *, after: str, limit: int) -> list[str]:
     """The next ``limit`` queued golden ids of ``entity`` after ``after``, in id order."""
     d = T.dirty.c

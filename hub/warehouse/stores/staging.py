@@ -111,3 +111,9 @@ def canonical_of(conn: Connection, system: str, entity: str) -> dict[str, dict[s
     return {row.source_id: dict(row.canonical or {}) for row in conn.execute(
         select(r.source_id, r.canonical).where(_stream(system, entity), r.deleted.is_(False),
                                                r.status.in_([s.value for s in MAPPED_STATES])))}
+
+
+def forget_cursor(conn: Connection, system: str, entity: str) -> bool:
+    """Drop a stream's cursor (its next pull reads everything again); whether it had one."""
+    c = T.cursor.c
+    return bool(conn.execute(T.cursor.delete().where(c.system == system, c.entity == entity)).rowcount)
