@@ -15,7 +15,7 @@ from concord.hub.engine.context import RunContext
 from concord.hub.engine.util import stable_hash, title_of
 from concord.hub.survive import Lineage
 from concord.hub.warehouse import bulk, chunks
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import dirty
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import match_keys
 from concord.hub.warehouse.evolve import canonical_children, canonical_table
@@ -66,7 +66,6 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     ``defer_keys``: an initial load's fresh path; the keys wait in ``match_hash_pending`` (``match_keys.settle``)."""
     now = ctx.now()
     now_iso = now.isoformat()
-    wh = ctx.warehouse
     model = schemas.ENTITIES[entity]
     golden_rows, lineage_only, projection, dirty_ids = [], {}, [], []
     new_keys: dict[str, list[tuple[str, str]]] = {}    # golden id -> the keys it is indexed under now
@@ -92,8 +91,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     golden_store.save_lineage(conn, entity, lineage_only)
     match_keys.rekey(conn, entity, new_keys, stored, defer=defer_keys)
     _project(ctx, conn, entity, projection, now)
-    wh.upsert(conn, T.dirty, [{"entity": entity, "golden_id": g, "since": now} for g in dirty_ids],
-              ["entity", "golden_id"], update=[])
+    dirty.mark(conn, entity, dirty_ids, now)
     return dirty_ids
 
 

@@ -21,8 +21,7 @@ from concord.hub.engine.util import golden_id_for, relaxed_gc
 from concord.hub.errors import HubError, RecordError
 from concord.hub.matching import Candidate, RuleMatcher
 from concord.hub.survive import detach
-from concord.hub.warehouse import bulk
-from concord.hub.warehouse import tables as T
+from concord.hub.warehouse.stores import decisions as decision_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import lookup, match_keys, staged, staging
 from concord.hub.warehouse.stores import xrefs as xref_store
@@ -264,7 +263,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
 
     # -- write, set-based -------------------------------------------------------------------------
     xref_store.save_links(conn, entity, system, new_links, now)
-    bulk.insert(conn, T.match_decision, decisions)
+    decision_store.add_batch(conn, decisions)
     save_golden(ctx, conn, entity, states.values(), matcher.keys, defer_keys=fresh)
     conflict_rules.record(ctx, conn, entity, cases)
     if mapped:

@@ -11,22 +11,16 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from concord.hub.config.model import FSModel, MatchRule
 from concord.hub.errors import ConfigError
 from concord.hub.matching.em import Training, estimate
+from concord.hub.warehouse import Warehouse
+from concord.hub.warehouse.stores import staged
 
 
-def warehouse_records(wh: Any, entity: str, limit: int = 500_000) -> list[dict[str, Any]]:
-    from concord.hub.warehouse import tables as T
-    from concord.hub.warehouse.stores.staging import MAPPED_STATES
-
-    r = T.raw_record.c
+def warehouse_records(wh: Warehouse, entity: str, limit: int = 500_000) -> list[dict[str, Any]]:
     with wh.tx() as conn:
-        rows = conn.execute(select(r.canonical).where(r.entity == entity, r.status.in_(MAPPED_STATES), r.deleted.is_(False),
-                                                      r.canonical.is_not(None)).limit(limit))
-        out = [dict(row.canonical) for row in rows]
+        out = staged.mapped_canonical(conn, entity, limit)
     if len(out) < 2:
         raise ConfigError(f"the warehouse holds {len(out)} mapped {entity} record(s); sync first, or train on "
                           f"exports with --left/--right")

@@ -10,11 +10,13 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, exists, func, select
 from sqlalchemy.orm import aliased
 
+from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
 
 
@@ -104,3 +106,9 @@ def of_golden(conn: Connection, entity: str, golden_id: str, *, limit: int) -> l
     md = T.match_decision.c
     return [_decision(r) for r in conn.execute(select(T.match_decision).where(
         md.entity == entity, md.golden_id == golden_id).order_by(md.id.desc()).limit(limit))]
+
+
+def add_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record a batch's decisions (the processing step: one set-based insert). Each row holds ``run_id,
+    entity, system, source_id, golden_id, decision, rule, score, evidence, decided_at``."""
+    bulk.insert(conn, T.match_decision, [dict(r) for r in rows] if rows and not isinstance(rows[0], dict) else rows)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
-from concord.hub.warehouse.stores.staging import RawStatus
+from concord.hub.warehouse.stores.staging import MAPPED_STATES, RawStatus
 from concord.hub.warehouse.stores.xrefs import XrefState
 
 
@@ -190,3 +190,11 @@ def mark(conn: Connection, system: str, entity: str, source_ids: Sequence[str], 
     for chunk in chunks(list(source_ids)):
         conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity, r.source_id.in_(chunk))
                      .values(**values))
+
+
+def mapped_canonical(conn: Connection, entity: str, limit: int) -> list[dict[str, Any]]:
+    """The last mapped canonical record of live staged records of an entity, across systems (training data)."""
+    r = T.raw_record.c
+    return [dict(row.canonical) for row in conn.execute(
+        select(r.canonical).where(r.entity == entity, r.status.in_(MAPPED_STATES), r.deleted.is_(False),
+                                  r.canonical.is_not(None)).limit(limit))]
