@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from itertools import repeat
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from sys import byteorder
 
@@ -146,7 +147,7 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
         settle(conn, entity)
     old = stored(conn, entity, wanted)
     gone: list[tuple[int, str]] = []
-    added: list[tuple[int, str]] = []
+    added: list[tuple[str, int, str]] = []          # (entity, key hash, golden id): the rows as stored
     sets: list[dict[str, object]] = []
     emptied: list[dict[str, object]] = []
     for gid, keys in new_keys.items():
@@ -156,9 +157,9 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
             continue
         if was:
             gone.extend((h, gid) for h in was - now)
-            added.extend((h, gid) for h in now - was)
+            added.extend(zip(repeat(entity), now - was, repeat(gid)))
         else:
-            added.extend((h, gid) for h in now)
+            added.extend(zip(repeat(entity), now, repeat(gid)))
         if now:
             sets.append({"entity": entity, "golden_id": gid, "hashes": pack(now)})
         else:
@@ -166,11 +167,10 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
     bulk.delete_by_key(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(gone)],
                        ["entity", "key_hash", "golden_id"])
     if defer and not gone:
-        bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "key_hash", "golden_id"),
-                           [(entity, h, g) for h, g in added])
+        bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "key_hash", "golden_id"), added)
     else:
-        bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g}
-                                         for h, g in sorted(added)], ["entity", "key_hash", "golden_id"], update=[])
+        bulk.upsert(conn, T.match_hash, [{"entity": e, "key_hash": h, "golden_id": g}
+                                         for e, h, g in sorted(added)], ["entity", "key_hash", "golden_id"], update=[])
     bulk.delete_by_key(conn, T.match_keyset, sorted(emptied, key=lambda r: str(r["golden_id"])),
                        ["entity", "golden_id"])
     bulk.upsert(conn, T.match_keyset, sorted(sets, key=lambda r: str(r["golden_id"])), ["entity", "golden_id"])
