@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - orjson comes with Prefect
     _orjson = None  # type: ignore[assignment]
 
 GOLDEN_NS = uuid.UUID("6f6e636f-7264-4775-9b1d-676f6c64656e")
+_GOLDEN_NS_BYTES = GOLDEN_NS.bytes
 
 
 def _default(o: Any) -> Any:
@@ -112,8 +113,12 @@ def payload_hash(payload: Any, plain: bool) -> str:
 
 
 def golden_id_for(entity: str, system: str, source_id: str) -> str:
-    """Deterministic golden id of a record first seen at (system, source_id)."""
-    return uuid.uuid5(GOLDEN_NS, f"{entity}\x1f{system}\x1f{source_id}").hex
+    """Deterministic golden id of a record first seen at (system, source_id): the hex of
+    ``uuid.uuid5(GOLDEN_NS, "entity\x1fsystem\x1fsource_id")``, computed without building UUID objects."""
+    b = bytearray(hashlib.sha1(_GOLDEN_NS_BYTES + f"{entity}\x1f{system}\x1f{source_id}".encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50           # version 5
+    b[8] = (b[8] & 0x3F) | 0x80           # RFC 4122 variant
+    return b.hex()
 
 
 def idempotency_key(*parts: Any) -> str:

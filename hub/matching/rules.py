@@ -238,6 +238,8 @@ class RuleMatcher:
     # ---- decisions ---------------------------------------------------------------------------------
     def decide(self, record: Mapping[str, Any], candidates: Sequence[Candidate],
                data: Mapping[str, Mapping[str, Any]] | None = None) -> Decision:
+        if not candidates:           # nothing to link to: what every path below gives with no candidate
+            return Decision("new", None, None, None, {"keys": self.exact_keys(record)})
         by_key: dict[str, list[Candidate]] = {}
         for c in candidates:
             by_key.setdefault(c.rule, []).append(c)

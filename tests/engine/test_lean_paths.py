@@ -175,3 +175,18 @@ def test_relaxed_gc_restores_the_thresholds() -> None:
             assert gc.get_threshold()[0] == max(before[0], GC_THRESHOLD)
         assert gc.get_threshold()[0] == max(before[0], GC_THRESHOLD)
     assert gc.get_threshold() == before
+
+
+def test_golden_ids_are_the_uuid5_they_always_were() -> None:
+    """golden_id_for computes uuid5 by hand (no UUID objects on the hot path): the ids of existing
+    warehouses must not change."""
+    import uuid
+
+    from concord.hub.engine.util import GOLDEN_NS, golden_id_for
+
+    rng = random.Random(3)
+    alphabet = "abcXYZ019 -_/\x1fäé中"
+    for _ in range(2000):
+        parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(3)]
+        assert golden_id_for(*parts) == uuid.uuid5(GOLDEN_NS, "\x1f".join(parts)).hex
+    assert golden_id_for("account", "crm", "acc-1") == uuid.uuid5(GOLDEN_NS, "account\x1fcrm\x1facc-1").hex
