@@ -387,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="100000", help="comma-separated record counts (default 100000)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-dlt", action="store_true", help="compare Concord with the floor only (no venv)")
+    ap.add_argument("--skip-1p", action="store_true", help="leave out concord-1p (map_workers: 0)")
     ap.add_argument("--dlt-venv", default=str(CACHE / "dlt-venv"), help="virtualenv for dlt (created if missing)")
     ap.add_argument("--dlt-spec", default=DLT_SPEC, help="what pip installs into it")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per loader run")
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             drop = make_drop(work / f"n{n}" / "drop", n, args.seed, cache=None if args.no_cache else CACHE / "drops")
             bpr = drop.stat().st_size / n
             print(f"[{n:,}] drop ready in {time.perf_counter() - t:.0f} s (not timed)", file=sys.stderr, flush=True)
-            for name in ("floor", *(() if args.skip_dlt else ("dlt",)), "concord", "concord-1p",
+            for name in ("floor", *(() if args.skip_dlt else ("dlt",)), "concord", *(() if args.skip_1p else ("concord-1p",)),
                          *(("concord-pg",) if args.database else ())):
                 d = work / f"n{n}" / name
                 d.mkdir(parents=True, exist_ok=True)
