@@ -57,6 +57,7 @@ log = logging.getLogger("concord.process")
 AUTO_MIN_RECORDS = 5_000     # pending records of a stream before ``auto`` starts a worker (start-up ~1 s)
 MAX_WORKERS = 2              # the process holding the transaction is the bottleneck beyond this
 AHEAD = 2                    # batches mapped ahead of the one being processed
+WAIT_S = 120                 # a worker that takes longer for one batch is taken as stuck: map in place
 PARENT_POLL_S = 0.5          # how often a worker checks that the process it works for is alive
 
 
@@ -179,8 +180,8 @@ class MappingPool:
             if not fut.done() and not self.used and not self.patient:
                 continue
             try:
-                ready = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a broken worker: map in place from now on
+                ready = fut.result(timeout=WAIT_S)
+            except Exception as exc:  # noqa: BLE001 - a broken or stuck worker: map in place from now on
                 self.close(f"the mapping worker failed ({type(exc).__name__}: {exc})")
                 return {}
             for row in rows:
@@ -213,8 +214,12 @@ class MappingPool:
             log.warning("%s; mapping in place from here on", reason)
         ex, self._executor = self._executor, None
         self._ahead.clear()
-        if ex is not None:
-            ex.shutdown(wait=False, cancel_futures=True)
+        if ex is None:
+            return
+        if reason:      # a worker that failed or is stuck must not hold the interpreter's exit (which joins it)
+            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                proc.terminate()
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 def prime(matcher: RuleMatcher, prepared: Mapping[str, Prepared]) -> None:
