@@ -121,9 +121,15 @@ def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Seq
 
     ``where`` holds ``(column, "=" | "!=", value)`` conditions. The statement text is rendered once
     per shape and run through the driver (no Core compiling of a fresh IN-list per call); rows are
-    plain tuples of the driver's values, so this is for text columns (ids, keys, hashes)."""
+    plain tuples of the driver's values, so this is for text columns (ids, keys, hashes).
+
+    On PostgreSQL the table is analysed first when its statistics trail its size by half: a table the
+    planner still believes empty is scanned whole for every IN list (a load's own staged records and
+    cross-references grow by thousands between two autovacuum runs)."""
     if not values:
         return
+    if conn.dialect.name == "postgresql":     # a table a load is filling: its plan needs its row count
+        _pg_fresh_statistics(conn, table)
     ops = tuple((c, op) for c, op, _v in where)
     fixed = [v for _c, _op, v in where]
     for i in range(0, len(values), chunk):
