@@ -46,12 +46,6 @@ def _name_norm(field: str) -> Callable[[Any], str | None]:
     return N.person_name if default_comparator(field) == "person_name" else N.company_name
 
 
-def _block_values(fn: str, field: str, value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    return _block_fn(fn, field)(value)
-
-
 def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
     """The values one blocking-key part gives for a (non-empty) field value, its normaliser chosen once."""
     if fn in ("name", "name_edits", "initial"):
@@ -71,40 +65,32 @@ def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
             v = compact(norm(value))
             return [v[0]] if v else []
         return initial
-    if fn in ("phone", "email", "domain", "year"):
-        return lambda value: _block_values_slow(fn, field, value)
+    if fn == "phone":
+        def phone(value: Any) -> list[str]:
+            v = N.phone(value)
+            return [v.lstrip("+")[-9:]] if v else []
+        return phone
+    if fn == "email":
+        def email(value: Any) -> list[str]:
+            v = N.email(value)
+            return [v] if v else []
+        return email
+    if fn == "domain":
+        def domain(value: Any) -> list[str]:
+            v = N.domain(value)
+            return [v] if v and v not in FREE_MAIL else []
+        return domain
+    if fn == "year":
+        def year(value: Any) -> list[str]:
+            v = N.date(value)
+            return [v[:4]] if v else []
+        return year
     normaliser = normaliser_for(field)
 
     def exact(value: Any) -> list[str]:
         v = normaliser(value)
         return [v] if v else []
     return exact
-
-
-def _block_values_slow(fn: str, field: str, value: Any) -> list[str]:
-    if fn == "name":
-        v = N.compact(_name_norm(field)(value))
-        return [v] if v else []
-    if fn == "name_edits":
-        v = N.compact(_name_norm(field)(value))
-        return _edits(v) if v else []
-    if fn == "initial":
-        v = N.compact(_name_norm(field)(value))
-        return [v[0]] if v else []
-    if fn == "phone":
-        v = N.phone(value)
-        return [v.lstrip("+")[-9:]] if v else []
-    if fn == "email":
-        v = N.email(value)
-        return [v] if v else []
-    if fn == "domain":
-        v = N.domain(value)
-        return [v] if v and v not in FREE_MAIL else []
-    if fn == "year":
-        v = N.date(value)
-        return [v[:4]] if v else []
-    v = normaliser_for(field)(value)
-    return [v] if v else []
 
 
 class BlockKey:
