@@ -35,6 +35,7 @@ class GoldenState:
     removed_lineage: set[str] = field(default_factory=set)
     touched: bool = False           # re-plan even if the data did not change
     changed_at: dict[str, str | None] = field(default_factory=dict)   # field -> when its lineage last changed
+    key_hashes: frozenset[int] | None = None    # its match keys' hashes, where already known (a mapping worker's)
 
 
 def load_golden(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, GoldenState]:
@@ -68,7 +69,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     now_iso = now.isoformat()
     model = schemas.ENTITIES[entity]
     golden_rows, lineage_only, projection, dirty_ids = [], {}, [], []
-    new_keys: dict[str, list[tuple[str, str]]] = {}    # golden id -> the keys it is indexed under now
+    new_keys: dict[str, list[tuple[str, str]] | frozenset[int]] = {}    # golden id -> its keys (or their hashes) now
     stored: set[str] = set()                            # of those, the golden records already in the warehouse
     for st in states:
         lineage_dirty = bool(st.dirty_lineage or st.removed_lineage)
@@ -82,7 +83,8 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
             projection.append(st)
             if st.exists:
                 stored.add(st.golden_id)
-            new_keys[st.golden_id] = [] if st.deleted else keys_of(st.data)
+            new_keys[st.golden_id] = ([] if st.deleted else st.key_hashes if st.key_hashes is not None
+                                      else keys_of(st.data))
         elif lineage_dirty:
             lineage_only[st.golden_id] = _lineage_of(st, now_iso)
         if st.dirty_data or st.touched or not st.exists:

@@ -65,7 +65,7 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
         batch_size = ctx.project.config.batch_size
         with ctx.warehouse.tx() as conn:
             fresh = golden_store.entity_is_empty(conn, entity)
-            pool = _open_pool(ctx, conn, entity, system, matcher)
+            pool = _open_pool(ctx, conn, entity, system, matcher, fresh=fresh)
         # an initial load commits several batches at once: each commit rewrites every index page the
         # batches touched (random keys: nearly one page per match key), so fewer, larger commits
         # write far less; a transaction is still all or nothing (a crash loses it, a rerun redoes it)
@@ -106,14 +106,17 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
     return stats
 
 
-def _open_pool(ctx: RunContext, conn: Connection, entity: str, system: str, matcher: RuleMatcher) -> MappingPool | None:
-    """Workers mapping this stream ahead of its transactions, where that pays (hub/engine/mapping_pool.py)."""
+def _open_pool(ctx: RunContext, conn: Connection, entity: str, system: str, matcher: RuleMatcher, *,
+               fresh: bool) -> MappingPool | None:
+    """Workers mapping this stream ahead of its transactions, where that pays (hub/engine/mapping_pool.py).
+    On the fresh path the workers send key hashes only: nothing is looked up by key."""
     if ctx.project.config.map_workers == 0:
         return None
     workers = workers_for(ctx.project, entity, system, staging.count_pending(conn, system, entity))
     if not workers:
         return None
-    return MappingPool(ctx.project, entity, system, workers, matcher, patient=ctx.project.config.map_workers != "auto")
+    return MappingPool(ctx.project, entity, system, workers, matcher, patient=ctx.project.config.map_workers != "auto",
+                       with_keys=not fresh)
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,
@@ -138,7 +141,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     deletions: list[Any] = []
     unresolved: set[str] = set()
     prepared = prepared or {}
-    if prepared:
+    if prepared and not fresh:
         prime(matcher, prepared)
     for row in rows:
         if row.deleted:
@@ -164,8 +167,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     # -- match: cross-reference, Concord's own id on records it created, then rules over blocking keys --
     xrefs = xref_store.golden_ids_of(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
     own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
-    keys_by_record = {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None
-                      else matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
+    # (the fresh path looks nothing up: its golden records' keys are asked for when they are saved)
+    keys_by_record = {} if fresh else {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None
+                                       else matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
     if fresh:
         candidates: dict[str, list[Candidate]] = {}
         taken: set[str] = set()
@@ -233,8 +237,11 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         gid = target_of[row.source_id]
         st = states.get(gid) or states.setdefault(gid, GoldenState(gid, {}, {}, exists=False))
         previous = row.canonical if row.golden_id == gid else None
+        first = previous is None and not st.data and not st.lineage
         res = resolve(st.data, st.lineage, SourceRecord(system, row.source_id, canon, previous,
                                                          row.source_updated_at), ecfg)
+        if first and fresh and (pre := prepared.get(row.source_id)) is not None:
+            st.key_hashes = frozenset(pre.hashes)   # its only source, taken whole: the keys of ``canon``
         if res.changed or st.deleted:
             st.data, st.dirty_data, st.deleted = res.golden, True, False
         st.removed_lineage |= set(st.lineage) - set(res.lineage)

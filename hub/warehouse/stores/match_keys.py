@@ -129,9 +129,10 @@ def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[s
         conn, T.match_keyset, ("golden_id", "hashes"), [("entity", "=", entity)], "golden_id", sorted(golden_ids))}
 
 
-def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]]],
+def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]] | frozenset[int]],
           existing: Collection[str], *, defer: bool = False) -> None:
-    """Bring the keys of these golden records to ``new_keys`` (golden id -> keys), writing only what changed.
+    """Bring the keys of these golden records to ``new_keys`` (golden id -> keys, or a frozenset of their
+    hashes where the caller has them already), writing only what changed.
 
     The key sets of the ``existing`` golden records are read (a golden record not yet in the warehouse
     has none: its keys are written with it, in one transaction, and removed with it); rows no longer
@@ -151,7 +152,7 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
     sets: list[dict[str, object]] = []
     emptied: list[dict[str, object]] = []
     for gid, keys in new_keys.items():
-        now = hashes(keys)
+        now = set(keys) if isinstance(keys, frozenset) else hashes(keys)
         was = old.get(gid)
         if was == now or (was is None and not now):
             continue
