@@ -178,8 +178,8 @@ def _enqueue(ctx: RunContext, conn: Connection, changes: list[PlannedChange]) ->
             continue  # a create is in flight: its outcome decides; the next plan sees the new record
         # a write in flight cannot be taken back; queued and retrying ones are replaced by this one
         supersede.extend(old.id for old in olds if old.status != OutboxStatus.SENDING)
-        rows.append(NewWrite(ctx.run_id, c.entity, c.system, c.target_entity, c.golden_id, WriteOp(c.op), c.target_id,
-                             c.canonical, c.idempotency_key))
+        rows.append(NewWrite(c.entity, c.system, c.target_entity, c.golden_id, WriteOp(c.op), c.target_id,
+                             c.canonical, c.idempotency_key, run_id=ctx.run_id))
     outbox.supersede_replaced(conn, supersede, now)
     outbox.enqueue(conn, rows, now)
 

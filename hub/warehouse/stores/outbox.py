@@ -48,9 +48,8 @@ CLAIM_LEASE = dt.timedelta(minutes=10)   # longer than any batch call with its r
 
 
 @dataclass(frozen=True)
-class NewWrite:
-    """A planned write to queue (values stay canonical until push time)."""
-    run_id: int | None
+class QueuedWrite:
+    """An open write as the next push would send it."""
     entity: str
     system: str
     target_entity: str
@@ -62,16 +61,9 @@ class NewWrite:
 
 
 @dataclass(frozen=True)
-class QueuedWrite:
-    """An open write as the next push would send it."""
-    entity: str
-    system: str
-    target_entity: str
-    golden_id: str
-    op: WriteOp
-    target_id: str | None
-    canonical: dict[str, Any]
-    idempotency_key: str
+class NewWrite(QueuedWrite):
+    """A planned write to queue (values stay canonical until push time), with the run that planned it."""
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)
