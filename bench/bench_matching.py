@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._report import write_section
+from bench.matching_people import PERSON_SEED, person_table, run_persons
 from concord.hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,124 +252,6 @@ def run_incremental(n_golden: int, n_new: int = 1000) -> dict[str, Any]:
 
 
 # ---- people with realistic noise: the probabilistic rule ------------------------------------------------
-PERSON_SHARES = {"erp": 0.9, "crm": 0.8}
-PERSON_SEED = 23        # the world seed of the people part unless --seeds names others
-FS_PERSON = {
-    "name": "person_fs", "type": "probabilistic",
-    "fields": ["first_name", "last_name", "birth_date", "national_id", "email", "phone", "mobile",
-               "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"],
-    "swap": [["first_name", "last_name"]], "tf": ["first_name", "last_name"],
-    # a household shares its landline and address: one piece of evidence, not four
-    "dependent": [["phone", "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"]],
-    "block": ["exact:national_id", "email:email", "phone:mobile", "phone:phone", "exact:birth_date",
-              "exact:mailing_address.postal_code+name:last_name+initial:first_name",
-              "exact:mailing_address.postal_code+name:first_name+initial:last_name"],
-    "thresholds": {"link": 0.999, "review": 0.5}}
-
-
-def person_rows(world: World, system: str, *, copies: bool) -> list[dict[str, Any]]:
-    rows = []
-    for i in range(world.n_people):
-        if not world.present(system, "person", i, PERSON_SHARES[system]):
-            continue
-        for c in range(world.person_copies(system, i) if copies else 1):
-            v = {k: val for k, val in world.person_view(system, i, c).items() if val not in (None, "")}
-            rows.append({"id": f"{system}-{i}-{c}", **v})
-    return rows
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    cols = sorted({k for r in rows for k in r}, key=lambda k: (k != "id", k))
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
-def _person(rid: str) -> int:
-    return int(rid.split("-")[1])
-
-
-def _prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / truth if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"true_pairs": truth, "tp": tp, "fp": fp, "precision": round(precision, 5), "recall": round(recall, 5),
-            "f1": round(f1, 5)}
-
-
-def run_persons(size: int, splink_venv: Path | None = None, *, seed: int = PERSON_SEED,
-                default_rules: bool = True) -> dict[str, Any]:
-    """Linkage ERP <-> CRM and dedup inside the CRM, probabilistic rule (EM on the data) vs the default rules
-    (unless ``default_rules`` is false), and splink (unsupervised, its own venv) on the same files when
-    ``splink_venv`` is given; the world of ``seed``."""
-    from concord.hub.config import load_project
-    from concord.hub.config.model import MatchRule
-    from concord.hub.matching.em import estimate
-    from concord.hub.matching.offline import match_files, read_records
-    from concord.hub.sandbox.world import PersonNoise
-
-    world = World(seed=seed, size=size, person_noise=PersonNoise.realistic())
-    starter = load_project(STARTER, check_connectors=False).config.entities["contact"].match
-    rule = MatchRule.model_validate(FS_PERSON)
-    out: dict[str, Any] = {"people": world.n_people, "seed": seed}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        erp = _write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False))
-        crm = _write_csv(folder / "crm.csv", person_rows(world, "crm", copies=False))
-        crm_dups = _write_csv(folder / "crm_dups.csv", person_rows(world, "crm", copies=True))
-        tasks = {"linkage": (erp, crm), "dedup": (crm_dups, None)}
-        for task, (left, right) in tasks.items():
-            lrec = [r for _i, r in read_records(left)]
-            rrec = [r for _i, r in read_records(right)] if right else None
-            lids = [_person(i) for i, _r in read_records(left)]
-            if right:
-                rids = {_person(i) for i, _r in read_records(right)}
-                truth = len(set(lids) & rids)
-            else:
-                counts: dict[int, int] = {}
-                for p in lids:
-                    counts[p] = counts.get(p, 0) + 1
-                truth = sum(c * (c - 1) // 2 for c in counts.values())
-            t0, c0 = time.perf_counter(), time.process_time()
-            tr = estimate(rule, lrec, rrec)
-            train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-            trained = rule.model_copy(update={"model": tr.model})
-            res: dict[str, Any] = {"records": len(lrec) + (len(rrec) if rrec else 0)}
-            runs = [("probabilistic (EM)", [trained])] + ([("default rules", list(starter))] if default_rules else [])
-            for label, rules in runs:
-                t1, c1 = time.perf_counter(), time.process_time()
-                pairs, _stats = match_files(rules, left, right)
-                match_s, match_cpu = time.perf_counter() - t1, time.process_time() - c1
-                tp = fp = 0
-                for p in pairs:
-                    if p.decision not in ("link", "cluster"):
-                        continue
-                    if _person(p.left_id) == _person(p.right_id):
-                        tp += 1
-                    else:
-                        fp += 1
-                em = "EM" in label
-                res[label] = {**_prf(tp, fp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
-                              "cpu_seconds": round(match_cpu + (train_cpu if em else 0), 2),
-                              **({"train_seconds": round(train_s, 2), "em_iterations": tr.iterations,
-                                  "training_pairs": tr.pairs} if "EM" in label else {})}
-                print(size, seed, task, label, res[label], flush=True)
-            if splink_venv is not None:
-                from bench.matching_splink import run_splink
-
-                spairs, rep = run_splink(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"])
-                tp = sum(_person(a) == _person(b) for a, b in spairs)
-                res["splink"] = {**_prf(tp, len(spairs) - tp, truth), "seconds": rep["seconds"],
-                                 "cpu_seconds": rep["cpu_seconds"],
-                                 "train_seconds": rep["train_seconds"], "candidate_pairs": rep["scored_pairs"],
-                                 "version": rep["splink"]}
-                print(size, seed, task, "splink", res["splink"], flush=True)
-            out[task] = res
-    return out
-
-
 def _previous_blocks() -> dict[str, str]:
     """The current matching section's subsections (heading -> block), to keep parts not re-run."""
     from bench._report import FILE
@@ -466,46 +349,6 @@ def md_blocks(text: str) -> dict[str, str]:
         head = part.split("\n", 1)[0]
         out[head.split(":")[0]] = "### " + part.rstrip()
     return out
-
-
-def person_table(persons: list[dict[str, Any]]) -> list[str]:
-    md = ["", "### People with realistic noise: probabilistic rule (EM on the data) vs splink vs the default rules", "",
-          "`PersonNoise.realistic()`: per record 15% typos, 5% phonetic spellings, 5% first/last name swapped, 3% "
-          "day/month transposed, 15% of each optional field missing, 10% households (same surname, address and "
-          "landline), 5% duplicates inside the CRM. Linkage: ERP (90% of people) against CRM (80%), one-to-one. "
-          "Dedup: the CRM with its duplicates, links closed into clusters (Concord: strict clustering, a link joins "
-          "two clusters only when no pair across them scores below the review threshold), pairwise. "
-          "The probabilistic rule (`FS_PERSON` in the script; national id, names with swap and term "
-          "frequencies, birth date, e-mail, phones, address; landline and address as one `dependent` group, "
-          "counted once; blocked on national id, e-mail, mobile, landline, birth date "
-          "and postcode + one name + the other's initial; link at probability 0.999) is trained by EM (in sessions, "
-          "hub/matching/em_sessions.py; a session whose matches disagree outright on most strong fields is dropped; "
-          "u of exact agreement counted over all pairs) "
-          "on the very data it then matches, no labels; time includes training. splink (unsupervised, in its own "
-          "virtualenv, duckdb backend; bench/splink_person.py) runs on the same files: prior from deterministic "
-          "rules, u by random sampling, m by EM blocked on birth date and on full name; names with Jaro-Winkler "
-          "bands, a swapped-names level and term frequencies, date of birth, e-mail, phones, national id within "
-          "one edit, street, postcode, city; predictions blocked on the same keys as Concord's rule; linked at "
-          "the same probability 0.999 (linkage one-to-one best first, dedup connected components). Time: reading "
-          "the files, training and matching, inside each tool's process (wall clock, and CPU time of all its "
-          "threads: the two cores are shared with other work, so both clocks vary with the machine's load). "
-          "Each seed is another world (other people, other noise); the default rules run on the first seed only. "
-          "The landline key finds every household for both tools: splink counts the landline, street, postcode "
-          "and city as independent evidence and links relatives in deduplication (its lower precision there); "
-          "Concord's rule counts them once.", "",
-          "| people | seed | task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
-          "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for per in sorted(persons, key=lambda p: p["people"]):
-        for task in ("linkage", "dedup"):
-            r = per[task]
-            for label in ("probabilistic (EM)", "splink", "default rules"):
-                if label not in r:
-                    continue
-                x = r[label]
-                md.append(f"| {per['people']:,} | {per['seed']} | {task} | {label} | {r['records']:,} | {x['true_pairs']:,} | "
-                          f"{x['precision']:.4f} | {x['recall']:.4f} | **{x['f1']:.4f}** | {x['seconds']:.1f} s | "
-                          f"{x['cpu_seconds']:.1f} s |")
-    return md
 
 
 if __name__ == "__main__":
