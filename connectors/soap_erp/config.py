@@ -23,6 +23,10 @@ class PageConfig(_Frozen):
         "a page field that holds Concord's golden id (a field added to the page for the integration): creates "
         "write it, and a create whose answer was lost is found by it (ReadMultiple filter) instead of being "
         "created twice; without one a create is not idempotent"))
+    create_defaults: dict[str, str | bool | int | float] = Field(default_factory=dict, description=(
+        "field values a create carries when the change leaves them empty: what a NAV customer template would "
+        "set (a page web service Create applies none), e.g. {Gen_Bus_Posting_Group: DOMESTIC, "
+        "VAT_Bus_Posting_Group: DOMESTIC, Customer_Posting_Group: DOMESTIC}; never used by updates"))
 
 
 class AuthConfig(_Frozen):

@@ -33,6 +33,7 @@ class PageHandle:
     service: Any
     page_size: int
     external_id: str | None = None
+    create_defaults: dict[str, Any] | None = None
 
     def call(self, op: str, params: dict[str, Any]) -> Any:
         return getattr(self.service, op)(**params)
@@ -85,8 +86,9 @@ class SoapErpConnector:
         if ext and ext not in {f.name for f in model.field_specs()}:
             raise ConfigError(f"{location}: external_id_field {ext!r} is not a field of the page "
                               f"{model.record_type}", key="external_id_field")
+        _check_defaults(pc, model, location)
         return PageHandle(pc.entity or model.record_type, model, client, service,
-                          pc.page_size or opmap.paging.page_size, ext)
+                          pc.page_size or opmap.paging.page_size, ext, dict(pc.create_defaults))
 
     def _handles(self) -> dict[str, PageHandle]:
         with self._lock:
@@ -200,10 +202,7 @@ class SoapErpConnector:
         h = self._handle(entity)
         if not changes:
             return []
-        if h.external_id:   # creates carry Concord's id, so that lookup() finds one whose answer was lost
-            changes = [c.model_copy(update={"fields": {**c.fields, h.external_id: c.golden_id}})
-                       if c.op == "create" and c.golden_id and c.fields.get(h.external_id) in (None, "") else c
-                       for c in changes]
+        changes = [_for_create(c, h) if c.op == "create" else c for c in changes]
         with self.http.ledger.stream(entity):
             return PageWriter(entity, h.model, h.call, self.system).write(changes)
 
@@ -214,6 +213,30 @@ class SoapErpConnector:
             raise
         except Exception as exc:
             raise classify_exception(exc, h.model.opmap.faults, system=self.system, what=what) from None
+
+
+def _for_create(c: Change, h: PageHandle) -> Change:
+    """A create with the page's ``create_defaults`` where it leaves a field empty, and Concord's id in the
+    ``external_id_field`` (so that lookup() finds a create whose answer was lost)."""
+    fields = dict(c.fields)
+    for name, value in (h.create_defaults or {}).items():
+        if fields.get(name) in (None, ""):
+            fields[name] = value
+    if h.external_id and c.golden_id and fields.get(h.external_id) in (None, ""):
+        fields[h.external_id] = c.golden_id
+    return c if fields == c.fields else c.model_copy(update={"fields": fields})
+
+
+def _check_defaults(pc: PageConfig, model: PageModel, location: str) -> None:
+    """Every ``create_defaults`` field is a writable, non-key field of the page."""
+    om = model.opmap
+    for name in pc.create_defaults:
+        if name not in model.fields:
+            raise ConfigError(f"{location}: create_defaults names {name!r}, which is not a field of the page "
+                              f"{model.record_type}", key="create_defaults")
+        if name in om.fields.read_only or name == om.fields.version_key or name in model.key.names:
+            raise ConfigError(f"{location}: create_defaults names {name!r}, a read-only or key field of the page "
+                              f"{model.record_type}", key="create_defaults")
 
 
 def _soap_read(request: Any) -> bool:

@@ -39,10 +39,12 @@ from lxml import etree
 from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from concord.connectors.soap_erp.opmap import PAGE_MAPS, load_operation_map
+from concord.connectors.soap_erp.sandbox.customers import CustomerTable, customer_series
 from concord.connectors.soap_erp.sandbox.documents import SalesOrderRules
 from concord.connectors.soap_erp.sandbox.seed import seed_order, seed_store
 from concord.connectors.soap_erp.sandbox.soap import PageEndpoint, fault_response
 from concord.connectors.soap_erp.sandbox.store import NavFault, PageStore
+from concord.connectors.soap_erp.sandbox.wsdlgen import add_fields
 from concord.connectors.soap_erp.wsdl import (WSDL_SOAP, adapt_operation_map, build_client, describe_page, load_wsdl_bytes,
                                       record_type_of)
 from concord.hub.errors import ConfigError
@@ -73,6 +75,15 @@ def default_wsdl() -> Path:
     shared = Path(os.environ.get("CONCORD_SHARED_DIR", ROOT.parent / "shared"))
     real = shared / "fixtures" / "soap-erp" / "dynamics-nav" / "NAV2016_Page_Customer.wsdl"
     return real if real.exists() else BUNDLED_WSDL
+
+
+#: the field an integrator adds to the Customer table and page for Concord's id (Text[50]); the default
+#: Customer page has it, and the sandbox's config names it as the page's ``external_id_field``
+EXTERNAL_ID_FIELD = "Concord_Id"
+#: what the sandbox's config gives a customer Concord creates (``create_defaults``): the posting groups of
+#: a domestic customer template (a page web service Create applies no template, see customers.py)
+CUSTOMER_DEFAULTS = {"Gen_Bus_Posting_Group": "DOMESTIC", "VAT_Bus_Posting_Group": "DOMESTIC",
+                     "Customer_Posting_Group": "DOMESTIC"}
 
 
 def default_pages() -> list[str]:
@@ -117,8 +128,12 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     pages: dict[str, tuple[PageEndpoint, bytes]] = {}
     stores: dict[str, PageStore] = {}
     models = {}
-    for path in ([wsdl] if isinstance(wsdl, str) else (wsdl or default_pages())):
-        raw, client, page = _load_page(str(path), opmap, transport, known=operation_map is None)
+    extras: dict[str, dict[str, Any]] = {}          # page name -> more page config (external id, create defaults)
+    paths = [wsdl] if isinstance(wsdl, str) else (wsdl or default_pages())
+    for n, path in enumerate(paths):
+        # the default Customer page is the one a Concord integration publishes: with the Concord_Id field
+        more = ((EXTERNAL_ID_FIELD, "string"),) if wsdl is None and n == 0 else ()
+        raw, client, page = _load_page(str(path), opmap, transport, known=operation_map is None, more=more)
         pmap = page.opmap                     # fitted to this WSDL: key from Read, change date if present
         store = PageStore(page.record_type, page.fields, key=page.key, key_field=pmap.fields.version_key,
                           change_field=pmap.change_date.field if pmap.change_date else None,
@@ -128,6 +143,15 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
         pages[name] = (PageEndpoint(client, page, store, app.faults), raw)
         stores[name] = store
         models[name] = page
+        if page.record_type == "Customer" and "No" in page.fields and store.key.names == ("No",):
+            store.table, store.no_series = CustomerTable(set(page.fields)), customer_series(world)
+            extra: dict[str, Any] = {}
+            if EXTERNAL_ID_FIELD in page.fields:
+                extra["external_id_field"] = EXTERNAL_ID_FIELD
+            defaults = {k: v for k, v in CUSTOMER_DEFAULTS.items() if k in page.fields}
+            if defaults:
+                extra["create_defaults"] = defaults
+            extras[name] = extra
     by_type = {s.record_type: s for s in stores.values()}
     for name, store in stores.items():       # document pages check their customers and items on these pages
         part = models[name].parts.get("SalesLines")
@@ -187,7 +211,8 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
     base = server.base_url
     urls = {name: f"{base}/{instance}/WS/{quote(company)}/Page/{name}" for name in pages}
     first = next(iter(urls))
-    cfg: dict[str, Any] = {"pages": [{"wsdl": urls[n] + "?wsdl", "address": urls[n]} for n in urls]}
+    cfg: dict[str, Any] = {"pages": [{"wsdl": urls[n] + "?wsdl", "address": urls[n], **extras.get(n, {})}
+                                     for n in urls]}
     env: dict[str, str]
     if auth == "basic":
         cfg["auth"] = {"kind": "basic", "username": user, "password": "${NAV_PASSWORD}"}
@@ -203,12 +228,16 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, wsd
                           extra={"pages": urls}, handles={"control": control, "stores": stores})
 
 
-def _load_page(path: str, opmap: Any, transport: zeep.Transport, known: bool = True) -> tuple[bytes, zeep.Client, Any]:
+def _load_page(path: str, opmap: Any, transport: zeep.Transport, known: bool = True,
+               more: tuple[tuple[str, str], ...] = ()) -> tuple[bytes, zeep.Client, Any]:
     """Load and describe one page WSDL; anything wrong with the file is a ConfigError naming it.
 
-    With ``known``, a page that has a bundled operation map (SalesOrder, Item: ``opmap.PAGE_MAPS``) uses it."""
+    With ``known``, a page that has a bundled operation map (SalesOrder, Item: ``opmap.PAGE_MAPS``) uses it;
+    ``more`` adds fields to the page's record type (the Customer page's ``Concord_Id``)."""
     raw = load_wsdl_bytes(path, transport)
     try:
+        if more:
+            raw = add_fields(raw, "Customer", more)
         client = build_client(raw, path, transport)
         rtype = record_type_of(client, opmap) if known else None
         if rtype in PAGE_MAPS:

@@ -4,7 +4,8 @@ What the Sales Header and Sales Line tables do when a page writes them (the subs
 
 - ``Sell_to_Customer_No`` must name a customer of the Customer page (``The Customer does not exist.
   Identification fields and values: No.='…'``), one not blocked with type All; NAV copies the customer's
-  name, address, currency and payment terms onto the order and sets ``Status`` to ``Open``;
+  name, address, currency and payment terms onto the order and sets ``Status`` to ``Open``; a customer
+  without a Customer Posting Group is refused (a TestField error), when the Customer page shows that field;
 - every line of type Item (the default for a line that names a ``No``) must name an item of the Item page
   (``The Item does not exist. …``) that is not blocked (``Blocked must be equal to 'No'  in Item: No.=….
   Current value is 'Yes'.``, a TestField error); NAV fills the description, unit of measure and unit price from
@@ -104,6 +105,12 @@ class SalesOrderRules:
         if cust.get("Blocked") == "All":
             raise self.fault(NAV_EXC + "NavCSideException",
                              f"You cannot create this type of document when Customer {no} is blocked with type All")
+        if "Customer_Posting_Group" in self.customers.fields and not cust.get("Customer_Posting_Group"):
+            # Bill-to Customer No. OnValidate: Cust.TESTFIELD("Customer Posting Group") (a customer created
+            # through the page without posting groups cannot be sold to until someone sets them)
+            raise self.fault(NAV_EXC + "NavTestFieldException",
+                             f"Customer Posting Group must have a value in Customer: No.={cust['No']}. "
+                             f"It cannot be zero or empty.")
         values["Sell_to_Customer_No"] = cust["No"]
         for src, dst in (("Name", "Sell_to_Customer_Name"), ("Address", "Sell_to_Address"),
                          ("City", "Sell_to_City"), ("Post_Code", "Sell_to_Post_Code")):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from concord.connectors.soap_erp.sandbox.customers import posting_groups
 from concord.connectors.soap_erp.sandbox.store import PageStore
 from concord.hub.sandbox.world import World
 
@@ -54,6 +55,7 @@ def seed_store(store: PageStore, world: World, *, share: float = 0.8,
             "Currency_Code": c.currency,
             "Prices_Including_VAT": False,
             "Language_Code": {"DE": "DEU", "FR": "FRA", "NL": "NLD", "CN": "CHS"}.get(c.country, "ENU"),
+            **posting_groups(c.country),          # when the page shows them (the real page 21 does)
         }
         if "Type" in names:
             values["Type"] = "Customer"

@@ -32,14 +32,24 @@ NAV_EXC = "Microsoft.Dynamics.Nav.Types.Exceptions."
 #: NAV 2016 Customer table field lengths (Text/Code); Code fields are stored upper case.
 LENGTHS = {"No": 20, "Name": 50, "Address": 50, "Address_2": 50, "City": 30, "Post_Code": 20, "Country_Region_Code": 10,
            "Phone_No": 30, "E_Mail": 80, "Home_Page": 80, "VAT_Registration_No": 20, "Search_Name": 50,
-           "Payment_Terms_Code": 10, "Currency_Code": 10, "Language_Code": 10, "Primary_Contact_No": 20}
+           "Payment_Terms_Code": 10, "Currency_Code": 10, "Language_Code": 10, "Primary_Contact_No": 20,
+           "Gen_Bus_Posting_Group": 10, "VAT_Bus_Posting_Group": 10, "Customer_Posting_Group": 10,
+           "Invoice_Disc_Code": 20,
+           "Concord_Id": 50}      # the field an integrator adds for Concord's id: Text[50] (a golden id has 36)
 CODE_FIELDS = {"No", "Post_Code", "Country_Region_Code", "Search_Name", "Payment_Terms_Code", "Currency_Code",
-               "Language_Code", "Primary_Contact_No"}
+               "Language_Code", "Primary_Contact_No", "Gen_Bus_Posting_Group", "VAT_Bus_Posting_Group",
+               "Customer_Posting_Group", "Invoice_Disc_Code"}
 #: related tables: a value must exist there (empty is always allowed)
 RELATED = {"Country_Region_Code": ("Country/Region", {"DE", "FR", "GB", "US", "NL", "CN", "AT", "BE", "CH", "DK",
                                                       "ES", "IT", "SE", "PL", "JP"}),
            "Currency_Code": ("Currency", {"EUR", "USD", "GBP", "CNY", "CHF", "DKK", "SEK", "JPY", "PLN"}),
-           "Payment_Terms_Code": ("Payment Terms", {"NET14", "NET30", "NET45", "NET60", "DUE", "14 DAYS", "1M(8D)", "CM"})}
+           "Payment_Terms_Code": ("Payment Terms", {"NET14", "NET30", "NET45", "NET60", "DUE", "14 DAYS", "1M(8D)", "CM"}),
+           "Gen_Bus_Posting_Group": ("Gen. Business Posting Group", {"DOMESTIC", "EU", "EXPORT"}),
+           "VAT_Bus_Posting_Group": ("VAT Business Posting Group", {"DOMESTIC", "EU", "EXPORT"}),
+           "Customer_Posting_Group": ("Customer Posting Group", {"DOMESTIC", "EU", "FOREIGN"})}
+#: NAV's captions where the page field name does not give them (``caption`` does ``No`` -> ``No.``)
+CAPTIONS = {"Country_Region_Code": "Country/Region Code", "E_Mail": "E-Mail", "Gen_Bus_Posting_Group":
+            "Gen. Bus. Posting Group", "VAT_Bus_Posting_Group": "VAT Bus. Posting Group"}
 
 
 class NavFault(Exception):
@@ -72,6 +82,8 @@ class Staged:
 
 def caption(name: str) -> str:
     """NAV's caption of a page field name in fault texts: ``Line_No`` -> ``Line No.``."""
+    if name in CAPTIONS:
+        return CAPTIONS[name]
     words = name.split("_")
     return " ".join(w + "." if w == "No" else w for w in words)
 
@@ -97,6 +109,10 @@ class PageStore:
         self._lock = self.lock
         #: document rules (a sales order and its lines, see documents.py); None for a plain page
         self.rules: Any = None
+        #: table triggers (on_insert, on_modify: the Customer table, customers.py) and the number series a
+        #: Create with a blank key takes its number from; None: numbers continue after the highest one
+        self.table: Any = None
+        self.no_series: Any = None
 
     # ---- keys ------------------------------------------------------------------------------
     def ident(self, ref: str | Ident | dict[str, Any]) -> Ident:
@@ -306,11 +322,16 @@ class PageStore:
         with self._lock:
             staged: list[tuple[Ident, dict[str, Any]]] = []
             taken: set[Ident] = set()
+            numbered: list[str] = []                  # numbers this call takes from the series
             for rec in records:
                 values = self._clean(rec)
                 missing = [n for n in self.key.names if values.get(n) in (None, "")]
                 if missing and not self.key.composite and self.key.types[0] == "string":
-                    values[self.id_field] = self._next_no(taken)          # the number series
+                    if self.no_series is not None:
+                        numbered.append(self.no_series.peek(len(numbered) + 1))
+                        values[self.id_field] = numbered[-1]
+                    else:
+                        values[self.id_field] = self._next_no(taken)      # numbers continue after the highest
                     missing = []
                 if missing:
                     shown = ", ".join(f"{caption(n)}={values.get(n) if values.get(n) is not None else ''}"
@@ -324,6 +345,8 @@ class PageStore:
                     raise NavFault(NAV_EXC + "NavCSideException",
                                    f"The {self.record_type} already exists. Identification fields and values: "
                                    f"{self.ident_text(ident)}")
+                if self.table is not None:
+                    self.table.on_insert(values)
                 if self.rules is not None:
                     self.rules.create(values, self.ident_text(ident))
                 if fail and fail(values):
@@ -347,6 +370,8 @@ class PageStore:
                         self._version += 1
                         self._rows[ident] = _Row(values, self._version)
                         bisect.insort(self._order, ident)
+                    if numbered:
+                        self.no_series.used(numbered[-1])
 
             return Staged(out, commit)
 
@@ -371,6 +396,8 @@ class PageStore:
                                    f"You cannot rename a {self.record_type} through this page. "
                                    f"Identification fields and values: {self.ident_text(ident)}")
                 values = self._clean({k: v for k, v in rec.items() if k not in self.key.names})
+                if self.table is not None:
+                    self.table.on_modify(row.values, values)
                 if self.rules is not None:
                     self.rules.update(row.values, values)
                 if fail and fail(row.values):
@@ -435,7 +462,7 @@ class PageStore:
                 rel = RELATED.get(name)
                 if rel and value and value not in rel[1]:
                     raise NavFault(NAV_EXC + "NavCSideException",
-                                   f"The field {name.replace('_', ' ')} of table {self.record_type} contains a value "
+                                   f"The field {caption(name)} of table {self.record_type} contains a value "
                                    f"({value}) that cannot be found in the related table ({rel[0]}).")
             out[name] = value
         return out

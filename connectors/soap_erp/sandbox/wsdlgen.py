@@ -211,3 +211,26 @@ POSTED_SALES_INVOICE_FIELDS: tuple[FieldDef, ...] = (
 
 def posted_sales_invoices_wsdl(page: str = "PostedSalesInvoices") -> bytes:
     return page_wsdl(page, POSTED_SALES_INVOICE_FIELDS, ("No",), operations=READ_OPERATIONS)
+
+
+XSD = "http://www.w3.org/2001/XMLSchema"
+
+
+def add_fields(raw: bytes, page: str, fields: Sequence[tuple[str, str]]) -> bytes:
+    """A page WSDL with more fields, as NAV publishes it after an integrator adds them to the table and page
+    (e.g. ``Concord_Id``, Text[50], for Concord's id): each ``(name, xsd type)`` is appended to the record
+    complexType ``page`` and to the filterable ``<page>_Fields``. A field that is there already is left alone."""
+    from lxml import etree
+
+    root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    record = root.find(f".//{{{XSD}}}complexType[@name='{page}']/{{{XSD}}}sequence")
+    enum = root.find(f".//{{{XSD}}}simpleType[@name='{page}_Fields']/{{{XSD}}}restriction")
+    if record is None or enum is None:
+        raise ValueError(f"the WSDL has no record type {page!r} with {page}_Fields")
+    have = {e.get("name") for e in record}
+    for name, xsd_type in fields:
+        if name in have:
+            continue
+        etree.SubElement(record, f"{{{XSD}}}element", minOccurs="0", maxOccurs="1", name=name, type=f"xsd:{xsd_type}")
+        etree.SubElement(enum, f"{{{XSD}}}enumeration", value=name)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
