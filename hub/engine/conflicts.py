@@ -51,6 +51,19 @@ def _owner(ecfg: EntityConfig, field: str) -> str | None:
     return pri[0] if pri else None
 
 
+def _outranked(ecfg: EntityConfig, field: str, system: str, holder: str) -> bool:
+    """A ``priority`` field's change from a system ranked below the one holding it is no conflict: survivorship
+    never takes it, and the planner writes the holder's value back (unless ``ownership`` names this system)."""
+    fs = ecfg.survivorship.fields.get(field)
+    if ((fs.strategy if fs and fs.strategy else None) or ecfg.survivorship.strategy) != "priority":
+        return False
+    if ecfg.ownership.get(field) == system:
+        return False
+    pri = (fs.priority if fs and fs.priority else None) or ecfg.survivorship.priority
+    rank = {s: i for i, s in enumerate(pri)}
+    return rank.get(system, len(pri)) > rank.get(holder, len(pri))
+
+
 def detect(ecfg: EntityConfig, golden: Mapping[str, Any], lineage: Mapping[str, Lineage], *, system: str,
            previous: Mapping[str, Any] | None, current: Mapping[str, Any],
            updated_at: str | None) -> tuple[dict[str, Any], list[ConflictCase]]:
@@ -64,7 +77,7 @@ def detect(ecfg: EntityConfig, golden: Mapping[str, Any], lineage: Mapping[str, 
         if old == new or new == g or old == g or g is None:
             continue
         lin = lineage.get(f)
-        if lin is not None and lin.system == system:
+        if lin is not None and (lin.system == system or _outranked(ecfg, f, system, lin.system)):
             continue
         policy = ecfg.conflicts.for_field(f)
         if policy == "hold":

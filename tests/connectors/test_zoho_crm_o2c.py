@@ -75,3 +75,16 @@ def test_the_erp_orders_number_and_statuses_are_written_onto_the_deal(sb) -> Non
     assert (back.erp_order_number, back.order_status, back.delivery_status, back.billing_status) == \
         ("0000004711", "completed", "delivered", "partially_billed")
     assert back.lines == ()                                        # Zoho deals have no line items
+
+
+def test_an_invoice_update_keeps_its_grand_total_with_its_tax(sb) -> None:
+    """Zoho computes Grand_Total = Sub_Total - Discount + Tax + Adjustment on every save: an update of the open
+    amount keeps the invoice's gross total (the seeded VAT is its Tax), as in Zoho."""
+    c = connector(sb)
+    inv = next(r for p in c.read("Invoices") for r in p.records if r.get("Tax"))
+    assert inv["Grand_Total"] == round(inv["Sub_Total"] + inv["Tax"], 2) and inv["Tax"] > 0
+    [u] = c.write("Invoices", [Change(op="update", entity="Invoices", key=inv["id"], idempotency_key="zi1",
+                                      fields={"Open_Amount": "1.00"})])
+    assert u.ok, u.error
+    after = next(r for p in c.read("Invoices") for r in p.records if r["id"] == inv["id"])
+    assert (after["Grand_Total"], after["Open_Amount"]) == (inv["Grand_Total"], 1.0)

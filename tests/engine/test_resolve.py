@@ -38,6 +38,11 @@ CASES = [
      {"credit_limit": "5000"}, {"credit_limit": ERP_T1},
      SourceRecord("crm", "a-1", {"credit_limit": "9000"}, {"credit_limit": "5000"}, "2026-11-09"),
      {"credit_limit": "5000"}, {"credit_limit": "erp"}, []),
+    ("priority: a lower-ranked change is no conflict, even from a system that never agreed", _policy(
+        survivorship={"strategy": "priority", "priority": ["erp", "crm"]}),
+     {"amount": "5647.71"}, {"amount": ERP_T1},
+     SourceRecord("crm", "i-1", {"amount": "4745.98"}, {"amount": "5647.72"}, "2026-11-09"),
+     {"amount": "5647.71"}, {"amount": "erp"}, []),
     ("both changed since they agreed, latest_wins: the newer takes it", _policy(),
      {"name": "Acme ERP"}, {"name": L("erp", "C1", "2026-11-03")},
      SourceRecord("crm", "a-1", {"name": "Acme CRM"}, {"name": "Acme"}, "2026-11-04"),

@@ -23,15 +23,10 @@ from typing import Any
 
 import pytest
 
-from concord.hub.config import load_project
-from concord.hub.contracts import Change
-from concord.hub.engine.context import RunContext
-from concord.hub.errors import HubError
-from concord.hub.http import HttpToolkit
-from concord.hub.mapping import load_mapping
-from tests import ROOT
+from concord.hub.cli.scenario_packs import load_pack
 from tests.cli.helpers import sandbox_up
 from tests.conftest import run_cli
+from tests.scenarios.helpers import Systems, assert_synced, cli, written
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +35,7 @@ CRMS = ("salesforce", "zoho_crm", "fxiaoke")
 #: ERPs checked on one pair and for the receivables only (NAV posted sales invoices; suite time)
 WITH_DEAL_LINES = ("salesforce", "fxiaoke")
 OPEN = ("open", "partially_paid", "overdue")
+NOT_ISSUED = ("draft", "cancelled")
 
 
 @pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS], ids=lambda p: f"{p[0]}-{p[1]}")
@@ -55,92 +51,49 @@ def pair(request, tmp_path: Path, database_url: str) -> Iterator[tuple[str, str,
         yield erp, crm, folder, {**env, "CONCORD_DATABASE_URL": database_url}
 
 
-def _cli(folder: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
-    proc = run_cli(*args, "--json", cwd=folder, env=env, check=False)
-    assert proc.returncode in (0, 1) and proc.stdout.strip(), proc.stderr       # 1: partial (see _assert_synced)
-    return json.loads(proc.stdout)
-
-
-class Systems:
-    """The project's connectors and mappings, to read the vendors as they are and play the sales rep."""
-
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.project = load_project(folder / "concord.yaml", environ=env)
-        self.ctx = RunContext(self.project, None, HttpToolkit())
-
-    def mapping(self, entity: str, system: str) -> Any:
-        """The project's mapping, or the shipped one for an entity the project does not sync (products)."""
-        ent = self.project.config.entities.get(entity)
-        if ent is not None and system in ent.sources:
-            return self.project.mapping(entity, system)
-        return load_mapping(ROOT / "mappings" / system / f"{entity}.yaml")
-
-    def canonical(self, entity: str, system: str) -> list[tuple[dict[str, Any], Any]]:
-        m, out = self.mapping(entity, system), []
-        for r in (dict(r) for p in self.ctx.connector(system).read(m.source) for r in p.records):
-            try:
-                out.append((r, m.to_canonical(r)))
-            except HubError:           # quarantined by the engine too
-                continue
-        return out
-
-    def create(self, system: str, entity: str, fields: dict[str, Any]) -> str:
-        src = self.mapping(entity, system).source
-        [res] = self.ctx.connector(system).write(src, [Change(op="create", entity=src, fields=fields,
-                                                              idempotency_key=f"rep-{entity}")])
-        assert res.ok, res.error
-        return str(res.target_id)
-
-    def close(self) -> None:
-        self.ctx.close()
-
-
-def _receivables(invoices: list[Any]) -> dict[str, tuple[Decimal, Decimal, int]]:
-    """Per ERP customer number: (open, overdue, count) computed by hand from the ERP's invoices."""
+def _receivables(invoices: list[Any]) -> dict[str, tuple[Decimal, Decimal, int, Decimal]]:
+    """Per ERP customer number, computed by hand from the ERP's invoices: (open, overdue, count, lifetime value:
+    the gross amount of every issued invoice, docs/analytics.md)."""
     today, out = dt.date.today(), {}
     for inv in invoices:
-        o, d, n = out.get(inv.customer_number, (Decimal(0), Decimal(0), 0))
+        o, d, n, ltv = out.get(inv.customer_number, (Decimal(0), Decimal(0), 0, Decimal(0)))
         if inv.status in OPEN and inv.open_amount is not None:
             o += inv.open_amount
             if inv.due_date is not None and inv.due_date < today:
                 d += inv.open_amount
-        out[inv.customer_number] = (o, d, n + 1)
+        if inv.status not in NOT_ISSUED and inv.amount is not None:
+            ltv += inv.amount
+        out[inv.customer_number] = (o, d, n + 1, ltv)
     return out
 
 
 def _assert_receivables(s: Systems, erp: str, crm: str) -> None:
+    """The receivables roll-up and the lifetime-value KPI on each CRM account equal the ERP's invoices by hand;
+    the credit exposure KPI is at least the open receivables (plus the customer's unbilled orders)."""
     want = _receivables([c for _r, c in s.canonical("invoice", erp)])
     assert want, f"{erp} holds no invoices"
+    kpi_field = load_pack("order-to-cash")["kpis"][0]["crm_fields"][crm]     # written only (direction: out)
     seen = []
-    for _raw, acc in s.canonical("account", crm):
+    for raw, acc in s.canonical("account", crm):
         if acc.erp_customer_number not in want:
             continue
-        o, d, n = want[acc.erp_customer_number]
+        o, d, n, ltv = want[acc.erp_customer_number]
         got = (acc.open_receivables, acc.overdue_receivables, acc.invoice_count)
         assert got == (o, d, n), f"{crm} account {acc.erp_customer_number}: {got} != ERP invoices {(o, d, n)}"
+        ltv_in_crm, exposure_in_crm = (Decimal(str(raw[kpi_field[f]])) for f in ("lifetime_value", "credit_exposure"))
+        assert ltv_in_crm == ltv, f"{crm} account {acc.erp_customer_number}: lifetime value {ltv_in_crm} != {ltv}"
+        assert exposure_in_crm >= o, (crm, acc.erp_customer_number, exposure_in_crm, o)
         seen.append((o, d, n))
     assert seen, f"no {crm} account is linked to an {erp} customer with invoices"
     if crm != "fxiaoke":     # Fxiaoke holds few of the ERP's customers (Concord never creates its accounts)
         assert any(o > 0 for o, _d, _n in seen) and any(d > 0 for _o, d, _n in seen), seen     # not only zeros
 
 
-def _assert_synced(summary: dict[str, Any]) -> None:
-    """Success, or partial only because writes are blocked with a reason: an invoice of an account the CRM does
-    not hold (Fxiaoke accounts are never created by Concord) waits for that account, reported, not failed."""
-    errors = [e for per in summary["streams"].values() for d in per.values() for e in d.get("errors") or ()]
-    assert summary["status"] == "success" or (summary["status"] == "partial" and errors
-                                               and all("blocked" in e for e in errors)), summary
-
-
-def _written(summary: dict[str, Any]) -> int:
-    return sum(d.get("written", 0) for per in summary["streams"].values() for d in per.values())
-
-
 def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) -> None:
     erp, crm, folder, env = pair
     assert "ok:" in run_cli("check", cwd=folder, env=env).stdout
-    first = _cli(folder, env, "sync")
-    _assert_synced(first)
+    first = cli(folder, env, "sync")
+    assert_synced(first)
     s = Systems(folder, env)
     try:
         _assert_receivables(s, erp, crm)
@@ -148,8 +101,8 @@ def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) 
             return
         deal_name = f"Scenario deal {erp}"
         customer, lines = _won_deal(s, erp, crm, deal_name)
-        second = _cli(folder, env, "sync")
-        _assert_synced(second)
+        second = cli(folder, env, "sync")
+        assert_synced(second)
         raw_order, order = _one_order(s, erp, deal_name)
         assert _sold_to(s, erp, raw_order) == customer            # resolved through the cross-reference
         assert [(ln.sku, ln.quantity) for ln in order.lines] == [(sku, qty) for sku, qty, _p in lines]
@@ -159,8 +112,8 @@ def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) 
         deal = next(c for _r, c in s.canonical("opportunity", crm) if c.name == deal_name)
         assert deal.erp_order_number == order.order_number        # the ERP's number, back in the same sync
         assert deal.order_status == order.status is not None
-        third = _cli(folder, env, "sync")
-        assert _written(third) == 0, third                       # settled
+        third = cli(folder, env, "sync")
+        assert written(third) == 0, third                       # settled
         _one_order(s, erp, deal_name)                             # and still one order
     finally:
         s.close()

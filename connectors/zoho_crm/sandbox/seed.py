@@ -171,7 +171,11 @@ def seed(store: ZohoStore, world: World, *, shares: dict[str, float] | None = No
                     "Due_Date": inv.due_date.isoformat(), "Account_Name": {"name": acc["Account_Name"], "id": acc["id"]},
                     "Sales_Order": {"name": so["Subject"], "id": so["id"]} if so else None,
                     "Status": "Approved", "Payment_Status": PAYMENT[inv.status], "Currency": inv.currency,
-                    "Grand_Total": float(inv.amount), "Sub_Total": float(inv.amount), "Open_Amount": float(inv.open_amount),
+                    # the lines are net; the invoice's VAT is its Tax, so Grand_Total is the ERP's gross amount
+                    "Sub_Total": round(sum(x["Net_Total"] for x in lines), 2),
+                    "Tax": round(float(inv.amount) - sum(x["Net_Total"] for x in lines), 2),
+                    "Discount": 0.0, "Adjustment": 0.0,
+                    "Grand_Total": float(inv.amount), "Open_Amount": float(inv.open_amount),
                     "Invoiced_Items": lines,
                 }, inv.index)
                 latest = max(latest, inv.updated_at)

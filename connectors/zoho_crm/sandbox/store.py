@@ -313,7 +313,10 @@ class ZohoStore:
         for sub in ("Ordered_Items", "Invoiced_Items"):
             if rec.get(sub):
                 total = round(sum(r["Net_Total"] for r in rec[sub]), 2)
-                rec["Sub_Total"], rec["Grand_Total"] = total, round(total - (rec.get("Discount") or 0) + (rec.get("Adjustment") or 0), 2)
+                # Zoho: Grand_Total = Sub_Total - Discount + Tax + Adjustment (Tax: the taxes of the record)
+                rec["Sub_Total"] = total
+                rec["Grand_Total"] = round(total - (rec.get("Discount") or 0) + (rec.get("Tax") or 0)
+                                           + (rec.get("Adjustment") or 0), 2)
         if mod.name == "Contacts":
             rec["Full_Name"] = " ".join(x for x in (rec.get("First_Name"), rec.get("Last_Name")) if x)
         rec.update({"$currency_symbol": "€", "$state": "save", "$approved": True, "$editable": True,
