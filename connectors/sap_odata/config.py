@@ -27,6 +27,48 @@ DEFAULT_CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: BP tax number categories per country for the VAT registration number (SAP's naming: ISO code + "0", the
+#: category that S/4 copies to the customer's VAT registration number, KNA1-STCEG)
+DEFAULT_TAX_TYPES: dict[str, str] = {c: f"{c}0" for c in (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "GB", "CH", "NO", "CN")}
+
+
+class CustomerDefaults(BaseModel):
+    """What a business partner create needs to become a customer in S/4 and that no canonical field carries: the
+    organisational values of one installation (``customer_defaults:`` in the system's config block).
+
+    With it, every create of ``A_BusinessPartner`` is one deep insert of an organisation with the customer roles,
+    the company code data (``to_Customer/to_CustomerCompany``) and one sales area (``to_Customer/
+    to_CustomerSalesArea``); the VAT id the mapping writes goes in as a BP tax number (``to_BusinessPartnerTax``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: BusinessPartnerGrouping: selects the BP number range (an internal one: S/4 assigns the number). None: the
+    #: system's default grouping
+    grouping: str | None = Field(None, max_length=4)
+    #: BP roles to assign: FLCU00 (FI customer: company code data), FLCU01 (customer: sales area data)
+    roles: tuple[str, ...] = Field(("FLCU00", "FLCU01"), min_length=1)
+    company_code: str = Field(..., min_length=1, max_length=4)
+    #: G/L reconciliation account of the receivables (A_CustomerCompany.ReconciliationAccount)
+    reconciliation_account: str = Field(..., min_length=1, max_length=10)
+    #: terms of payment key, for the company code (PaymentTerms) and the sales area (CustomerPaymentTerms)
+    payment_terms: str | None = Field(None, max_length=4)
+    sales_organization: str = Field(..., min_length=1, max_length=4)
+    distribution_channel: str = Field(..., min_length=1, max_length=2)
+    division: str = Field(..., min_length=1, max_length=2)
+    #: the sales area's currency (A_CustomerSalesArea.Currency)
+    currency: str | None = Field(None, max_length=5)
+    #: more A_CustomerCompany / A_CustomerSalesArea fields (e.g. ShippingCondition, CustomerPricingProcedure,
+    #: CustomerAccountAssignmentGroup); checked against $metadata like every written field
+    company_fields: dict[str, Any] = Field(default_factory=dict)
+    sales_area_fields: dict[str, Any] = Field(default_factory=dict)
+    #: country (ISO alpha-2 of the address) -> BP tax number category of the VAT id; a country without one gets no
+    #: tax number (a warning names the record)
+    tax_types: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TAX_TYPES))
+
+
 class SapODataConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -63,6 +105,9 @@ class SapODataConfig(BaseModel):
     #: entity set -> fields added to each create that does not carry them (only properties $metadata has)
     create_defaults: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
         k: dict(v) for k, v in DEFAULT_CREATE_DEFAULTS.items()})
+    #: organisational values that make a BP create a customer create (roles, company code, sales area); None:
+    #: creates of A_BusinessPartner send only what the mapping gives (a BP without customer data)
+    customer_defaults: CustomerDefaults | None = None
     #: entity set -> its material property: records of these sets get a ``MaterialStock`` block read from
     #: API_MATERIAL_STOCK_SRV (A_MatlStkInAcctMod) when one of the configured services has that set
     stock: dict[str, str] = Field(default_factory=lambda: {"A_Product": "Product"})

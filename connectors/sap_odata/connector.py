@@ -13,6 +13,7 @@ from pyodata.v2.model import Config as PyODataConfig
 
 from concord.connectors.sap_odata.auth import SapAuth, client_credentials_fetcher
 from concord.connectors.sap_odata.config import SapODataConfig
+from concord.connectors.sap_odata.customer import BP_SET, bp_change
 from concord.connectors.sap_odata.edmx import ServiceModel, load_model
 from concord.connectors.sap_odata.gwerror import error_for
 from concord.connectors.sap_odata.metadata import cursor_plan, entity_spec
@@ -251,6 +252,8 @@ class SapODataConnector:
             changes = [c.model_copy(update={"fields": {**defaults, **{k: v for k, v in c.fields.items()
                                                                        if v not in (None, "") or k not in defaults}}})
                        if c.op == "create" or (c.op == "upsert" and not c.key) else c for c in changes]
+        if entity == BP_SET:   # customers: roles, tax number, company code, sales area (customer.py)
+            changes = [bp_change(c, self.config.customer_defaults, svc.model) for c in changes]
         writer = BatchWriter(svc.client, svc.model, entity, self.system)
         out: list[WriteResult] = []
         size = self.config.batch_size

@@ -42,6 +42,7 @@ def _field(p: Property, keys: tuple[str, ...], set_creatable: bool, set_updatabl
 def type_fields(model: ServiceModel, et: EntityType, depth: int = 0) -> tuple[FieldSpec, ...]:
     es = model.set_for_type(et.full_name)
     c, u = (es.creatable, es.updatable) if es else (True, True)
+    c = c or depth > 0      # through a navigation a row is created by deep insert (A_Customer in a BP create)
     out = [_field(p, et.keys, c, u) for p in et.properties.values()]
     if depth < 1:
         for nav in et.navs.values():

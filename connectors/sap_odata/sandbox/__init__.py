@@ -68,6 +68,34 @@ def load_service_file(name: str, path: Path) -> tuple[bytes, ServiceModel]:
     return raw, load_model(raw, source=str(path), file=str(path))
 
 
+#: extension fields the sandbox adds to a served entity type, as the Custom Fields app does on S/4: entity set ->
+#: field -> length. ``YY1_ConcordId_bus`` holds Concord's golden id (``external_id_fields``: idempotent creates)
+DEFAULT_EXTENSIONS: dict[str, dict[str, int]] = {"A_BusinessPartner": {"YY1_ConcordId_bus": 36}}
+#: the config that makes a BP create a customer create in this sandbox's customizing (sandbox/customers.py)
+SANDBOX_CUSTOMER_DEFAULTS = {"grouping": "BP02", "company_code": "1010", "reconciliation_account": "12100000",
+                             "payment_terms": "0001", "sales_organization": "1010", "distribution_channel": "10",
+                             "division": "00", "currency": "EUR"}
+
+
+def with_extensions(raw: bytes, model: ServiceModel, extensions: dict[str, dict[str, int]]) -> bytes:
+    """The EDMX with the extension fields added to the types of the named sets (sets the service lacks are
+    skipped): ``<Property Name="YY1_..." Type="Edm.String" MaxLength="n" sap:label="..."/>`` after the key."""
+    text = raw.decode("utf-8")
+    for set_name, fields in extensions.items():
+        es = model.entity_sets.get(set_name)
+        if es is None:
+            continue
+        local = es.type_name.rsplit(".", 1)[-1]
+        start = text.find(f'<EntityType Name="{local}"')
+        end = text.find("</Key>", start)
+        if start < 0 or end < 0:
+            continue
+        props = "".join(f'<Property Name="{name}" Type="Edm.String" MaxLength="{length}" sap:label="{name[4:-4]}"/>'
+                        for name, length in fields.items() if f'Name="{name}"' not in text[start:text.find("</EntityType>", start)])
+        text = text[:end + len("</Key>")] + props + text[end + len("</Key>"):]
+    return text.encode("utf-8")
+
+
 class SapState:
     """Sessions, CSRF tokens, OAuth tokens and the service stores of one sandbox."""
 
@@ -230,8 +258,12 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, met
     password = options.get("password") or secrets.token_urlsafe(12)
     state = SapState(password, "concord-sbx-client", options.get("client_secret") or secrets.token_urlsafe(16))
     models = {name: load_service_file(name, path) for name, path in files.items()}
+    extensions = options.get("extensions", DEFAULT_EXTENSIONS) or {}
     for name, path in files.items():
         raw, model = models[name]
+        if any(s in model.entity_sets for s in extensions):
+            raw = with_extensions(raw, model, extensions)
+            model = load_model(raw, source=str(path), file=str(path))
         store = ServiceStore(name, model, raw, clock=state.clock)
         seed_store(store, world, generic_rows=generic_rows)
         state.services[name] = ODataService(store, page_size=page_size, max_page_size=max_page_size)
@@ -243,6 +275,12 @@ def start(world: World, *, faults: FaultConfig | None = None, port: int = 0, met
     urls = {name: f"{server.base_url}{ROOT}{name}/" for name in files}
     config = {"service_url": urls[first], "extra_service_urls": [u for n, u in urls.items() if n != first],
               "auth": "basic", "user": USER, "password": "${SAP_PASSWORD}", "sap_client": CLIENT}
+    if "API_BUSINESS_PARTNER" in files:
+        bp_model = state.services["API_BUSINESS_PARTNER"].store.model
+        ext = {s: f for s, fs in extensions.items() for f in fs if s in bp_model.entity_sets}
+        if ext:
+            config["external_id_fields"] = ext
+        config["customer_defaults"] = dict(SANDBOX_CUSTOMER_DEFAULTS)
     if server.ca_file:
         config["ca_file"] = server.ca_file
     return RunningSandbox(

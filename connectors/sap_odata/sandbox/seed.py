@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from concord.connectors.sap_odata.config import DEFAULT_TAX_TYPES
 from concord.connectors.sap_odata.edmx import Property
 from concord.connectors.sap_odata.sandbox.billing import billing_rows
 from concord.connectors.sap_odata.sandbox.store import ServiceStore
@@ -107,6 +108,25 @@ def company_rows(world: World, i: int) -> tuple[dict, dict, dict] | None:
     return partner, address, customer
 
 
+def customer_role_rows(world: World, i: int, customer: dict) -> list[tuple[str, dict]]:
+    """A seeded customer as S/4 holds it: the customer roles, the VAT id as a BP tax number, company code and
+    sales area data (company code 1710 / sales org. 1710 for US customers, else 1010)."""
+    c = world.company(i)
+    bp = customer["Customer"]
+    org = "1710" if c.country == "US" else "1010"
+    rows: list[tuple[str, dict]] = [("A_BusinessPartnerRole", {"BusinessPartner": bp, "BusinessPartnerRole": r})
+                                    for r in ("FLCU00", "FLCU01")]
+    if customer.get("VATRegistration") and c.country in DEFAULT_TAX_TYPES:
+        rows.append(("A_BusinessPartnerTaxNumber", {"BusinessPartner": bp, "BPTaxType": DEFAULT_TAX_TYPES[c.country],
+                                                    "BPTaxNumber": customer["VATRegistration"]}))
+    rows.append(("A_CustomerCompany", {"Customer": bp, "CompanyCode": org, "ReconciliationAccount": "12100000",
+                                       "PaymentTerms": "0001", "DeletionIndicator": False}))
+    rows.append(("A_CustomerSalesArea", {"Customer": bp, "SalesOrganization": org, "DistributionChannel": "10",
+                                         "Division": "00", "Currency": "USD" if org == "1710" else "EUR",
+                                         "CustomerPaymentTerms": "0001", "DeletionIndicator": False}))
+    return rows
+
+
 def product_rows(world: World, i: int) -> tuple[dict, dict]:
     p = world.product(i)
     day, _ = _split(p.updated_at)
@@ -203,10 +223,12 @@ def seed_store(store: ServiceStore, world: World, *, generic_rows: int = 5) -> N
             rows = company_rows(world, i)
             if rows is None:
                 continue
-            for set_name, row in zip(("A_BusinessPartner", "A_BusinessPartnerAddress", "A_Customer"), rows):
+            for set_name, row in (*zip(("A_BusinessPartner", "A_BusinessPartnerAddress", "A_Customer"), rows),
+                                  *customer_role_rows(world, i, rows[2])):
                 if set_name in sets:
                     store.put(set_name, _fit(store, set_name, row), world_index=i)
-        seeded |= {"A_BusinessPartner", "A_BusinessPartnerAddress", "A_Customer"}
+        seeded |= {"A_BusinessPartner", "A_BusinessPartnerAddress", "A_Customer", "A_BusinessPartnerRole",
+                   "A_BusinessPartnerTaxNumber", "A_CustomerCompany", "A_CustomerSalesArea"}
     if "A_Product" in sets:
         for i in range(world.n_products):
             for set_name, row in zip(("A_Product", "A_ProductDescription"), product_rows(world, i)):

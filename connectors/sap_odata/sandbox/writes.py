@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from concord.connectors.sap_odata.sandbox import customers
 from concord.connectors.sap_odata.sandbox.odata import ODataRequest, ODataService, key_text
 from concord.connectors.sap_odata.sandbox.store import Key, StoreError
 from concord.hub.sandbox.server import Response
@@ -50,8 +51,12 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
     row: dict[str, Any] = {n: None for n in et.properties}
     row.update(_assign(svc, set_name, body, creating=True))
     row.update({k: v for k, v in inherited.items() if k in et.properties})
+    if set_name == customers.BP:
+        customers.check_partner(store, row)
+    customers.fill_keys(store, set_name, row)
+    blank_ok = customers.BLANK_KEYS.get(set_name, ())
     for k in et.keys:
-        if row.get(k) in (None, ""):
+        if row.get(k) is None or (row.get(k) == "" and k not in blank_ok):
             p = et.properties[k]
             if p.type != "Edm.String":
                 raise StoreError(400, "/IWBEP/CM_MGW_RT/004", f"Key property '{k}' is required", k)
@@ -68,8 +73,7 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
         _check_order(store, row)
     elif set_name == "A_SalesOrderItem":
         _check_item(store, row, len(undo))
-    if set_name == "A_BusinessPartner" and not row.get("BusinessPartnerCategory"):
-        raise StoreError(400, "R11/401", "Business partner category is required", "BusinessPartnerCategory")
+    customers.check_row(store, set_name, row)
     if "BusinessPartnerUUID" in et.properties and not row.get("BusinessPartnerUUID"):
         from concord.connectors.sap_odata.sandbox.store import new_guid
         row["BusinessPartnerUUID"] = new_guid()
@@ -92,14 +96,17 @@ def _insert(svc: ODataService, set_name: str, body: dict[str, Any], inherited: d
         if value is None:
             continue
         tset = store.model.set_for_type(nav.target)
-        if tset is None or not tset.creatable:
+        # A_Customer is not creatable on its own (sap:creatable="false"): only within its business partner
+        if tset is None or not (tset.creatable or (set_name, nav_name) == (customers.BP, "to_Customer")):
             raise StoreError(400, "/IWBEP/CM_MGW_RT/004", f"Deep insert through '{nav_name}' is not supported")
         items = value.get("results", value) if isinstance(value, dict) and "results" in value else value
         items = items if isinstance(items, list) else [items]
         for item in items:
             if not isinstance(item, dict):
                 raise StoreError(400, "/IWBEP/CM_MGW_RT/004", f"'{nav_name}' must hold JSON objects")
-            _insert(svc, tset.name, item, parent_keys, undo)
+            _insert(svc, tset.name, item, customers.child_keys(set_name, nav_name, row, parent_keys), undo)
+    if set_name == customers.BP:
+        customers.after_partner(store, row, undo)
     if set_name == "A_SalesOrder" and "to_Item" in et.navs:
         _recalc_order(svc, row)
     return row
