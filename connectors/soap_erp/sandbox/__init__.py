@@ -81,9 +81,9 @@ def default_wsdl() -> Path:
 #: Customer page has it, and the sandbox's config names it as the page's ``external_id_field``
 EXTERNAL_ID_FIELD = "Concord_Id"
 #: what the sandbox's config gives a customer Concord creates (``create_defaults``): the posting groups of
-#: a domestic customer template (a page web service Create applies no template, see customers.py)
-CUSTOMER_DEFAULTS = {"Gen_Bus_Posting_Group": "DOMESTIC", "VAT_Bus_Posting_Group": "DOMESTIC",
-                     "Customer_Posting_Group": "DOMESTIC"}
+#: a domestic customer template (a page web service Create applies no template, see customers.py); the VAT
+#: business posting group is not defaulted: NAV sets it from the general one (Def. VAT Bus. Posting Group)
+CUSTOMER_DEFAULTS = {"Gen_Bus_Posting_Group": "DOMESTIC", "Customer_Posting_Group": "DOMESTIC"}
 
 
 def default_pages() -> list[str]:
