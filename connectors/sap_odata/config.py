@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from concord.connectors.sap_odata.receivables import DEFAULT_NET_DAYS
 
 DEFAULT_EXPAND = {
-    "A_BusinessPartner": ("to_BusinessPartnerAddress", "to_Customer"),
+    "A_BusinessPartner": ("to_BusinessPartnerAddress", "to_BusinessPartnerAddress/to_PhoneNumber",
+                          "to_BusinessPartnerAddress/to_EmailAddress", "to_Customer"),
     "A_SalesOrder": ("to_Item",),
     "A_Product": ("to_Description",),
     "A_BillingDocument": ("to_Item",),
@@ -92,7 +93,8 @@ class SapODataConfig(BaseModel):
     #: changesets per $batch request
     batch_size: int = Field(100, ge=1, le=1000)
     lookback_seconds: float = Field(0.0, ge=0)
-    #: entity set -> navigation properties read with $expand (only those the metadata has are used)
+    #: entity set -> navigation properties read with $expand, ``a/b`` for one level deeper (only paths whose every
+    #: step the metadata has are used)
     expand: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_EXPAND))
     #: entity set -> boolean property whose true value means "deleted" (archiving / deletion flag)
     deletion_flags: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DELETION_FLAGS))

@@ -174,7 +174,7 @@ class SapODataConnector:
     def _plan(self, entity: str) -> tuple[_Service, ReadPlan]:
         svc = self._service_of(entity)
         et = svc.model.type_of(entity)
-        expand = tuple(n for n in self.config.expand.get(entity, ()) if n in et.navs)
+        expand = tuple(n for n in self.config.expand.get(entity, ()) if svc.model.has_nav_path(et, n))
         flag = self.config.deletion_flags.get(entity)
         flag = flag if flag in et.properties else None
         return svc, ReadPlan(entity=entity, etype=et, cursor=cursor_plan(et), expand=expand, deletion_flag=flag,

@@ -5,6 +5,7 @@ One ``POST A_BusinessPartner`` deep insert creates it all::
 
     A_BusinessPartner            BusinessPartnerCategory 2 (organisation), BusinessPartnerGrouping, OrganizationBPName1..
       to_BusinessPartnerAddress  street, postal code, city, region, country (from the mapping)
+        to_PhoneNumber           the phone (E.164) with the address's country; to_EmailAddress: the e-mail
       to_BusinessPartnerRole     FLCU00 (FI customer), FLCU01 (customer)
       to_BusinessPartnerTax      BPTaxType DE0/FR0/... + BPTaxNumber = the VAT id
       to_Customer
@@ -58,6 +59,23 @@ def split_name(fields: dict[str, Any], width: int = NAME_LENGTH) -> dict[str, An
     return out
 
 
+def _communication(address: dict[str, Any]) -> dict[str, Any]:
+    """An address's first phone number and e-mail address are its standard ones; the phone's country is the
+    address's (S/4 keeps the number with its country)."""
+    out = dict(address)
+    phones = _items(out.get("to_PhoneNumber"))
+    if phones:
+        first = dict(phones[0])
+        first.setdefault("IsDefaultPhoneNumber", True)
+        if address.get("Country") and not first.get("DestinationLocationCountry"):
+            first["DestinationLocationCountry"] = address["Country"]
+        out["to_PhoneNumber"] = {"results": [first, *phones[1:]]}
+    mails = _items(out.get("to_EmailAddress"))
+    if mails:
+        out["to_EmailAddress"] = {"results": [{"IsDefaultEmailAddress": True, **mails[0]}, *mails[1:]]}
+    return out
+
+
 def customer_fields(fields: dict[str, Any], defaults: CustomerDefaults, model: ServiceModel,
                     record: str | None = None) -> dict[str, Any]:
     """The deep-insert body of a customer: the mapping's fields plus roles, tax number, company code and sales
@@ -70,6 +88,8 @@ def customer_fields(fields: dict[str, Any], defaults: CustomerDefaults, model: S
         out["BusinessPartnerGrouping"] = defaults.grouping
     addresses = _items(out.get("to_BusinessPartnerAddress"))
     country = next((str(a["Country"]).upper() for a in addresses if a.get("Country")), None)
+    if addresses:
+        out["to_BusinessPartnerAddress"] = {"results": [_communication(a) for a in addresses]}
     navs = model.type_of(BP_SET).navs
     customer = dict(out.get("to_Customer") or {}) if "to_Customer" in navs else {}
     customer_navs = model.entity_types[navs["to_Customer"].target].navs if "to_Customer" in navs else {}

@@ -133,6 +133,15 @@ class ServiceModel:
     def type_of(self, set_name: str) -> EntityType:
         return self.entity_types[self.entity_sets[set_name].type_name]
 
+    def has_nav_path(self, et: EntityType, path: str) -> bool:
+        """Whether every step of ``a/b/...`` is a navigation property (of the type the step before leads to)."""
+        for step in path.split("/"):
+            nav = et.navs.get(step)
+            if nav is None or nav.target not in self.entity_types:
+                return False
+            et = self.entity_types[nav.target]
+        return True
+
     def set_for_type(self, type_name: str) -> EntitySet | None:
         for s in self.entity_sets.values():
             if s.type_name == type_name:

@@ -44,7 +44,7 @@ def type_fields(model: ServiceModel, et: EntityType, depth: int = 0) -> tuple[Fi
     c, u = (es.creatable, es.updatable) if es else (True, True)
     c = c or depth > 0      # through a navigation a row is created by deep insert (A_Customer in a BP create)
     out = [_field(p, et.keys, c, u) for p in et.properties.values()]
-    if depth < 1:
+    if depth < 2:       # BP -> address -> phone numbers: what a deep insert and a nested $expand reach
         for nav in et.navs.values():
             target = model.entity_types.get(nav.target)
             if target is None:

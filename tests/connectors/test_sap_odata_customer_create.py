@@ -43,6 +43,7 @@ def customer_conn(sb, **kw):
 def account(name: str, *, country: str = "DE", tax_id: str | None = "DE811907980", city: str = "Berlin") -> dict:
     return flatten(Account.model_validate({
         "name": name, "lifecycle": "customer", "tax_id": tax_id, "industry": "Manufacturing",
+        "phone": "+493012345678", "email": "einkauf@neukunde.example.com",
         "billing_address": {"street": "Friedrichstraße 12", "postal_code": "10117", "city": city, "region": "BE",
                             "country": country}}))
 
@@ -65,7 +66,8 @@ def test_the_mapping_writes_what_a_new_customer_needs():
     assert fields["OrganizationBPName1"] == "Neukunde Anlagenbau GmbH" and fields["Industry"] == "MANU"
     assert fields["to_BusinessPartnerAddress"] == {"results": [{
         "StreetName": "Friedrichstraße 12", "PostalCode": "10117", "CityName": "Berlin", "Region": "BE",
-        "Country": "DE"}]}
+        "Country": "DE", "to_PhoneNumber": {"results": [{"PhoneNumber": "+493012345678"}]},
+        "to_EmailAddress": {"results": [{"EmailAddress": "einkauf@neukunde.example.com"}]}}]}
     assert fields["to_Customer"] == {"VATRegistration": "DE811907980"}
     assert "BusinessPartner" not in fields          # SAP assigns the number
 
@@ -88,6 +90,12 @@ def test_a_customer_is_created_by_one_deep_insert_and_reads_back(sb):
     assert roles == {"FLCU00", "FLCU01"}
     [tax] = s.children("A_BusinessPartner", head, "to_BusinessPartnerTax")[1]
     assert (tax["BPTaxType"], tax["BPTaxNumber"]) == ("DE0", "DE811907980")
+    [addr] = s.children("A_BusinessPartner", head, "to_BusinessPartnerAddress")[1]
+    [phone] = s.children("A_BusinessPartnerAddress", addr, "to_PhoneNumber")[1]
+    assert (phone["PhoneNumber"], phone["DestinationLocationCountry"], phone["IsDefaultPhoneNumber"],
+            phone["Person"], phone["OrdinalNumber"]) == ("+493012345678", "DE", True, "", "001")
+    [mail] = s.children("A_BusinessPartnerAddress", addr, "to_EmailAddress")[1]
+    assert (mail["EmailAddress"], mail["IsDefaultEmailAddress"]) == ("einkauf@neukunde.example.com", True)
     cust = s.get("A_Customer", (bp,))                                 # the customer number is the BP number
     assert cust is not None and cust["VATRegistration"] == "DE811907980"
     [company] = s.children("A_Customer", cust, "to_CustomerCompany")[1]
@@ -103,6 +111,7 @@ def test_a_customer_is_created_by_one_deep_insert_and_reads_back(sb):
     assert got.erp_customer_number == bp and got.tax_id == "DE811907980" and got.lifecycle == "customer"
     a = got.billing_address
     assert (a.street, a.postal_code, a.city, a.region, a.country) == ("Friedrichstraße 12", "10117", "Berlin", "BE", "DE")
+    assert (got.phone, got.email) == ("+493012345678", "einkauf@neukunde.example.com")
     # the roles and the tax number read back through their navigations too
     c2 = customer_conn(sb, expand={"A_BusinessPartner": ("to_BusinessPartnerRole", "to_BusinessPartnerTax")})
     [rec] = [r for p in c2.read("A_BusinessPartner") for r in p.records if r["BusinessPartner"] == bp]
