@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from concord.hub.config import load_project
-from concord.hub.contracts import Change
+from concord.hub.contracts import Change, entity_by_name, source_id_of
 from concord.hub.engine.context import RunContext
 from concord.hub.errors import HubError
 from concord.hub.http import HttpToolkit
@@ -52,6 +52,11 @@ class Systems:
         assert res.ok, res.error
         return str(res.target_id)
 
+    def key_of(self, system: str, entity: str, raw: dict[str, Any]) -> str:
+        """The source id of a raw record (what an update names)."""
+        spec = entity_by_name(self.ctx.connector(system), self.mapping(entity, system).source)
+        return source_id_of(spec, raw)
+
     def update(self, system: str, entity: str, key: str, fields: dict[str, Any]) -> None:
         src = self.mapping(entity, system).source
         [res] = self.ctx.connector(system).write(src, [Change(op="update", entity=src, key=key, fields=fields,
@@ -60,6 +65,11 @@ class Systems:
 
     def close(self) -> None:
         self.ctx.close()
+
+
+def dead_letters(folder: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    """`concord deadletter list`: the writes a vendor refused for good, with its reason."""
+    return cli(folder, env, "deadletter", "list")["items"]
 
 
 def assert_synced(summary: dict[str, Any]) -> None:
