@@ -29,7 +29,7 @@ ERPS = ("sap_odata", "oracle_fusion", "soap_erp")
 CRMS = ("salesforce", "zoho_crm", "fxiaoke")
 #: ERPs whose connector creates customers (hub/starter/vendors.yaml `writes:`); Oracle's needs a party, sites
 #: and a profile, so there the CRM-owned fields of linked customers are updated only
-CREATES_CUSTOMERS = ("soap_erp",)
+CREATES_CUSTOMERS = ("sap_odata", "soap_erp")
 #: ERPs whose connector writes the CRM-owned fields of a customer back (the phone)
 UPDATES_CUSTOMERS = ("oracle_fusion", "soap_erp")
 #: vendor refusals a pair cannot avoid, reported as dead letters with the vendor's reason: Fxiaoke requires a

@@ -22,7 +22,8 @@ import yaml
 from tests import ROOT
 from tests.cli.helpers import sandbox_up
 from tests.conftest import run_cli
-from tests.scenarios.test_order_to_cash import Systems, _cli, _written
+from tests.scenarios.helpers import Systems, cli
+from tests.scenarios.helpers import written as written_in
 
 pytestmark = pytest.mark.slow
 #: Fxiaoke is left out here: Concord never creates its accounts and SAP products carry no price (Fxiaoke requires
@@ -59,7 +60,7 @@ def test_erp_orders_reach_the_crm_with_lines_naming_the_crms_products(mirrored) 
     assert "ok:" in run_cli("check", cwd=folder, env=env).stdout
     s = Systems(folder, env)
     before = {_product_id(crm, r) for r, _c in s.canonical("sales_order", crm)}     # the CRM's own orders
-    summary = _cli(folder, env, "sync")
+    summary = cli(folder, env, "sync")
     assert summary["status"] in ("success", "partial"), summary
     # what may fail does so with the vendor's reason (Salesforce: an order in a currency its products have no
     # price book entry in; Fxiaoke: a product without the price it requires, an order whose sold-to party is not
@@ -82,8 +83,8 @@ def test_erp_orders_reach_the_crm_with_lines_naming_the_crms_products(mirrored) 
             assert all(isinstance(ln.net_amount, Decimal) for ln in order.lines)     # computed by the CRM
     finally:
         s.close()
-    again = _cli(folder, env, "sync")
-    assert _written(again) == 0, again       # the lines read back are the lines written: nothing to rewrite
+    again = cli(folder, env, "sync")
+    assert written_in(again) == 0, again       # the lines read back are the lines written: nothing to rewrite
 
 
 def _line_product_ids(crm: str, raw: dict[str, Any]) -> list[str]:
@@ -101,7 +102,7 @@ def test_without_the_catalogue_the_order_is_blocked_and_names_the_product(tmp_pa
     folder = _project(tmp_path, "salesforce", ("order-to-cash",))
     with sandbox_up(folder) as (_lines, env):
         env = {**env, "CONCORD_DATABASE_URL": database_url}
-        summary = _cli(folder, env, "sync")
+        summary = cli(folder, env, "sync")
         errors = [e for d in summary["streams"]["salesforce"].values() for e in d.get("errors") or ()]
         assert any("blocked" in e for e in errors), summary
         status = json.loads(run_cli("status", "--json", cwd=folder, env=env, check=False).stdout)
