@@ -8,7 +8,7 @@ moments earlier are known).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +48,13 @@ class PlannedChange:
 def plan_record(*, entity: str, rule: SyncRule, spec: EntitySpec, fields: set[str], in_fields: set[str],
                 golden_id: str, golden: Mapping[str, Any], deleted: bool, target_id: str | None,
                 current: Mapping[str, Any] | None, written: Mapping[str, Any] | None,
-                held: frozenset[str] = frozenset()) -> PlannedChange | None:
+                held: frozenset[str] = frozenset(),
+                alike: Callable[[str, Any, Any], bool] | None = None) -> PlannedChange | None:
     """The change one target needs so that it agrees with the golden record (None: it agrees).
 
     ``held`` fields have an open conflict: nothing is written for them until it is resolved.
+    ``alike(field, want, known)`` says the target's mapping writes both values as one source value (a many-to-one
+    value map): the target already agrees, and writing again would repeat at every sync.
     A rule whose conditions (``when``) the golden record does not meet writes nothing.
     """
     system = rule.target
@@ -82,7 +85,7 @@ def plan_record(*, entity: str, rule: SyncRule, spec: EntitySpec, fields: set[st
         if want is None:
             continue  # never blank a target field that no source holds a value for
         known = (current or {}).get(f) if f in in_fields and current is not None else (written or {}).get(f)
-        if known != want:
+        if known != want and not (alike is not None and alike(f, want, known)):
             diff[f], before[f] = want, known
     if not diff:
         return None
@@ -115,7 +118,7 @@ def _plan_entity(ctx: RunContext, entity: str) -> list[PlannedChange]:
                         exc.message)
             return planned
         out = m.out_fields() if rule.fields == "all" else m.out_fields() & set(rule.fields)
-        targets[rule.target] = (rule, spec, out, m.in_fields())
+        targets[rule.target] = (rule, spec, out, m.in_fields(), m.writes_alike)
     last = ""
     while True:
         with ctx.warehouse.tx() as conn:
@@ -151,12 +154,12 @@ def _plan_batch(conn: Connection, entity: str, ids: list[str], targets: dict[str
         gr = goldens.get(gid)
         if gr is None:
             continue
-        for system, (rule, spec, fields, in_fields) in targets.items():
+        for system, (rule, spec, fields, in_fields, alike) in targets.items():
             tid = links.get((gid, system))
             ch = plan_record(entity=entity, rule=rule, spec=spec, fields=fields, in_fields=in_fields,
                              golden_id=gid, golden=gr.data, deleted=bool(gr.deleted), target_id=tid,
                              current=current.get((system, tid)) if tid else None, written=written_.get((gid, system)),
-                             held=frozenset(held.get(gid, ())))
+                             held=frozenset(held.get(gid, ())), alike=alike)
             if ch is not None:
                 out.append(ch)
     return out

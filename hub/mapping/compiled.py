@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from concord.hub.canonical import _plan, flatten, jsonable
 from concord.hub.errors import ConfigError, RecordError
-from concord.hub.mapping.rules import Resolver, Rule, short
+from concord.hub.mapping.rules import UNSET, Resolver, Rule, short
 from concord.schemas import CanonicalEntity
 
 
@@ -104,6 +104,16 @@ class CompiledMapping:
             elif rule.field in wanted or rule.field.split(".", 1)[0] in wanted:
                 rule.write(flat, out, resolver, True)
         return out
+
+    def writes_alike(self, field: str, a: Any, b: Any) -> bool:
+        """Whether canonical values ``a`` and ``b`` of ``field`` are written as the same source value: a many-to-one
+        value map (Zoho's one "Created" for draft and open orders), so a target whose record reads back as ``b``
+        already holds ``a`` and needs no write."""
+        rule = self._by_field.get(field)
+        if rule is None or rule.rmap is None or rule.transforms or a is None or b is None:
+            return False
+        hit = rule.rmap.get(a)
+        return hit is not UNSET and hit == rule.rmap.get(b)
 
     # ------------------------------------------------------------------ introspection
     def out_fields(self) -> set[str]:

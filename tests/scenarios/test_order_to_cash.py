@@ -3,10 +3,10 @@
 
 - every pair: the CRM account's open and overdue receivables and invoice count equal the ERP's invoices of that
   customer (the `receivables` roll-up, written to the CRM in the same sync; NAV: its posted sales invoices);
-- pairs whose CRM has deal lines (Salesforce, Fxiaoke; Zoho Deals have none): a won deal created by a rep becomes
-  one ERP sales order with the right customer, products and quantities (Oracle: and the deal's prices; SAP prices
+- every pair: a won deal created by a rep (Zoho, whose deals have no lines: the Sales Order the rep raises for
+  it, the pack's ``crm_orders``) becomes one ERP sales order with the right customer, products and quantities (Oracle: and the deal's prices; SAP prices
   the items itself), the ERP's number and status come back to the deal in the same sync, and a further sync writes
-  nothing and creates no second order.
+  nothing and creates no second order (Zoho: the number and status are on the Zoho order).
 
 The CRMs and ERPs are read through the connectors (the vendors' raw records) and the shipped mappings; the rep's
 deal is written through the CRM connector with raw vendor fields (Salesforce: lines by Product2Id, which the
@@ -97,10 +97,11 @@ def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) 
     s = Systems(folder, env)
     try:
         _assert_receivables(s, erp, crm)
-        if crm not in WITH_DEAL_LINES:
-            return
         deal_name = f"Scenario deal {erp}"
-        customer, lines = _won_deal(s, erp, crm, deal_name)
+        if crm in WITH_DEAL_LINES:
+            customer, lines = _won_deal(s, erp, crm, deal_name)
+        else:
+            customer, lines, crm_order_id = _zoho_order(s, erp, deal_name)
         second = cli(folder, env, "sync")
         assert_synced(second)
         raw_order, order = _one_order(s, erp, deal_name)
@@ -109,14 +110,39 @@ def test_receivables_and_won_deals(pair: tuple[str, str, Path, dict[str, str]]) 
         if erp == "oracle_fusion":                                # the deal's prices; SAP and NAV price the items
             assert [ln.unit_price for ln in order.lines] == [p for _s, _q, p in lines]
         assert order.net_amount == sum((ln.net_amount for ln in order.lines), Decimal(0))   # totals by the ERP
-        deal = next(c for _r, c in s.canonical("opportunity", crm) if c.name == deal_name)
-        assert deal.erp_order_number == order.order_number        # the ERP's number, back in the same sync
-        assert deal.order_status == order.status is not None
+        if crm in WITH_DEAL_LINES:
+            deal = next(c for _r, c in s.canonical("opportunity", crm) if c.name == deal_name)
+            assert deal.erp_order_number == order.order_number    # the ERP's number, back in the same sync
+            assert deal.order_status == order.status is not None
+        else:                                                     # on the CRM's own order
+            raw_crm, crm_order = next((r, c) for r, c in s.canonical("sales_order", crm) if r["id"] == crm_order_id)
+            assert order.order_number and crm_order.order_number == order.order_number
+            # in Zoho's picklist (it has no draft: an order Oracle has not submitted yet is "Created")
+            m = s.mapping("sales_order", crm)
+            assert order.status is not None and m.to_source({"status": order.status})["Status"] == raw_crm["Status"]
         third = cli(folder, env, "sync")
         assert written(third) == 0, third                       # settled
         _one_order(s, erp, deal_name)                             # and still one order
     finally:
         s.close()
+
+
+def _zoho_order(s: Systems, erp: str, reference: str) -> tuple[str, list[tuple[str, Decimal, Decimal]], str]:
+    """Zoho deals have no lines: the rep raises the won deal's Sales Order in Zoho for an ERP customer's account,
+    with two products the ERP sells (the pack's ``crm_orders``; no Subject: the connector writes one)."""
+    customers = {c.erp_customer_number for _r, c in s.canonical("account", erp)}
+    skus = {c.sku for _r, c in s.canonical("product", erp)}
+    raw_acc, acc = next((r, c) for r, c in s.canonical("account", "zoho_crm") if c.erp_customer_number in customers)
+    products = [(r, c) for r, c in s.canonical("product", "zoho_crm") if c.sku in skus][:2]
+    lines = [(c.sku, Decimal(2 + i), (c.list_price or Decimal(10)).quantize(Decimal("0.01")))
+             for i, (_r, c) in enumerate(products)]
+    order_id = s.create("zoho_crm", "sales_order", {
+        "Account_Name": {"id": raw_acc["id"]}, "Purchase_Order": reference, "Status": "Created",
+        "Order_Date": dt.date.today().isoformat(), "Ordered_Items": [
+            {"Product_Name": {"id": r["id"]}, "Quantity": float(q), "List_Price": float(p)}
+            for (r, _c), (_s, q, p) in zip(products, lines)]})
+    assert lines
+    return acc.erp_customer_number, lines, order_id
 
 
 def _one_order(s: Systems, erp: str, reference: str) -> tuple[dict[str, Any], Any]:
