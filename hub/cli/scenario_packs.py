@@ -229,7 +229,8 @@ def build_scenario_project(scenarios: Sequence[str], systems: Sequence[SystemPla
                                + (f": {note}" if note else "") + f"; sync rule {entity} -> {s.name} left out")
                 continue
             if mode != rule.get("mode", "upsert"):
-                missing.append(f"{pname}: {s.connector} ({role}) does not create {entity} records"
+                lacks = "create" if mode == "update_only" else "update"
+                missing.append(f"{pname}: {s.connector} ({role}) does not {lacks} {entity} records"
                                + (f" ({note})" if note else "") + f"; sync rule {entity} -> {s.name} is {mode}")
             new: dict[str, Any] = {"target": s.name, "mode": mode}
             if rule.get("fields"):
