@@ -13,6 +13,7 @@ user runs them). Initial load, edits on both sides, a second cycle, and a third 
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,40 @@ def test_customer_master_and_catalogue(pair: tuple[str, str, Path, dict[str, str
             assert len([c for _r, c in _by_number(s, "account", erp).values() if c.name == prospect["name"]]) == 1
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("erp", CREATES_CUSTOMERS)
+def test_a_crash_at_every_write_call_creates_one_erp_customer(erp: str, tmp_path: Path, database_url: str) -> None:
+    """SIGKILL right after the 1st write call of the sync that creates the customer, rerun killed after its 2nd,
+    and so on until a sync gets through: the rep's new customer is one ERP customer (the create carries Concord's
+    id, so a lost answer is found again instead of sent twice), with the ERP's number on the CRM account."""
+    crm, folder = "salesforce", tmp_path / f"{erp}-crash"
+    run_cli("init", "--scenario", "customer-master", "--erp", erp, "--crm", crm, "--sandbox", str(folder),
+            cwd=tmp_path)
+    with sandbox_up(folder) as (_lines, env):
+        env = {**env, "CONCORD_DATABASE_URL": database_url}
+        assert_synced(cli(folder, env, "sync"))
+        s = Systems(folder, env)
+        try:
+            name = f"Crashco {erp} AG"
+            m_crm = s.mapping("account", crm)
+            s.create(crm, "account", m_crm.to_source({
+                "name": name, "lifecycle": "customer", "billing_address.street": "Ring 2",
+                "billing_address.postal_code": "20095", "billing_address.city": "Hamburg",
+                "billing_address.country": "DE"}))
+            killed = 0
+            for nth in range(1, 20):
+                proc = run_cli("sync", cwd=folder, check=False, env={
+                    **env, "CONCORD_CRASHPOINT": f"push.after_call:{nth}", "CONCORD_CRASHPOINT_ACTION": "kill"})
+                if proc.returncode != -signal.SIGKILL:
+                    assert proc.returncode in (0, 1), proc.stderr
+                    break
+                killed += 1
+            assert killed >= 1, killed                    # at least the customer's create was cut off
+            assert_synced(cli(folder, env, "sync"))
+            created = [(n, c) for n, (_r, c) in _by_number(s, "account", erp).items() if c.name == name]
+            assert len(created) == 1, created                            # one customer, never two
+            assert created[0][0] in _by_number(s, "account", crm)        # its number on the CRM account
+            assert written(cli(folder, env, "sync")) == 0
+        finally:
+            s.close()
