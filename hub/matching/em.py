@@ -156,18 +156,19 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         if t is not None:
             tf[f] = t
     rng = random.Random(seed)
-    rand_levels = []
+    rand_pairs = []
     for _ in range(random_pairs):
         i, j = rng.randrange(len(norm_l)), rng.randrange(len(norm_r))
         if right is None and i == j:
             continue
-        rand_levels.append(scorer.tuple_vector(norm_l[i], norm_r[j]))
+        rand_pairs.append((norm_l[i], norm_r[j]))
+    rand_levels = scorer.tuple_vectors(rand_pairs)
     u = _frequencies(rand_levels, sizes)
 
     m = [list(default_params(s.kind, s.levels).m) for s in specs]
     expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
     if sessions:
-        found = train_by_sessions(specs, scorer.tuple_vector, norm_l, None if right is None else norm_r, u, m,
+        found = train_by_sessions(specs, scorer.tuple_vectors, norm_l, None if right is None else norm_r, u, m,
                                   expected, max_block=max_block, max_iter=max_iter, tol=tol)
         if found is not None:
             pairs_total = len(norm_l) * (len(norm_l) - 1) / 2 if right is None else len(norm_l) * len(norm_r)
@@ -183,8 +184,7 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
     if not pairs:
         raise ValueError("the rule's blocking keys find no candidate pairs in this data")
-    levels = scorer.tuple_vector
-    patterns = Counter(levels(norm_l[i], norm_r[j]) for i, j in pairs)
+    patterns = Counter(scorer.tuple_vectors([(norm_l[i], norm_r[j]) for i, j in pairs]))
     vecs = list(patterns)
     counts = [patterns[v] for v in vecs]
     prior = min(0.5, max(1e-4, expected / len(pairs)))

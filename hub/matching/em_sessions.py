@@ -135,11 +135,13 @@ def disagreeing(specs: Sequence[Any], m: Sequence[Sequence[float]], active: Sequ
     return against if strong and 2 * len(against) > len(strong) else []
 
 
-def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], tuple[Any, ...]], Sequence[int]],
+def train_by_sessions(specs: Sequence[Any],
+                      vectors: Callable[[Sequence[tuple[tuple[Any, ...], tuple[Any, ...]]]], Sequence[Sequence[int]]],
                       left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
                       u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
                       max_block: int, max_iter: int, tol: float) -> Sessions | None:
-    """m and prior by sessions (see the module docstring); None when no session has enough pairs."""
+    """m and prior by sessions (see the module docstring); None when no session has enough pairs. ``vectors``
+    gives the level vectors of many pairs of normalised records at once, in order."""
     n, sizes = len(specs), [len(s.levels) for s in specs]
     other = left if right is None else right
     sums = [[0.0] * len(r) for r in m0]
@@ -154,7 +156,7 @@ def train_by_sessions(specs: Sequence[Any], levels: Callable[[tuple[Any, ...], t
         if len(pairs) > MAX_PAIRS:
             scale = len(pairs) / MAX_PAIRS
             pairs = random.Random(len(pairs)).sample(pairs, MAX_PAIRS)
-        pat = Counter(levels(left[i], other[j]) for i, j in pairs)
+        pat = Counter(vectors([(left[i], other[j]) for i, j in pairs]))
         if sum(pat.values()) < MIN_PAIRS:
             continue
         active = [k for k in range(n) if k not in group]

@@ -112,6 +112,7 @@ class FSScorer:
     def _reset_tf(self) -> None:
         self._tf_memo = [{} if sp.field in self.tf else None for sp in self.specs]
         self._words: dict[tuple[int, int, float, float | None, bool], str] = {}
+        self._evidence: dict[tuple[tuple[int, ...], tuple[float | None, ...]], tuple[dict[str, float], dict[str, Any]]] = {}
         self._plans: dict[tuple[int, ...], tuple[Any, ...] | list[float | None]] = {}
 
     # ---- levels -----------------------------------------------------------------------------------
@@ -165,6 +166,10 @@ class FSScorer:
     def tuple_vector(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[int, ...]:
         """``tuple_levels`` as a tuple (remembered per pair; what training counts)."""
         return self._lc.vector(a, b)
+
+    def tuple_vectors(self, pairs: Sequence[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> list[tuple[int, ...]]:
+        """``tuple_vector`` of many pairs at once (computed field by field over the batch), in order."""
+        return self._lc.vectors(pairs)
 
     # ---- weights ----------------------------------------------------------------------------------
     def tf_adjustment(self, field: str, value: Any) -> float:
@@ -291,7 +296,19 @@ class FSScorer:
     def evidence(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         """(``score``'s weights per field, ``explain``'s evidence) of a pair, its levels computed once."""
         ta = self.normalised_cached(a)
-        levels = self._lc.levels(ta, self.normalised_cached(b))
+        vec = tuple(self._lc.levels(ta, self.normalised_cached(b)))
+        # the evidence depends on the levels and the term-frequency adjustments only: built once per both
+        key = (vec, tuple([self._tf_adj(k, ta[k]) if lv == 0 and self._tf_memo[k] is not None else None
+                           for k, lv in enumerate(vec)]))
+        hit = self._evidence.get(key)
+        if hit is None:
+            if len(self._evidence) >= MEMO_PAIRS:
+                self._evidence.clear()
+            hit = self._evidence[key] = self._build_evidence(list(vec), ta)
+        rounded, explained = hit
+        return dict(rounded), {**explained, "levels": dict(explained["levels"]), "explain": list(explained["explain"])}
+
+    def _build_evidence(self, levels: list[int], ta: tuple[Any, ...]) -> tuple[dict[str, float], dict[str, Any]]:
         raw: list[float | None] = []
         adjs: list[float | None] = []
         for k, lv in enumerate(levels):

@@ -32,17 +32,23 @@ MEMO_KINDS = frozenset({"name", "person_name", "text", "street", "city", "postal
 NAME_KINDS = frozenset({"name", "person_name"})
 
 Comparator = Callable[[Any, Any], int]
+Column = Callable[[Sequence[Any], Sequence[Any]], list[int]]
 
 
-def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, Any], str]) -> Comparator:
+def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, Any], str]) -> tuple[Comparator, Column]:
     """(x, y) -> level index for two normalised, present values (NOT_COMPARED for Latin against CJK names);
-    ``different`` gives the level's name of two values that are not equal."""
+    ``different`` gives the level's name of two values that are not equal. Returned with its column form:
+    (xs, ys) -> the levels of many pairs of values (None: not compared), one call per field and batch."""
     index = {lv: i for i, lv in enumerate(levels)}
     exact = index["exact"]
     if kind not in MEMO_KINDS:
         def plain(x: Any, y: Any) -> int:
             return exact if x == y else index[different(x, y)]
-        return plain
+
+        def plain_column(xs: Sequence[Any], ys: Sequence[Any]) -> list[int]:
+            return [NOT_COMPARED if x is None or y is None else exact if x == y else index[different(x, y)]
+                    for x, y in zip(xs, ys)]
+        return plain, plain_column
     memo: dict[tuple[Any, Any], int] = {}
     names = kind in NAME_KINDS
     has_cjk = N.has_cjk
@@ -62,7 +68,12 @@ def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, 
             memo.clear()
         memo[key] = lv
         return lv
-    return remembered
+
+    def remembered_column(xs: Sequence[Any], ys: Sequence[Any]) -> list[int]:
+        get = memo.get
+        return [NOT_COMPARED if x is None or y is None else exact if x == y
+                else hit if (hit := get((x, y))) is not None else remembered(x, y) for x, y in zip(xs, ys)]
+    return remembered, remembered_column
 
 
 class LevelComputer:
@@ -73,7 +84,9 @@ class LevelComputer:
         fields = [s.field for s in specs]
         self.specs = list(specs)
         self.n = len(specs)
-        self._cmp = [compile_field(s.kind, s.levels, different[s.kind]) for s in specs]
+        compiled = [compile_field(s.kind, s.levels, different[s.kind]) for s in specs]
+        self._cmp = [c for c, _col in compiled]
+        self._columns = [col for _c, col in compiled]
         # (field index, partner index, index of the "swapped" level) for fields with a swap partner
         self._swaps: list[tuple[int, int, int]] = [
             (k, fields.index(s.swap_with), s.levels.index("swapped"))
@@ -132,10 +145,46 @@ class LevelComputer:
         self._vectors[(ia, ib)] = (a, b, v)
         return v
 
+    def vectors(self, pairs: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> list[tuple[int, ...]]:
+        """``vector`` of many pairs (a, b) at once, in order: the same vectors, remembered the same way,
+        computed one field at a time over the pairs not remembered yet (one comparator call per field and
+        batch instead of one per pair and field)."""
+        out: list[tuple[int, ...] | None] = [None] * len(pairs)
+        todo: list[int] = []
+        new, old = self._vectors, self._vectors_old
+        for n, (a, b) in enumerate(pairs):
+            ia, ib = id(a), id(b)
+            hit = new.get((ia, ib)) or new.get((ib, ia)) or old.get((ia, ib)) or old.get((ib, ia))
+            if hit is not None and ((hit[0] is a and hit[1] is b) or (hit[0] is b and hit[1] is a)):
+                out[n] = hit[2]
+            else:
+                todo.append(n)
+        if not todo:
+            return out                  # type: ignore[return-value]
+        lefts = [pairs[n][0] for n in todo]
+        rights = [pairs[n][1] for n in todo]
+        cols = [col([t[k] for t in lefts], [t[k] for t in rights]) for k, col in enumerate(self._columns)]
+        interned = self._interned
+        swap_ks = [k for k, _j, _s in self._swaps]
+        first = swap_ks[0] if len(swap_ks) == 1 else None
+        for n, a, b, v in zip(todo, lefts, rights, zip(*cols)):
+            if swap_ks and (v[first] > 0 if first is not None else any(v[k] > 0 for k in swap_ks)):
+                v = tuple(self._swapped(list(v), a, b))
+            v = interned.setdefault(v, v)
+            if len(interned) > MEMO_VECTORS:
+                interned.clear()
+            if len(self._vectors) >= MEMO_VECTORS:
+                self._vectors_old, self._vectors = self._vectors, {}
+            self._vectors[(id(a), id(b))] = (a, b, v)
+            out[n] = v
+        return out                      # type: ignore[return-value]
+
     def _compute(self, a: Sequence[Any], b: Sequence[Any]) -> list[int]:
         out = [NOT_COMPARED if x is None or y is None else cmp(x, y) for cmp, x, y in zip(self._cmp, a, b)]
-        if not self._swaps:
-            return out
+        return self._swapped(out, a, b) if self._swaps else out
+
+    def _swapped(self, out: list[int], a: Sequence[Any], b: Sequence[Any]) -> list[int]:
+        """``out`` with the swap partners' levels (a first field equal to the other side's second and vice versa)."""
         skipped: set[int] = set()
         for k, j, swapped in self._swaps:
             if k in skipped:            # compared as another field's swap partner already

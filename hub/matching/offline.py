@@ -30,6 +30,7 @@ from concord.hub.config.model import MatchRule
 from concord.hub.errors import ConfigError
 from concord.hub.matching.clustering import Join, Score, strict_clusters
 from concord.hub.matching.exact import Candidate
+from concord.hub.matching.offline_keys import BulkKeys
 from concord.hub.matching.rules import RuleMatcher
 
 JSON_EXT = (".jsonl", ".ndjson", ".json")
@@ -86,11 +87,15 @@ def read_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield _with_id(p, n, _flatten(obj))
         return
     with open(p, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise ConfigError(f"{p}:1: the header needs an `id` column (found: {', '.join(reader.fieldnames or [])})")
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        while header == []:         # blank lines before the header (as csv.DictReader skips them)
+            header = next(reader, None)
+        if not header or "id" not in header:
+            raise ConfigError(f"{p}:1: the header needs an `id` column (found: {', '.join(header or [])})")
         for row in reader:
-            yield _with_id(p, reader.line_num, {k: v for k, v in row.items() if k and v not in (None, "")})
+            if row:                 # cells past the header's are dropped, missing ones are missing values
+                yield _with_id(p, reader.line_num, {k: v for k, v in dict(zip(header, row)).items() if k and v})
 
 
 def _with_id(p: Path, n: int, rec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -105,12 +110,13 @@ class _Index:
 
     def __init__(self, matcher: RuleMatcher) -> None:
         self.matcher = matcher
+        self.bulk = BulkKeys(matcher)           # matcher.keys, each part's values computed once per value
         self.keys: dict[tuple[str, str], list[Candidate]] = {}      # each record's candidate, made once
         self.data: dict[str, dict[str, Any]] = {}
 
     def add(self, rid: str, rec: dict[str, Any]) -> list[tuple[str, str]]:
         self.data[rid] = rec
-        ks = self.matcher.keys(rec)
+        ks = self.bulk.keys(rec)
         for k in ks:
             found = self.keys.setdefault(k, [])
             if len(found) <= self.matcher.max_block or not k[0].startswith("b:"):
@@ -157,7 +163,7 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     links: list[Pair] = []
     for lid, rec in left_records:
         stats["left"] += 1
-        d = matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data)
+        d = matcher.decide(rec, index.candidates(index.bulk.keys(rec)), index.data)
         stats[d.decision] = stats.get(d.decision, 0) + 1
         if d.decision == "link" and d.golden_id:
             links.append(Pair(lid, d.golden_id, d.score, d.rule, "link", d.evidence))
