@@ -206,10 +206,11 @@ def run_dlt(drop: Path, folder: Path, records: int, venv: Path, *, timeout: floa
 
 
 # ---- (c) concord sync -----------------------------------------------------------------------------
-def make_project(folder: Path, warehouse: str = "sqlite:///concord.db", *, map_workers: str | int = "auto") -> Path:
+def make_project(folder: Path, warehouse: str = "sqlite:///concord.db", *, map_workers: str | int = "auto",
+                 match: list[Any] | None = None) -> Path:
     """A one-system project over ``folder/data/crm/accounts.jsonl``: the starter's CRM accounts
-    entity, mapping and account match rules; survivorship by recency; no sync rules; ``map_workers``
-    as given (``auto``: a mapping worker on a machine with a spare core)."""
+    entity, mapping and account match rules (or ``match``); survivorship by recency; no sync rules;
+    ``map_workers`` as given (``auto``: a mapping worker on a machine with a spare core)."""
     starter = yaml.safe_load((STARTER / "concord.yaml").read_text(encoding="utf-8"))
     crm = starter["systems"]["crm"]
     (folder / "mappings" / "crm").mkdir(parents=True, exist_ok=True)
@@ -218,7 +219,7 @@ def make_project(folder: Path, warehouse: str = "sqlite:///concord.db", *, map_w
            "systems": {"crm": {"connector": "files", "role": "crm", "config": {
                "root": "data/crm", "entities": {"accounts": crm["config"]["entities"]["accounts"]}}}},
            "entities": {"account": {"sources": {"crm": {"mapping": "mappings/crm/account.yaml"}},
-                                    "match": starter["entities"]["account"]["match"],
+                                    "match": match if match is not None else starter["entities"]["account"]["match"],
                                     "survivorship": {"strategy": "latest", "priority": ["crm"]}}}}
     path = folder / "concord.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -234,12 +235,13 @@ def concord_exe() -> str:
 
 
 def run_concord(drop: Path, folder: Path, records: int, *, warehouse: str | None = None,
-                timeout: float = 3600, map_workers: str | int = "auto") -> Result:
+                timeout: float = 3600, map_workers: str | int = "auto", match: list[Any] | None = None) -> Result:
     """``concord sync --json`` of a project made by :func:`make_project` in ``folder`` over a copy of
-    the drop; the warehouse is ``folder/concord.db`` unless ``warehouse`` names another."""
+    the drop (``match``: other account match rules than the starter's); the warehouse is
+    ``folder/concord.db`` unless ``warehouse`` names another."""
     (folder / "data" / "crm").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(drop, folder / "data" / "crm" / "accounts.jsonl")
-    config = make_project(folder, map_workers=map_workers)
+    config = make_project(folder, map_workers=map_workers, match=match)
     env = {k: v for k, v in os.environ.items() if k not in ("CONCORD_DATABASE_URL", "CONCORD_CONFIG")}
     argv = [concord_exe(), "sync", "--config", str(config), "--json"]
     if warehouse:

@@ -34,7 +34,7 @@ class SourceConfig(Frozen):
 
 Comparator = Literal["name", "person_name", "text", "street", "postal_code", "city", "phone", "email", "domain",
                      "date", "exact"]
-BLOCK_FUNCTIONS = ("exact", "name", "name_edits", "phone", "email", "domain", "initial", "year")
+BLOCK_FUNCTIONS = ("exact", "name", "name_edits", "name_split", "phone", "email", "domain", "initial", "year")
 
 
 class MatchThresholds(Frozen):

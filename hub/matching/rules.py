@@ -27,7 +27,9 @@ from concord.hub.matching.fs import FSScorer
 _PLAIN = frozenset({str, int, bool, type(None)})   # value types whose equality implies equal keys
 KEY_MEMO = 4096         # records whose keys are remembered (per generation; two generations > a batch)
 MAX_BLOCK = 50          # a blocking key shared by more golden records than this is too common to use
-NAME_EDIT_CHARS = 24    # deletion neighbourhood over at most this many leading characters
+NAME_EDIT_CHARS = 24    # name_edits, name_split: blocking keys over at most this many leading characters
+NAME_SPLIT_PARTS = 4    # name_split: windows per name length (a name gives twice as many keys)
+NAME_SPLIT_END = 2      # name_split: width of the first and the last window (0: all windows even)
 FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
                        "icloud.com", "gmx.de", "gmx.net", "web.de", "aol.com", "qq.com", "163.com", "126.com",
                        "mail.ru", "yandex.ru", "proton.me", "protonmail.com", "t-online.de", "orange.fr"})
@@ -42,13 +44,61 @@ def _edits(s: str) -> list[str]:
     return [s]
 
 
+def _windows(n: int) -> list[tuple[int, int]]:
+    """``NAME_SPLIT_PARTS`` windows ``[a, b)`` over positions ``0..n-1``, each overlapping the next by one
+    position, so every position and every pair of neighbours lies inside one window. The first and the
+    last window are ``NAME_SPLIT_END`` positions wide (the keys that cut them keep the rest of the name:
+    a common stem with a distinguishing ending, or the reverse, stays selective), the others share the
+    rest evenly; a name too short for that: all windows as even as they come."""
+    k, e = NAME_SPLIT_PARTS, NAME_SPLIT_END
+    total = n + k - 1
+    if e and k > 2 and total - 2 * e >= 2 * (k - 2):
+        q, r = divmod(total - 2 * e, k - 2)
+        sizes = [e, *[q + (i < r) for i in range(k - 2)], e]
+    else:
+        q, r = divmod(total, k)
+        sizes = [q + (i < r) for i in range(k)]
+    out, a = [], 0
+    for w in sizes:
+        out.append((a, a + w))
+        a += w - 1
+    return out
+
+
+def _split(s: str) -> list[str]:
+    """The guarantee of :func:`_edits` with fewer keys (a pigeonhole scheme): ``2 * NAME_SPLIT_PARTS``.
+
+    A key is the name with one window (:func:`_windows`) cut out, tagged ``n.i:`` (length, window).
+    *Same length* (substitution, swap of neighbours): the edit lies inside one window, whose keys are
+    then equal. *Lengths m and m+1* (insert or delete at position j): the longer name's key cuts
+    ``[a, b)``, the shorter name's key (tagged m+1) cuts ``[a, b-1)``; the window with ``a <= j < b``
+    gives equal keys. So a name of length n gives its own keys (tag n) and those it has as the shorter
+    partner of a name of length n+1 (tag n+1). Names past ``NAME_EDIT_CHARS`` are cut to that length and
+    give the shorter-partner keys of their first ``NAME_EDIT_CHARS - 1`` characters: an edit among the
+    first characters still meets, differences further on are invisible (as for ``name_edits``). Names
+    of up to 2 characters: the name itself; of 3: the shorter-partner keys only (they meet a 4-character
+    name one edit away, and equal names)."""
+    n = len(s)
+    if n <= 2:
+        return [s]
+    if n >= NAME_EDIT_CHARS:
+        s, n = s[:NAME_EDIT_CHARS], NAME_EDIT_CHARS
+        short, m = s[:-1], n
+    else:
+        short, m = s, n + 1
+    out = [f"{m}.{i}:{short[:a]}{short[b - 1:]}" for i, (a, b) in enumerate(_windows(m))]
+    if n >= 4:
+        out += [f"{n}.{i}:{s[:a]}{s[b:]}" for i, (a, b) in enumerate(_windows(n))]
+    return list(dict.fromkeys(out))
+
+
 def _name_norm(field: str) -> Callable[[Any], str | None]:
     return N.person_name if default_comparator(field) == "person_name" else N.company_name
 
 
 def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
     """The values one blocking-key part gives for a (non-empty) field value, its normaliser chosen once."""
-    if fn in ("name", "name_edits", "initial"):
+    if fn in ("name", "name_edits", "name_split", "initial"):
         norm, compact = _name_norm(field), N.compact
         if fn == "name":
             def name(value: Any) -> list[str]:
@@ -60,6 +110,11 @@ def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
                 v = compact(norm(value))
                 return _edits(v) if v else []
             return name_edits
+        if fn == "name_split":
+            def name_split(value: Any) -> list[str]:
+                v = compact(norm(value))
+                return _split(v) if v else []
+            return name_split
 
         def initial(value: Any) -> list[str]:
             v = compact(norm(value))
