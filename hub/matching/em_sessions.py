@@ -78,6 +78,22 @@ def session_pairs(group: Sequence[int], left: Sequence[tuple[Any, ...]], right: 
                   max_block: int) -> list[tuple[int, int]]:
     """Pairs agreeing exactly on the group's normalised values (skipping values held by more than max_block)."""
     other = left if right is None else right
+    if len(group) == 1:             # one field: its values themselves are the keys (same pairs, same order)
+        k = group[0]
+        by_value: dict[Any, list[int]] = {}
+        for j, t in enumerate(other):
+            if t[k] is not None:
+                by_value.setdefault(t[k], []).append(j)
+        found: list[tuple[int, int]] = []
+        for i, t in enumerate(left):
+            v = t[k]
+            if v is None:
+                continue
+            ids = by_value.get(v, ())
+            if len(ids) > max_block:
+                continue
+            found.extend((i, j) for j in ids if right is not None or j > i)
+        return found
     index: dict[tuple[Any, ...], list[int]] = {}
     for j, t in enumerate(other):
         key = tuple([t[k] for k in group])

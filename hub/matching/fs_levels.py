@@ -166,16 +166,24 @@ class LevelComputer:
         cols = [col([t[k] for t in lefts], [t[k] for t in rights]) for k, col in enumerate(self._columns)]
         interned = self._interned
         swap_ks = [k for k, _j, _s in self._swaps]
-        first = swap_ks[0] if len(swap_ks) == 1 else None
+        one = self._swaps[0][:2] if len(self._swaps) == 1 else None
+        close = self._close
         for n, a, b, v in zip(todo, lefts, rights, zip(*cols)):
-            if swap_ks and (v[first] > 0 if first is not None else any(v[k] > 0 for k in swap_ks)):
+            if one is not None:         # one swap pair: the levels change only when the names are crossed
+                k, j = one
+                if v[k] > 0 and (ox := a[j]) is not None and (oy := b[j]) is not None and ox != oy \
+                        and close(a[k], oy) and close(ox, b[k]):
+                    v = tuple(self._swapped(list(v), a, b))
+            elif swap_ks and any(v[k] > 0 for k in swap_ks):
                 v = tuple(self._swapped(list(v), a, b))
             v = interned.setdefault(v, v)
             if len(interned) > MEMO_VECTORS:
                 interned.clear()
-            if len(self._vectors) >= MEMO_VECTORS:
-                self._vectors_old, self._vectors = self._vectors, {}
-            self._vectors[(id(a), id(b))] = (a, b, v)
+            memo = self._vectors
+            if len(memo) >= MEMO_VECTORS:
+                self._vectors_old, self._vectors = memo, {}
+                memo = self._vectors
+            memo[(id(a), id(b))] = (a, b, v)
             out[n] = v
         return out                      # type: ignore[return-value]
 

@@ -1,0 +1,132 @@
+"""The batch paths of offline probabilistic matching give what the one-at-a-time paths give: level vectors of
+many pairs (LevelComputer.vectors) against ``vector`` and the plain reading of the rules, blocking keys with
+each part remembered per value (offline_keys.BulkKeys) against ``RuleMatcher.keys``; and a small linkage and
+deduplication whose model, scores and decisions are pinned (any change to them is a change of decisions)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+from concord.hub.config.model import MatchRule
+from concord.hub.matching import fs as fs_mod
+from concord.hub.matching.em import estimate
+from concord.hub.matching.fs import FSScorer, reference_levels
+from concord.hub.matching.fs_levels import LevelComputer
+from concord.hub.matching.offline import match_files, read_records
+from concord.hub.matching.offline_keys import BulkKeys
+from concord.hub.matching.rules import RuleMatcher
+from concord.hub.sandbox.world import PersonNoise, World
+
+RULE = {"name": "person_fs", "type": "probabilistic",
+        "fields": ["first_name", "last_name", "birth_date", "national_id", "email", "phone", "mobile",
+                   "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"],
+        "swap": [["first_name", "last_name"]], "tf": ["first_name", "last_name"],
+        "dependent": [["phone", "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"]],
+        "block": ["exact:national_id", "email:email", "phone:mobile", "phone:phone", "exact:birth_date",
+                  "exact:mailing_address.postal_code+name:last_name+initial:first_name",
+                  "exact:mailing_address.postal_code+name:first_name+initial:last_name",
+                  "name_edits:last_name", "year:birth_date"],
+        "thresholds": {"link": 0.999, "review": 0.5}}
+
+
+def _rows(world: World, system: str, share: float, copies: bool) -> list[dict[str, object]]:
+    out = []
+    for i in range(world.n_people):
+        if not world.present(system, "person", i, share):
+            continue
+        for c in range(world.person_copies(system, i) if copies else 1):
+            v = {k: x for k, x in world.person_view(system, i, c).items() if x not in (None, "")}
+            out.append({"id": f"{system}-{i}-{c}", **v})
+    return out
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    cols = sorted({k for r in rows for k in r}, key=lambda k: (k != "id", k))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    world = World(seed=9, size=300, person_noise=PersonNoise.realistic())
+    folder = tmp_path_factory.mktemp("fsbulk")
+    return {"erp": _write(folder / "erp.csv", _rows(world, "erp", 0.9, False)),
+            "crm": _write(folder / "crm.csv", _rows(world, "crm", 0.8, True))}
+
+
+def test_vectors_of_many_pairs_equal_one_pair_at_a_time(files: dict[str, Path]) -> None:
+    rule = MatchRule.model_validate(RULE)
+    scorer = FSScorer(rule)
+    erp = {i.split("-")[1]: scorer.normalised_tuple(r) for i, r in read_records(files["erp"])}
+    crm = [(i.split("-")[1], scorer.normalised_tuple(r)) for i, r in read_records(files["crm"])]
+    left, right = list(erp.values()), [t for _p, t in crm]
+    rng = random.Random(4)
+    pairs = [(left[rng.randrange(len(left))], right[rng.randrange(len(right))]) for _ in range(4000)]
+    pairs += [(erp[p], t) for p, t in crm if p in erp]                         # one person's records
+    pairs += [(a, b) for a in left[:30] for b in left[:30]]                     # equal records
+    fresh = [LevelComputer(scorer.specs, fs_mod.DIFFERENT, fs_mod._close) for _ in range(2)]
+    bulk = fresh[0].vectors(pairs)
+    one = [fresh[1].vector(a, b) for a, b in pairs]
+    assert bulk == one
+    fields = [s.field for s in scorer.specs]
+    for (a, b), v in zip(pairs[:1500], bulk):
+        assert list(v) == reference_levels(scorer, dict(zip(fields, a)), dict(zip(fields, b)))
+    assert fresh[0].vectors(pairs[:100]) == bulk[:100]                            # again, now remembered
+    swapped = scorer.specs[0].levels.index("swapped")
+    assert any(v[0] == swapped for v in bulk) and any(v[0] == -1 for v in bulk)  # the data exercises both
+
+
+def test_bulk_keys_equal_the_matchers_keys(files: dict[str, Path]) -> None:
+    rules = [MatchRule.model_validate(RULE),
+             MatchRule.model_validate({"name": "ids", "type": "exact", "fields": ["national_id"]})]
+    matcher = RuleMatcher(rules)
+    bulk = BulkKeys(matcher)
+    records = [r for _i, r in read_records(files["crm"])] + [
+        {"first_name": "Ann", "last_name": "Lee", "mailing_address.postal_code": 12345, "birth_date": "1990-01-02"},
+        {"last_name": "", "email": "A@B.example", "phone": "+1 555 0100 200"}, {}]
+    for rec in records + records:          # the second time from the memo
+        assert bulk.keys(rec) == matcher.keys(rec), rec
+    assert bulk._trusted
+
+
+def _digest(rows: list[list[object]]) -> str:
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+# What the small linkage and deduplication give: the model's prior, counts of decisions, the scores of the
+# first links and a digest of every output row (ids, score, decision, field weights, evidence, cluster).
+# (Measured with the one-pair-at-a-time code before the batch paths; re-pin only for an intended change of decisions.)
+PINNED = {
+    "linkage": {"prior": "0.00167534", "decisions": {"link": 412, "review": 20, "cluster": 0},
+                "weakest": [("0.925700", "erp-152-0", "crm-152-0", "review"), ("0.999800", "erp-287-0", "crm-287-0", "link"),
+                            ("0.999900", "erp-274-0", "crm-274-0", "link"), ("1.000000", "erp-0-0", "crm-0-0", "link")],
+                "digest": "625a6996b7cccd40"},
+    "dedup": {"prior": "0.000304471", "decisions": {"link": 21, "review": 0, "cluster": 0},
+              "weakest": [("1.000000", "crm-158-0", "crm-158-1", "link"), ("1.000000", "crm-17-0", "crm-17-1", "link"),
+                          ("1.000000", "crm-21-0", "crm-21-1", "link"), ("1.000000", "crm-219-0", "crm-219-1", "link")],
+              "digest": "d9bc4731b68bc175"},
+}
+
+
+@pytest.mark.parametrize("task", ["linkage", "dedup"])
+def test_pinned_scores_and_decisions(files: dict[str, Path], task: str) -> None:
+    rule = MatchRule.model_validate({**RULE, "block": RULE["block"][:7]})
+    left, right = (files["erp"], files["crm"]) if task == "linkage" else (files["crm"], None)
+    lrec = [r for _i, r in read_records(left)]
+    rrec = [r for _i, r in read_records(right)] if right else None
+    model = estimate(rule, lrec, rrec).model
+    pairs, _stats = match_files([rule.model_copy(update={"model": model})], left, right)
+    rows = [p.row() + [p.cluster_id] for p in pairs]
+    got = {"prior": f"{model.prior:.6g}",
+           "decisions": {d: sum(p.decision == d for p in pairs) for d in ("link", "review", "cluster")},
+           "weakest": sorted((f"{p.score:.6f}", p.left_id, p.right_id, p.decision) for p in pairs
+                             if p.decision in ("link", "review"))[:4],
+           "digest": _digest(rows)}
+    assert got == PINNED[task]
