@@ -162,7 +162,7 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         if right is None and i == j:
             continue
         rand_pairs.append((norm_l[i], norm_r[j]))
-    rand_levels = scorer.tuple_vectors(rand_pairs)
+    rand_levels = scorer.tuple_vectors(rand_pairs, remember=False)     # random pairs: not asked about again
     u = _frequencies(rand_levels, sizes)
 
     m = [list(default_params(s.kind, s.levels).m) for s in specs]

@@ -145,14 +145,16 @@ class LevelComputer:
         self._vectors[(ia, ib)] = (a, b, v)
         return v
 
-    def vectors(self, pairs: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> list[tuple[int, ...]]:
+    def vectors(self, pairs: Sequence[tuple[Sequence[Any], Sequence[Any]]], *,
+                remember: bool = True) -> list[tuple[int, ...]]:
         """``vector`` of many pairs (a, b) at once, in order: the same vectors, remembered the same way,
         computed one field at a time over the pairs not remembered yet (one comparator call per field and
-        batch instead of one per pair and field)."""
+        batch instead of one per pair and field). ``remember=False``: pairs nobody asks about again (random
+        pairs), neither looked up nor remembered."""
         out: list[tuple[int, ...] | None] = [None] * len(pairs)
-        todo: list[int] = []
+        todo: list[int] = [] if remember else list(range(len(pairs)))
         new, old = self._vectors, self._vectors_old
-        for n, (a, b) in enumerate(pairs):
+        for n, (a, b) in enumerate(pairs if remember else ()):
             ia, ib = id(a), id(b)
             hit = new.get((ia, ib)) or new.get((ib, ia)) or old.get((ia, ib)) or old.get((ib, ia))
             if hit is not None and ((hit[0] is a and hit[1] is b) or (hit[0] is b and hit[1] is a)):
@@ -179,12 +181,14 @@ class LevelComputer:
             v = interned.setdefault(v, v)
             if len(interned) > MEMO_VECTORS:
                 interned.clear()
+            out[n] = v
+            if not remember:
+                continue
             memo = self._vectors
             if len(memo) >= MEMO_VECTORS:
                 self._vectors_old, self._vectors = memo, {}
                 memo = self._vectors
             memo[(id(a), id(b))] = (a, b, v)
-            out[n] = v
         return out                      # type: ignore[return-value]
 
     def _compute(self, a: Sequence[Any], b: Sequence[Any]) -> list[int]:

@@ -75,6 +75,7 @@ def test_vectors_of_many_pairs_equal_one_pair_at_a_time(files: dict[str, Path]) 
     bulk = fresh[0].vectors(pairs)
     one = [fresh[1].vector(a, b) for a, b in pairs]
     assert bulk == one
+    assert LevelComputer(scorer.specs, fs_mod.DIFFERENT, fs_mod._close).vectors(pairs, remember=False) == one
     fields = [s.field for s in scorer.specs]
     for (a, b), v in zip(pairs[:1500], bulk):
         assert list(v) == reference_levels(scorer, dict(zip(fields, a)), dict(zip(fields, b)))
