@@ -16,7 +16,10 @@ tests compare against), computed with fewer Python objects:
   is symmetric): training compares the pairs that agree on a strong field, matching then scores many
   of the same pairs again, deduplication scores each pair once from each side, the best candidate's
   evidence and clustering's checks across clusters read pairs already scored. Vectors are interned
-  (a few thousand distinct ones), so a remembered pair costs its key only.
+  (a few thousand distinct ones), so a remembered pair costs its key only;
+* many pairs at once (``vectors``: training's random pairs and sessions) are compared **one field at a
+  time over the batch** (each field's column comparator: one call per field and batch, the memo read
+  inline), then the swap check runs only for pairs whose names are crossed.
 """
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ implied through others) and, in a last column, every pair's ``cluster_id`` (the 
 the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
 
 Probabilistic rules with ``tf`` fields and no trained term frequencies take them from the files.
+Blocking keys are the engine's (``RuleMatcher.keys``), each key part's values computed once per distinct
+value of a file (hub/matching/offline_keys.py).
 """
 from __future__ import annotations
 
