@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from concord.hub.config.model import MatchRule
 from concord.hub.matching import RuleMatcher
-from concord.hub.matching.rules import NAME_EDIT_CHARS, NAME_SPLIT_PARTS, _edits, _split, _windows
+from concord.hub.matching.rules import (
+    NAME_EDIT_CHARS,
+    NAME_SPLIT_PARTS,
+    _edits,
+    _split,
+    _windows,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ALPHABET = "abcdé1华"     # few letters: random names collide often, so a wrong key would show
 
