@@ -119,7 +119,7 @@ def test_fuzzy_link_review_and_new(project: Path, database_url: str) -> None:
     assert (link.decision, link.rule) == ("link", "company") and link.score >= 0.85
     assert {"name", "phone", "billing_address.street", "billing_address.postal_code"} <= set(link.evidence["fields"])
     assert db.lineage(g1)["owner"][:2] == ("crm", "acc-1")
-    assert {"erp_number", "tax_id", "b:name_split:name", "b:phone:phone"} <= db.key_names(project, g1)
+    assert {"erp_number", "tax_id", "b:name_edits:name", "b:phone:phone"} <= db.key_names(project, g1)
     # the review pair: acc-2 has its own golden record until a person decides
     g2, _ = db.golden_of("erp", "C2")
     own, _ = db.golden_of("crm", "acc-2")
