@@ -40,7 +40,7 @@ def person_rows(world: World, system: str, *, copies: bool) -> list[dict[str, An
     return rows
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
     cols = sorted({k for r in rows for k in r}, key=lambda k: (k != "id", k))
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
@@ -78,9 +78,9 @@ def run_persons(size: int, splink_venv: Path | None = None, *, seed: int = PERSO
     out: dict[str, Any] = {"people": world.n_people, "seed": seed}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        erp = _write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False))
-        crm = _write_csv(folder / "crm.csv", person_rows(world, "crm", copies=False))
-        crm_dups = _write_csv(folder / "crm_dups.csv", person_rows(world, "crm", copies=True))
+        erp = write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False))
+        crm = write_csv(folder / "crm.csv", person_rows(world, "crm", copies=False))
+        crm_dups = write_csv(folder / "crm_dups.csv", person_rows(world, "crm", copies=True))
         tasks = {"linkage": (erp, crm), "dedup": (crm_dups, None)}
         for task, (left, right) in tasks.items():
             lrec = [r for _i, r in read_records(left)]

@@ -4,13 +4,14 @@ each part remembered per value (offline_keys.BulkKeys) against ``RuleMatcher.key
 deduplication whose model, scores and decisions are pinned (any change to them is a change of decisions)."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
 from pathlib import Path
 
 import pytest
+
+from bench.matching_people import person_rows, write_csv
 from concord.hub.config.model import MatchRule
 from concord.hub.matching import fs as fs_mod
 from concord.hub.matching.em import estimate
@@ -33,32 +34,12 @@ RULE = {"name": "person_fs", "type": "probabilistic",
         "thresholds": {"link": 0.999, "review": 0.5}}
 
 
-def _rows(world: World, system: str, share: float, copies: bool) -> list[dict[str, object]]:
-    out = []
-    for i in range(world.n_people):
-        if not world.present(system, "person", i, share):
-            continue
-        for c in range(world.person_copies(system, i) if copies else 1):
-            v = {k: x for k, x in world.person_view(system, i, c).items() if x not in (None, "")}
-            out.append({"id": f"{system}-{i}-{c}", **v})
-    return out
-
-
-def _write(path: Path, rows: list[dict[str, object]]) -> Path:
-    cols = sorted({k for r in rows for k in r}, key=lambda k: (k != "id", k))
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     world = World(seed=9, size=300, person_noise=PersonNoise.realistic())
     folder = tmp_path_factory.mktemp("fsbulk")
-    return {"erp": _write(folder / "erp.csv", _rows(world, "erp", 0.9, False)),
-            "crm": _write(folder / "crm.csv", _rows(world, "crm", 0.8, True))}
+    return {"erp": write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False)),
+            "crm": write_csv(folder / "crm.csv", person_rows(world, "crm", copies=True))}
 
 
 def test_vectors_of_many_pairs_equal_one_pair_at_a_time(files: dict[str, Path]) -> None:

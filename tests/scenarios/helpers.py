@@ -16,6 +16,24 @@ from tests import ROOT
 from tests.conftest import run_cli
 
 
+ERPS = ("sap_odata", "oracle_fusion", "soap_erp")
+CRMS = ("salesforce", "zoho_crm", "fxiaoke")
+#: every ERP x CRM pair, for ``pytest.fixture(params=PAIRS, ids=pair_id)``
+PAIRS = [(e, c) for e in ERPS for c in CRMS]
+
+
+def pair_id(pair: tuple[str, str]) -> str:
+    return f"{pair[0]}-{pair[1]}"
+
+
+def init_pair(tmp_path: Path, scenario: str, erp: str, crm: str) -> tuple[Path, dict[str, Any]]:
+    """`concord init --scenario S --erp E --crm C --sandbox`: the project folder and init's JSON answer."""
+    folder = tmp_path / f"{erp}-{crm}"
+    out = json.loads(run_cli("init", "--scenario", scenario, "--erp", erp, "--crm", crm, "--sandbox",
+                             str(folder), "--json", cwd=tmp_path).stdout)
+    return folder, out
+
+
 def cli(folder: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     proc = run_cli(*args, "--json", cwd=folder, env=env, check=False)
     assert proc.returncode in (0, 1) and proc.stdout.strip(), proc.stderr       # 1: partial (see assert_synced)

@@ -12,7 +12,6 @@ user runs them). Initial load, edits on both sides, a second cycle, and a third 
 """
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,10 @@ import pytest
 
 from tests.cli.helpers import sandbox_up
 from tests.conftest import run_cli
-from tests.scenarios.helpers import Systems, assert_synced, cli, dead_letters, written
+from tests.scenarios.helpers import PAIRS, Systems, assert_synced, cli, dead_letters, init_pair, pair_id, written
 
 pytestmark = pytest.mark.slow
 
-ERPS = ("sap_odata", "oracle_fusion", "soap_erp")
-CRMS = ("salesforce", "zoho_crm", "fxiaoke")
 #: ERPs whose connector creates customers (hub/starter/vendors.yaml `writes:`); Oracle's needs a party, sites
 #: and a profile, so there the CRM-owned fields of linked customers are updated only
 CREATES_CUSTOMERS = ("sap_odata", "soap_erp")
@@ -40,12 +37,10 @@ REFUSED = {("sap_odata", "fxiaoke"): ("product", "create", "(price)")}
 PRODUCT_HAS = {"sap_odata": (False, True), "oracle_fusion": (True, False), "soap_erp": (True, True)}
 
 
-@pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(params=PAIRS, ids=pair_id)
 def pair(request, tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path, dict[str, str]]]:
     erp, crm = request.param
-    folder = tmp_path / f"{erp}-{crm}"
-    out = json.loads(run_cli("init", "--scenario", "catalogue", "--erp", erp, "--crm", crm, "--sandbox",
-                             str(folder), "--json", cwd=tmp_path).stdout)
+    folder, out = init_pair(tmp_path, "catalogue", erp, crm)
     assert {"account", "product"} <= set(out["entities"]), out
     with sandbox_up(folder) as (_lines, env):
         yield erp, crm, folder, {**env, "CONCORD_DATABASE_URL": database_url}

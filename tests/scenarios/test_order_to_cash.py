@@ -15,7 +15,6 @@ connector turns into the standard price book entries, connectors/salesforce/line
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -26,24 +25,20 @@ import pytest
 from concord.hub.cli.scenario_packs import load_pack
 from tests.cli.helpers import sandbox_up
 from tests.conftest import run_cli
-from tests.scenarios.helpers import Systems, assert_synced, cli, written
+from tests.scenarios.helpers import PAIRS, Systems, assert_synced, cli, init_pair, pair_id, written
 
 pytestmark = pytest.mark.slow
 
-ERPS = ("sap_odata", "oracle_fusion", "soap_erp")
-CRMS = ("salesforce", "zoho_crm", "fxiaoke")
 #: ERPs checked on one pair and for the receivables only (NAV posted sales invoices; suite time)
 WITH_DEAL_LINES = ("salesforce", "fxiaoke")
 OPEN = ("open", "partially_paid", "overdue")
 NOT_ISSUED = ("draft", "cancelled")
 
 
-@pytest.fixture(params=[(e, c) for e in ERPS for c in CRMS], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(params=PAIRS, ids=pair_id)
 def pair(request, tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path, dict[str, str]]]:
     erp, crm = request.param
-    folder = tmp_path / f"{erp}-{crm}"
-    out = json.loads(run_cli("init", "--scenario", "order-to-cash", "--erp", erp, "--crm", crm, "--sandbox",
-                             str(folder), "--json", cwd=tmp_path).stdout)
+    folder, out = init_pair(tmp_path, "order-to-cash", erp, crm)
     assert "invoice" in out["entities"], out["missing"]
     assert not any("roll-up receivables" in m or "open_receivables" in m for m in out["missing"]), out["missing"]
     assert (out["derivations"] == ["won_deal_to_order"]) == (crm in WITH_DEAL_LINES), out
