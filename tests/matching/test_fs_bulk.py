@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.matching_people import person_rows, write_csv
+from bench.matching_people import FS_PERSON, person_rows, write_csv
 from concord.hub.config.model import MatchRule
 from concord.hub.matching import fs as fs_mod
 from concord.hub.matching.em import estimate
@@ -22,16 +22,8 @@ from concord.hub.matching.offline_keys import BulkKeys
 from concord.hub.matching.rules import RuleMatcher
 from concord.hub.sandbox.world import PersonNoise, World
 
-RULE = {"name": "person_fs", "type": "probabilistic",
-        "fields": ["first_name", "last_name", "birth_date", "national_id", "email", "phone", "mobile",
-                   "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"],
-        "swap": [["first_name", "last_name"]], "tf": ["first_name", "last_name"],
-        "dependent": [["phone", "mailing_address.street", "mailing_address.postal_code", "mailing_address.city"]],
-        "block": ["exact:national_id", "email:email", "phone:mobile", "phone:phone", "exact:birth_date",
-                  "exact:mailing_address.postal_code+name:last_name+initial:first_name",
-                  "exact:mailing_address.postal_code+name:first_name+initial:last_name",
-                  "name_edits:last_name", "year:birth_date"],
-        "thresholds": {"link": 0.999, "review": 0.5}}
+#: the benchmark's person rule, with two more kinds of blocking key (a deletion neighbourhood, a year)
+RULE = {**FS_PERSON, "block": [*FS_PERSON["block"], "name_edits:last_name", "year:birth_date"]}
 
 
 @pytest.fixture(scope="module")
