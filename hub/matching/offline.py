@@ -16,8 +16,8 @@ implied through others) and, in a last column, every pair's ``cluster_id`` (the 
 the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
 
 Probabilistic rules with ``tf`` fields and no trained term frequencies take them from the files.
-Blocking keys are the engine's (``RuleMatcher.keys``), each key part's values computed once per distinct
-value of a file (hub/matching/offline_keys.py).
+Blocking keys are the engine's (``RuleMatcher.keys``; each key part's values are remembered per distinct
+value, rules._remembering).
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from concord.hub.config.model import MatchRule
 from concord.hub.errors import ConfigError
 from concord.hub.matching.clustering import Join, Score, strict_clusters
 from concord.hub.matching.exact import Candidate
-from concord.hub.matching.offline_keys import BulkKeys
 from concord.hub.matching.rules import RuleMatcher
 
 JSON_EXT = (".jsonl", ".ndjson", ".json")
@@ -112,13 +111,12 @@ class _Index:
 
     def __init__(self, matcher: RuleMatcher) -> None:
         self.matcher = matcher
-        self.bulk = BulkKeys(matcher)           # matcher.keys, each part's values computed once per value
         self.keys: dict[tuple[str, str], list[Candidate]] = {}      # each record's candidate, made once
         self.data: dict[str, dict[str, Any]] = {}
 
     def add(self, rid: str, rec: dict[str, Any]) -> list[tuple[str, str]]:
         self.data[rid] = rec
-        ks = self.bulk.keys(rec)
+        ks = self.matcher.keys(rec)
         for k in ks:
             found = self.keys.setdefault(k, [])
             if len(found) <= self.matcher.max_block or not k[0].startswith("b:"):
@@ -165,7 +163,7 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     links: list[Pair] = []
     for lid, rec in left_records:
         stats["left"] += 1
-        d = matcher.decide(rec, index.candidates(index.bulk.keys(rec)), index.data)
+        d = matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data)
         stats[d.decision] = stats.get(d.decision, 0) + 1
         if d.decision == "link" and d.golden_id:
             links.append(Pair(lid, d.golden_id, d.score, d.rule, "link", d.evidence))

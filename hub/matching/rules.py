@@ -148,14 +148,49 @@ def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
     return exact
 
 
-class BlockKey:
-    """One blocking key spec, ``function:field[+function:field...]``; at most one part may be multi-valued."""
+PART_MEMO = 50_000      # distinct values a blocking-key part remembers (cleared when full)
+PART_PROBE = 2_000      # values a part remembers before it checks that they repeat
 
-    def __init__(self, spec: str) -> None:
+
+def _remembering(fn: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
+    """A part's values remembered per distinct text value: postcodes, surnames, initials and dates repeat
+    thousands of times in a load. A part whose values hardly repeat (under 10% after ``PART_PROBE`` values:
+    full names, e-mails) stops remembering, so memory stays bounded and nothing is stored for nothing."""
+    memo: dict[str, list[str]] = {}
+    seen = [0, 0]                   # values remembered, values found again
+
+    def values(value: Any) -> list[str]:
+        if type(value) is not str:
+            return fn(value)
+        hit = memo.get(value)
+        if hit is not None:
+            seen[1] += 1
+            return hit
+        if seen[0] >= PART_PROBE and seen[1] * 10 < seen[0]:
+            return fn(value)
+        seen[0] += 1
+        if len(memo) >= PART_MEMO:
+            memo.clear()
+        hit = memo[value] = fn(value)
+        return hit
+    return values
+
+
+class BlockKey:
+    """One blocking key spec, ``function:field[+function:field...]``; at most one part may be multi-valued.
+
+    ``parts``: the part functions of other keys of the same rules, shared (``exact:postal_code`` in three keys
+    is normalised once per value)."""
+
+    def __init__(self, spec: str, parts: dict[tuple[str, str], Callable[[Any], list[str]]] | None = None) -> None:
         self.spec = spec.replace(" ", "")
         self.name = "b:" + self.spec
         self.parts = [tuple(p.split(":", 1)) for p in self.spec.split("+")]
-        self._fns = [(field, _block_fn(fn, field)) for fn, field in self.parts]
+        shared = {} if parts is None else parts
+        for fn, field in self.parts:
+            if (fn, field) not in shared:
+                shared[(fn, field)] = _remembering(_block_fn(fn, field))
+        self._fns = [(field, shared[(fn, field)]) for fn, field in self.parts]
 
     def values(self, record: Mapping[str, Any]) -> list[str]:
         out = [""]
@@ -180,10 +215,11 @@ class RuleMatcher:
         self.fuzzy = [r for r in self.rules if r.type in ("fuzzy", "probabilistic")]   # in order
         self.blocks: dict[str, BlockKey] = {}
         self.rule_blocks: dict[str, set[str]] = {}
+        parts: dict[tuple[str, str], Callable[[Any], list[str]]] = {}
         for r in self.fuzzy:
             names = set()
             for spec in r.block:
-                bk = BlockKey(spec)
+                bk = BlockKey(spec, parts)
                 self.blocks.setdefault(bk.name, bk)
                 names.add(bk.name)
             self.rule_blocks[r.key_name] = names

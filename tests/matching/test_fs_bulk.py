@@ -1,6 +1,6 @@
 """The batch paths of offline probabilistic matching give what the one-at-a-time paths give: level vectors of
 many pairs (LevelComputer.vectors) against ``vector`` and the plain reading of the rules, blocking keys with
-each part remembered per value (offline_keys.BulkKeys) against ``RuleMatcher.keys``; and a small linkage and
+each part's values remembered per value (rules._remembering) against fresh ones; and a small linkage and
 deduplication whose model, scores and decisions are pinned (any change to them is a change of decisions)."""
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from concord.hub.matching.em import estimate
 from concord.hub.matching.fs import FSScorer, reference_levels
 from concord.hub.matching.fs_levels import LevelComputer
 from concord.hub.matching.offline import match_files, read_records
-from concord.hub.matching.offline_keys import BulkKeys
 from concord.hub.matching.rules import RuleMatcher
 from concord.hub.sandbox.world import PersonNoise, World
 
@@ -57,17 +56,19 @@ def test_vectors_of_many_pairs_equal_one_pair_at_a_time(files: dict[str, Path]) 
     assert any(v[0] == swapped for v in bulk) and any(v[0] == -1 for v in bulk)  # the data exercises both
 
 
-def test_bulk_keys_equal_the_matchers_keys(files: dict[str, Path]) -> None:
+def test_remembered_part_values_equal_computed_ones(files: dict[str, Path]) -> None:
+    """Blocking-key parts remember their values per text value (rules._remembering): the keys of every record,
+    asked again from the memo and from a matcher that never saw another record, are the same."""
     rules = [MatchRule.model_validate(RULE),
              MatchRule.model_validate({"name": "ids", "type": "exact", "fields": ["national_id"]})]
     matcher = RuleMatcher(rules)
-    bulk = BulkKeys(matcher)
     records = [r for _i, r in read_records(files["crm"])] + [
         {"first_name": "Ann", "last_name": "Lee", "mailing_address.postal_code": 12345, "birth_date": "1990-01-02"},
         {"last_name": "", "email": "A@B.example", "phone": "+1 555 0100 200"}, {}]
-    for rec in records + records:          # the second time from the memo
-        assert bulk.keys(rec) == matcher.keys(rec), rec
-    assert bulk._trusted
+    first = [matcher.keys(r) for r in records]
+    assert [matcher._keys(r) for r in records] == first          # the second time from the part memos
+    assert [RuleMatcher(rules)._keys(r) for r in records[:50]] == first[:50]
+    assert any(len(k) > 3 for k in first)                          # blocking keys, not only exact ones
 
 
 def _digest(rows: list[list[object]]) -> str:
