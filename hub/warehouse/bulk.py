@@ -25,7 +25,7 @@ BATCH = 2000
 
 
 class RawJSON(str):
-    """JSON text already encoded as a JSON column's serializer (``json.dumps``) encodes its value:
+    """JSON text already encoded for a JSON column (any encoder's text of the value decodes the same):
     the bulk path stores it as it is instead of encoding the value again."""
 
     __slots__ = ()

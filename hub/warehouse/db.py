@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from concord.hub.errors import ConfigError
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk, jsoncodec
 from concord.hub.warehouse.evolve import evolve
 from concord.hub.warehouse.locks import lock_key, locks_for
 from concord.hub.warehouse.views import ensure_views
@@ -54,7 +54,8 @@ class Warehouse:
                               "or postgresql+psycopg://user@host:5432/db)") from None
         shown = make_url(url).set(query={}).render_as_string(hide_password=True)   # a query may hold one too
         try:
-            kwargs: dict[str, Any] = {"echo": echo}
+            kwargs: dict[str, Any] = {"echo": echo, "json_serializer": jsoncodec.dumps,
+                                      "json_deserializer": jsoncodec.loads}
             if url.startswith("sqlite"):
                 kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
             else:
