@@ -14,10 +14,7 @@ from typing import Any
 
 from concord.hub.warehouse.bulk import RawJSON
 
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - orjson comes with Prefect
-    _orjson = None  # type: ignore[assignment]
+import orjson as _orjson
 
 GOLDEN_NS = uuid.UUID("6f6e636f-7264-4775-9b1d-676f6c64656e")
 _GOLDEN_NS_BYTES = GOLDEN_NS.bytes
@@ -104,7 +101,7 @@ def payload_hash(payload: Any, plain: bool) -> str:
     """``stable_hash(payload)`` of a payload from ``land_encoding``: through orjson when it is ``plain``
     (sorted keys, compact, UTF-8: byte for byte Python's output for text, integers of 64 bits,
     booleans and null), else, and for what orjson refuses, through ``stable_hash`` itself."""
-    if plain and _orjson is not None:
+    if plain:
         try:
             return hashlib.sha256(_orjson.dumps(payload, option=_orjson.OPT_SORT_KEYS)).hexdigest()
         except TypeError:            # an integer beyond 64 bits, a lone surrogate: the reference decides
