@@ -65,8 +65,39 @@ def require_utf8(text: str) -> None:
 
 
 def stable_hash(value: Any) -> str:
+    """SHA-256 of ``value``'s canonical JSON (sorted keys, compact, UTF-8; ``_default`` for what JSON
+    lacks). Values of text, integers, booleans and null only are encoded by orjson, whose bytes are
+    then those of ``json.dumps`` (see :func:`payload_hash`); anything else by ``json.dumps`` itself."""
+    if _plain(value):
+        try:
+            return hashlib.sha256(_orjson.dumps(value, option=_orjson.OPT_SORT_KEYS)).hexdigest()
+        except TypeError:            # an integer beyond 64 bits, a lone surrogate: the reference decides
+            pass
+    return _reference_hash(value)
+
+
+def _reference_hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=_default, ensure_ascii=False,
                                      separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+_PLAIN_LEAVES = (str, int, bool, type(None))     # exact types: a subclass may encode otherwise
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is dicts with text keys, lists, and text, integers, booleans and null only."""
+    t = type(value)
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                return False
+            tv = type(v)
+            if tv not in _PLAIN_LEAVES and not ((tv is dict or tv is list) and _plain(v)):
+                return False
+        return True
+    if t is list:
+        return all(type(v) in _PLAIN_LEAVES or (type(v) in (dict, list) and _plain(v)) for v in value)
+    return t in _PLAIN_LEAVES
 
 
 _json_state = threading.local()
@@ -106,7 +137,7 @@ def payload_hash(payload: Any, plain: bool) -> str:
             return hashlib.sha256(_orjson.dumps(payload, option=_orjson.OPT_SORT_KEYS)).hexdigest()
         except TypeError:            # an integer beyond 64 bits, a lone surrogate: the reference decides
             pass
-    return stable_hash(payload)
+    return _reference_hash(payload)
 
 
 def golden_id_for(entity: str, system: str, source_id: str) -> str:
