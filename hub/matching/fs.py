@@ -207,7 +207,11 @@ class FSScorer:
     def _total(self, ta: tuple[Any, ...], tb: tuple[Any, ...]) -> float | None:
         """The match probability of two normalised tuples (None: the rule does not apply); the same number
         as ``score`` gives, without building the per-field evidence."""
-        vec = self._lc.vector(ta, tb)
+        return self.total_of(self._lc.vector(ta, tb), ta)
+
+    def total_of(self, vec: tuple[int, ...], ta: tuple[Any, ...]) -> float | None:
+        """``_total`` of a pair whose level vector is ``vec`` (``ta``: the first record's normalised tuple, whose
+        values the term-frequency adjustments read)."""
         plan = self._plans.get(vec)
         if plan is None:
             plan = self._plans[vec] = self._plan(vec)
@@ -255,9 +259,9 @@ class FSScorer:
 
     def probabilities(self, record: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> list[float | None]:
         """The match probability of ``record`` against each of ``others`` (None where the rule does not apply)."""
-        cached = self.normalised_cached
+        cached, vector, total_of = self.normalised_cached, self._lc.vector, self.total_of
         ta = cached(record)
-        return [self._total(ta, cached(o)) for o in others]
+        return [total_of(vector(ta, cached(o)), ta) for o in others]
 
     def field_weights(self, levels: list[int], na: Mapping[str, Any]) -> dict[str, float]:
         """The weight each compared field adds to the total (a ``dependent`` group's fields beyond its
@@ -298,7 +302,10 @@ class FSScorer:
     def evidence(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         """(``score``'s weights per field, ``explain``'s evidence) of a pair, its levels computed once."""
         ta = self.normalised_cached(a)
-        vec = tuple(self._lc.levels(ta, self.normalised_cached(b)))
+        return self.evidence_of(tuple(self._lc.levels(ta, self.normalised_cached(b))), ta)
+
+    def evidence_of(self, vec: tuple[int, ...], ta: tuple[Any, ...]) -> tuple[dict[str, float], dict[str, Any]]:
+        """``evidence`` of a pair whose level vector is ``vec`` (``ta``: the first record's normalised tuple)."""
         # the evidence depends on the levels and the term-frequency adjustments only: built once per both
         key = (vec, tuple([self._tf_adj(k, ta[k]) if lv == 0 and self._tf_memo[k] is not None else None
                            for k, lv in enumerate(vec)]))

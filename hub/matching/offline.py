@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,12 @@ from typing import Any
 from concord.hub.config.model import MatchRule
 from concord.hub.errors import ConfigError
 from concord.hub.matching.clustering import Join, Score, strict_clusters
-from concord.hub.matching.exact import Candidate
+from concord.hub.matching import bulk
+from concord.hub.matching.exact import Candidate, Decision
 from concord.hub.matching.rules import RuleMatcher
 
 JSON_EXT = (".jsonl", ".ndjson", ".json")
+BULK = True     # probabilistic rules only: every record decided at once (hub/matching/bulk.py; same decisions)
 
 
 @dataclass(frozen=True)
@@ -137,11 +139,16 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     if right is None:
         records = list(read_records(left))
         _term_frequencies(matcher, [rec for _rid, rec in records])
-        own_keys = {rid: index.add(rid, rec) for rid, rec in records}
         stats["left"] = len(records)
+        if BULK and bulk.applies(matcher) and len({rid for rid, _rec in records}) == len(records):
+            decisions: Iterable[Decision] = bulk.decide_all(matcher, records)
+            index.data.update(records)
+        else:
+            own_keys = {rid: index.add(rid, rec) for rid, rec in records}
+            decisions = (matcher.decide(rec, index.candidates(own_keys[rid], exclude=rid), index.data)
+                         for rid, rec in records)
         seen: set[tuple[str, str]] = set()
-        for rid, rec in records:
-            d = matcher.decide(rec, index.candidates(own_keys[rid], exclude=rid), index.data)
+        for (rid, rec), d in zip(records, decisions):
             stats[d.decision] = stats.get(d.decision, 0) + 1
             if d.decision in ("link", "review") and d.golden_id:
                 a, b = sorted((rid, d.golden_id))
@@ -155,15 +162,22 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
     right_records = list(read_records(right))
     left_records = list(read_records(left))
     _term_frequencies(matcher, [rec for _rid, rec in right_records + left_records])
+    fast = BULK and bulk.applies(matcher)
     for rid, rec in right_records:
         if rid in index.data:
             raise ConfigError(f"{right}: duplicate id {rid!r}")
-        index.add(rid, rec)
+        if fast:
+            index.data[rid] = rec
+        else:
+            index.add(rid, rec)
     stats["right"] = len(index.data)
+    if fast:
+        decisions = bulk.decide_all(matcher, left_records, right_records)
+    else:
+        decisions = (matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data) for _lid, rec in left_records)
     links: list[Pair] = []
-    for lid, rec in left_records:
+    for (lid, rec), d in zip(left_records, decisions):
         stats["left"] += 1
-        d = matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data)
         stats[d.decision] = stats.get(d.decision, 0) + 1
         if d.decision == "link" and d.golden_id:
             links.append(Pair(lid, d.golden_id, d.score, d.rule, "link", d.evidence))

@@ -357,25 +357,38 @@ class RuleMatcher:
             explained = None
             if fs is not None:
                 fields, explained = fs.evidence(record, data[gid])
-            th = rule.thresholds
             runner = next((s for s in scored[1:] if s[1] != gid), None)
-            evidence: dict[str, Any] = {"rule": rule.key_name, "type": rule.type, "candidate": gid,
-                                        "fields": fields, "total": round(total, 4), "link_at": th.link,
-                                        "review_at": th.review, "candidates": len(scored)}
-            if explained is not None:
-                evidence.update(explained)
-            if runner is not None:
-                evidence["runner_up"] = {"golden_id": runner[1], "total": round(runner[0], 4)}
-            if oversized:
-                evidence["oversized_blocks"] = sorted(set(oversized))[:10]
-            if total >= th.link and (runner is None or total - runner[0] >= th.margin):
-                return Decision("link", gid, rule.key_name, round(total, 4), evidence)
-            if total >= th.review and (best_review is None or total > (best_review.score or 0)):
-                if total >= th.link:
-                    evidence["reason"] = "runner-up within margin"
-                best_review = Decision("review", gid, rule.key_name, round(total, 4), evidence)
-        if best_review is not None:
-            return best_review
+            link, best_review = self.verdict(rule, total, gid, fields, explained, runner, len(scored), oversized,
+                                             best_review)
+            if link is not None:
+                return link
+        return best_review if best_review is not None else self.new(record, oversized)
+
+    def verdict(self, rule: MatchRule, total: float, gid: str, fields: dict[str, float] | None,
+                explained: dict[str, Any] | None, runner: tuple[float, str, Any] | None, n_scored: int,
+                oversized: Sequence[str], best_review: Decision | None) -> tuple[Decision | None, Decision | None]:
+        """One fuzzy rule's outcome for a record whose best candidate ``gid`` scored ``total`` (``runner``: the
+        next best, ``n_scored`` candidates scored): (the link, or None; the best review case so far)."""
+        th = rule.thresholds
+        evidence: dict[str, Any] = {"rule": rule.key_name, "type": rule.type, "candidate": gid,
+                                    "fields": fields, "total": round(total, 4), "link_at": th.link,
+                                    "review_at": th.review, "candidates": n_scored}
+        if explained is not None:
+            evidence.update(explained)
+        if runner is not None:
+            evidence["runner_up"] = {"golden_id": runner[1], "total": round(runner[0], 4)}
+        if oversized:
+            evidence["oversized_blocks"] = sorted(set(oversized))[:10]
+        if total >= th.link and (runner is None or total - runner[0] >= th.margin):
+            return Decision("link", gid, rule.key_name, round(total, 4), evidence), best_review
+        if total >= th.review and (best_review is None or total > (best_review.score or 0)):
+            if total >= th.link:
+                evidence["reason"] = "runner-up within margin"
+            best_review = Decision("review", gid, rule.key_name, round(total, 4), evidence)
+        return None, best_review
+
+    def new(self, record: Mapping[str, Any], oversized: Sequence[str] = ()) -> Decision:
+        """A new golden record: the record's exact keys, and the blocks skipped as too common."""
         return Decision("new", None, None, None, {"keys": self.exact_keys(record),
                                                   **({"oversized_blocks": sorted(set(oversized))[:10]}
                                                      if oversized else {})})

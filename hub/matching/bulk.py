@@ -1,0 +1,176 @@
+"""Decisions of many records at once: offline matching (hub/matching/offline.py) with probabilistic rules.
+
+``decide_all`` gives, for every record of a file, the ``Decision`` that ``RuleMatcher.decide`` gives it
+against the other file's records (linkage) or the file's other records (deduplication), and in the same
+way: the same keys and blocks (a block shared by more than ``max_block`` records is skipped and named),
+the same scores, the best candidate (highest probability, then smallest id) and the runner-up, and the
+same evidence and verdict (``RuleMatcher.verdict``, ``RuleMatcher.new``, ``FSScorer.evidence_of``). Only
+the work is arranged differently:
+
+* the candidate pairs of every record are gathered first, as integer indices (no ``Candidate`` objects);
+* their level vectors are computed for all pairs at once, field by field (hub/matching/fs_columns.py);
+* a pair's probability depends only on its level vector and the term-frequency adjustments of its exact
+  ``tf`` fields, so it is computed once per distinct combination of those (``FSScorer.total_of``, the
+  very arithmetic of the one-pair path) and read back for every pair;
+* the best candidate and the runner-up of every record come from one sort of all pairs.
+
+It applies when every rule of the matcher is probabilistic (``applies``); otherwise offline matching
+decides record by record.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from concord.hub.matching.exact import Decision
+from concord.hub.matching.fs import FSScorer
+from concord.hub.matching.fs_columns import ColumnLevels
+from concord.hub.matching.rules import RuleMatcher
+
+Records = Sequence[tuple[str, Mapping[str, Any]]]
+
+
+def applies(matcher: RuleMatcher) -> bool:
+    """Whether ``decide_all`` decides for this matcher: probabilistic rules only (no exact or weighted rule)."""
+    return bool(matcher.fuzzy) and not matcher.exact and all(r.key_name in matcher.fs_scorers for r in matcher.fuzzy)
+
+
+def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None) -> list[Decision]:
+    """The decision of every record of ``left`` (in order) against ``right``'s records, or, without ``right``,
+    against the other records of ``left`` (record ids unique); see the module docstring."""
+    dedup = right is None
+    others = left if right is None else right
+    left_keys = [matcher.keys(rec) for _rid, rec in left]
+    other_keys = left_keys if dedup else [matcher.keys(rec) for _rid, rec in others]
+    index: dict[tuple[str, str], list[int]] = {}
+    cap = matcher.max_block
+    for j, ks in enumerate(other_keys):
+        for k in ks:
+            found = index.setdefault(k, [])
+            if len(found) <= cap or not k[0].startswith("b:"):
+                found.append(j)
+    ids = [rid for rid, _rec in others]
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    rules = [(r, matcher.fs_scorers[r.key_name], matcher.rule_blocks[r.key_name]) for r in matcher.fuzzy]
+
+    # candidate pairs per rule (as matcher._blocked finds them), blocks too common to use, records with none
+    pairs: list[tuple[list[int], list[int]]] = [([], []) for _ in rules]
+    oversized: list[dict[int, list[str]]] = [{} for _ in rules]
+    any_candidate = np.zeros(len(left), dtype=bool)
+    get = index.get
+    for i, ks in enumerate(left_keys):
+        for name, value in ks:
+            found = get((name, value))
+            if not found:
+                continue
+            if not dedup or len(found) > 1 or found[0] != i:
+                any_candidate[i] = True
+            n = len(found) - (1 if dedup and len(found) > cap and i in found else 0)
+            for r, (_rule, _fs, names) in enumerate(rules):
+                if name not in names:
+                    continue
+                if n > cap:
+                    oversized[r].setdefault(i, []).append(f"{name}={value}")
+                    continue
+                li, rj = pairs[r]
+                li.extend([i] * len(found))
+                rj.extend(found)
+
+    decided: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for (rule, fs, _names), (li_list, rj_list) in zip(rules, pairs):
+        decided.append(_best(fs, left, others, li_list, rj_list, dedup, rank))
+
+    out: list[Decision] = []
+    for i, (_rid, rec) in enumerate(left):
+        if not any_candidate[i]:
+            out.append(matcher.new(rec))
+            continue
+        skipped: list[str] = []
+        best_review: Decision | None = None
+        link: Decision | None = None
+        for r, (rule, fs, _names) in enumerate(rules):
+            skipped += oversized[r].get(i, [])
+            best, runner, count, tot, rj, levels = decided[r]
+            p = best[i]
+            if p < 0:
+                continue
+            ta = fs.normalised_cached(rec)
+            fields, explained = fs.evidence_of(tuple(levels[:, p].tolist()), ta)
+            q = runner[i]
+            run = None if q < 0 else (float(tot[q]), ids[rj[q]], None)
+            link, best_review = matcher.verdict(rule, float(tot[p]), ids[rj[p]], fields, explained, run,
+                                                int(count[i]), skipped, best_review)
+            if link is not None:
+                break
+        out.append(link if link is not None else best_review if best_review is not None
+                   else matcher.new(rec, skipped))
+    return out
+
+
+def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_list: list[int], dedup: bool,
+          rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One rule's candidate pairs scored: per left record the best pair, the runner-up (-1: none) and the number
+    of pairs scored; with every pair's probability (NaN: the rule does not apply), right index and levels."""
+    n_left, n_other = len(left), len(others)
+    li = np.asarray(li_list, dtype=np.int64)
+    rj = np.asarray(rj_list, dtype=np.int64)
+    if dedup:
+        keep = li != rj
+        li, rj = li[keep], rj[keep]
+    key = np.unique(li * n_other + rj)
+    li, rj = key // n_other, key % n_other
+    cached = fs.normalised_cached
+    lt = [cached(rec) for _rid, rec in left]
+    cols = ColumnLevels(fs.specs)
+    lc = cols.encode(lt)
+    oc = lc if dedup else cols.encode([cached(rec) for _rid, rec in others])
+    levels = cols.levels(lc, oc, li, rj)
+    tot = _totals(fs, levels, lt, li)
+    valid = np.nonzero(~np.isnan(tot))[0]
+    order = valid[np.lexsort((rank[rj[valid]], -tot[valid], li[valid]))]
+    best = np.full(n_left, -1, dtype=np.int64)
+    runner = np.full(n_left, -1, dtype=np.int64)
+    count = np.zeros(n_left, dtype=np.int64)
+    if len(order):
+        lo = li[order]
+        starts = np.flatnonzero(np.r_[True, lo[1:] != lo[:-1]])
+        sizes = np.diff(np.r_[starts, len(order)])
+        who = lo[starts]
+        best[who] = order[starts]
+        count[who] = sizes
+        two = sizes > 1
+        runner[who[two]] = order[starts[two] + 1]
+    return best, runner, count, tot, rj, levels
+
+
+def _totals(fs: FSScorer, levels: np.ndarray, lt: Sequence[tuple[Any, ...]], li: np.ndarray) -> np.ndarray:
+    """Every pair's probability (NaN: None), computed by ``FSScorer.total_of`` once per distinct level vector and
+    term-frequency adjustments of its exact ``tf`` fields (the left record's value's, as ``total_of`` reads them)."""
+    rows: list[np.ndarray] = [levels[k].astype(np.int64) + 1 for k in range(levels.shape[0])]
+    sizes = [len(s.levels) + 1 for s in fs.specs]
+    for k, memo in enumerate(fs._tf_memo):
+        if memo is None:
+            continue
+        adj_ids: dict[float, int] = {}
+        tf_adj = fs._tf_adj
+        per_left = np.fromiter((0 if t[k] is None else adj_ids.setdefault(tf_adj(k, t[k]), len(adj_ids)) + 1
+                                for t in lt), dtype=np.int64, count=len(lt))
+        rows.append(np.where(levels[k] == 0, per_left[li], 0))
+        sizes.append(len(adj_ids) + 1)
+    if float(np.prod(np.array(sizes, dtype=np.float64))) < 2.0 ** 62:
+        key = np.zeros(levels.shape[1], dtype=np.int64)
+        span = 1
+        for row, size in zip(rows, sizes):
+            key += row * span
+            span *= size
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:                       # too many fields for one 64-bit code: distinct rows
+        uniq, first, inverse = np.unique(np.stack(rows, axis=1), axis=0, return_index=True, return_inverse=True)
+    out = np.empty(len(uniq), dtype=np.float64)
+    for u, p in enumerate(first.tolist()):
+        t = fs.total_of(tuple(levels[:, p].tolist()), lt[int(li[p])])
+        out[u] = np.nan if t is None else t
+    return out[inverse.reshape(-1)]
