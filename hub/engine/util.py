@@ -7,6 +7,7 @@ import decimal
 import gc
 import hashlib
 import json
+import math
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -119,13 +120,42 @@ _DECODER = json.JSONDecoder(parse_float=_seen_float, parse_constant=_seen_consta
 def land_encoding(record: Any) -> tuple[Any, RawJSON, bool]:
     """A vendor record encoded once: ``(json_safe(record), its JSON text, plain)``.
 
-    The text is what a JSON column stores for the payload (``json.dumps`` of it), so the payload is
-    not encoded again when it lands. ``plain``: the payload holds no number with a fraction or an
-    exponent (nor NaN/Infinity), so ``payload_hash`` may take the fast route."""
+    The text is what the payload's JSON column stores, so the payload is not encoded again when it
+    lands. ``plain``: the payload holds no number with a fraction or an exponent (nor NaN/Infinity),
+    so ``payload_hash`` may take the fast route.
+
+    orjson encodes and decodes it; ``json.dumps`` (the reference, :func:`json_safe`) does where the two
+    would differ: integers beyond 64 bits and lone surrogates (orjson refuses both), NaN and infinities
+    (orjson writes null). Datetimes and dataclasses go through the same ``_default`` as before; a plain
+    ``Enum`` (no str or int mixin) lands as its value where ``json_safe`` gives its ``str``."""
+    try:
+        raw = _orjson.dumps(record, default=_default, option=_LAND_OPTIONS)
+    except TypeError:
+        return _land_reference(record)
+    if b"null" in raw and _has_non_finite(record):
+        return _land_reference(record)
+    payload = _orjson.loads(raw)
+    return payload, RawJSON(raw.decode()), _plain(payload)
+
+
+_LAND_OPTIONS = _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _land_reference(record: Any) -> tuple[Any, RawJSON, bool]:
     text = json.dumps(record, default=_default)
     _json_state.floats = False
     payload = _DECODER.decode(text)
     return payload, RawJSON(text), not _json_state.floats
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (math.inf, -math.inf)
+    if isinstance(value, Mapping):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def payload_hash(payload: Any, plain: bool) -> str:
