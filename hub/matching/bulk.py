@@ -19,7 +19,7 @@ decides record by record.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from concord.hub.matching.exact import Decision
 from concord.hub.matching.fs import FSScorer
 from concord.hub.matching.fs_columns import ColumnLevels
-from concord.hub.matching.rules import RuleMatcher
+from concord.hub.matching.rules import RuleMatcher, part_normaliser
 
 Records = Sequence[tuple[str, Mapping[str, Any]]]
 
@@ -42,8 +42,8 @@ def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None
     against the other records of ``left`` (record ids unique); see the module docstring."""
     dedup = right is None
     others = left if right is None else right
-    left_keys = [matcher.keys(rec) for _rid, rec in left]
-    other_keys = left_keys if dedup else [matcher.keys(rec) for _rid, rec in others]
+    left_keys = keys_all(matcher, left)
+    other_keys = left_keys if dedup else keys_all(matcher, others)
     index: dict[tuple[str, str], list[int]] = {}
     cap = matcher.max_block
     for j, ks in enumerate(other_keys):
@@ -107,6 +107,55 @@ def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None
                 break
         out.append(link if link is not None else best_review if best_review is not None
                    else matcher.new(rec, skipped))
+    return out
+
+
+def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str]]]:
+    """``matcher.keys`` of every record, block by block over all records: a key part whose normaliser is the one a
+    probabilistic rule's field normalises with (``rules.part_normaliser``) reads the scorer's normalised value
+    (normalised once per record for both); every part's keys are worked out once per distinct value."""
+    shared: dict[str, tuple[Callable[[Any], Any], list[tuple[Any, ...]], int]] = {}
+    for fs in matcher.fs_scorers.values():
+        tuples: list[tuple[Any, ...]] | None = None
+        for k, spec in enumerate(fs.specs):
+            if spec.field not in shared:
+                tuples = tuples if tuples is not None else [fs.normalised_cached(rec) for _rid, rec in records]
+                shared[spec.field] = (spec.norm, tuples, k)
+    blocks: list[tuple[str, list[list[list[str]]]]] = []
+    for name, bk in matcher.blocks.items():
+        columns = []
+        for (fn, field), (_f, part) in zip(bk.parts, bk._fns):
+            norm, values = part_normaliser(fn, field)
+            memo: dict[Any, list[str]] = {}
+            col: list[list[str]] = []
+            spec = shared.get(field)
+            for n, (_rid, rec) in enumerate(records):
+                raw = rec.get(field)
+                if raw is None or raw == "":
+                    col.append([])
+                elif spec is not None and spec[0] is norm:
+                    v = spec[1][n][spec[2]]
+                    hit = memo.get(v)
+                    if hit is None:
+                        hit = memo[v] = values(v)
+                    col.append(hit)
+                else:
+                    col.append(part(raw))
+            columns.append(col)
+        blocks.append((name, columns))
+    out: list[list[tuple[str, str]]] = []
+    for n in range(len(records)):
+        ks: list[tuple[str, str]] = []
+        for name, columns in blocks:
+            vals = [""]
+            for col in columns:
+                got = col[n]
+                if not got:
+                    vals = []
+                    break
+                vals = [f"{o}|{v}" if o else v for o in vals for v in got]
+            ks += [(name, v[:400]) for v in vals]
+        out.append(list(dict.fromkeys(ks)))
     return out
 
 

@@ -37,10 +37,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from concord.hub.config.model import FSFieldParams, FSModel, FSTermFrequencies, MatchRule
 from concord.hub.matching.em_sessions import frequencies as _frequencies
 from concord.hub.matching.em_sessions import train_by_sessions
 from concord.hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
+from concord.hub.matching.fs_columns import ColumnLevels
 from concord.hub.matching.rules import MAX_BLOCK, BlockKey
 
 TF_TOP = 50             # most frequent values kept per term-frequency table
@@ -155,20 +158,29 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         t = term_frequencies([n[k] for n in norm_l] + ([n[k] for n in norm_r] if right is not None else []))
         if t is not None:
             tf[f] = t
+    cols = ColumnLevels(specs)              # level vectors of many pairs at once, by record index
+    coded_l = cols.encode(norm_l)
+    coded_r = coded_l if right is None else cols.encode(norm_r)
+
+    def vectors(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+        li = np.fromiter((i for i, _j in pairs), dtype=np.int64, count=len(pairs))
+        rj = np.fromiter((j for _i, j in pairs), dtype=np.int64, count=len(pairs))
+        return list(map(tuple, cols.levels(coded_l, coded_r, li, rj).T.tolist()))
+
     rng = random.Random(seed)
     rand_pairs = []
     for _ in range(random_pairs):
         i, j = rng.randrange(len(norm_l)), rng.randrange(len(norm_r))
         if right is None and i == j:
             continue
-        rand_pairs.append((norm_l[i], norm_r[j]))
-    rand_levels = scorer.tuple_vectors(rand_pairs, remember=False)     # random pairs: not asked about again
+        rand_pairs.append((i, j))
+    rand_levels = vectors(rand_pairs)
     u = _frequencies(rand_levels, sizes)
 
     m = [list(default_params(s.kind, s.levels).m) for s in specs]
     expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
     if sessions:
-        found = train_by_sessions(specs, scorer.tuple_vectors, norm_l, None if right is None else norm_r, u, m,
+        found = train_by_sessions(specs, vectors, norm_l, None if right is None else norm_r, u, m,
                                   expected, max_block=max_block, max_iter=max_iter, tol=tol)
         if found is not None:
             pairs_total = len(norm_l) * (len(norm_l) - 1) / 2 if right is None else len(norm_l) * len(norm_r)
@@ -184,7 +196,7 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     pairs = candidate_pairs(rule, left, right, max_block=max_block, seed=seed)
     if not pairs:
         raise ValueError("the rule's blocking keys find no candidate pairs in this data")
-    patterns = Counter(scorer.tuple_vectors([(norm_l[i], norm_r[j]) for i, j in pairs]))
+    patterns = Counter(vectors(pairs))
     vecs = list(patterns)
     counts = [patterns[v] for v in vecs]
     prior = min(0.5, max(1e-4, expected / len(pairs)))

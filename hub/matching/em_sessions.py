@@ -152,12 +152,12 @@ def disagreeing(specs: Sequence[Any], m: Sequence[Sequence[float]], active: Sequ
 
 
 def train_by_sessions(specs: Sequence[Any],
-                      vectors: Callable[[Sequence[tuple[tuple[Any, ...], tuple[Any, ...]]]], Sequence[Sequence[int]]],
+                      vectors: Callable[[Sequence[tuple[int, int]]], Sequence[tuple[int, ...]]],
                       left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
                       u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
                       max_block: int, max_iter: int, tol: float) -> Sessions | None:
     """m and prior by sessions (see the module docstring); None when no session has enough pairs. ``vectors``
-    gives the level vectors of many pairs of normalised records at once, in order."""
+    gives the level vectors of many pairs (index in ``left``, index in ``right`` or ``left``) at once, in order."""
     n, sizes = len(specs), [len(s.levels) for s in specs]
     other = left if right is None else right
     sums = [[0.0] * len(r) for r in m0]
@@ -172,7 +172,7 @@ def train_by_sessions(specs: Sequence[Any],
         if len(pairs) > MAX_PAIRS:
             scale = len(pairs) / MAX_PAIRS
             pairs = random.Random(len(pairs)).sample(pairs, MAX_PAIRS)
-        pat = Counter(vectors([(left[i], other[j]) for i, j in pairs]))
+        pat = Counter(vectors(pairs))
         if sum(pat.values()) < MIN_PAIRS:
             continue
         active = [k for k in range(n) if k not in group]

@@ -38,11 +38,18 @@ DEFAULT_EXACT_U = {"identifier": 1e-5, "email": 1e-4, "phone": 1e-4, "date": 0.0
                    "postal_code": 0.02, "city": 0.05}
 
 
+_COMPACT: dict[Callable[[Any], str | None], Callable[[Any], str | None]] = {}
+
+
 def _compact(norm: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    def f(v: Any) -> str | None:
-        x = norm(v)
-        return x.replace(" ", "") if x else None
-    return f
+    """``norm`` without spaces; one function per ``norm`` (blocking keys recognise it: rules.part_normaliser)."""
+    hit = _COMPACT.get(norm)
+    if hit is None:
+        def f(v: Any) -> str | None:
+            x = norm(v)
+            return x.replace(" ", "") if x else None
+        hit = _COMPACT[norm] = f
+    return hit
 
 
 def _numeric(v: Any) -> float | None:

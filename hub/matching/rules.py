@@ -23,6 +23,7 @@ from concord.hub.matching import normalise as N
 from concord.hub.matching.compare import COMPARATORS, default_comparator, normaliser_for
 from concord.hub.matching.exact import Candidate, Decision, exact_key
 from concord.hub.matching.fs import FSScorer
+from concord.hub.matching.fs_kinds import normaliser as fs_normaliser
 
 _PLAIN = frozenset({str, int, bool, type(None)})   # value types whose equality implies equal keys
 KEY_MEMO = 4096         # records whose keys are remembered (per generation; two generations > a batch)
@@ -146,6 +147,29 @@ def _block_fn(fn: str, field: str) -> Callable[[Any], list[str]]:
         v = normaliser(value)
         return [v] if v else []
     return exact
+
+
+def part_normaliser(fn: str, field: str) -> tuple[Callable[[Any], Any], Callable[[Any], list[str]]]:
+    """A blocking-key part as (normaliser, values of a normalised value): ``_block_fn(fn, field)(value)`` equals
+    ``values(normaliser(value))`` for every present value. The normaliser is the very function a probabilistic
+    rule's field of that kind normalises with (fs_kinds.normaliser), so offline matching (hub/matching/bulk.py)
+    reads the value the scorer normalised instead of normalising it again."""
+    if fn in ("name", "name_edits", "name_split", "initial"):
+        kind = "person_name" if default_comparator(field) == "person_name" else "name"
+        norm = fs_normaliser(kind, field)          # compact(person_name / company_name), as _block_fn
+        values: Callable[[Any], list[str]] = {
+            "name": lambda v: [v] if v else [], "name_edits": lambda v: _edits(v) if v else [],
+            "name_split": lambda v: _split(v) if v else [], "initial": lambda v: [v[0]] if v else []}[fn]
+        return norm, values
+    if fn == "phone":
+        return N.phone, lambda v: [v.lstrip("+")[-9:]] if v else []
+    if fn == "email":
+        return N.email, lambda v: [v] if v else []
+    if fn == "domain":
+        return N.domain, lambda v: [v] if v and v not in FREE_MAIL else []
+    if fn == "year":
+        return N.date, lambda v: [v[:4]] if v else []
+    return normaliser_for(field), lambda v: [v] if v else []
 
 
 PART_MEMO = 50_000      # distinct values a blocking-key part remembers (cleared when full)

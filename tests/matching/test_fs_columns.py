@@ -106,3 +106,17 @@ def test_match_files_gives_the_same_rows_all_at_once(files: dict[str, Path], mon
     monkeypatch.setattr(offline, "BULK", False)
     slow = [p.row() + [p.cluster_id] for p in match_files([trained], files["crm"])[0]]
     assert fast == slow and len(fast) > 20
+
+
+def test_keys_of_all_records_equal_matcher_keys(files: dict[str, Path]) -> None:
+    """Block by block, reading the scorer's normalised values where the normaliser is the same: the keys
+    RuleMatcher.keys gives (a field compared as text normalises otherwise: its keys are worked out anew)."""
+    rule = MatchRule.model_validate({**RULE, "comparisons": {"score": "numeric", "last_name": "text"},
+                                     "block": [*FS_PERSON["block"], "name_edits:last_name", "name_split:first_name",
+                                               "year:birth_date", "domain:email", "initial:last_name+exact:score"]})
+    recs = list(read_records(files["crm"])) + [("e-1", {"first_name": "", "email": "A@gmail.com"}), ("e-2", {})]
+    matcher = RuleMatcher([rule])
+    _term_frequencies(matcher, [r for _i, r in recs])
+    got = bulk.keys_all(matcher, recs)
+    assert got == [RuleMatcher([rule]).keys(r) for _i, r in recs]
+    assert sum(len(k) for k in got) > 10 * len(recs)
