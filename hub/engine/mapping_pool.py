@@ -7,10 +7,12 @@ a third of what processing a record costs. Everything else a batch does (candida
 warehouse writes) depends on the warehouse and stays in the process that holds the transaction.
 
 While that process works on one batch, a worker maps the next ones: the batch's rows are read ahead
-(``batch_size`` at a time, up to ``AHEAD`` batches), sent to the worker, and the results come back as
-:class:`Prepared` per record. When the batch's turn comes, its rows are read again inside its own
-transaction, as always, and a prepared result is used only for a row whose payload is the one the
-worker mapped: a record restaged in between (a concurrent pull) is mapped again in place. What the
+(``batch_size`` at a time, up to ``AHEAD`` batches) with their payloads as the stored JSON text, which
+the worker decodes (the transaction's process neither decodes nor pickles them a second time), and the
+results come back as :class:`Prepared` per record. When the batch's turn comes, its rows are read
+again inside its own transaction, as always, and a prepared result is used only for a row whose
+payload hash is the one of the payload the worker mapped: a record restaged in between (a concurrent
+pull) is mapped again in place. What the
 worker gives is exactly what the process would compute (same code, same project files); to make sure,
 the first record of every batch is also mapped in place and compared, and any difference (a project
 file edited during the run, an environment the worker does not share) closes the pool for the rest of
@@ -50,7 +52,9 @@ from typing import Any, NamedTuple
 from concord.hub.config.loader import Project, load_project
 from concord.hub.engine.util import golden_id_for
 from concord.hub.matching import Decision, RuleMatcher
+from concord.hub.warehouse import jsoncodec
 from concord.hub.warehouse.stores import match_keys
+from concord.hub.warehouse.stores.staged import PendingText
 
 log = logging.getLogger("concord.process")
 
@@ -99,17 +103,18 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _prepare(items: Sequence[tuple[str, Any]], with_keys: bool) -> dict[str, Prepared]:
-    """source id -> Prepared for every record that maps; records that fail are left to the caller.
+def _prepare(items: Sequence[tuple[str, str]], with_keys: bool) -> dict[str, Prepared]:
+    """source id -> Prepared for every record (source id, payload as JSON text) that maps; records that
+    fail are left to the caller.
 
     Field names are interned, so a batch's results carry each name once (pickle refers back to it)."""
     assert _worker is not None, "the worker was not initialised"
     mapping, matcher, entity, system = _worker
     intern = sys.intern
     out: dict[str, Prepared] = {}
-    for sid, payload in items:
+    for sid, text in items:
         try:
-            canon = mapping.to_canonical_flat(payload)
+            canon = mapping.to_canonical_flat(jsoncodec.loads(text))
         except Exception:  # noqa: BLE001 - mapped again in place, where the error gets its record and quarantine
             continue
         keys = tuple(matcher.keys(canon))
@@ -144,31 +149,32 @@ class MappingPool:
         self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init, initargs=(os.path.abspath(project.file), entity, system, os.getpid()))
-        self._ahead: deque[tuple[dict[str, Any], str, Future[dict[str, Prepared]]]] = deque()
+        self._ahead: deque[tuple[dict[str, str], str, Future[dict[str, Prepared]]]] = deque()
         self.used = self.mapped_in_place = 0
 
     @property
     def open(self) -> bool:
         return self._executor is not None
 
-    def read_ahead(self, rows_after: Callable[[str], Sequence[Any]], current_last: str) -> None:
+    def read_ahead(self, rows_after: Callable[[str], Sequence[PendingText]], current_last: str) -> None:
         """Send the batches that follow to the workers until ``AHEAD`` are out: ``rows_after(source_id)``
-        reads the pending rows after a source id, in the engine's order (the batch being processed ends
-        at ``current_last``)."""
+        reads the pending rows after a source id, in the engine's order, payloads as stored JSON text
+        (the batch being processed ends at ``current_last``)."""
         while self._executor is not None and len(self._ahead) < AHEAD:
             rows = rows_after(self._ahead[-1][1] if self._ahead else current_last)
             if not rows:
                 return
-            payloads = {r.source_id: r.payload for r in rows}
+            hashes = {r.source_id: r.payload_hash for r in rows}
             try:
-                fut = self._executor.submit(_prepare, list(payloads.items()), self.with_keys)
+                fut = self._executor.submit(_prepare, [(r.source_id, r.payload_text) for r in rows], self.with_keys)
             except RuntimeError as exc:       # a broken pool: map in place from now on
                 self.close(f"the mapping worker stopped ({exc})")
                 return
-            self._ahead.append((payloads, rows[-1].source_id, fut))
+            self._ahead.append((hashes, rows[-1].source_id, fut))
 
     def take(self, rows: Sequence[Any]) -> dict[str, Prepared]:
-        """Prepared results for ``rows`` (read in the batch's transaction) whose payload is the one mapped.
+        """Prepared results for ``rows`` (read in the batch's transaction) whose payload is the one mapped
+        (the same payload hash).
 
         The batches sent ahead that hold these rows are consumed. A worker that has not answered yet is
         waited for only once it has answered before: one still starting is not (the rows are mapped in
@@ -179,8 +185,8 @@ class MappingPool:
         ids = {r.source_id for r in rows}
         consumed = False
         while self._ahead:
-            payloads, _last, fut = self._ahead[0]
-            if ids.isdisjoint(payloads):
+            hashes, _last, fut = self._ahead[0]
+            if ids.isdisjoint(hashes):
                 if consumed:
                     break
                 self._ahead.popleft()         # read ahead, then no longer pending as read: stale
@@ -196,7 +202,7 @@ class MappingPool:
                 return {}
             for row in rows:
                 pre = ready.get(row.source_id)
-                if pre is not None and payloads.get(row.source_id) == row.payload:
+                if pre is not None and hashes.get(row.source_id) == row.payload_hash:
                     out[row.source_id] = pre
         if out:
             row = next(r for r in rows if r.source_id in out)

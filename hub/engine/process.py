@@ -83,7 +83,7 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
                         prepared = None
                         if pool is not None:
                             prepared = pool.take(rows)
-                            pool.read_ahead(lambda after, c=conn: staged.pending(c, system, entity, after, batch_size),
+                            pool.read_ahead(lambda after, c=conn: staged.pending_texts(c, system, entity, after, batch_size),
                                             rows[-1].source_id)
                         _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh,
                                        prepared=prepared)

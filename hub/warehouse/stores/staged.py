@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, select, update
 
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
@@ -135,13 +135,31 @@ class Pending(NamedTuple):
     deleted: bool
     golden_id: str | None                 # the golden record it fed last time
     source_updated_at: str | None
+    payload_hash: str
 
 
 def pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Pending]:
     """The next ``limit`` pending records of a stream after source id ``after``, in source-id order."""
     r = T.raw_record.c
     return [Pending(*row) for row in conn.execute(
-        select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at)
+        select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at, r.payload_hash)
+        .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
+        .order_by(r.source_id).limit(limit))]
+
+
+class PendingText(NamedTuple):
+    """A pending record's payload as the JSON text stored (not decoded), for a process that decodes it."""
+
+    source_id: str
+    payload_hash: str
+    payload_text: str
+
+
+def pending_texts(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[PendingText]:
+    """:func:`pending`'s records (the same ones, in the same order), their payloads as undecoded JSON text."""
+    r = T.raw_record.c
+    return [PendingText(*row) for row in conn.execute(
+        select(r.source_id, r.payload_hash, cast(r.payload, Text))
         .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
         .order_by(r.source_id).limit(limit))]
 
