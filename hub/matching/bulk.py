@@ -20,6 +20,7 @@ decides record by record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import product
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from concord.hub.matching.fs_columns import ColumnLevels
 from concord.hub.matching.rules import RuleMatcher, part_normaliser
 
 Records = Sequence[tuple[str, Mapping[str, Any]]]
+MULTI = frozenset({"name_edits", "name_split"})     # blocking-key functions giving several values of one value
 
 
 def applies(matcher: RuleMatcher) -> bool:
@@ -121,42 +123,41 @@ def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str
             if spec.field not in shared:
                 tuples = tuples if tuples is not None else [fs.normalised_cached(rec) for _rid, rec in records]
                 shared[spec.field] = (spec.norm, tuples, k)
-    blocks: list[tuple[str, list[list[list[str]]]]] = []
+    empty: list[Any] = []
+    columns: list[list[list[tuple[str, str]]]] = []      # per block, each record's keys
+    single = True                                         # no part gives several values: no key repeats
     for name, bk in matcher.blocks.items():
-        columns = []
+        parts: list[list[list[str]]] = []
         for (fn, field), (_f, part) in zip(bk.parts, bk._fns):
+            single = single and fn not in MULTI
             norm, values = part_normaliser(fn, field)
-            memo: dict[Any, list[str]] = {}
-            col: list[list[str]] = []
+            raws = [rec.get(field) for _rid, rec in records]
             spec = shared.get(field)
-            for n, (_rid, rec) in enumerate(records):
-                raw = rec.get(field)
-                if raw is None or raw == "":
-                    col.append([])
-                elif spec is not None and spec[0] is norm:
-                    v = spec[1][n][spec[2]]
-                    hit = memo.get(v)
-                    if hit is None:
-                        hit = memo[v] = values(v)
-                    col.append(hit)
-                else:
-                    col.append(part(raw))
-            columns.append(col)
-        blocks.append((name, columns))
-    out: list[list[tuple[str, str]]] = []
-    for n in range(len(records)):
-        ks: list[tuple[str, str]] = []
-        for name, columns in blocks:
-            vals = [""]
-            for col in columns:
-                got = col[n]
-                if not got:
-                    vals = []
-                    break
-                vals = [f"{o}|{v}" if o else v for o in vals for v in got]
-            ks += [(name, v[:400]) for v in vals]
-        out.append(list(dict.fromkeys(ks)))
-    return out
+            if spec is not None and spec[0] is norm:
+                memo: dict[Any, list[str]] = {}
+                k = spec[2]
+                parts.append([empty if r is None or r == "" else
+                              (hit if (hit := memo.get(v := t[k])) is not None else memo.setdefault(v, values(v)))
+                              for r, t in zip(raws, spec[1])])
+            else:
+                parts.append([empty if r is None or r == "" else part(r) for r in raws])
+        if len(parts) == 1:
+            columns.append([[(name, v[:400]) for v in vs] if vs else empty for vs in parts[0]])
+            continue
+        col: list[list[tuple[str, str]]] = []
+        for lists in zip(*parts):
+            if not all(lists):
+                col.append(empty)
+            elif all(len(vs) == 1 for vs in lists):
+                col.append([(name, "|".join([vs[0] for vs in lists])[:400])])
+            else:
+                col.append([(name, "|".join(c)[:400]) for c in product(*lists)])
+        columns.append(col)
+    if not columns:
+        return [[] for _ in records]
+    if single:
+        return [[k for ks in row for k in ks] for row in zip(*columns)]
+    return [list(dict.fromkeys([k for ks in row for k in ks])) for row in zip(*columns)]
 
 
 def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_list: list[int], dedup: bool,

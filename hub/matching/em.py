@@ -44,6 +44,7 @@ from concord.hub.matching.em_sessions import frequencies as _frequencies
 from concord.hub.matching.em_sessions import train_by_sessions
 from concord.hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
 from concord.hub.matching.fs_columns import ColumnLevels
+from concord.hub.matching.gc_pause import paused_gc
 from concord.hub.matching.rules import MAX_BLOCK, BlockKey
 
 TF_TOP = 50             # most frequent values kept per term-frequency table
@@ -135,6 +136,7 @@ def exact_u(u: Sequence[Sequence[float]], m: Sequence[Sequence[float]], matches:
     return out
 
 
+@paused_gc
 def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]] | None = None, *,
              max_iter: int = 1000, tol: float = 1e-7, random_pairs: int = 50_000, seed: int = 0,
              max_block: int = MAX_BLOCK, sessions: bool = True) -> Training:

@@ -33,6 +33,7 @@ from concord.hub.errors import ConfigError
 from concord.hub.matching.clustering import Join, Score, strict_clusters
 from concord.hub.matching import bulk
 from concord.hub.matching.exact import Candidate, Decision
+from concord.hub.matching.gc_pause import paused_gc
 from concord.hub.matching.rules import RuleMatcher
 
 JSON_EXT = (".jsonl", ".ndjson", ".json")
@@ -130,6 +131,7 @@ class _Index:
         return [c for k in keys for c in get(k, ()) if c.golden_id != exclude]
 
 
+@paused_gc
 def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path | None = None) -> tuple[list[Pair], dict[str, int]]:
     """Pairs (auto-links and review cases) and counts; see the module docstring."""
     matcher = RuleMatcher(rules)
