@@ -1,8 +1,10 @@
 """The files connector: CSV and JSON Lines drops, the way many ERPs exchange data.
 
-- Read: the whole file as a snapshot when its modification changed (cursor ``mtime``), or only
+- Read: the file as a snapshot when its modification changed (cursor ``mtime``), or only
   rows whose change column is at or after the cursor (cursor = a column, inclusive, key tie-break).
-  A snapshot ends with ``snapshot_complete`` so rows that disappeared are detected as deleted.
+  A whole snapshot ends with ``snapshot_complete`` so rows that disappeared are detected as deleted;
+  once a version has been read whole, the next version yields only its new and changed rows and
+  names the rows that disappeared (snapshot.py).
   Lines that cannot be read (not valid in the encoding, invalid JSON, more CSV cells than
   header columns, an unbalanced quote) are yielded whole with ``__error__`` (the engine
   quarantines them) and make the snapshot incomplete: an unreadable row is not a deleted one.
@@ -21,6 +23,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from concord.connectors.files import snapshot
 from concord.connectors.files.config import FileEntity, FilesConfig
 from concord.connectors.files.fileio import (
     Drop,
@@ -126,16 +129,9 @@ class FilesConnector:
             token = f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
             if since is not None and since.value == token:
                 return
-            page: list[dict[str, Any]] = []
-            complete = True
-            for _line, row in records(fh, self.layout(ent)):
-                complete = complete and "__error__" not in row
-                page.append(row)
-                if len(page) >= self.config.page_size:
-                    yield Page(entity=entity, records=page)
-                    page = []
-            # a row we could not read is not a deleted row: no delete detection for this version of the file
-            yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=complete)
+            # only the rows that changed since the version the cursor names, when that can be vouched for
+            yield from snapshot.read(fh, self.layout(ent), ent.keys, entity=entity, token=token, since=since,
+                                     page_size=self.config.page_size)
 
     def _read_column(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         col, key = ent.cursor, ent.keys[0]

@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from concord.hub.errors import ConfigError, RecordError, TransientError
@@ -60,15 +60,16 @@ def unneutralise(value: str) -> str:
 class Entry:
     """One logical record of a drop with its original bytes."""
 
-    __slots__ = ("error", "header", "no", "raw", "row")
+    __slots__ = ("error", "header", "known", "no", "raw", "row")
 
     def __init__(self, no: int, raw: bytes, row: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
-                 header: bool = False) -> None:
+                 header: bool = False, known: bool = False) -> None:
         self.no = no                  # physical line number where it starts (1-based)
         self.raw = raw                # exact bytes, line terminator included
-        self.row = row                # the parsed record (None: bad or passive)
+        self.row = row                # the parsed record (None: bad, passive or known)
         self.error = error            # the quarantine record of a bad line
         self.header = header
+        self.known = known            # skipped unparsed: the caller knows these bytes (``scan(skip=...)``)
 
     @property
     def record(self) -> dict[str, Any] | None:
@@ -126,16 +127,26 @@ def _passive(lay: Layout, text: str) -> bool:
 
 
 # ---- scanning --------------------------------------------------------------------------------
-def scan(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
-    """Every entry of the drop, in file order (the file handle is read as it goes)."""
+Skip = Callable[[bytes], bool]
+
+
+def scan(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
+    """Every entry of the drop, in file order (the file handle is read as it goes).
+
+    ``skip(raw)`` true: the record's bytes are known to the caller, so they are neither decoded nor
+    parsed (an ``Entry`` with ``known``). It is asked about every record after the CSV header.
+    """
     if lay.kind == "csv":
-        yield from _scan_csv(fh, lay)
+        yield from _scan_csv(fh, lay, skip)
     else:
-        yield from _scan_jsonl(fh, lay)
+        yield from _scan_jsonl(fh, lay, skip)
 
 
-def _scan_jsonl(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
+def _scan_jsonl(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
     for no, raw in enumerate(fh, start=1):
+        if skip is not None and skip(raw):
+            yield Entry(no, raw, known=True)
+            continue
         text = _decode(lay, no, raw)
         if isinstance(text, Entry):
             yield text
@@ -183,7 +194,7 @@ def _open_quote_at_end(line: bytes, in_quote: bool, delim: bytes) -> bool:
             i = k + len(delim)
 
 
-def _scan_csv(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
+def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
     delim = lay.delimiter.encode(lay.encoding)
     source = enumerate(fh, start=1)
     pushed: deque[tuple[int, bytes]] = deque()    # physical lines to read again after a stray quote
@@ -219,6 +230,9 @@ def _scan_csv(fh: IO[bytes], lay: Layout) -> Iterator[Entry]:
             yield bad
             continue
         raw = b"".join(p for _n, p in parts)
+        if skip is not None and header is not None and skip(raw):
+            yield Entry(no, raw, known=True)
+            continue
         text = _decode(lay, no, raw)
         if isinstance(text, Entry):
             if header is None:

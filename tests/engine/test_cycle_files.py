@@ -20,9 +20,10 @@ SHARED_ACCOUNT_FIELDS = {"name", "tax_id", "erp_customer_number", "billing_addre
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """The drops (not the connector's lock files and snapshot indexes)."""
     out = {}
     for p in sorted((folder / "data").rglob("*")):
-        if p.is_file() and not p.name.endswith(".lock"):
+        if p.is_file() and not p.name.endswith(".lock") and ".concord_index" not in p.parts:
             out[str(p)] = (p.stat().st_mtime_ns, p.read_bytes())
     return out
 

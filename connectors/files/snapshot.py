@@ -1,0 +1,254 @@
+"""Snapshot reads (cursor ``mtime``) that hand the engine only what changed since the version it holds.
+
+A whole read of a drop leaves an **index** of that version beside it (``.concord_index/`` in the drop's
+folder): per row, a digest of the row's exact bytes and the row's source id. The cursor names the
+version (the file's token). When the file changes, the next read diffs it against the index of the
+version the cursor names:
+
+- a row whose bytes are in that index is neither decoded nor parsed, and not yielded (the engine
+  holds exactly that row already);
+- a new or changed row is yielded, a line that cannot be read is yielded as before (``__error__``);
+- source ids of the index that no row of the new version carries are reported in ``Page.deleted``
+  (not when the new version holds a line that cannot be read: that line may be the record).
+
+The diff is the snapshot's meaning, not a guess: the engine's staging holds what the indexed version
+held (a complete snapshot read of it, reconciled, or a diff read ending in its cursor). Whenever that
+cannot be vouched for, the read is a whole snapshot with ``snapshot_complete`` as before:
+- no index for the cursor's version (the first read, an index pruned, another layout or header);
+- the indexed version was incomplete (a line could not be read, so its deletes were never reconciled)
+  or held a source id twice (the last row of a key wins, and only a whole read orders them);
+- the new version holds a source id twice.
+
+Crash safety: a diff that spans several pages checkpoints its first pages with a cursor that names no
+version (``<token>+partial``), so a rerun after a crash in the middle reads a whole snapshot again
+(rows the crashed read staged may since have changed back to the indexed bytes). The index of a new
+version is written before the page that carries its cursor is yielded; an index whose cursor never
+committed is only unused. Indexes are a cache: losing them costs one whole read.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+from concord.connectors.files.fileio import Entry, Layout, scan
+from concord.hub.contracts import Cursor, Page
+
+FORMAT = 1
+FOLDER = ".concord_index"
+KEEP = 4                  # indexes kept per drop (the newest): a cursor a little behind still finds its own
+PARTIAL = "+partial"      # suffix of a cursor in the middle of a diff read: names no version
+
+
+def digest(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def source_id(keys: Sequence[str], row: dict[str, Any]) -> str | None:
+    """The engine's source id of a row (``hub.contracts.source_id_of``), None without one."""
+    parts = []
+    for k in keys:
+        v = row.get(k)
+        if v is None or v == "":
+            return None
+        parts.append(str(v))
+    return "|".join(parts)
+
+
+class Index:
+    """What one version of a drop held: digest of each row's bytes -> its source id."""
+
+    def __init__(self, lay: Layout, keys: Sequence[str]) -> None:
+        self.lay, self.keys = lay, tuple(keys)
+        self.signature = (FORMAT, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape, self.keys)
+        folder, name = os.path.split(os.path.abspath(lay.path))
+        self.folder, self.name = os.path.join(folder, FOLDER), name
+
+    def _file(self, token: str) -> str:
+        tag = hashlib.blake2b(repr((self.signature, token)).encode(), digest_size=10).hexdigest()
+        return os.path.join(self.folder, f"{self.name}.{tag}.idx")
+
+    def load(self, token: str) -> tuple[bytes | None, dict[bytes, str]] | None:
+        """(digest of the CSV header, rows) of a version, or None if it has no usable index."""
+        try:
+            with open(self._file(token), "rb") as fh:
+                fmt, sig, tok, header, rows = marshal.loads(fh.read())
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        if fmt != FORMAT or tuple(sig) != self.signature or tok != token or not isinstance(rows, dict):
+            return None
+        return header, rows
+
+    def save(self, token: str, header: bytes | None, rows: dict[bytes, str]) -> None:
+        """Write a version's index atomically and prune old ones; a folder we cannot write is no error."""
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(marshal.dumps((FORMAT, self.signature, token, header, rows)))
+                os.replace(tmp, self._file(token))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._prune()
+        except OSError:
+            return
+
+    def _prune(self) -> None:
+        mine = []
+        for e in os.scandir(self.folder):
+            if e.name.startswith(self.name + ".") and e.name.endswith(".idx"):
+                with contextlib.suppress(OSError):
+                    mine.append((e.stat().st_mtime_ns, e.path))
+        for _t, p in sorted(mine, reverse=True)[KEEP:]:
+            with contextlib.suppress(OSError):
+                os.unlink(p)
+
+
+class _Version:
+    """What a read learns about the version it reads: digests -> source ids, and whether it can be a base."""
+
+    def __init__(self) -> None:
+        self.rows: dict[bytes, str] = {}
+        self.ids: set[str] = set()
+        self.header: bytes | None = None
+        self.complete = True       # every line could be read
+        self.unique = True         # no source id twice
+
+    def add(self, d: bytes, sid: str | None) -> None:
+        if sid is None:
+            return
+        if d in self.rows:         # the same bytes twice: one row, twice
+            self.unique = False
+            return
+        if sid in self.ids:
+            self.unique = False
+        self.ids.add(sid)
+        self.rows[d] = sid
+
+    def entry(self, e: Entry, keys: Sequence[str]) -> dict[str, Any] | None:
+        """Note one scanned entry; its record if it is one to hand on (a parsed row or a bad line)."""
+        if e.header:
+            self.header = digest(e.raw)
+            return None
+        if e.error is not None:
+            self.complete = False
+            return e.error
+        if e.row is not None:
+            self.add(digest(e.raw), source_id(keys, e.row))
+            return e.row
+        return None
+
+
+def read(fh: IO[bytes], lay: Layout, keys: Sequence[str], *, entity: str, token: str, since: Cursor | None,
+         page_size: int, cap: int = 20_000) -> Iterator[Page]:
+    """The pages of a snapshot read of ``fh`` (version ``token``) for a reader whose cursor is ``since``."""
+    index = Index(lay, keys)
+    base = index.load(since.value) if since is not None else None
+    if base is not None:
+        diff = _diff(fh, lay, keys, base, cap)
+        if diff is not None:
+            yield from _diff_pages(fh, lay, keys, base, diff, index, entity=entity, token=token,
+                                   since=since, page_size=page_size)
+            return
+        fh.seek(0)
+    yield from _whole(fh, lay, keys, index, entity=entity, token=token, page_size=page_size)
+
+
+def _whole(fh: IO[bytes], lay: Layout, keys: Sequence[str], index: Index, *, entity: str, token: str,
+           page_size: int) -> Iterator[Page]:
+    seen = _Version()
+    page: list[dict[str, Any]] = []
+    for e in scan(fh, lay):
+        rec = seen.entry(e, keys)
+        if rec is None:
+            continue
+        page.append(rec)
+        if len(page) >= page_size:
+            yield Page(entity=entity, records=page)
+            page = []
+    if seen.complete and seen.unique:
+        index.save(token, seen.header, seen.rows)
+    # a row we could not read is not a deleted row: no delete detection for this version of the file
+    yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=seen.complete)
+
+
+class _Diff:
+    def __init__(self, version: _Version, records: list[dict[str, Any]] | None) -> None:
+        self.version, self.records = version, records   # records None: more than the cap, read them again
+
+
+def _skipper(known: dict[bytes, str], new: _Version) -> Any:
+    """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` and not parsed."""
+    def skip(raw: bytes) -> bool:
+        d = digest(raw)
+        sid = known.get(d)
+        if sid is None:
+            return False
+        new.add(d, sid)
+        return True
+    return skip
+
+
+def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[bytes | None, dict[bytes, str]],
+          cap: int) -> _Diff | None:
+    """First pass: the new version's rows against the base; None if a whole read is needed."""
+    header, known = base
+    new = _Version()
+    records: list[dict[str, Any]] | None = []
+    for e in scan(fh, lay, _skipper(known, new)):
+        if e.known:
+            continue
+        if e.header and digest(e.raw) != header:
+            return None                       # the columns changed: every row may read differently
+        rec = new.entry(e, keys)
+        if rec is not None and records is not None:
+            records.append(rec)
+            if len(records) > cap:
+                records = None                # too many to hold: the second pass reads them again
+    if lay.kind == "csv" and new.header != header:
+        return None
+    if not new.unique:
+        return None
+    return _Diff(new, records)
+
+
+def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[bytes | None, dict[bytes, str]],
+                diff: _Diff, index: Index, *, entity: str, token: str, since: Cursor | None,
+                page_size: int) -> Iterator[Page]:
+    partial = Cursor(value=(since.value if since else "") + PARTIAL)
+    page: list[dict[str, Any]] = []
+    if diff.records is not None:
+        new = diff.version
+        records: Iterator[dict[str, Any]] = iter(diff.records)
+    else:   # the second pass yields what it reads itself, and its own view of the version is the one indexed
+        new = _Version()
+        records = _changed(fh, lay, keys, base[1], new)
+    for rec in records:
+        if len(page) >= page_size:
+            yield Page(entity=entity, records=page, checkpoint=partial)
+            page = []
+        page.append(rec)
+    if not new.unique or new.header != base[0]:   # the file changed under the second pass: read it whole next
+        yield Page(entity=entity, records=page, checkpoint=partial)
+        return
+    gone = tuple(sorted(set(base[1].values()) - new.ids)) if new.complete else ()
+    if new.complete:
+        index.save(token, new.header, new.rows)
+    yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), deleted=gone)
+
+
+def _changed(fh: IO[bytes], lay: Layout, keys: Sequence[str], known: dict[bytes, str],
+             new: _Version) -> Iterator[dict[str, Any]]:
+    fh.seek(0)
+    for e in scan(fh, lay, _skipper(known, new)):
+        if not e.known:
+            rec = new.entry(e, keys)
+            if rec is not None:
+                yield rec
