@@ -27,7 +27,7 @@ import numpy as np
 
 from concord.hub.matching.exact import Decision
 from concord.hub.matching.fs import FSScorer
-from concord.hub.matching.fs_columns import ColumnLevels
+from concord.hub.matching.fs_columns import ColumnLevels, distinct
 from concord.hub.matching.rules import RuleMatcher, part_normaliser
 
 Records = Sequence[tuple[str, Mapping[str, Any]]]
@@ -170,7 +170,7 @@ def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_l
     if dedup:
         keep = li != rj
         li, rj = li[keep], rj[keep]
-    key = np.unique(li * n_other + rj)
+    key = distinct(li * n_other + rj)
     li, rj = key // n_other, key % n_other
     cached = fs.normalised_cached
     lt = [cached(rec) for _rid, rec in left]
