@@ -1,4 +1,6 @@
-"""The comparison levels of a probabilistic rule, computed fast (hub/matching/fs.py's hot path).
+"""The comparison levels of a probabilistic rule, computed fast (hub/matching/fs.py's hot path: the engine's
+record-by-record matching; offline matching and training compare all their pairs at once with numpy,
+hub/matching/fs_columns.py, which the tests hold to these levels).
 
 Same levels as ``fs.reference_levels`` (the plain reading of the rules, kept as the reference the
 tests compare against), computed with fewer Python objects:

@@ -17,7 +17,10 @@ the cluster). ``--clusters`` writes ``id,cluster_id`` per linked record.
 
 Probabilistic rules with ``tf`` fields and no trained term frequencies take them from the files.
 Blocking keys are the engine's (``RuleMatcher.keys``; each key part's values are remembered per distinct
-value, rules._remembering).
+value, rules._remembering). When every rule is probabilistic, all records are decided at once
+(hub/matching/bulk.py: the same keys, candidates, scores and decisions as ``RuleMatcher.decide`` record by
+record, computed field by field over all candidate pairs with numpy); otherwise record by record.
+The cyclic garbage collector is paused meanwhile (hub/matching/gc_pause.py).
 """
 from __future__ import annotations
 

@@ -136,3 +136,16 @@ def test_one_by_one_path_still_decides_as_the_reference(files: dict[str, Path], 
     monkeypatch.setattr(LevelComputer, "levels", _reference_tuple_levels)
     slow = [p.row() + [p.cluster_id] for p in match_files([trained], files["erp"], files["crm"])[0]]
     assert fast == slow and len(fast) > 50
+
+
+def test_all_at_once_on_empty_and_tiny_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,first_name,last_name\n", encoding="utf-8")
+    two = tmp_path / "two.csv"
+    two.write_text("id,first_name,last_name,birth_date\na1,Ann,Lee,1990-01-02\na2,Ann,Lee,1990-01-02\n", encoding="utf-8")
+    rule = MatchRule.model_validate(FS_PERSON)
+    for files_ in [(two, empty), (empty, two), (empty, None), (two, None), (two, two)]:
+        monkeypatch.setattr(offline, "BULK", True)
+        fast = match_files([rule], *files_)
+        monkeypatch.setattr(offline, "BULK", False)
+        assert fast == match_files([rule], *files_)
