@@ -27,13 +27,16 @@ from concord.connectors.files import snapshot
 from concord.connectors.files.config import FileEntity, FilesConfig
 from concord.connectors.files.fileio import (
     Drop,
+    Entry,
     Layout,
+    digest,
     header_line,
     header_of,
     locked,
     open_binary,
     records,
     serialise,
+    token,
     write_atomically,
 )
 from concord.hub.contracts import (
@@ -124,14 +127,12 @@ class FilesConnector:
 
     def _read_snapshot(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         with open_binary(path) as fh:
-            st = os.fstat(fh.fileno())
-            # every atomic rewrite is a new inode; in-place edits change mtime/ctime (even within one size)
-            token = f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
-            if since is not None and since.value == token:
+            version = token(os.fstat(fh.fileno()))
+            if since is not None and since.value == version:
                 return
             # only the rows that changed since the version the cursor names, when that can be vouched for
-            yield from snapshot.read(fh, self.layout(ent), ent.keys, entity=entity, token=token, since=since,
-                                     page_size=self.config.page_size)
+            yield from snapshot.read(fh, self.layout(ent), ent.keys, entity=entity, token=version, since=since,
+                                     page_size=self.config.page_size, ext=ent.external_id)
 
     def _read_column(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         col, key = ent.cursor, ent.keys[0]
@@ -176,15 +177,13 @@ class FilesConnector:
         path = self.path(ent)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with locked(path):
-            drop = Drop(self.layout(ent))
-            rows = drop.rows()
+            drop, by_key, by_ext = self._load(ent)
+            rows = _first_rows(drop, 201) if ent.kind != "csv" else []
             header = list(drop.header) if ent.kind == "csv" else \
-                list(dict.fromkeys(k for r in rows[:201] for k in r if not k.startswith("__")))
+                list(dict.fromkeys(k for r in rows for k in r if not k.startswith("__")))
             allowed = set(header) | set(ent.fields or {}) | {c for c in (ent.external_id, ent.modified_column) if c}
-            batch = _Batch(rows=rows, allowed=allowed, now=self.context.utcnow().isoformat(timespec="seconds"),
-                           by_key={_key(ent, r): r for r in rows},
-                           by_ext={str(r.get(ent.external_id)): r for r in rows
-                                   if ent.external_id and r.get(ent.external_id)})
+            batch = _Batch(allowed=allowed, now=self.context.utcnow().isoformat(timespec="seconds"),
+                           by_key=by_key, by_ext=by_ext)
             for no, cells in drop.salvage((*ent.keys, *((ent.external_id,) if ent.external_id else ()))):
                 if all(cells.get(k) for k in ent.keys):
                     batch.bad_keys[_key(ent, cells)] = no
@@ -205,7 +204,8 @@ class FilesConnector:
             if ent.kind == "csv":
                 cols = list(dict.fromkeys([*header, *(ent.fields or {}), *ent.keys,
                                            *(c for c in (ent.external_id, ent.modified_column) if c)]))
-                for r in [*(r for r in rows if id(r) in batch.touched), *batch.created]:
+                touched = [e.row for e in drop.entries if e.row is not None and id(e.row) in batch.touched]
+                for r in [*touched, *batch.created]:
                     for c in r:
                         if c not in cols and not c.startswith("__"):
                             cols.append(c)
@@ -219,6 +219,36 @@ class FilesConnector:
             write_atomically(drop, _output(drop, cols, batch))
             self.writes += 1
         return results
+
+    def _load(self, ent: FileEntity) -> tuple[Drop, _Rows, _Rows]:
+        """The drop, its rows by key and by external id. Rows whose bytes the index of this version of the
+        file knows (snapshot.py, left by the last read) are loaded unparsed and parsed when a change asks."""
+        lay = self.layout(ent)
+        index = snapshot.Index(lay, ent.keys, ent.external_id)
+        bases: list[snapshot.Base] = []
+
+        def known(version: str) -> dict[bytes, str] | None:
+            base = index.load(version)
+            bases.extend([base] if base is not None else [])
+            return base.rows if base is not None else None
+
+        drop = Drop(lay, known)
+        base = bases[0] if bases else None
+        head = next((e for e in drop.entries if e.header), None)
+        if base is not None and lay.kind == "csv" and (head is None or digest(head.raw) != base.header):
+            drop, base = Drop(lay), None      # not the indexed header: every row is parsed
+        by_key, by_ext = _Rows(drop), _Rows(drop)
+        for e in drop.entries:
+            if e.known and base is not None:
+                d = digest(e.raw)
+                by_key.put(base.rows[d], e)
+                if base.exts.get(d):
+                    by_ext.put(base.exts[d], e)
+            elif e.row is not None:
+                by_key.put(_key(ent, e.row), e.row)
+                if ent.external_id and e.row.get(ent.external_id):
+                    by_ext.put(str(e.row[ent.external_id]), e.row)
+        return drop, by_key, by_ext
 
     def _apply(self, ent: FileEntity, ch: Change, b: _Batch, seq: int) -> WriteResult:
         by_key, by_ext, allowed = b.by_key, b.by_ext, b.allowed
@@ -278,12 +308,57 @@ class FilesConnector:
 
 
 
+class _Rows:
+    """Rows of a loaded drop by key (or external id), the last row of a key winning; a row loaded unparsed
+    (an ``Entry``) is parsed when it is asked for."""
+
+    def __init__(self, drop: Drop) -> None:
+        self.drop = drop
+        self.items: dict[str, dict[str, Any] | Entry] = {}
+
+    def put(self, key: str, row: dict[str, Any] | Entry) -> None:
+        self.items.pop(key, None)
+        self.items[key] = row
+
+    def __setitem__(self, key: str, row: dict[str, Any]) -> None:
+        self.items[key] = row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.items)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        got = self.items.get(key)
+        if isinstance(got, Entry):
+            got = self.drop.parse(got)
+            if got is None:
+                del self.items[key]
+            else:
+                self.items[key] = got
+        return got
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        return self.items.pop(key, default)
+
+
+def _first_rows(drop: Drop, n: int) -> list[dict[str, Any]]:
+    out = []
+    for e in drop.entries:
+        row = drop.parse(e) if e.known else e.row
+        if row is not None:
+            out.append(row)
+            if len(out) >= n:
+                break
+    return out
+
+
 class _Batch:
     """The state of one write batch over a loaded drop."""
 
-    def __init__(self, *, rows: list[dict[str, Any]], by_key: dict[str, dict[str, Any]],
-                 by_ext: dict[str, dict[str, Any]], allowed: set[str], now: str) -> None:
-        self.rows, self.by_key, self.by_ext, self.allowed, self.now = rows, by_key, by_ext, allowed, now
+    def __init__(self, *, by_key: _Rows, by_ext: _Rows, allowed: set[str], now: str) -> None:
+        self.by_key, self.by_ext, self.allowed, self.now = by_key, by_ext, allowed, now
         self.touched: set[int] = set()           # ids of existing rows the batch changed
         self.deleted: set[int] = set()           # ids of existing rows the batch deleted
         self.created: list[dict[str, Any]] = []  # new rows, appended at the end
@@ -324,7 +399,8 @@ def _ending(raw: bytes, default: bytes) -> bytes:
 
 
 def _key(ent: FileEntity, row: dict[str, Any]) -> str:
-    return "|".join(str(row.get(k) or "") for k in ent.keys)
+    """The row's key as the engine's source id (``hub.contracts.source_id_of``); an empty part stays empty."""
+    return "|".join("" if row.get(k) is None or row.get(k) == "" else str(row.get(k)) for k in ent.keys)
 
 
 _NUM = re.compile(r"(\d+)$")

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -85,6 +86,16 @@ class Layout:
                  comment: str | None = None, escape: bool = True) -> None:
         self.path, self.kind, self.delimiter, self.encoding = path, kind, delimiter, encoding
         self.comment, self.escape = comment, escape
+
+
+def token(st: os.stat_result) -> str:
+    """A version of a drop: every atomic rewrite is a new inode; in-place edits change mtime/ctime."""
+    return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def digest(raw: bytes) -> bytes:
+    """The identity of a record's exact bytes (snapshot indexes)."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def open_binary(path: str) -> IO[bytes]:
@@ -229,7 +240,7 @@ def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[
                 raise no_header(bad)
             yield bad
             continue
-        raw = b"".join(p for _n, p in parts)
+        raw = parts[0][1] if len(parts) == 1 else b"".join(p for _n, p in parts)
         if skip is not None and header is not None and skip(raw):
             yield Entry(no, raw, known=True)
             continue
@@ -253,17 +264,20 @@ def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[
             header = cells
             yield Entry(no, raw, header=True)
             continue
-        if len(cells) > len(header):
-            more = len(cells) - len(header)
-            hint = " (a stray quote may join lines)" if last != no else ""
-            yield _bad(lay, no, raw, f"{more} cell(s) more than the {len(header)} header columns: "
-                                     f"the row has {len(cells)}{hint}", last=last, extra=more)
-            continue
-        row: dict[str, Any] = {}
-        for i, col in enumerate(header):
-            v = cells[i] if i < len(cells) else None
-            row[col] = unneutralise(v) if lay.escape and v else v
-        yield Entry(no, raw, row=row)
+        yield _csv_row(lay, header, no, last, raw, cells)
+
+
+def _csv_row(lay: Layout, header: list[str], no: int, last: int, raw: bytes, cells: list[str]) -> Entry:
+    if len(cells) > len(header):
+        more = len(cells) - len(header)
+        hint = " (a stray quote may join lines)" if last != no else ""
+        return _bad(lay, no, raw, f"{more} cell(s) more than the {len(header)} header columns: "
+                                  f"the row has {len(cells)}{hint}", last=last, extra=more)
+    row: dict[str, Any] = {}
+    for i, col in enumerate(header):
+        v = cells[i] if i < len(cells) else None
+        row[col] = unneutralise(v) if lay.escape and v else v
+    return Entry(no, raw, row=row)
 
 
 def _cells(text: str, delimiter: str) -> list[str] | str:
@@ -316,21 +330,29 @@ def _header_cells(e: Entry, lay: Layout) -> list[str]:
 
 
 class Drop:
-    """A drop loaded for a rewrite: its entries, header, line ending and identity."""
+    """A drop loaded for a rewrite: its entries, header, line ending and identity.
 
-    def __init__(self, lay: Layout) -> None:
+    ``known(token)``: the digests of rows whose bytes the caller knows for that version of the file
+    (its snapshot index); those entries are loaded unparsed and parsed only when asked (``parse``).
+    """
+
+    def __init__(self, lay: Layout, known: Callable[[str], Any] | None = None) -> None:
         self.lay = lay
         self.entries: list[Entry] = []
         self.header: list[str] = []
         self.newline = b"\r\n" if lay.kind == "csv" else b"\n"
         self.identity: tuple[int, int, int] | None = None
+        self.token: str | None = None
         if not os.path.exists(lay.path):
             return
         with open_binary(lay.path) as fh:
             st = os.fstat(fh.fileno())
             self.identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+            self.token = token(st)
             self.mode = st.st_mode & 0o7777
-            self.entries = list(scan(fh, lay))
+            digests = known(self.token) if known is not None else None
+            skip = None if not digests else (lambda raw: digest(raw) in digests)
+            self.entries = list(scan(fh, lay, skip))
         for e in self.entries:
             if _terminator(e.raw):
                 self.newline = _terminator(e.raw)
@@ -339,7 +361,22 @@ class Drop:
         if head is not None:
             self.header = _header_cells(head, lay)
 
+    def parse(self, e: Entry) -> dict[str, Any] | None:
+        """The row of an entry loaded unparsed (``known``), parsed now; None if it is not a row."""
+        if e.known:
+            e.known = False
+            text = e.raw.decode(self.lay.encoding)
+            if self.lay.kind == "csv":
+                cells = _cells(text, self.lay.delimiter)
+                parsed = _csv_row(self.lay, self.header, e.no, e.no, e.raw, cells) if isinstance(cells, list) else None
+                e.row = parsed.row if parsed is not None else None
+            else:
+                obj = json.loads(text)
+                e.row = obj if isinstance(obj, dict) else None
+        return e.row
+
     def rows(self) -> list[dict[str, Any]]:
+        """The parsed rows (not those loaded unparsed)."""
         return [e.row for e in self.entries if e.row is not None]
 
     def salvage(self, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

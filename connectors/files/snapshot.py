@@ -35,17 +35,13 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from concord.connectors.files.fileio import Entry, Layout, scan
+from concord.connectors.files.fileio import Entry, Layout, digest, scan
 from concord.hub.contracts import Cursor, Page
 
-FORMAT = 1
+FORMAT = 2
 FOLDER = ".concord_index"
 KEEP = 4                  # indexes kept per drop (the newest): a cursor a little behind still finds its own
 PARTIAL = "+partial"      # suffix of a cursor in the middle of a diff read: names no version
-
-
-def digest(raw: bytes) -> bytes:
-    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def source_id(keys: Sequence[str], row: dict[str, Any]) -> str | None:
@@ -59,12 +55,19 @@ def source_id(keys: Sequence[str], row: dict[str, Any]) -> str | None:
     return "|".join(parts)
 
 
-class Index:
-    """What one version of a drop held: digest of each row's bytes -> its source id."""
+class Base:
+    """One version's index: the CSV header's digest, digest -> source id, digest -> external id."""
 
-    def __init__(self, lay: Layout, keys: Sequence[str]) -> None:
-        self.lay, self.keys = lay, tuple(keys)
-        self.signature = (FORMAT, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape, self.keys)
+    def __init__(self, header: bytes | None, rows: dict[bytes, str], exts: dict[bytes, str]) -> None:
+        self.header, self.rows, self.exts = header, rows, exts
+
+
+class Index:
+    """The indexes of one drop (per version): digest of each row's bytes -> its source id (and external id)."""
+
+    def __init__(self, lay: Layout, keys: Sequence[str], ext: str | None = None) -> None:
+        self.lay, self.keys, self.ext = lay, tuple(keys), ext
+        self.signature = (FORMAT, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape, self.keys, ext)
         folder, name = os.path.split(os.path.abspath(lay.path))
         self.folder, self.name = os.path.join(folder, FOLDER), name
 
@@ -72,25 +75,26 @@ class Index:
         tag = hashlib.blake2b(repr((self.signature, token)).encode(), digest_size=10).hexdigest()
         return os.path.join(self.folder, f"{self.name}.{tag}.idx")
 
-    def load(self, token: str) -> tuple[bytes | None, dict[bytes, str]] | None:
-        """(digest of the CSV header, rows) of a version, or None if it has no usable index."""
+    def load(self, token: str) -> Base | None:
+        """The index of a version, or None if it has none that is usable."""
         try:
             with open(self._file(token), "rb") as fh:
-                fmt, sig, tok, header, rows = marshal.loads(fh.read())
+                fmt, sig, tok, header, rows, exts = marshal.loads(fh.read())
         except (OSError, ValueError, EOFError, TypeError):
             return None
-        if fmt != FORMAT or tuple(sig) != self.signature or tok != token or not isinstance(rows, dict):
+        if fmt != FORMAT or tuple(sig) != self.signature or tok != token or not isinstance(rows, dict) \
+                or not isinstance(exts, dict):
             return None
-        return header, rows
+        return Base(header, rows, exts)
 
-    def save(self, token: str, header: bytes | None, rows: dict[bytes, str]) -> None:
+    def save(self, token: str, v: _Version) -> None:
         """Write a version's index atomically and prune old ones; a folder we cannot write is no error."""
         try:
             os.makedirs(self.folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.folder)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps((FORMAT, self.signature, token, header, rows)))
+                    fh.write(marshal.dumps((FORMAT, self.signature, token, v.header, v.rows, v.exts)))
                 os.replace(tmp, self._file(token))
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -114,14 +118,16 @@ class Index:
 class _Version:
     """What a read learns about the version it reads: digests -> source ids, and whether it can be a base."""
 
-    def __init__(self) -> None:
+    def __init__(self, ext: str | None = None) -> None:
+        self.ext = ext
         self.rows: dict[bytes, str] = {}
+        self.exts: dict[bytes, str] = {}
         self.ids: set[str] = set()
         self.header: bytes | None = None
         self.complete = True       # every line could be read
         self.unique = True         # no source id twice
 
-    def add(self, d: bytes, sid: str | None) -> None:
+    def add(self, d: bytes, sid: str | None, ext: str | None = None) -> None:
         if sid is None:
             return
         if d in self.rows:         # the same bytes twice: one row, twice
@@ -131,6 +137,8 @@ class _Version:
             self.unique = False
         self.ids.add(sid)
         self.rows[d] = sid
+        if ext:
+            self.exts[d] = ext
 
     def entry(self, e: Entry, keys: Sequence[str]) -> dict[str, Any] | None:
         """Note one scanned entry; its record if it is one to hand on (a parsed row or a bad line)."""
@@ -141,18 +149,21 @@ class _Version:
             self.complete = False
             return e.error
         if e.row is not None:
-            self.add(digest(e.raw), source_id(keys, e.row))
+            x = e.row.get(self.ext) if self.ext else None
+            self.add(digest(e.raw), source_id(keys, e.row), str(x) if x else None)
             return e.row
         return None
 
 
 def read(fh: IO[bytes], lay: Layout, keys: Sequence[str], *, entity: str, token: str, since: Cursor | None,
-         page_size: int, cap: int = 20_000) -> Iterator[Page]:
-    """The pages of a snapshot read of ``fh`` (version ``token``) for a reader whose cursor is ``since``."""
-    index = Index(lay, keys)
+         page_size: int, ext: str | None = None, cap: int = 20_000) -> Iterator[Page]:
+    """The pages of a snapshot read of ``fh`` (version ``token``) for a reader whose cursor is ``since``.
+
+    ``ext``: the external-id column, indexed too (a write finds rows by it without parsing them)."""
+    index = Index(lay, keys, ext)
     base = index.load(since.value) if since is not None else None
     if base is not None:
-        diff = _diff(fh, lay, keys, base, cap)
+        diff = _diff(fh, lay, keys, base, cap, ext)
         if diff is not None:
             yield from _diff_pages(fh, lay, keys, base, diff, index, entity=entity, token=token,
                                    since=since, page_size=page_size)
@@ -163,7 +174,7 @@ def read(fh: IO[bytes], lay: Layout, keys: Sequence[str], *, entity: str, token:
 
 def _whole(fh: IO[bytes], lay: Layout, keys: Sequence[str], index: Index, *, entity: str, token: str,
            page_size: int) -> Iterator[Page]:
-    seen = _Version()
+    seen = _Version(index.ext)
     page: list[dict[str, Any]] = []
     for e in scan(fh, lay):
         rec = seen.entry(e, keys)
@@ -174,7 +185,7 @@ def _whole(fh: IO[bytes], lay: Layout, keys: Sequence[str], index: Index, *, ent
             yield Page(entity=entity, records=page)
             page = []
     if seen.complete and seen.unique:
-        index.save(token, seen.header, seen.rows)
+        index.save(token, seen)
     # a row we could not read is not a deleted row: no delete detection for this version of the file
     yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), snapshot_complete=seen.complete)
 
@@ -184,25 +195,26 @@ class _Diff:
         self.version, self.records = version, records   # records None: more than the cap, read them again
 
 
-def _skipper(known: dict[bytes, str], new: _Version) -> Any:
+def _skipper(base: Base, new: _Version) -> Any:
     """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` and not parsed."""
+    known, exts = base.rows, base.exts
+
     def skip(raw: bytes) -> bool:
         d = digest(raw)
         sid = known.get(d)
         if sid is None:
             return False
-        new.add(d, sid)
+        new.add(d, sid, exts.get(d))
         return True
     return skip
 
 
-def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[bytes | None, dict[bytes, str]],
-          cap: int) -> _Diff | None:
+def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, cap: int, ext: str | None) -> _Diff | None:
     """First pass: the new version's rows against the base; None if a whole read is needed."""
-    header, known = base
-    new = _Version()
+    header = base.header
+    new = _Version(ext)
     records: list[dict[str, Any]] | None = []
-    for e in scan(fh, lay, _skipper(known, new)):
+    for e in scan(fh, lay, _skipper(base, new)):
         if e.known:
             continue
         if e.header and digest(e.raw) != header:
@@ -219,8 +231,7 @@ def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[bytes | N
     return _Diff(new, records)
 
 
-def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[bytes | None, dict[bytes, str]],
-                diff: _Diff, index: Index, *, entity: str, token: str, since: Cursor | None,
+def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, diff: _Diff, index: Index, *, entity: str, token: str, since: Cursor | None,
                 page_size: int) -> Iterator[Page]:
     partial = Cursor(value=(since.value if since else "") + PARTIAL)
     page: list[dict[str, Any]] = []
@@ -228,26 +239,26 @@ def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: tuple[byt
         new = diff.version
         records: Iterator[dict[str, Any]] = iter(diff.records)
     else:   # the second pass yields what it reads itself, and its own view of the version is the one indexed
-        new = _Version()
-        records = _changed(fh, lay, keys, base[1], new)
+        new = _Version(diff.version.ext)
+        records = _changed(fh, lay, keys, base, new)
     for rec in records:
         if len(page) >= page_size:
             yield Page(entity=entity, records=page, checkpoint=partial)
             page = []
         page.append(rec)
-    if not new.unique or new.header != base[0]:   # the file changed under the second pass: read it whole next
+    if not new.unique or new.header != base.header:   # the file changed under the second pass: read it whole next
         yield Page(entity=entity, records=page, checkpoint=partial)
         return
-    gone = tuple(sorted(set(base[1].values()) - new.ids)) if new.complete else ()
+    gone = tuple(sorted(set(base.rows.values()) - new.ids)) if new.complete else ()
     if new.complete:
-        index.save(token, new.header, new.rows)
+        index.save(token, new)
     yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), deleted=gone)
 
 
-def _changed(fh: IO[bytes], lay: Layout, keys: Sequence[str], known: dict[bytes, str],
+def _changed(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base,
              new: _Version) -> Iterator[dict[str, Any]]:
     fh.seek(0)
-    for e in scan(fh, lay, _skipper(known, new)):
+    for e in scan(fh, lay, _skipper(base, new)):
         if not e.known:
             rec = new.entry(e, keys)
             if rec is not None:
