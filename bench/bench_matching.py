@@ -15,8 +15,11 @@
    (Fellegi-Sunter) rule whose parameters are learned by EM on the same data (`concord match train`'s
    code), beside the default fuzzy rules of `concord init`; pairwise precision, recall and F1, and time.
 
+4. Companies: account linkage for each pair of systems with a probabilistic rule trained by EM on the data,
+   beside splink and the default rules (bench/matching_companies.py).
+
 Run: python -m bench.bench_matching [--sizes 10000,100000] [--golden 100000,1000000] [--persons 10000,50000@23]
-[--seeds 23,1,2,3,4] (a part given an empty list keeps its previous table in BENCHMARKS.md; the people part
+[--seeds 23,1,2,3,4] [--companies 20000,100000] (a part given an empty list keeps its previous table in BENCHMARKS.md; the people part
 runs every size with every seed, the first seed with the default rules beside, unless SIZE@S1/S2 names its seeds).
 """
 from __future__ import annotations
@@ -33,44 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from bench._report import write_section
+from bench.matching_accounts import SYSTEMS, account_row
+from bench.matching_companies import COMPANY_SEED, company_table, run_companies
 from bench.matching_people import PERSON_SEED, person_table, run_persons
 from concord.hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "hub" / "starter" / "concord.yaml"
-SYSTEMS = {"erp": 0.9, "crm": 0.8, "cn": 0.6}
-LEGAL_VARIANTS = {"GmbH": ["GmbH", "Gesellschaft mbH", "gmbh"], "Ltd": ["Ltd", "Limited", "Ltd."],
-                  "Inc": ["Inc", "Inc.", "Incorporated"], "Corp": ["Corp", "Corporation", "Corp."],
-                  "B.V.": ["B.V.", "BV"], "N.V.": ["N.V.", "NV"], "有限公司": ["有限公司", "Co., Ltd."],
-                  "Co., Ltd.": ["Co., Ltd.", "Co Ltd", "Company Limited"], "LLC": ["LLC", "L.L.C."]}
-
-
-# ---- world -> three systems ------------------------------------------------------------------------
-def account_row(world: World, system: str, i: int) -> dict[str, Any] | None:
-    if not world.present(system, "company", i, SYSTEMS[system]):
-        return None
-    c, n = world.company(i), world.noise(system, "company", i)
-    legal = c.legal_form
-    if system == "erp":
-        name = n.case(c.full_name, 0.05)
-        return {"id": f"E{i}", "name": name, "erp_customer_number": c.erp_number, "tax_id": n.maybe(c.tax_id, 0.1),
-                "duns": n.maybe(c.duns, 0.5), "phone": c.phone, "website": n.maybe(c.website, 0.2),
-                "billing_address.street": c.street, "billing_address.postal_code": c.postal_code,
-                "billing_address.city": c.city, "billing_address.country": c.country}
-    if system == "cn" and c.country == "CN":
-        name = c.cjk_name if n.chance(0.9) else f"{c.name} {legal}"
-    else:
-        variant = n.rng.choice(LEGAL_VARIANTS.get(legal, [legal]))
-        name = n.case(n.typo(c.name, 0.15), 0.1) + ("" if n.chance(0.2) else f" {variant}")
-    return {"id": f"{system}-{i}", "name": n.spaces(name),
-            "erp_customer_number": c.erp_number if system == "crm" and n.chance(0.2) else None,
-            "tax_id": c.tax_id if n.chance(0.4) else None, "phone": n.maybe(n.phone(c.phone), 0.1),
-            "website": n.maybe(c.website.replace("https://www.", n.rng.choice(["", "http://", "www."])), 0.15),
-            "billing_address.street": n.maybe(n.typo(n.street(c.street, 0.4), 0.05), 0.05),
-            "billing_address.postal_code": n.maybe(c.postal_code.replace(" ", "") if n.chance(0.3) else c.postal_code, 0.05),
-            "billing_address.city": n.maybe(n.case(c.city, 0.2), 0.1), "billing_address.country": n.maybe(c.country, 0.1)}
-
-
 def contact_row(world: World, system: str, i: int) -> dict[str, Any] | None:
     if not world.present(system, "person", i, SYSTEMS[system]):
         return None
@@ -290,6 +262,8 @@ def main() -> None:
     ap.add_argument("--golden", default="100000,1000000")
     ap.add_argument("--persons", default="10000", help="world sizes (people = 2x) for the probabilistic rule; "
                     "SIZE@S1/S2 runs that size with seeds S1, S2 only (else every --seeds)")
+    ap.add_argument("--companies", default="20000", help="world sizes of the company part (probabilistic rule, "
+                    "splink and the default rules, each pair of systems); SIZE@S1/S2 with other world seeds")
     ap.add_argument("--seeds", default=str(PERSON_SEED),
                     help="world seeds of the people part, each run at every --persons size (e.g. 23,1,2)")
     ap.add_argument("--skip-default", action="store_true", help="people without the default rules beside")
@@ -298,7 +272,7 @@ def main() -> None:
     ap.add_argument("--splink-venv", default=None, help="virtualenv for splink (created if missing)")
     args = ap.parse_args()
     venv = None
-    if args.persons and not args.skip_splink:
+    if (args.persons or args.companies) and not args.skip_splink:
         from bench.matching_splink import DEFAULT_VENV, ensure_splink_venv
 
         venv = Path(args.splink_venv).expanduser() if args.splink_venv else DEFAULT_VENV
@@ -311,6 +285,11 @@ def main() -> None:
         size, _, only = part.partition("@")        # 50000@23: this size with these seeds only (23/5)
         for k, seed in enumerate([int(x) for x in only.split("/")] if only else seeds):
             persons.append(run_persons(int(size), venv, seed=seed, default_rules=not args.skip_default and k == 0))
+    companies = []
+    for part in (x for x in args.companies.split(",") if x):
+        size, _, only = part.partition("@")
+        for k, seed in enumerate([int(x) for x in only.split("/")] if only else [COMPANY_SEED]):
+            companies += run_companies(int(size), venv, seed=seed, default_rules=not args.skip_default and k == 0)
     if args.dry_run:
         return
     previous = _previous_blocks()
@@ -344,7 +323,9 @@ def main() -> None:
                 md += [block, ""]
     md += person_table(persons) if persons else ([previous["People with realistic noise"]]
                                                  if "People with realistic noise" in previous else [])
-    write_section("matching", "\n".join(md), data={"f1": f1, "incremental": inc, "persons": persons})
+    md += company_table(companies) if companies else ([previous["Companies"]] if "Companies" in previous else [])
+    write_section("matching", "\n".join(md), data={"f1": f1, "incremental": inc, "persons": persons,
+                                                   "companies": companies})
 
 
 def md_blocks(text: str) -> dict[str, str]:

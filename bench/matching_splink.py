@@ -3,7 +3,7 @@
 The virtualenv (default ``~/.cache/concord-bench/splink-venv``) is created with ``python -m venv`` and
 ``pip install splink`` (duckdb backend) the first time, and reused while it imports and was made from
 the same spec; Concord's environment is never touched. bench/splink_person.py is run by that venv's
-Python on the very CSV files Concord matches; its pairs are scored by the caller with the same ground
+Python on the very CSV files Concord matches (bench/splink_company.py for companies); its pairs are scored by the caller with the same ground
 truth. Venv creation is not timed; the time reported is the one measured inside splink's process
 (reading the files, training and predicting), as Concord's is measured around its own work.
 """
@@ -17,6 +17,7 @@ from bench._child import CACHE, BenchError, ensure_venv, last_json, run_child, t
 
 SPLINK_SPEC = "splink"
 SCRIPT = Path(__file__).resolve().parent / "splink_person.py"
+COMPANY_SCRIPT = Path(__file__).resolve().parent / "splink_company.py"
 DEFAULT_VENV = CACHE / "splink-venv"
 
 
@@ -27,10 +28,10 @@ def ensure_splink_venv(venv: Path = DEFAULT_VENV, spec: str = SPLINK_SPEC) -> st
 
 
 def run_splink(venv: Path, task: str, left: Path, right: Path | None, threshold: float, *,
-               timeout: float = 3600) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """(linked pairs, splink's report) of one task run in splink's venv."""
+               timeout: float = 3600, script: Path = SCRIPT) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """(linked pairs, splink's report) of one task run in splink's venv by ``script`` (people by default)."""
     out = left.parent / f"splink_{task}.csv"
-    argv = [str(venv / "bin" / "python"), str(SCRIPT), task, str(left), str(right) if right else "-", str(out),
+    argv = [str(venv / "bin" / "python"), str(script), task, str(left), str(right) if right else "-", str(out),
             str(threshold)]
     wall, rss, code, stdout, stderr = run_child(argv, cwd=left.parent, timeout=timeout)
     if code != 0:
