@@ -40,7 +40,7 @@ from concord.hub.contracts import Cursor, Page
 
 FORMAT = 2
 FOLDER = ".concord_index"
-KEEP = 4                  # indexes kept per drop (the newest): a cursor a little behind still finds its own
+KEEP = 3                  # indexes kept per drop (the newest): a cursor a version or two behind finds its own
 PARTIAL = "+partial"      # suffix of a cursor in the middle of a diff read: names no version
 
 

@@ -278,3 +278,39 @@ def test_a_write_over_an_indexed_drop_equals_one_that_parses_every_row(tmp_path:
         assert a == b
         list(indexed.read("a", since=None))     # the next version indexed (a whole read: cursors aside)
     assert len([b for b in found if b is not None]) >= 3     # each write loaded its rows unparsed
+
+
+def test_sigkill_in_the_middle_of_a_diff_and_the_rows_changed_back(starter: Path, database_url: str,
+                                                                   tmp_path: Path) -> None:
+    """A sync killed after the first page of a diff read, the drop changed back to the synced version, a rerun:
+    staging holds the drop as it is (the rerun reads whole), and nothing is left to write."""
+    from sqlalchemy import select
+
+    from concord.hub.warehouse import Warehouse
+    from concord.hub.warehouse import tables as T
+    from tests.conftest import run_cli
+    from tests.engine.helpers import read_jsonl, write_jsonl
+    from tests.engine.test_crash import _run_until, _with_small_pages
+
+    _with_small_pages(starter)                      # two records a page
+    run_cli("sync", cwd=starter)
+    path = starter / "data/crm/accounts.jsonl"
+    synced = path.read_bytes()
+    rows = read_jsonl(path)
+    for r in rows[:5]:
+        r["name"] = r["name"] + " (renamed)"
+    write_jsonl(path, rows)
+    _run_until(starter, "pull.after_page:1", tmp_path)   # one page of the five renamed accounts is staged
+    _replace(path, synced)
+    again = json.loads(run_cli("sync", "--json", cwd=starter).stdout)
+    assert sum(v.get("written", 0) for s in again["streams"].values() for v in s.values()) == 0
+    wh = Warehouse.open(database_url, migrate=False)
+    try:
+        with wh.tx() as conn:
+            r = T.raw_record.c
+            staged = {x.source_id: x.payload for x in conn.execute(
+                select(r.source_id, r.payload).where(r.system == "crm", r.entity == "account"))}
+    finally:
+        wh.dispose()
+    staged = {k: json.loads(v) if isinstance(v, str) else v for k, v in staged.items()}
+    assert {r["id"]: r["name"] for r in read_jsonl(path)} == {k: v["name"] for k, v in staged.items()}
