@@ -177,8 +177,17 @@ def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_l
     cols = ColumnLevels(fs.specs)
     lc = cols.encode(lt)
     oc = lc if dedup else cols.encode([cached(rec) for _rid, rec in others])
-    levels = cols.levels(lc, oc, li, rj)
-    tot = _totals(fs, levels, lt, li)
+    if dedup:       # levels are symmetric (fs_levels), and so are totals: each pair of records computed once
+        ck = np.minimum(li, rj) * n_other + np.maximum(li, rj)
+        canon = distinct(ck)
+        at = np.searchsorted(canon, ck)
+        ci = canon // n_other
+        levels = cols.levels(lc, oc, ci, canon % n_other)
+        tot = _totals(fs, levels, lt, ci)[at]
+        levels = levels[:, at]
+    else:
+        levels = cols.levels(lc, oc, li, rj)
+        tot = _totals(fs, levels, lt, li)
     valid = np.nonzero(~np.isnan(tot))[0]
     order = valid[np.lexsort((rank[rj[valid]], -tot[valid], li[valid]))]
     best = np.full(n_left, -1, dtype=np.int64)

@@ -122,7 +122,9 @@ def test_keys_of_all_records_equal_matcher_keys(files: dict[str, Path]) -> None:
     assert sum(len(k) for k in got) > 10 * len(recs)
 
 
-def test_one_by_one_path_still_decides_as_the_reference(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("task", ["linkage", "dedup"])
+def test_one_by_one_path_still_decides_as_the_reference(files: dict[str, Path], task: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """test_fs_fast's check of the one-record fast path (FSScorer.probabilities, LevelComputer) against the plain
     reading of the rules, with offline matching deciding record by record (the engine's path)."""
     from tests.matching.test_fs_fast import _reference_tuple_levels, _slow_probabilities
@@ -131,11 +133,14 @@ def test_one_by_one_path_still_decides_as_the_reference(files: dict[str, Path], 
     rule = MatchRule.model_validate(FS_PERSON)
     recs = [r for _i, r in read_records(files["crm"])]
     trained = rule.model_copy(update={"model": estimate(rule, recs).model})
-    fast = [p.row() + [p.cluster_id] for p in match_files([trained], files["erp"], files["crm"])[0]]
+    args = (files["erp"], files["crm"]) if task == "linkage" else (files["crm"],)
+    fast = [p.row() + [p.cluster_id] for p in match_files([trained], *args)[0]]
     monkeypatch.setattr(fs_mod.FSScorer, "probabilities", _slow_probabilities)
     monkeypatch.setattr(LevelComputer, "levels", _reference_tuple_levels)
-    slow = [p.row() + [p.cluster_id] for p in match_files([trained], files["erp"], files["crm"])[0]]
-    assert fast == slow and len(fast) > 50
+    slow = [p.row() + [p.cluster_id] for p in match_files([trained], *args)[0]]
+    assert fast == slow and len(fast) > 20
+    monkeypatch.setattr(offline, "BULK", True)                      # and all at once, the same
+    assert [p.row() + [p.cluster_id] for p in match_files([trained], *args)[0]] == slow
 
 
 def test_all_at_once_on_empty_and_tiny_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
