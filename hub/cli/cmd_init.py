@@ -105,9 +105,7 @@ def register(app: typer.Typer) -> None:
         path = scaffold.write_config(root, doc, args)
         items = scaffold.todo(systems, mappings, root, doc)
         (root / "TODO.md").write_text(scaffold.render_todo(items, sandbox=sandbox, folder=folder), encoding="utf-8")
-        gitignore = root / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("sandbox.env\n*.env\nconcord.db*\n", encoding="utf-8")
+        _write_gitignore(root)
         if json_out:
             print_json({"config": str(path), "mappings": mappings, "entities": list(doc["entities"]),
                         "todo": items, "sandbox": sandbox})
@@ -145,9 +143,7 @@ def _init_scenario(root: Path, folder: str, scenario: list[str], erp: str, crm: 
     for n in proj.scenarios:
         (docs / f"{n}.md").write_text(resources.files("concord.hub.packs").joinpath(n, "README.md").read_text(encoding="utf-8"),
                                       encoding="utf-8")
-    gitignore = root / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("sandbox.env\n*.env\nconcord.db*\n", encoding="utf-8")
+    _write_gitignore(root)
     if json_out:
         print_json({"config": str(path), "scenarios": proj.scenarios, "mappings": proj.mappings,
                     "entities": list(proj.doc["entities"]), "derivations": [d["name"] for d in proj.doc.get("derivations", ())],
@@ -255,3 +251,12 @@ def add_system(name: str = typer.Argument(..., help="The new system's name in co
     if skipped:
         console.print(f"not added (no such entity in the project yet): {', '.join(skipped)}", markup=False)
     _print_todo(items)
+
+
+GITIGNORE = "sandbox.env\n*.env\nconcord.db*\n.concord_index/\n"   # secrets, the warehouse, file drops' indexes
+
+
+def _write_gitignore(root: Path) -> None:
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(GITIGNORE, encoding="utf-8")
