@@ -124,6 +124,7 @@ def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str
                 tuples = tuples if tuples is not None else [fs.normalised_cached(rec) for _rid, rec in records]
                 shared[spec.field] = (spec.norm, tuples, k)
     empty: list[Any] = []
+    raw_columns: dict[str, list[Any]] = {}                # each field's raw values, read once
     columns: list[list[list[tuple[str, str]]]] = []      # per block, each record's keys
     single = True                                         # no part gives several values: no key repeats
     for name, bk in matcher.blocks.items():
@@ -131,7 +132,9 @@ def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str
         for (fn, field), (_f, part) in zip(bk.parts, bk._fns):
             single = single and fn not in MULTI
             norm, values = part_normaliser(fn, field)
-            raws = [rec.get(field) for _rid, rec in records]
+            raws = raw_columns.get(field)
+            if raws is None:
+                raws = raw_columns[field] = [rec.get(field) for _rid, rec in records]
             spec = shared.get(field)
             if spec is not None and spec[0] is norm:
                 memo: dict[Any, list[str]] = {}
