@@ -67,19 +67,11 @@ class NewWrite(QueuedWrite):
 
 
 @dataclass(frozen=True)
-class OutboxRow:
-    """An outbox row as stored (the dashboard's history of a golden record)."""
+class OutboxRow(QueuedWrite):
+    """An outbox row as stored (the dashboard's history of a golden record): the write and its state."""
     id: int
     run_id: int | None
-    entity: str
-    system: str
-    target_entity: str
-    golden_id: str
-    op: WriteOp
-    target_id: str | None
     fields: dict[str, Any]
-    canonical: dict[str, Any]
-    idempotency_key: str
     status: OutboxStatus
     attempts: int
     last_error: Any
@@ -384,9 +376,7 @@ def open_counts_by_op(conn: Connection, *, entity: str | None = None) -> dict[tu
 def of_golden(conn: Connection, entity: str, golden_id: str, *, limit: int) -> list[OutboxRow]:
     """A golden record's writes, newest first."""
     o = T.outbox.c
-    return [OutboxRow(r.id, r.run_id, r.entity, r.system, r.target_entity, r.golden_id, WriteOp(r.op), r.target_id,
-                      r.fields, r.canonical, r.idempotency_key, OutboxStatus(r.status), r.attempts, r.last_error,
-                      r.next_attempt_at, r.claimed_by, r.lease_until, r.created_at, r.updated_at)
+    return [OutboxRow(**{**r._mapping, "op": WriteOp(r.op), "status": OutboxStatus(r.status)})
             for r in conn.execute(select(T.outbox).where(o.entity == entity, o.golden_id == golden_id)
                                   .order_by(o.id.desc()).limit(limit))]
 
