@@ -154,12 +154,14 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
                          for rid, rec in records)
         seen: set[tuple[str, str]] = set()
         for (rid, rec), d in zip(records, decisions):
+            d = _within_one_file(d)
             stats[d.decision] = stats.get(d.decision, 0) + 1
             if d.decision in ("link", "review") and d.golden_id:
-                a, b = sorted((rid, d.golden_id))
-                if (a, b) not in seen:
-                    seen.add((a, b))
-                    pairs.append(Pair(a, b, d.score, d.rule, d.decision, d.evidence))
+                for a, b, p in [(*sorted((rid, d.golden_id)), Pair("", "", d.score, d.rule, d.decision, d.evidence))] \
+                        + _runner_up_link(rid, d):
+                    if (a, b) not in seen:
+                        seen.add((a, b))
+                        pairs.append(replace(p, left_id=a, right_id=b))
         pairs = close_clusters(pairs, score=_agreement(matcher, index.data))
         stats["clusters"] = len({p.cluster_id for p in pairs if p.cluster_id})
         stats["cluster_pairs"] = sum(p.decision == "cluster" for p in pairs)
@@ -199,6 +201,30 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
         pairs.append(p)
     pairs.sort(key=lambda p: (p.decision != "link", p.left_id))
     return pairs, stats
+
+
+def _within_one_file(d: Decision) -> Decision:
+    """In deduplication a runner-up close to the best candidate is another duplicate of the record, not a rival
+    golden record: the margin, which keeps a record from being linked to one of two look-alikes, does not
+    apply, and a best candidate at or above ``link`` links (strict clustering then checks every pair a link
+    joins)."""
+    ev = d.evidence or {}
+    if d.decision != "review" or ev.get("reason") != "runner-up within margin":
+        return d
+    return replace(d, decision="link", evidence={k: v for k, v in ev.items() if k != "reason"})
+
+
+def _runner_up_link(rid: str, d: Decision) -> list[tuple[str, str, Pair]]:
+    """Deduplication: the runner-up too is linked when it scored at or above ``link`` (a cluster of several
+    duplicates: each record links to its best two, clustering closes the rest)."""
+    ev = d.evidence or {}
+    runner = ev.get("runner_up")
+    if d.decision != "link" or not runner or ev.get("link_at") is None or runner["total"] < ev["link_at"]:
+        return []
+    a, b = sorted((rid, runner["golden_id"]))
+    return [(a, b, Pair(a, b, runner["total"], d.rule, "link", {
+        "rule": ev.get("rule"), "type": ev.get("type"), "candidate": runner["golden_id"], "total": runner["total"],
+        "link_at": ev["link_at"], "runner_up_of": d.golden_id}))]
 
 
 def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]) -> None:
