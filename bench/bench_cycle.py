@@ -104,7 +104,22 @@ def main() -> None:
     ap.add_argument("--warehouse", default=None)
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="concord-bench-cycle-"))
-    url = args.warehouse or f"sqlite:///{folder / 'warehouse.db'}"
+    pg = bool(args.warehouse and args.warehouse.startswith("postgresql"))
+    drop_schema = None
+    if pg:          # a fresh schema of that database, dropped afterwards (bench_vs does the same)
+        from bench.bench_vs import pg_schema
+
+        url, drop_schema = pg_schema(args.warehouse)
+    else:
+        url = args.warehouse or f"sqlite:///{folder / 'warehouse.db'}"
+    try:
+        _run(args, folder, url, pg)
+    finally:
+        if drop_schema is not None:
+            drop_schema()
+
+
+def _run(args: argparse.Namespace, folder: Path, url: str, pg: bool) -> None:
     counts = make_project(folder, args.size, args.seed, url)
     t_full, c_full, s_full = timed_cycle(folder, url)
     t_noop, c_noop, s_noop = timed_cycle(folder, url)
@@ -120,7 +135,7 @@ def main() -> None:
         ("nothing changed anywhere", t_idle, c_idle, s_idle),
     ]
     md = [f"### Sync cycle, files connector ({args.size:,} companies in the world; ERP drop {counts['erp']:,} rows, "
-          f"CRM drop {counts['crm']:,} rows; warehouse {url.split(':')[0]})", "",
+          f"CRM drop {counts['crm']:,} rows; warehouse {'PostgreSQL' if pg else 'SQLite'})", "",
           "| cycle | records read | new or changed | seconds | CPU s | written | golden accounts | status |",
           "|---|---:|---:|---:|---:|---:|---:|---|"]
     for name, t, c, s in rows:
@@ -144,8 +159,9 @@ def main() -> None:
             "incremental_over_full": {"wall": t_inc / t_full, "cpu": c_inc / c_full},
             "peak_rss_mb": peak_rss_mb()}
     print("\n".join(md))
-    write_section("cycle", "\n".join(md), data=data,
-                  command=f"python -m bench.bench_cycle --size {args.size}")
+    write_section("cycle_pg" if pg else "cycle", "\n".join(md), data=data,
+                  command=f"python -m bench.bench_cycle --size {args.size}"
+                          + (" --warehouse postgresql+psycopg://..." if pg else ""))
 
 
 def _reads(summary: object) -> tuple[int, int]:
