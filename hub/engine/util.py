@@ -7,15 +7,15 @@ import decimal
 import gc
 import hashlib
 import json
-import math
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from concord.hub.warehouse.bulk import RawJSON
-
 import orjson as _orjson
+
+from concord.hub.warehouse import jsoncodec
+from concord.hub.warehouse.bulk import RawJSON
 
 GOLDEN_NS = uuid.UUID("6f6e636f-7264-4775-9b1d-676f6c64656e")
 _GOLDEN_NS_BYTES = GOLDEN_NS.bytes
@@ -129,16 +129,13 @@ def land_encoding(record: Any) -> tuple[Any, RawJSON, bool]:
     (orjson writes null). Datetimes and dataclasses go through the same ``_default`` as before; a plain
     ``Enum`` (no str or int mixin) lands as its value where ``json_safe`` gives its ``str``."""
     try:
-        raw = _orjson.dumps(record, default=_default, option=_LAND_OPTIONS)
+        raw = _orjson.dumps(record, default=_default, option=jsoncodec.OPTIONS)
     except TypeError:
         return _land_reference(record)
-    if b"null" in raw and _has_non_finite(record):
+    if b"null" in raw and jsoncodec.has_non_finite(record):
         return _land_reference(record)
     payload = _orjson.loads(raw)
     return payload, RawJSON(raw.decode()), _plain(payload)
-
-
-_LAND_OPTIONS = _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _land_reference(record: Any) -> tuple[Any, RawJSON, bool]:
@@ -146,16 +143,6 @@ def _land_reference(record: Any) -> tuple[Any, RawJSON, bool]:
     _json_state.floats = False
     payload = _DECODER.decode(text)
     return payload, RawJSON(text), not _json_state.floats
-
-
-def _has_non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return value != value or value in (math.inf, -math.inf)
-    if isinstance(value, Mapping):
-        return any(_has_non_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_non_finite(v) for v in value)
-    return False
 
 
 def payload_hash(payload: Any, plain: bool) -> str:
