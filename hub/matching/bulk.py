@@ -191,21 +191,33 @@ def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_l
     else:
         levels = cols.levels(lc, oc, li, rj)
         tot = _totals(fs, levels, lt, li)
-    valid = np.nonzero(~np.isnan(tot))[0]
-    order = valid[np.lexsort((rank[rj[valid]], -tot[valid], li[valid]))]
+    # per record (pairs are in record order): the highest probability, then the smallest id; then the next one
     best = np.full(n_left, -1, dtype=np.int64)
     runner = np.full(n_left, -1, dtype=np.int64)
     count = np.zeros(n_left, dtype=np.int64)
-    if len(order):
-        lo = li[order]
-        starts = np.flatnonzero(np.r_[True, lo[1:] != lo[:-1]])
-        sizes = np.diff(np.r_[starts, len(order)])
-        who = lo[starts]
-        best[who] = order[starts]
-        count[who] = sizes
-        two = sizes > 1
-        runner[who[two]] = order[starts[two] + 1]
+    v = np.nonzero(~np.isnan(tot))[0]
+    if len(v):
+        lv, tv, rv = li[v], tot[v], rank[rj[v]]
+        starts = np.flatnonzero(np.r_[True, lv[1:] != lv[:-1]])
+        sizes = np.diff(np.r_[starts, len(v)])
+        group = np.repeat(np.arange(len(starts)), sizes)
+        count[lv[starts]] = sizes
+        first = _first(tv, rv, starts, group)
+        best[lv[first]] = v[first]
+        tv = tv.copy()
+        tv[first] = -np.inf                 # below every probability: the runner-up is the best of the rest
+        second = _first(tv, rv, starts, group)
+        second = second[sizes[group[second]] > 1]
+        runner[lv[second]] = v[second]
     return best, runner, count, tot, rj, levels
+
+
+def _first(tv: np.ndarray, rv: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per group of consecutive pairs: the position of the highest ``tv``, the smallest ``rv`` among equals (as
+    ``RuleMatcher.decide`` sorts its candidates: by probability, then id)."""
+    top = tv == np.maximum.reduceat(tv, starts)[group]
+    ranks = np.where(top, rv, np.iinfo(np.int64).max)
+    return np.flatnonzero(top & (ranks == np.minimum.reduceat(ranks, starts)[group]))
 
 
 def _totals(fs: FSScorer, levels: np.ndarray, lt: Sequence[tuple[Any, ...]], li: np.ndarray) -> np.ndarray:

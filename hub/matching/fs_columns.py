@@ -93,7 +93,10 @@ def _one_edit(sp: Space, ux: np.ndarray, uy: np.ndarray, mask: np.ndarray | None
     if mask is not None:
         cand &= mask
     # one edit (insert, delete, substitute, swap of neighbours) leaves the first or the last character
-    first, last = sp.codes_of("first", lambda v: v[:1]), sp.codes_of("last", lambda v: v[-1:])
+    first = sp.prop("first", lambda vs: np.fromiter((ord(v[0]) if isinstance(v, str) and v else -1 for v in vs),
+                                                    dtype=np.int64, count=len(vs)))
+    last = sp.prop("last", lambda vs: np.fromiter((ord(v[-1]) if isinstance(v, str) and v else -1 for v in vs),
+                                                  dtype=np.int64, count=len(vs)))
     cand &= (first[ux] == first[uy]) | (last[ux] == last[uy])
     out = np.zeros(len(ux), dtype=bool)
     idx = np.nonzero(cand)[0]
