@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.matching_accounts import account_row
-from bench.matching_people import STARTER, _prf, write_csv
+from bench.matching_people import STARTER, write_csv
+from bench.matching_splink import COMPANY_SCRIPT, prf, splink_scores
 from concord.hub.sandbox.world import World
 
 COMPANY_SEED = 7        # the world seed bench_matching's default-rule part uses
@@ -79,18 +80,12 @@ def _link(size: int, a: str, b: str, splink_venv: Path | None, *, seed: int, def
             links = [p for p in pairs if p.decision == "link"]
             tp = sum(_index(p.left_id) == _index(p.right_id) for p in links)
             em = "EM" in label
-            res[label] = {**_prf(tp, len(links) - tp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
+            res[label] = {**prf(tp, len(links) - tp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
                           "cpu_seconds": round(match_cpu + (train_cpu if em else 0), 2)}
             print("companies", size, seed, a, b, label, res[label], flush=True)
         if splink_venv is not None:
-            from bench.matching_splink import COMPANY_SCRIPT, run_splink
-
-            spairs, rep = run_splink(splink_venv, "linkage", left, right, FS_COMPANY["thresholds"]["link"],
-                                     script=COMPANY_SCRIPT)
-            tp = sum(_index(a) == _index(b) for a, b in spairs)
-            res["splink"] = {**_prf(tp, len(spairs) - tp, truth), "seconds": rep["seconds"],
-                             "cpu_seconds": rep["cpu_seconds"], "candidate_pairs": rep["scored_pairs"],
-                             "version": rep["splink"]}
+            res["splink"] = splink_scores(splink_venv, "linkage", left, right, FS_COMPANY["thresholds"]["link"],
+                                          truth=truth, same=lambda x, y: _index(x) == _index(y), script=COMPANY_SCRIPT)
             print("companies", size, seed, a, b, "splink", res["splink"], flush=True)
     return res
 

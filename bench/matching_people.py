@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.matching_splink import prf, splink_scores
 from concord.hub.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,14 +52,6 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def _person(rid: str) -> int:
     return int(rid.split("-")[1])
-
-
-def _prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / truth if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"true_pairs": truth, "tp": tp, "fp": fp, "precision": round(precision, 5), "recall": round(recall, 5),
-            "f1": round(f1, 5)}
 
 
 def run_persons(size: int, splink_venv: Path | None = None, *, seed: int = PERSON_SEED,
@@ -113,20 +106,14 @@ def run_persons(size: int, splink_venv: Path | None = None, *, seed: int = PERSO
                     else:
                         fp += 1
                 em = "EM" in label
-                res[label] = {**_prf(tp, fp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
+                res[label] = {**prf(tp, fp, truth), "seconds": round(match_s + (train_s if em else 0), 2),
                               "cpu_seconds": round(match_cpu + (train_cpu if em else 0), 2),
                               **({"train_seconds": round(train_s, 2), "em_iterations": tr.iterations,
                                   "training_pairs": tr.pairs} if "EM" in label else {})}
                 print(size, seed, task, label, res[label], flush=True)
             if splink_venv is not None:
-                from bench.matching_splink import run_splink
-
-                spairs, rep = run_splink(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"])
-                tp = sum(_person(a) == _person(b) for a, b in spairs)
-                res["splink"] = {**_prf(tp, len(spairs) - tp, truth), "seconds": rep["seconds"],
-                                 "cpu_seconds": rep["cpu_seconds"],
-                                 "train_seconds": rep["train_seconds"], "candidate_pairs": rep["scored_pairs"],
-                                 "version": rep["splink"]}
+                res["splink"] = splink_scores(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"],
+                                              truth=truth, same=lambda a, b: _person(a) == _person(b))
                 print(size, seed, task, "splink", res["splink"], flush=True)
             out[task] = res
     return out

@@ -10,6 +10,7 @@ truth. Venv creation is not timed; the time reported is the one measured inside 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,21 @@ def run_splink(venv: Path, task: str, left: Path, right: Path | None, threshold:
     with open(out, encoding="utf-8") as fh:
         pairs = [(r["left_id"], r["right_id"]) for r in csv.DictReader(fh)]
     return pairs, report
+
+
+def prf(tp: int, fp: int, truth: int) -> dict[str, Any]:
+    """Pairwise precision, recall and F1 of ``tp`` true and ``fp`` false links against ``truth`` true pairs."""
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / truth if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"true_pairs": truth, "tp": tp, "fp": fp, "precision": round(precision, 5), "recall": round(recall, 5),
+            "f1": round(f1, 5)}
+
+
+def splink_scores(venv: Path, task: str, left: Path, right: Path | None, threshold: float, *, truth: int,
+                  same: Callable[[str, str], bool], script: Path = SCRIPT) -> dict[str, Any]:
+    """splink run on one task and scored: ``same(a, b)`` tells a true pair; precision, recall, F1 and times."""
+    pairs, rep = run_splink(venv, task, left, right, threshold, script=script)
+    tp = sum(same(a, b) for a, b in pairs)
+    return {**prf(tp, len(pairs) - tp, truth), "seconds": rep["seconds"], "cpu_seconds": rep["cpu_seconds"],
+            "train_seconds": rep["train_seconds"], "candidate_pairs": rep["scored_pairs"], "version": rep["splink"]}

@@ -19,15 +19,14 @@ Writes OUT.csv (left_id,right_id: every linked pair) and prints one JSON line: t
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 
 import duckdb
 
-import splink
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink_person import finish, one_to_one, predict      # the script beside this one (same folder)
 
 # legal forms as the world generator and its noise write them (bench/matching_accounts.py), and the usual others
 LEGAL = ("gesellschaft mbh|gmbh|limited|ltd|incorporated|inc|corporation|corp|llc|l l c|b v|bv|n v|nv|"
@@ -105,28 +104,8 @@ def main() -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("name"), estimate_without_term_frequencies=True)
     t_train = time.perf_counter()
-    pred = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
-    scored = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
-    rows = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {pred.physical_name} "
-                       f"WHERE match_probability >= {threshold}").fetchall()
-    pairs: list[tuple[str, str]] = []
-    taken_l: set[str] = set()
-    taken_r: set[str] = set()
-    for a, b, _p in sorted(rows, key=lambda r: (-r[2], r[0])):     # one-to-one, best first
-        if a not in taken_l and b not in taken_r:
-            taken_l.add(a)
-            taken_r.add(b)
-            pairs.append((a, b))
-    t_end = time.perf_counter()
-    with open(out, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["left_id", "right_id"])
-        w.writerows(pairs)
-    print(json.dumps({"seconds": round(t_end - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3),
-                      "load_seconds": round(t_load - t0, 3), "train_seconds": round(t_train - t_load, 3),
-                      "predict_seconds": round(t_end - t_train, 3), "scored_pairs": scored,
-                      "links_at_threshold": len(rows), "splink": splink.__version__, "duckdb": duckdb.__version__}))
-
+    _pred, scored, rows = predict(linker, con, threshold)
+    finish(out, one_to_one(rows), t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored, links=len(rows))
 
 if __name__ == "__main__":
     main()

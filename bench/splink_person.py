@@ -20,6 +20,7 @@ import csv
 import json
 import sys
 import time
+from typing import Any
 
 import duckdb
 
@@ -90,20 +91,11 @@ def main() -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("first_name", "last_name"), estimate_without_term_frequencies=True)
     t_train = time.perf_counter()
-    pred = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
-    scored = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
-    rows = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {pred.physical_name} "
-                       f"WHERE match_probability >= {threshold}").fetchall()
-    pairs: list[tuple[str, str]] = []
+    pred, scored, rows = predict(linker, con, threshold)
     if task == "linkage":              # one-to-one, best first (what `concord match` does)
-        taken_l: set[str] = set()
-        taken_r: set[str] = set()
-        for a, b, _p in sorted(rows, key=lambda r: (-r[2], r[0])):
-            if a not in taken_l and b not in taken_r:
-                taken_l.add(a)
-                taken_r.add(b)
-                pairs.append((a, b))
+        pairs = one_to_one(rows)
     else:
+        pairs = []
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             pred, threshold_match_probability=threshold)
         members: dict[str, list[str]] = {}
@@ -112,16 +104,43 @@ def main() -> None:
         for ids in members.values():
             ids.sort()
             pairs += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    finish(out, pairs, t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored, links=len(rows))
+
+
+def predict(linker: Linker, con: duckdb.DuckDBPyConnection, threshold: float) -> tuple[Any, int, list[tuple[str, str, float]]]:
+    """splink's predictions: the table, how many pairs it scored, and the pairs at or above ``threshold``."""
+    pred = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
+    scored = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
+    rows = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {pred.physical_name} "
+                       f"WHERE match_probability >= {threshold}").fetchall()
+    return pred, scored, rows
+
+
+def one_to_one(rows: list[tuple[str, str, float]]) -> list[tuple[str, str]]:
+    """Linked pairs one-to-one, best first (what ``concord match`` does for a linkage)."""
+    pairs: list[tuple[str, str]] = []
+    taken_l: set[str] = set()
+    taken_r: set[str] = set()
+    for a, b, _p in sorted(rows, key=lambda r: (-r[2], r[0])):
+        if a not in taken_l and b not in taken_r:
+            taken_l.add(a)
+            taken_r.add(b)
+            pairs.append((a, b))
+    return pairs
+
+
+def finish(out: str, pairs: list[tuple[str, str]], *, t0: float, c0: float, t_load: float, t_train: float,
+           scored: int, links: int) -> None:
+    """Write the pairs to ``out`` and print the report line (times inside this process)."""
     t_end = time.perf_counter()
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["left_id", "right_id"])
         w.writerows(pairs)
-    print(json.dumps({"seconds": round(t_end - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3), "load_seconds": round(t_load - t0, 3),
-                      "train_seconds": round(t_train - t_load, 3), "predict_seconds": round(t_end - t_train, 3),
-                      "scored_pairs": scored, "links_at_threshold": len(rows),
+    print(json.dumps({"seconds": round(t_end - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3),
+                      "load_seconds": round(t_load - t0, 3), "train_seconds": round(t_train - t_load, 3),
+                      "predict_seconds": round(t_end - t_train, 3), "scored_pairs": scored, "links_at_threshold": links,
                       "splink": splink.__version__, "duckdb": duckdb.__version__}))
-
 
 if __name__ == "__main__":
     main()
