@@ -14,6 +14,7 @@ from concord.hub.matching import fs as fs_mod
 from concord.hub.matching.em import candidate_pairs, estimate
 from concord.hub.matching.fs import NOT_COMPARED, FSScorer, reference_levels
 from concord.hub.matching.fs_levels import LevelComputer
+from concord.hub.matching import offline
 from concord.hub.matching.offline import match_files
 from concord.hub.sandbox.world import PersonNoise, World
 
@@ -104,6 +105,8 @@ def test_fast_path_keeps_every_decision(data: dict[str, Path], task: str, monkey
     left, right = (data["erp"], data["crm"]) if task == "linkage" else (data["crm"], None)
     model = estimate(rule, _records(left), _records(right) if right else None).model
     trained = rule.model_copy(update={"model": model})
+    # record by record (the engine's path): the all-at-once path is held to this one in test_fs_columns
+    monkeypatch.setattr(offline, "BULK", False)
     fast, _ = match_files([trained], left, right)
     monkeypatch.setattr(fs_mod.FSScorer, "probabilities", _slow_probabilities)
     monkeypatch.setattr(LevelComputer, "levels", _reference_tuple_levels)     # the evidence too
