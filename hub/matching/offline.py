@@ -205,21 +205,23 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
 
 def _within_one_file(d: Decision) -> Decision:
     """In deduplication a runner-up close to the best candidate is another duplicate of the record, not a rival
-    golden record: the margin, which keeps a record from being linked to one of two look-alikes, does not
-    apply, and a best candidate at or above ``link`` links (strict clustering then checks every pair a link
-    joins)."""
+    golden record: with a probabilistic rule (both at or above ``link``: both match, by probability) the
+    margin, which keeps a record from being linked to one of two look-alikes, does not apply, and the best
+    candidate links (strict clustering then checks every pair a link joins). A weighted rule's totals are
+    no probabilities: its margin stands."""
     ev = d.evidence or {}
-    if d.decision != "review" or ev.get("reason") != "runner-up within margin":
+    if d.decision != "review" or ev.get("reason") != "runner-up within margin" or ev.get("type") != "probabilistic":
         return d
     return replace(d, decision="link", evidence={k: v for k, v in ev.items() if k != "reason"})
 
 
 def _runner_up_link(rid: str, d: Decision) -> list[tuple[str, str, Pair]]:
-    """Deduplication: the runner-up too is linked when it scored at or above ``link`` (a cluster of several
-    duplicates: each record links to its best two, clustering closes the rest)."""
+    """Deduplication with a probabilistic rule: the runner-up too is linked when its probability is at or above
+    ``link`` (a cluster of several duplicates: each record links to its best two, clustering closes the rest)."""
     ev = d.evidence or {}
     runner = ev.get("runner_up")
-    if d.decision != "link" or not runner or ev.get("link_at") is None or runner["total"] < ev["link_at"]:
+    if (d.decision != "link" or ev.get("type") != "probabilistic" or not runner or ev.get("link_at") is None
+            or runner["total"] < ev["link_at"]):
         return []
     a, b = sorted((rid, runner["golden_id"]))
     return [(a, b, Pair(a, b, runner["total"], d.rule, "link", {
