@@ -326,10 +326,10 @@ def main() -> None:
             block = blocks.get(key) if ran else previous.get(key)
             if block:
                 md += [block, ""]
-    md += person_table(persons) if persons else ([previous["People with realistic noise"]]
+    md += person_table(persons) if persons else (["", previous["People with realistic noise"]]
                                                  if "People with realistic noise" in previous else [])
-    md += company_table(companies) if companies else ([previous["Companies"]] if "Companies" in previous else [])
-    md += febrl_table(febrl) if febrl else ([previous["FEBRL"]] if "FEBRL" in previous else [])
+    md += company_table(companies) if companies else (["", previous["Companies"]] if "Companies" in previous else [])
+    md += febrl_table(febrl) if febrl else (["", previous["FEBRL"]] if "FEBRL" in previous else [])
     write_section("matching", "\n".join(md), data={"f1": f1, "incremental": inc, "persons": persons,
                                                    "companies": companies, "febrl": febrl})
 
