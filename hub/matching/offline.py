@@ -157,11 +157,11 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
             d = _within_one_file(d)
             stats[d.decision] = stats.get(d.decision, 0) + 1
             if d.decision in ("link", "review") and d.golden_id:
-                for a, b, p in [(*sorted((rid, d.golden_id)), Pair("", "", d.score, d.rule, d.decision, d.evidence))] \
-                        + _runner_up_link(rid, d):
-                    if (a, b) not in seen:
-                        seen.add((a, b))
-                        pairs.append(replace(p, left_id=a, right_id=b))
+                a, b = sorted((rid, d.golden_id))
+                for p in [Pair(a, b, d.score, d.rule, d.decision, d.evidence), *_runner_up_link(rid, d)]:
+                    if (p.left_id, p.right_id) not in seen:
+                        seen.add((p.left_id, p.right_id))
+                        pairs.append(p)
         pairs = close_clusters(pairs, score=_agreement(matcher, index.data))
         stats["clusters"] = len({p.cluster_id for p in pairs if p.cluster_id})
         stats["cluster_pairs"] = sum(p.decision == "cluster" for p in pairs)
@@ -215,7 +215,7 @@ def _within_one_file(d: Decision) -> Decision:
     return replace(d, decision="link", evidence={k: v for k, v in ev.items() if k != "reason"})
 
 
-def _runner_up_link(rid: str, d: Decision) -> list[tuple[str, str, Pair]]:
+def _runner_up_link(rid: str, d: Decision) -> list[Pair]:
     """Deduplication with a probabilistic rule: the runner-up too is linked when its probability is at or above
     ``link`` (a cluster of several duplicates: each record links to its best two, clustering closes the rest)."""
     ev = d.evidence or {}
@@ -224,9 +224,9 @@ def _runner_up_link(rid: str, d: Decision) -> list[tuple[str, str, Pair]]:
             or runner["total"] < ev["link_at"]):
         return []
     a, b = sorted((rid, runner["golden_id"]))
-    return [(a, b, Pair(a, b, runner["total"], d.rule, "link", {
+    return [Pair(a, b, runner["total"], d.rule, "link", {
         "rule": ev.get("rule"), "type": ev.get("type"), "candidate": runner["golden_id"], "total": runner["total"],
-        "link_at": ev["link_at"], "runner_up_of": d.golden_id}))]
+        "link_at": ev["link_at"], "runner_up_of": d.golden_id})]
 
 
 def _term_frequencies(matcher: RuleMatcher, records: Sequence[Mapping[str, Any]]) -> None:
