@@ -167,12 +167,6 @@ class FSScorer:
         """``tuple_levels`` as a tuple (remembered per pair; what training counts)."""
         return self._lc.vector(a, b)
 
-    def tuple_vectors(self, pairs: Sequence[tuple[tuple[Any, ...], tuple[Any, ...]]], *,
-                      remember: bool = True) -> list[tuple[int, ...]]:
-        """``tuple_vector`` of many pairs at once (computed field by field over the batch), in order;
-        ``remember=False`` for pairs not asked about again."""
-        return self._lc.vectors(pairs, remember=remember)
-
     # ---- weights ----------------------------------------------------------------------------------
     def tf_adjustment(self, field: str, value: Any) -> float:
         t = self.tf.get(field)

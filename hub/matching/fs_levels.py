@@ -18,10 +18,7 @@ tests compare against), computed with fewer Python objects:
   is symmetric): training compares the pairs that agree on a strong field, matching then scores many
   of the same pairs again, deduplication scores each pair once from each side, the best candidate's
   evidence and clustering's checks across clusters read pairs already scored. Vectors are interned
-  (a few thousand distinct ones), so a remembered pair costs its key only;
-* many pairs at once (``vectors``: training's random pairs and sessions) are compared **one field at a
-  time over the batch** (each field's column comparator: one call per field and batch, the memo read
-  inline), then the swap check runs only for pairs whose names are crossed.
+  (a few thousand distinct ones), so a remembered pair costs its key only.
 """
 from __future__ import annotations
 
@@ -37,23 +34,15 @@ MEMO_KINDS = frozenset({"name", "person_name", "text", "street", "city", "postal
 NAME_KINDS = frozenset({"name", "person_name"})
 
 Comparator = Callable[[Any, Any], int]
-Column = Callable[[Sequence[Any], Sequence[Any]], list[int]]
-
-
-def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, Any], str]) -> tuple[Comparator, Column]:
+def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, Any], str]) -> Comparator:
     """(x, y) -> level index for two normalised, present values (NOT_COMPARED for Latin against CJK names);
-    ``different`` gives the level's name of two values that are not equal. Returned with its column form:
-    (xs, ys) -> the levels of many pairs of values (None: not compared), one call per field and batch."""
+    ``different`` gives the level's name of two values that are not equal."""
     index = {lv: i for i, lv in enumerate(levels)}
     exact = index["exact"]
     if kind not in MEMO_KINDS:
         def plain(x: Any, y: Any) -> int:
             return exact if x == y else index[different(x, y)]
-
-        def plain_column(xs: Sequence[Any], ys: Sequence[Any]) -> list[int]:
-            return [NOT_COMPARED if x is None or y is None else exact if x == y else index[different(x, y)]
-                    for x, y in zip(xs, ys)]
-        return plain, plain_column
+        return plain
     memo: dict[tuple[Any, Any], int] = {}
     names = kind in NAME_KINDS
     has_cjk = N.has_cjk
@@ -73,12 +62,7 @@ def compile_field(kind: str, levels: tuple[str, ...], different: Callable[[Any, 
             memo.clear()
         memo[key] = lv
         return lv
-
-    def remembered_column(xs: Sequence[Any], ys: Sequence[Any]) -> list[int]:
-        get = memo.get
-        return [NOT_COMPARED if x is None or y is None else exact if x == y
-                else hit if (hit := get((x, y))) is not None else remembered(x, y) for x, y in zip(xs, ys)]
-    return remembered, remembered_column
+    return remembered
 
 
 class LevelComputer:
@@ -89,9 +73,7 @@ class LevelComputer:
         fields = [s.field for s in specs]
         self.specs = list(specs)
         self.n = len(specs)
-        compiled = [compile_field(s.kind, s.levels, different[s.kind]) for s in specs]
-        self._cmp = [c for c, _col in compiled]
-        self._columns = [col for _c, col in compiled]
+        self._cmp = [compile_field(s.kind, s.levels, different[s.kind]) for s in specs]
         # (field index, partner index, index of the "swapped" level) for fields with a swap partner
         self._swaps: list[tuple[int, int, int]] = [
             (k, fields.index(s.swap_with), s.levels.index("swapped"))
@@ -149,52 +131,6 @@ class LevelComputer:
             self._vectors_old, self._vectors = new, {}
         self._vectors[(ia, ib)] = (a, b, v)
         return v
-
-    def vectors(self, pairs: Sequence[tuple[Sequence[Any], Sequence[Any]]], *,
-                remember: bool = True) -> list[tuple[int, ...]]:
-        """``vector`` of many pairs (a, b) at once, in order: the same vectors, remembered the same way,
-        computed one field at a time over the pairs not remembered yet (one comparator call per field and
-        batch instead of one per pair and field). ``remember=False``: pairs nobody asks about again (random
-        pairs), neither looked up nor remembered."""
-        out: list[tuple[int, ...] | None] = [None] * len(pairs)
-        todo: list[int] = [] if remember else list(range(len(pairs)))
-        new, old = self._vectors, self._vectors_old
-        for n, (a, b) in enumerate(pairs if remember else ()):
-            ia, ib = id(a), id(b)
-            hit = new.get((ia, ib)) or new.get((ib, ia)) or old.get((ia, ib)) or old.get((ib, ia))
-            if hit is not None and ((hit[0] is a and hit[1] is b) or (hit[0] is b and hit[1] is a)):
-                out[n] = hit[2]
-            else:
-                todo.append(n)
-        if not todo:
-            return out                  # type: ignore[return-value]
-        lefts = [pairs[n][0] for n in todo]
-        rights = [pairs[n][1] for n in todo]
-        cols = [col([t[k] for t in lefts], [t[k] for t in rights]) for k, col in enumerate(self._columns)]
-        interned = self._interned
-        swap_ks = [k for k, _j, _s in self._swaps]
-        one = self._swaps[0][:2] if len(self._swaps) == 1 else None
-        close = self._close
-        for n, a, b, v in zip(todo, lefts, rights, zip(*cols)):
-            if one is not None:         # one swap pair: the levels change only when the names are crossed
-                k, j = one
-                if v[k] > 0 and (ox := a[j]) is not None and (oy := b[j]) is not None and ox != oy \
-                        and close(a[k], oy) and close(ox, b[k]):
-                    v = tuple(self._swapped(list(v), a, b))
-            elif swap_ks and any(v[k] > 0 for k in swap_ks):
-                v = tuple(self._swapped(list(v), a, b))
-            v = interned.setdefault(v, v)
-            if len(interned) > MEMO_VECTORS:
-                interned.clear()
-            out[n] = v
-            if not remember:
-                continue
-            memo = self._vectors
-            if len(memo) >= MEMO_VECTORS:
-                self._vectors_old, self._vectors = memo, {}
-                memo = self._vectors
-            memo[(id(a), id(b))] = (a, b, v)
-        return out                      # type: ignore[return-value]
 
     def _compute(self, a: Sequence[Any], b: Sequence[Any]) -> list[int]:
         out = [NOT_COMPARED if x is None or y is None else cmp(x, y) for cmp, x, y in zip(self._cmp, a, b)]

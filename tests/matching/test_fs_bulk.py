@@ -1,22 +1,17 @@
-"""The batch paths of offline probabilistic matching give what the one-at-a-time paths give: level vectors of
-many pairs (LevelComputer.vectors) against ``vector`` and the plain reading of the rules, blocking keys with
-each part's values remembered per value (rules._remembering) against fresh ones; and a small linkage and
+"""Offline probabilistic matching keeps its decisions: blocking keys with each part's values remembered per
+value (rules._remembering) against fresh ones; and a small linkage and
 deduplication whose model, scores and decisions are pinned (any change to them is a change of decisions)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 
 import pytest
 
 from bench.matching_people import FS_PERSON, person_rows, write_csv
 from concord.hub.config.model import MatchRule
-from concord.hub.matching import fs as fs_mod
 from concord.hub.matching.em import estimate
-from concord.hub.matching.fs import FSScorer, reference_levels
-from concord.hub.matching.fs_levels import LevelComputer
 from concord.hub.matching.offline import match_files, read_records
 from concord.hub.matching.rules import RuleMatcher
 from concord.hub.sandbox.world import PersonNoise, World
@@ -31,29 +26,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("fsbulk")
     return {"erp": write_csv(folder / "erp.csv", person_rows(world, "erp", copies=False)),
             "crm": write_csv(folder / "crm.csv", person_rows(world, "crm", copies=True))}
-
-
-def test_vectors_of_many_pairs_equal_one_pair_at_a_time(files: dict[str, Path]) -> None:
-    rule = MatchRule.model_validate(RULE)
-    scorer = FSScorer(rule)
-    erp = {i.split("-")[1]: scorer.normalised_tuple(r) for i, r in read_records(files["erp"])}
-    crm = [(i.split("-")[1], scorer.normalised_tuple(r)) for i, r in read_records(files["crm"])]
-    left, right = list(erp.values()), [t for _p, t in crm]
-    rng = random.Random(4)
-    pairs = [(left[rng.randrange(len(left))], right[rng.randrange(len(right))]) for _ in range(4000)]
-    pairs += [(erp[p], t) for p, t in crm if p in erp]                         # one person's records
-    pairs += [(a, b) for a in left[:30] for b in left[:30]]                     # equal records
-    fresh = [LevelComputer(scorer.specs, fs_mod.DIFFERENT, fs_mod._close) for _ in range(2)]
-    bulk = fresh[0].vectors(pairs)
-    one = [fresh[1].vector(a, b) for a, b in pairs]
-    assert bulk == one
-    assert LevelComputer(scorer.specs, fs_mod.DIFFERENT, fs_mod._close).vectors(pairs, remember=False) == one
-    fields = [s.field for s in scorer.specs]
-    for (a, b), v in zip(pairs[:1500], bulk):
-        assert list(v) == reference_levels(scorer, dict(zip(fields, a)), dict(zip(fields, b)))
-    assert fresh[0].vectors(pairs[:100]) == bulk[:100]                            # again, now remembered
-    swapped = scorer.specs[0].levels.index("swapped")
-    assert any(v[0] == swapped for v in bulk) and any(v[0] == -1 for v in bulk)  # the data exercises both
 
 
 def test_remembered_part_values_equal_computed_ones(files: dict[str, Path]) -> None:
