@@ -4,13 +4,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from concord.hub import registry
 from concord.hub.config.loader import Project
 from concord.hub.contracts import ConnectorContext, EntitySpec, entity_by_name
 from concord.hub.http import CallLedger, HttpToolkit
 from concord.hub.warehouse import Warehouse
+
+if TYPE_CHECKING:     # the workers' module imports the matcher, which imports the engine's golden records
+    from concord.hub.engine.mapping_pool import MappingWorkers
 
 
 def utcnow() -> dt.datetime:
@@ -57,6 +60,7 @@ class RunContext:
     progress: Any = None            # hub.engine.progress.Progress or None
     _connectors: dict[str, Any] = field(default_factory=dict)
     _specs: dict[tuple[str, str], EntitySpec] = field(default_factory=dict)
+    mapping_workers: "MappingWorkers | None" = None   # the run's mapping workers, once a stream started them
 
     @classmethod
     def create(cls, project: Project, warehouse: Warehouse, *, http: HttpToolkit | None = None,
@@ -87,7 +91,15 @@ class RunContext:
             self._specs[key] = entity_by_name(self.connector(system), source_entity)
         return self._specs[key]
 
+    @property
+    def workers_ready(self) -> bool:
+        """The run's mapping workers are running and one has answered."""
+        return self.mapping_workers is not None and self.mapping_workers.open and self.mapping_workers.warm
+
     def close(self) -> None:
+        if self.mapping_workers is not None:
+            self.mapping_workers.close()
+            self.mapping_workers = None
         for c in self._connectors.values():
             close = getattr(c, "close", None)
             if callable(close):

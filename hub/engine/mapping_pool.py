@@ -28,6 +28,11 @@ The pool is used only where it pays and is safe:
   ``MAX_WORKERS``) when a stream has at least ``AUTO_MIN_RECORDS`` pending records; a number starts
   that many workers for any stream; ``0`` never does.
 
+The workers belong to the run (:class:`MappingWorkers`, held by the ``RunContext``): started when the
+first stream needs them, they serve every stream and round after it, each worker compiling a stream's
+mapping and rules on its first batch. Once they are running (``auto``), any stream of more than one
+batch uses them, for it pays no start-up. They stop when the run's context is closed.
+
 A worker holds nothing but the compiled project: it writes nothing, so a crash of either process
 changes nothing of what the warehouse holds (the batch's transaction is the unit, as before). A worker
 whose parent is killed notices within half a second and exits.
@@ -85,14 +90,15 @@ class Prepared(NamedTuple):
 
 
 # ---- the worker's side ----------------------------------------------------------------------------
-_worker: tuple[Any, RuleMatcher, str, str] | None = None
+_project: Project | None = None
+_streams: dict[tuple[str, str], tuple[Any, RuleMatcher]] = {}
 
 
-def _init(project_file: str, entity: str, system: str, parent: int) -> None:
-    global _worker
+def _init(project_file: str, parent: int) -> None:
+    global _project
     threading.Thread(target=_exit_with, args=(parent,), name="concord-parent-watch", daemon=True).start()
-    project = load_project(project_file, check_connectors=False)
-    _worker = (project.mapping(entity, system), RuleMatcher(project.config.entities[entity].match), entity, system)
+    _project = load_project(project_file, check_connectors=False)
+    _streams.clear()
 
 
 def _exit_with(parent: int) -> None:
@@ -103,13 +109,27 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _prepare(items: Sequence[tuple[str, str]], with_keys: bool) -> dict[str, Prepared]:
-    """source id -> Prepared for every record (source id, payload as JSON text) that maps; records that
-    fail are left to the caller.
+def _stream(entity: str, system: str) -> tuple[Any, RuleMatcher]:
+    """The compiled mapping and the matcher of one stream (compiled once per worker)."""
+    assert _project is not None, "the worker was not initialised"
+    got = _streams.get((entity, system))
+    if got is None:
+        got = _streams[(entity, system)] = (_project.mapping(entity, system),
+                                            RuleMatcher(_project.config.entities[entity].match))
+    return got
+
+
+def _ready() -> int:
+    """Nothing: a worker answering it has started and loaded the project."""
+    return os.getpid()
+
+
+def _prepare(entity: str, system: str, items: Sequence[tuple[str, str]], with_keys: bool) -> dict[str, Prepared]:
+    """source id -> Prepared for every record (source id, payload as JSON text) of a stream that maps;
+    records that fail are left to the caller.
 
     Field names are interned, so a batch's results carry each name once (pickle refers back to it)."""
-    assert _worker is not None, "the worker was not initialised"
-    mapping, matcher, entity, system = _worker
+    mapping, matcher = _stream(entity, system)
     intern = sys.intern
     out: dict[str, Prepared] = {}
     for sid, text in items:
@@ -125,8 +145,10 @@ def _prepare(items: Sequence[tuple[str, str]], with_keys: bool) -> dict[str, Pre
 
 
 # ---- the transaction's side ------------------------------------------------------------------------
-def workers_for(project: Project, entity: str, system: str, pending: int) -> int:
-    """How many workers a stream with ``pending`` records gets (0: map in place)."""
+def workers_for(project: Project, entity: str, system: str, pending: int, *, warm: bool = False) -> int:
+    """How many workers a stream with ``pending`` records gets (0: map in place). ``warm``: the run's
+    workers are running already (no start-up to pay): ``auto`` uses them for any stream of more than one
+    batch (its first batch is mapped in place while they map the next)."""
     setting = project.config.map_workers
     if setting == 0 or project.mapping(entity, system).lookup_entities:
         return 0
@@ -134,39 +156,84 @@ def workers_for(project: Project, entity: str, system: str, pending: int) -> int
         return 0
     if setting == "auto":
         spare = (os.cpu_count() or 1) - 1
-        return min(spare, MAX_WORKERS) if pending >= AUTO_MIN_RECORDS else 0
+        least = project.config.batch_size + 1 if warm else AUTO_MIN_RECORDS
+        return min(spare, MAX_WORKERS) if pending >= least else 0
     return int(setting)
 
 
-class MappingPool:
-    """Worker processes mapping one stream's batches ahead of the transaction (see the module docstring)."""
+class MappingWorkers:
+    """The worker processes of one run: started when a stream first needs them and shared by every
+    stream and round after it (a worker's start, about a second of loading the project, is paid once
+    per run, and the streams after the first get workers that are ready). They stop with the run
+    (``RunContext.close``) or when one fails."""
 
-    def __init__(self, project: Project, entity: str, system: str, workers: int, matcher: RuleMatcher, *,
-                 patient: bool = False, with_keys: bool = True) -> None:
-        self.entity, self.system, self.patient, self.with_keys = entity, system, patient, with_keys
-        self._mapping = project.mapping(entity, system)
-        self._matcher = matcher
+    def __init__(self, project: Project, workers: int) -> None:
+        self.workers = workers
+        self.warm = False             # a worker has answered: waiting for one costs no start-up
         self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init, initargs=(os.path.abspath(project.file), entity, system, os.getpid()))
-        self._ahead: deque[tuple[dict[str, str], str, Future[dict[str, Prepared]]]] = deque()
-        self.used = self.mapped_in_place = 0
+            initializer=_init, initargs=(os.path.abspath(project.file), os.getpid()))
+        self._answered(self._executor.submit(_ready))
 
     @property
     def open(self) -> bool:
         return self._executor is not None
 
+    def submit(self, entity: str, system: str, items: list[tuple[str, str]],
+               with_keys: bool) -> Future[dict[str, Prepared]]:
+        """Map one batch of a stream (raises RuntimeError when the workers are gone)."""
+        if self._executor is None:
+            raise RuntimeError("the mapping workers were stopped")
+        return self._answered(self._executor.submit(_prepare, entity, system, items, with_keys))
+
+    def _answered(self, fut: Future[Any]) -> Future[Any]:
+        def done(f: Future[Any]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                self.warm = True
+        fut.add_done_callback(done)
+        return fut
+
+    def close(self, failed: bool = False) -> None:
+        """Stop the workers; ``failed``: one failed or is stuck, so none may hold the interpreter's exit
+        (which joins them)."""
+        ex, self._executor = self._executor, None
+        if ex is None:
+            return
+        if failed:
+            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                proc.terminate()
+        ex.shutdown(wait=not failed, cancel_futures=True)      # idle workers end at once
+
+
+class MappingPool:
+    """One stream's use of the run's mapping workers: its batches sent ahead of the transaction (see the
+    module docstring)."""
+
+    def __init__(self, project: Project, entity: str, system: str, workers: MappingWorkers, matcher: RuleMatcher,
+                 *, patient: bool = False, with_keys: bool = True) -> None:
+        self.entity, self.system, self.patient, self.with_keys = entity, system, patient, with_keys
+        self._mapping = project.mapping(entity, system)
+        self._matcher = matcher
+        self._workers: MappingWorkers | None = workers
+        self._ahead: deque[tuple[dict[str, str], str, Future[dict[str, Prepared]]]] = deque()
+        self.used = self.mapped_in_place = 0
+
+    @property
+    def open(self) -> bool:
+        return self._workers is not None and self._workers.open
+
     def read_ahead(self, rows_after: Callable[[str], Sequence[PendingText]], current_last: str) -> None:
         """Send the batches that follow to the workers until ``AHEAD`` are out: ``rows_after(source_id)``
         reads the pending rows after a source id, in the engine's order, payloads as stored JSON text
         (the batch being processed ends at ``current_last``)."""
-        while self._executor is not None and len(self._ahead) < AHEAD:
+        while self._workers is not None and len(self._ahead) < AHEAD:
             rows = rows_after(self._ahead[-1][1] if self._ahead else current_last)
             if not rows:
                 return
             hashes = {r.source_id: r.payload_hash for r in rows}
             try:
-                fut = self._executor.submit(_prepare, [(r.source_id, r.payload_text) for r in rows], self.with_keys)
+                fut = self._workers.submit(self.entity, self.system, [(r.source_id, r.payload_text) for r in rows],
+                                           self.with_keys)
             except RuntimeError as exc:       # a broken pool: map in place from now on
                 self.close(f"the mapping worker stopped ({exc})")
                 return
@@ -180,7 +247,7 @@ class MappingPool:
         waited for only once it has answered before: one still starting is not (the rows are mapped in
         place and its answer dropped), unless the pool is ``patient`` (workers asked for by number)."""
         out: dict[str, Prepared] = {}
-        if self._executor is None or not rows:
+        if self._workers is None or not rows:
             return out
         ids = {r.source_id for r in rows}
         consumed = False
@@ -193,7 +260,7 @@ class MappingPool:
                 continue
             self._ahead.popleft()
             consumed = True
-            if not fut.done() and not self.used and not self.patient:
+            if not fut.done() and not self._workers.warm and not self.patient:
                 continue
             try:
                 ready = fut.result(timeout=WAIT_S)
@@ -227,16 +294,16 @@ class MappingPool:
         return False
 
     def close(self, reason: str | None = None) -> None:
+        """This stream is done with the workers: what it sent ahead and did not take is dropped. With a
+        ``reason`` (a worker failed, is stuck or maps differently) the workers are stopped for the run."""
         if reason:
             log.warning("%s; mapping in place from here on", reason)
-        ex, self._executor = self._executor, None
+        workers, self._workers = self._workers, None
+        for _hashes, _last, fut in self._ahead:
+            fut.cancel()
         self._ahead.clear()
-        if ex is None:
-            return
-        if reason:      # a worker that failed or is stuck must not hold the interpreter's exit (which joins it)
-            for proc in list((getattr(ex, "_processes", None) or {}).values()):
-                proc.terminate()
-        ex.shutdown(wait=False, cancel_futures=True)
+        if workers is not None and reason:
+            workers.close(failed=True)
 
 
 def prime(matcher: RuleMatcher, prepared: Mapping[str, Prepared]) -> None:

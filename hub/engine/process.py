@@ -13,7 +13,7 @@ from concord.hub.engine import conflicts as conflict_rules
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.crashpoints import crashpoint
 from concord.hub.engine.golden import GoldenState, load_golden, save_golden
-from concord.hub.engine.mapping_pool import MappingPool, Prepared, prime, workers_for
+from concord.hub.engine.mapping_pool import MappingPool, MappingWorkers, Prepared, prime, workers_for
 from concord.hub.engine.quarantine import quarantine_rows, resolve_records
 from concord.hub.engine.resolve import SourceRecord, resolve
 from concord.hub.engine.resolver import XrefResolver
@@ -112,11 +112,14 @@ def _open_pool(ctx: RunContext, conn: Connection, entity: str, system: str, matc
     On the fresh path the workers send key hashes only: nothing is looked up by key."""
     if ctx.project.config.map_workers == 0:
         return None
-    workers = workers_for(ctx.project, entity, system, staging.count_pending(conn, system, entity))
+    workers = workers_for(ctx.project, entity, system, staging.count_pending(conn, system, entity),
+                          warm=ctx.workers_ready)
     if not workers:
         return None
-    return MappingPool(ctx.project, entity, system, workers, matcher, patient=ctx.project.config.map_workers != "auto",
-                       with_keys=not fresh)
+    if ctx.mapping_workers is None or not ctx.mapping_workers.open:   # started once, shared by the run's streams
+        ctx.mapping_workers = MappingWorkers(ctx.project, workers)
+    return MappingPool(ctx.project, entity, system, ctx.mapping_workers, matcher,
+                       patient=ctx.project.config.map_workers != "auto", with_keys=not fresh)
 
 
 def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityConfig, system: str,

@@ -103,15 +103,15 @@ def test_a_worker_that_disagrees_is_dropped_and_the_records_are_mapped_in_place(
     config = _with_setting(starter, "map_workers: 1")
     mapping = starter / "mappings" / "crm" / "account.yaml"
     original = mapping.read_text(encoding="utf-8")
-    real_init = mapping_pool.MappingPool.__init__
+    real_init = mapping_pool.MappingWorkers.__init__
 
-    def edit_then_start(self: mapping_pool.MappingPool, *args: Any, **kw: Any) -> None:
+    def edit_then_start(self: mapping_pool.MappingWorkers, *args: Any, **kw: Any) -> None:
         # the worker compiles the file as it is when it starts: names upper-cased from here on
         mapping.write_text(original.replace("\n  name: name\n", "\n  name: {from: name, transform: upper}\n"),
                            encoding="utf-8")
         real_init(self, *args, **kw)
 
-    monkeypatch.setattr(mapping_pool.MappingPool, "__init__", edit_then_start)
+    monkeypatch.setattr(mapping_pool.MappingWorkers, "__init__", edit_then_start)
     proj = load_project(config)          # compiled before the edit: the run maps names as they are
     wh = Warehouse.open(database_url)
     ctx = RunContext.create(proj, wh)
@@ -126,3 +126,42 @@ def test_a_worker_that_disagrees_is_dropped_and_the_records_are_mapped_in_place(
     names = [g[0].get("name") for g in _snapshot(database_url)["golden"].values() if g[4]["name"][0] == "crm"]
     assert names and not any(n.isupper() for n in names if n)
     assert "differs from this process's" in caplog.text
+
+
+def test_one_set_of_workers_serves_every_stream_of_a_run_and_stops_with_it(
+        starter: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two systems, a round that writes back and one that reads the writes back: the workers start once
+    (a start costs about a second), every stream after the first uses them, and closing the run stops them."""
+    write_drops(World(seed=5, size=300), str(starter / "data"), erp_share=0.8)
+    started: list[mapping_pool.MappingWorkers] = []
+    real_init = mapping_pool.MappingWorkers.__init__
+
+    def count(self: mapping_pool.MappingWorkers, *args: Any, **kw: Any) -> None:
+        real_init(self, *args, **kw)
+        started.append(self)
+
+    streams: list[tuple[str, int]] = []
+    real_take = mapping_pool.MappingPool.take
+
+    def spy(self: mapping_pool.MappingPool, rows: Any) -> Any:
+        out = real_take(self, rows)
+        streams.append((self.system, len(out)))
+        return out
+
+    monkeypatch.setattr(mapping_pool.MappingWorkers, "__init__", count)
+    monkeypatch.setattr(mapping_pool.MappingPool, "take", spy)
+    proj = load_project(_with_setting(starter, "map_workers: 1"))
+    wh = Warehouse.open(database_url)
+    ctx = RunContext.create(proj, wh)
+    try:
+        summary = run_cycle(ctx, entities=["account"])
+        assert summary.status == "success", summary.error
+        assert len(started) == 1 and ctx.mapping_workers is started[0] and started[0].open
+        procs = list(started[0]._executor._processes.values())    # type: ignore[union-attr]
+        assert summary.rounds >= 2
+        assert {s for s, n in streams if n} == {"erp", "crm"}    # both systems' records mapped by the one worker
+    finally:
+        ctx.close()
+        wh.dispose()
+    assert ctx.mapping_workers is None and not started[0].open
+    assert procs and all(not p.is_alive() for p in procs)
