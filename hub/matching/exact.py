@@ -5,7 +5,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from concord.hub.config.model import MatchRule
 
@@ -29,8 +29,10 @@ def normalise_key(field_name: str, value: Any) -> str | None:
     return s or None
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A golden record found by one of a record's keys (a named tuple: a batch builds one per key and
+    golden record found, and a tuple is built several times faster than a frozen dataclass)."""
+
     golden_id: str
     rule: str
     key: str
