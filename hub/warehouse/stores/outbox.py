@@ -321,10 +321,9 @@ def supersede_queued(conn: Connection, entity: str) -> None:
 def mark_done(conn: Connection, writes: Sequence[DoneWrite], now: dt.datetime) -> None:
     if not writes:
         return
-    o = T.outbox.c
-    conn.execute(update(T.outbox).where(o.id == bindparam("oid")).values(
-        status=OutboxStatus.DONE.value, target_id=bindparam("tid"), fields=bindparam("f"), last_error=None,
-        updated_at=now), [{"oid": w.id, "tid": w.target_id, "f": w.fields} for w in writes])
+    done = OutboxStatus.DONE.value
+    bulk.update_by_key(conn, T.outbox, [{"id": w.id, "status": done, "target_id": w.target_id, "fields": w.fields,
+                                         "last_error": None, "updated_at": now} for w in writes], ["id"])
 
 
 def mark_failed(conn: Connection, status: OutboxStatus, writes: Sequence[FailedWrite], now: dt.datetime) -> None:

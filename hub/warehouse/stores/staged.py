@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, select, update
+from sqlalchemy import Connection, Text, cast, func, select, update
 
 from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
@@ -90,14 +90,12 @@ def note_written(conn: Connection, *, system: str, entity: str, source_entity: s
                  new: Sequence[Written], run_id: int | None, now: dt.datetime) -> None:
     """Concord wrote these records to ``system``: staged ones (``known``) now hold the written values and
     belong to their golden record; records it created there are staged as mapped, with no payload."""
-    r = T.raw_record.c
     if known:
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity,
-                                                r.source_id == bindparam("sid"))
-                     .values(canonical=bindparam("canon"), golden_id=bindparam("gid")),
-                     [{"sid": w.source_id, "canon": w.canonical, "gid": w.golden_id} for w in known])
+        bulk.update_by_key(conn, T.raw_record, [
+            {"canonical": w.canonical, "golden_id": w.golden_id, "system": system, "entity": entity,
+             "source_id": w.source_id} for w in known], ["system", "entity", "source_id"])
     if new:
-        conn.execute(T.raw_record.insert(), [
+        bulk.insert(conn, T.raw_record, [
             {"system": system, "entity": entity, "source_id": w.source_id, "source_entity": source_entity,
              "payload": {}, "payload_hash": "", "source_updated_at": None, "deleted": False,
              "status": RawStatus.MAPPED.value, "canonical": w.canonical, "golden_id": w.golden_id,
