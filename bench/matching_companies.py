@@ -23,6 +23,9 @@ FS_COMPANY = {
     "fields": ["name", "tax_id", "duns", "erp_customer_number", "website", "phone", "billing_address.street",
                "billing_address.postal_code", "billing_address.city", "billing_address.country"],
     "tf": ["name", "billing_address.city"],
+    # a company's seat: two companies in one building share all of it (one piece of evidence, learned jointly)
+    "dependent": [["billing_address.street", "billing_address.postal_code", "billing_address.city",
+                   "billing_address.country"]],
     "block": ["exact:tax_id", "exact:duns", "exact:erp_customer_number", "domain:website", "phone:phone",
               "name_edits:name", "exact:billing_address.postal_code+exact:billing_address.street"],
     "thresholds": {"link": 0.999, "review": 0.5}}

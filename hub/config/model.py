@@ -90,6 +90,7 @@ class FSModel(Frozen):
     prior: float = Field(..., gt=0, lt=1, description="P(same entity) for two records picked at random (training by sessions); older learned models hold it per blocked candidate pair.")
     fields: dict[str, FSFieldParams] = Field(default_factory=dict)
     tf: dict[str, FSTermFrequencies] = Field(default_factory=dict)
+    groups: dict[str, FSFieldParams] = Field(default_factory=dict, description="Joint levels of each dependent group (key: its fields joined by '+'; levels: patterns such as '-,exact,exact,exact', hub/matching/fs_groups.py).")
     trained: dict[str, Any] = Field(default_factory=dict, description="How it was trained (pairs, iterations).")
 
 

@@ -42,6 +42,29 @@ def applies(matcher: RuleMatcher) -> bool:
 def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None) -> list[Decision]:
     """The decision of every record of ``left`` (in order) against ``right``'s records, or, without ``right``,
     against the other records of ``left`` (record ids unique); see the module docstring."""
+    return decide_scored(matcher, left, score_all(matcher, left, right))
+
+
+class Scored:
+    """Every probabilistic rule's candidate pairs scored (``score_all``), what ``decide_scored`` decides from."""
+
+    def __init__(self, ids: list[str], rules: list[tuple[Any, FSScorer, Any]], any_candidate: np.ndarray,
+                 oversized: list[dict[int, list[str]]], decided: list[tuple[np.ndarray, ...]]) -> None:
+        self.ids, self.rules, self.any_candidate, self.oversized, self.decided = ids, rules, any_candidate, oversized, decided
+
+    def pairs(self, rule_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(left index, other index, probability; NaN: the rule does not apply) of every candidate pair of
+        the rule, ordered by left index then other index; None: not a rule scored here."""
+        for (rule, _fs, _names), d in zip(self.rules, self.decided):
+            if rule.key_name == rule_name:
+                return d[6], d[4], d[3]
+        return None
+
+
+def score_all(matcher: RuleMatcher, left: Records, right: Records | None = None, *,
+              only_probabilistic: bool = False) -> Scored:
+    """The candidate pairs of every record of ``left`` and their scores, per probabilistic rule (``decide_all``;
+    ``only_probabilistic``: a matcher with other rules too, whose probabilistic rules alone are scored)."""
     dedup = right is None
     others = left if right is None else right
     left_keys = keys_all(matcher, left)
@@ -56,7 +79,8 @@ def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None
     ids = [rid for rid, _rec in others]
     rank = np.empty(len(ids), dtype=np.int64)
     rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-    rules = [(r, matcher.fs_scorers[r.key_name], matcher.rule_blocks[r.key_name]) for r in matcher.fuzzy]
+    rules = [(r, matcher.fs_scorers[r.key_name], matcher.rule_blocks[r.key_name]) for r in matcher.fuzzy
+             if not only_probabilistic or r.key_name in matcher.fs_scorers]
 
     # candidate pairs per rule (as matcher._blocked finds them), blocks too common to use, records with none
     pairs: list[tuple[list[int], list[int]]] = [([], []) for _ in rules]
@@ -81,10 +105,16 @@ def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None
                 li.extend([i] * len(found))
                 rj.extend(found)
 
-    decided: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    decided: list[tuple[np.ndarray, ...]] = []
     for (rule, fs, _names), (li_list, rj_list) in zip(rules, pairs):
         decided.append(_best(fs, left, others, li_list, rj_list, dedup, rank))
+    return Scored(ids, rules, any_candidate, oversized, decided)
 
+
+def decide_scored(matcher: RuleMatcher, left: Records, scored: Scored) -> list[Decision]:
+    """``decide_all``'s decisions from the scored pairs."""
+    ids, rules, any_candidate, oversized, decided = (scored.ids, scored.rules, scored.any_candidate,
+                                                     scored.oversized, scored.decided)
     out: list[Decision] = []
     for i, (_rid, rec) in enumerate(left):
         if not any_candidate[i]:
@@ -95,7 +125,7 @@ def decide_all(matcher: RuleMatcher, left: Records, right: Records | None = None
         link: Decision | None = None
         for r, (rule, fs, _names) in enumerate(rules):
             skipped += oversized[r].get(i, [])
-            best, runner, count, tot, rj, levels = decided[r]
+            best, runner, count, tot, rj, levels, _li = decided[r]
             p = best[i]
             if p < 0:
                 continue
@@ -164,9 +194,10 @@ def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str
 
 
 def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_list: list[int], dedup: bool,
-          rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+          rank: np.ndarray) -> tuple[np.ndarray, ...]:
     """One rule's candidate pairs scored: per left record the best pair, the runner-up (-1: none) and the number
-    of pairs scored; with every pair's probability (NaN: the rule does not apply), right index and levels."""
+    of pairs scored; with every pair's probability (NaN: the rule does not apply), right index, levels and left
+    index."""
     n_left, n_other = len(left), len(others)
     li = np.asarray(li_list, dtype=np.int64)
     rj = np.asarray(rj_list, dtype=np.int64)
@@ -209,7 +240,7 @@ def _best(fs: FSScorer, left: Records, others: Records, li_list: list[int], rj_l
         second = _first(tv, rv, starts, group)
         second = second[sizes[group[second]] > 1]
         runner[lv[second]] = v[second]
-    return best, runner, count, tot, rj, levels
+    return best, runner, count, tot, rj, levels, li
 
 
 def _first(tv: np.ndarray, rv: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -20,7 +20,9 @@ Unsupervised, as Fellegi and Sunter intended: nobody labels pairs.
    how often a match agrees on the session's field (the median over sessions).
    Then the u of every field's ``exact`` level is counted over **all** record pairs from the values'
    frequencies (``exact_u``), less the pairs the sessions estimate to be one entity: a random sample
-   cannot see agreements as rare as a shared landline or a national id.
+   cannot see agreements as rare as a shared landline or a national id. Each ``dependent`` group's joint
+   levels (hub/matching/fs_groups.py) are learned alongside: m from the sessions' matches, u from the
+   random pairs and, for "every compared field agrees exactly", counted over all pairs.
 4. Where no session has enough pairs (tiny data, fields without a strong one), **expectation
    maximisation over the candidate pairs** as before: the E step gives each distinct comparison vector
    its probability of being a match, the M step re-estimates the prior (per candidate pair) and every m
@@ -44,6 +46,7 @@ from concord.hub.matching.em_sessions import frequencies as _frequencies
 from concord.hub.matching.em_sessions import train_by_sessions
 from concord.hub.matching.fs import NOT_COMPARED, P_FLOOR, FSScorer, default_params
 from concord.hub.matching.fs_columns import ColumnLevels
+from concord.hub.matching.fs_groups import group_key, joint_params
 from concord.hub.matching.gc_pause import paused_gc
 from concord.hub.matching.rules import MAX_BLOCK, BlockKey
 
@@ -164,10 +167,13 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
     coded_l = cols.encode(norm_l)
     coded_r = coded_l if right is None else cols.encode(norm_r)
 
-    def vectors(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+    def matrix(pairs: Sequence[tuple[int, int]]) -> np.ndarray:
         li = np.fromiter((i for i, _j in pairs), dtype=np.int64, count=len(pairs))
         rj = np.fromiter((j for _i, j in pairs), dtype=np.int64, count=len(pairs))
-        return list(map(tuple, cols.levels(coded_l, coded_r, li, rj).T.tolist()))
+        return cols.levels(coded_l, coded_r, li, rj)
+
+    def vectors(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+        return list(map(tuple, matrix(pairs).T.tolist()))
 
     rng = random.Random(seed)
     rand_pairs = []
@@ -176,20 +182,28 @@ def estimate(rule: MatchRule, left: Sequence[Mapping[str, Any]], right: Sequence
         if right is None and i == j:
             continue
         rand_pairs.append((i, j))
-    rand_levels = vectors(rand_pairs)
+    rand_matrix = matrix(rand_pairs)
+    rand_levels = list(map(tuple, rand_matrix.T.tolist()))
     u = _frequencies(rand_levels, sizes)
 
     m = [list(default_params(s.kind, s.levels).m) for s in specs]
     expected = min(len(norm_l), len(norm_r)) if right is not None else len(norm_l) * 0.1
     if sessions:
+        members = [[col[f] for f in group] for group in rule.dependent]
         found = train_by_sessions(specs, vectors, norm_l, None if right is None else norm_r, u, m,
-                                  expected, max_block=max_block, max_iter=max_iter, tol=tol)
+                                  expected, max_block=max_block, max_iter=max_iter, tol=tol, groups=members)
         if found is not None:
             pairs_total = len(norm_l) * (len(norm_l) - 1) / 2 if right is None else len(norm_l) * len(norm_r)
             u = exact_u(u, found.m, found.prior * pairs_total, norm_l, None if right is None else norm_r)
+            groups = {}
+            for group, ks, counts in zip(rule.dependent, members, found.joint):
+                joint = joint_params(ks, sizes, counts, rand_matrix.T, coded_l.codes,
+                                     None if right is None else coded_r.codes, found.prior * pairs_total)
+                if joint is not None:
+                    groups[group_key(group)] = FSFieldParams(levels=joint[0], m=joint[1], u=joint[2])
             fields = {s.field: FSFieldParams(levels=s.levels, m=tuple(round(x, 8) for x in found.m[k]),
                                              u=tuple(round(x, 8) for x in u[k])) for k, s in enumerate(specs)}
-            model = FSModel(prior=float(f"{found.prior:.8g}"), fields=fields, tf=tf,
+            model = FSModel(prior=float(f"{found.prior:.8g}"), fields=fields, tf=tf, groups=groups,
                             trained={"pairs": found.pairs, "sessions": found.sessions, "iterations": found.iterations,
                                      "converged": found.converged, "prior": "per pair of records",
                                      "records": len(norm_l) + (len(norm_r) if right is not None else 0),

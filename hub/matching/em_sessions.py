@@ -30,8 +30,10 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from concord.hub.matching.fs_groups import add_counts
 
 NOT_COMPARED = -1
 P_FLOOR = 1e-6
@@ -51,6 +53,7 @@ class Sessions:
     patterns: int
     sessions: list[dict[str, Any]]
     pairs: int = 0               # record pairs the sessions compared (before sampling)
+    joint: list[dict[str, float]] = field(default_factory=list)   # per dependent group: expected matches per pattern
 
 
 def frequencies(levels: Sequence[Sequence[int]], sizes: Sequence[int], weights: Sequence[float] | None = None,
@@ -111,10 +114,12 @@ def session_pairs(group: Sequence[int], left: Sequence[tuple[Any, ...]], right: 
 
 def em_fixed_u(vecs: Sequence[Sequence[int]], counts: Sequence[int], sizes: Sequence[int], m: list[list[float]],
                u: Sequence[Sequence[float]], active: Sequence[int], *, max_iter: int,
-               tol: float) -> tuple[list[list[float]], float, int, bool]:
-    """EM over the active fields with u fixed: (m, expected matches, iterations, converged)."""
+               tol: float) -> tuple[list[list[float]], float, int, bool, list[float]]:
+    """EM over the active fields with u fixed: (m, expected matches, iterations, converged, expected matches
+    per vector)."""
     lu = [[math.log(x) for x in row] for row in u]
     prior, expected, it, converged = 0.5, 0.0, 0, False
+    wm: list[float] = []
     total = sum(counts)
     for it in range(1, max_iter + 1):
         lm = [[math.log(x) for x in row] for row in m]
@@ -140,7 +145,7 @@ def em_fixed_u(vecs: Sequence[Sequence[int]], counts: Sequence[int], sizes: Sequ
         if delta < tol:
             converged = True
             break
-    return m, expected, it, converged
+    return m, expected, it, converged, wm
 
 
 def disagreeing(specs: Sequence[Any], m: Sequence[Sequence[float]], active: Sequence[int]) -> list[str]:
@@ -155,15 +160,19 @@ def train_by_sessions(specs: Sequence[Any],
                       vectors: Callable[[Sequence[tuple[int, int]]], Sequence[tuple[int, ...]]],
                       left: Sequence[tuple[Any, ...]], right: Sequence[tuple[Any, ...]] | None,
                       u: Sequence[Sequence[float]], m0: Sequence[Sequence[float]], expected: float, *,
-                      max_block: int, max_iter: int, tol: float) -> Sessions | None:
+                      max_block: int, max_iter: int, tol: float,
+                      groups: Sequence[Sequence[int]] = ()) -> Sessions | None:
     """m and prior by sessions (see the module docstring); None when no session has enough pairs. ``vectors``
-    gives the level vectors of many pairs (index in ``left``, index in ``right`` or ``left``) at once, in order."""
+    gives the level vectors of many pairs (index in ``left``, index in ``right`` or ``left``) at once, in order.
+    ``groups``: the field indices of each ``dependent`` group, whose patterns' expected matches are counted
+    (``Sessions.joint``; hub/matching/fs_groups.py) in the sessions that do not agree on one of its fields."""
     n, sizes = len(specs), [len(s.levels) for s in specs]
     other = left if right is None else right
     sums = [[0.0] * len(r) for r in m0]
     weight = [0.0] * n
     ran: list[tuple[list[int], float]] = []
     info: list[dict[str, Any]] = []
+    joint: list[dict[str, float]] = [{} for _g in groups]
     iterations, converged, patterns, compared = 0, True, 0, 0
     for group in session_groups(specs):
         pairs = session_pairs(group, left, right, max_block)
@@ -176,7 +185,7 @@ def train_by_sessions(specs: Sequence[Any],
         if sum(pat.values()) < MIN_PAIRS:
             continue
         active = [k for k in range(n) if k not in group]
-        m, matches, it, conv = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
+        m, matches, it, conv, wm = em_fixed_u(list(pat), list(pat.values()), sizes, [list(r) for r in m0], u, active,
                                           max_iter=max_iter, tol=tol)
         iterations, converged, patterns = iterations + it, converged and conv, patterns + len(pat)
         against = disagreeing(specs, m, active)
@@ -188,6 +197,9 @@ def train_by_sessions(specs: Sequence[Any],
         info.append({"agree_on": [specs[k].field for k in group], "pairs": round(sum(pat.values()) * scale),
                      "matches": round(matches * scale, 1), "iterations": it,
                      **({"sampled_pairs": MAX_PAIRS} if scale > 1 else {})})
+        for g, members in enumerate(groups):
+            if not set(members) & set(group):
+                add_counts(joint[g], list(pat), wm, members, sizes)
         for k in active:
             weight[k] += matches
             sums[k] = [a + matches * b for a, b in zip(sums[k], m[k])]
@@ -209,4 +221,4 @@ def train_by_sessions(specs: Sequence[Any],
     for d, est in zip(kept, [matches / p if (p := math.prod(m[k][0] * present[k] for k in g)) > 0 else None
                              for g, matches in ran]):
         d["entities_estimate"] = None if est is None else round(est)
-    return Sessions(m, prior, iterations, converged, patterns, info, compared)
+    return Sessions(m, prior, iterations, converged, patterns, info, compared, joint)

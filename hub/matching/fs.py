@@ -18,7 +18,9 @@ pairs of the same entity) and ``u`` (among pairs of different entities); its **m
   of evidence (a household shares its landline and address) count once: of a group's agreeing fields
   only the strongest weight, of its disagreeing fields only the strongest disagreement (``counted``).
   Among different people such a group agrees only where they share a home, so the whole group agrees
-  by chance about as often as its rarest field does, not as often as the product of its fields.
+  by chance about as often as its rarest field does, not as often as the product of its fields. A model
+  that learned the group's **joint levels** (``FSModel.groups``, hub/matching/fs_groups.py) counts the
+  weight of the pair's pattern over the group instead (once), where it has one.
 * The parameters live in the rule's ``model`` (written by ``concord match train``, hub/matching/em.py).
   Without a model the rule uses conservative defaults per level.
 
@@ -36,6 +38,7 @@ from concord.hub.matching import normalise as N
 from concord.hub.matching.fs_cache import RecordCache, remembering
 from concord.hub.matching.fs_kinds import (DEFAULT_EXACT_U, DEFAULT_MU, DIFFERENT, LEVELS, STRING,  # noqa: F401
                                            WORDS, default_kind, default_params, level_label, normaliser, one_edit)
+from concord.hub.matching.fs_groups import describe, group_key, pattern
 from concord.hub.matching.fs_levels import MEMO_KINDS, MEMO_PAIRS, LevelComputer
 
 TF_CAP = 5.0             # bits: a term-frequency adjustment moves the weight by at most 32x either way
@@ -98,6 +101,14 @@ class FSScorer:
         group_of = {f: g for g, group in enumerate(rule.dependent) for f in group}
         self._group = [group_of.get(f, -1) for f in self._fields]
         self._grouped = any(g >= 0 for g in self._group)
+        # a group's joint levels learned by training (hub/matching/fs_groups.py): pattern -> weight
+        self._members = [[self._fields.index(f) for f in group] for group in rule.dependent]
+        self._sizes = [len(sp.levels) for sp in self.specs]
+        self._joint: list[dict[str, float] | None] = []
+        for group in rule.dependent:
+            jp = self.model.groups.get(group_key(group)) if self.model is not None else None
+            self._joint.append(None if jp is None else {lv: _log2(m) - _log2(u) for lv, m, u in zip(jp.levels, jp.m, jp.u)})
+        self._joint_memo: dict[tuple[int, ...], list[tuple[int, str, float] | None]] = {}
         self._tf_memo: list[dict[Any, float] | None] = []
         self._reset_tf()
 
@@ -114,6 +125,7 @@ class FSScorer:
         self._words: dict[tuple[int, int, float, float | None, bool], str] = {}
         self._evidence: dict[tuple[tuple[int, ...], tuple[float | None, ...]], tuple[dict[str, float], dict[str, Any]]] = {}
         self._plans: dict[tuple[int, ...], tuple[Any, ...] | list[float | None]] = {}
+        self._joint_words: dict[tuple[int, int, str | None], str] = {}
 
     # ---- levels -----------------------------------------------------------------------------------
     def normalised(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,17 +187,44 @@ class FSScorer:
         freq = t.values.get(str(value), t.other)
         return max(-TF_CAP, min(TF_CAP, _log2(t.base) - _log2(freq)))
 
-    def counted(self, ws: Sequence[float | None]) -> list[float | None]:
+    def joint(self, vec: Sequence[int]) -> list[tuple[int, str, float] | None]:
+        """Per ``dependent`` group, (the field carrying its weight, pattern, joint weight) when the model learned
+        the pattern of ``vec`` (hub/matching/fs_groups.py), else None."""
+        key = tuple(vec)
+        hit = self._joint_memo.get(key)
+        if hit is not None:
+            return hit
+        if len(self._joint_memo) >= MEMO_PAIRS:
+            self._joint_memo.clear()
+        out: list[tuple[int, str, float] | None] = self._joint_memo.setdefault(key, [])
+        for members, table in zip(self._members, self._joint):
+            p = None if table is None else pattern(vec, members, self._sizes)
+            w = None if p is None else table.get(p)          # type: ignore[union-attr]
+            out.append(None if w is None else (next(k for k in members if vec[k] >= 0), p, w))  # type: ignore[arg-type]
+        return out
+
+    def counted(self, ws: Sequence[float | None], vec: Sequence[int] | None = None) -> list[float | None]:
         """The weight the total counts of each field (in field order; None: not compared). Fields of a
-        ``dependent`` group are one piece of evidence: of the group's agreeing fields (weight >= 0) only the
-        strongest counts, of its disagreeing fields only the strongest disagreement; the others count 0."""
+        ``dependent`` group are one piece of evidence: with the level vector ``vec`` and a model that learned
+        the group's pattern, the pattern's weight counts once (on the group's first compared field); else, of
+        the group's agreeing fields (weight >= 0) only the strongest counts, of its disagreeing fields only
+        the strongest disagreement; the others count 0."""
         out = list(ws)
         if not self._grouped:
             return out
+        done: set[int] = set()
+        if vec is not None:
+            for g, hit in enumerate(self.joint(vec)):
+                if hit is not None:
+                    for k in self._members[g]:
+                        if out[k] is not None:
+                            out[k] = 0.0
+                    out[hit[0]] = hit[2]
+                    done.add(g)
         best: dict[tuple[int, bool], int] = {}
         for k, w in enumerate(ws):
             g = self._group[k]
-            if g < 0 or w is None:
+            if g < 0 or w is None or g in done:
                 continue
             key = (g, w >= 0)
             j = best.get(key)
@@ -212,11 +251,11 @@ class FSScorer:
         if type(plan) is not tuple:         # the probability itself (no term frequency involved), or None
             return plan[0]
         if len(plan) == 3:                  # a term-frequency field inside a dependent group: grouped per pair
-            raw, tf_fields, _ = plan
+            raw, tf_fields, vec = plan
             raw = list(raw)
             for k in tf_fields:
                 raw[k] += self._tf_adj(k, ta[k])
-            return self.probability(self.prior_weight + sum(w for w in self.counted(raw) if w is not None))
+            return self.probability(self.prior_weight + sum(w for w in self.counted(raw, vec) if w is not None))
         ws, slots = plan
         ws = list(ws)
         for pos, k in slots:
@@ -244,8 +283,8 @@ class FSScorer:
             return [None]
         tf_fields = [k for k in compared if vec[k] == 0 and self._tf_memo[k] is not None]
         if any(self._group[k] >= 0 for k in tf_fields):
-            return (raw, tf_fields, None)
-        counted = self.counted(raw)
+            return (raw, tf_fields, vec)
+        counted = self.counted(raw, vec)
         ws: list[float] = [counted[k] for k in compared]       # type: ignore[misc]
         if tf_fields:
             return ws, [(pos, k) for pos, k in enumerate(compared) if k in tf_fields]
@@ -269,7 +308,7 @@ class FSScorer:
             if lv == 0 and s.field in self.tf:
                 w += self.tf_adjustment(s.field, na.get(s.field))
             raw.append(w)
-        return {s.field: w for s, w in zip(self.specs, self.counted(raw)) if w is not None}
+        return {s.field: w for s, w in zip(self.specs, self.counted(raw, levels)) if w is not None}
 
     def probability(self, weight: float) -> float:
         if weight > 60:
@@ -326,7 +365,9 @@ class FSScorer:
                 w += adj
             raw.append(w)
             adjs.append(adj)
-        counted = self.counted(raw)
+        counted = self.counted(raw, levels)
+        joint = {hit[0]: (g, hit) for g, hit in enumerate(self.joint(levels)) if hit is not None} if self._grouped else {}
+        jointly = {k for g, _hit in joint.values() for k in self._members[g]}
         fw: dict[str, float] = {}           # field_weights(levels, ...), with each field's sentence
         words = []
         for k, (s, lv) in enumerate(zip(self.specs, levels)):
@@ -336,6 +377,9 @@ class FSScorer:
                 continue
             fw[s.field] = counted[k]        # type: ignore[assignment]
             dropped = counted[k] != w
+            if k in jointly:
+                words.append(self._joint_sentence(k, joint, s, lv))
+                continue
             key = (k, lv, w, adjs[k], dropped)
             text = self._words.get(key)
             if text is None:
@@ -355,6 +399,31 @@ class FSScorer:
         return rounded, {"levels": {s.field: s.levels[lv] for s, lv in zip(self.specs, levels) if lv != NOT_COMPARED},
                          "match_weight": round(total, 2), "probability": round(p, 6), "explain": words,
                          "trained": self.model is not None}
+
+    def _joint_sentence(self, k: int, joint: Mapping[int, tuple[int, tuple[int, str, float]]], s: FieldSpec,
+                        lv: int) -> str:
+        """A field of a group whose pattern the model learned: the carrier tells the pattern and its weight."""
+        key = (k, lv, joint[k][1][1] if k in joint else None)
+        text = self._joint_words.get(key)
+        if text is None:
+            if len(self._joint_words) >= MEMO_PAIRS:
+                self._joint_words.clear()
+            text = self._joint_words[key] = self._joint_text(k, joint, s, lv)
+        return text
+
+    def _joint_text(self, k: int, joint: Mapping[int, tuple[int, tuple[int, str, float]]], s: FieldSpec,
+                    lv: int) -> str:
+        label = s.levels[lv]
+        text = WORDS.get(label, label).format(other=s.swap_with)
+        if k not in joint:
+            return f"{s.field}: {text}; counted in its group's joint evidence"
+        g, (_k, p, w) = joint[k]
+        group = self.rule.dependent[g]
+        odds = 2 ** abs(w)
+        odds_text = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
+        return (f"{s.field}: {text}; with {', '.join(f for f in group if f != s.field)} one piece of evidence, "
+                f"learned jointly: {describe(p, group)} ({w:+.1f} bits, {odds_text}x "
+                f"{'for' if w >= 0 else 'against'} the same entity)")
 
     @staticmethod
     def _sentence(s: FieldSpec, lv: int, w: float, adj: float | None) -> str:

@@ -34,7 +34,7 @@ from typing import Any
 from concord.hub.config.model import MatchRule
 from concord.hub.errors import ConfigError
 from concord.hub.matching.clustering import Join, Score, strict_clusters
-from concord.hub.matching import bulk
+from concord.hub.matching import bulk, one_to_one
 from concord.hub.matching.exact import Candidate, Decision
 from concord.hub.matching.gc_pause import paused_gc
 from concord.hub.matching.rules import RuleMatcher
@@ -178,12 +178,14 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
         else:
             index.add(rid, rec)
     stats["right"] = len(index.data)
-    if fast:
-        decisions = bulk.decide_all(matcher, left_records, right_records)
+    scored = bulk.score_all(matcher, left_records, right_records) if fast else None
+    if scored is not None:
+        decided = bulk.decide_scored(matcher, left_records, scored)
     else:
-        decisions = (matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data) for _lid, rec in left_records)
+        decided = [matcher.decide(rec, index.candidates(matcher.keys(rec)), index.data) for _lid, rec in left_records]
+    decided = _one_to_one(matcher, decided, left_records, right_records, scored)
     links: list[Pair] = []
-    for (lid, rec), d in zip(left_records, decisions):
+    for (lid, rec), d in zip(left_records, decided):
         stats["left"] += 1
         stats[d.decision] = stats.get(d.decision, 0) + 1
         if d.decision == "link" and d.golden_id:
@@ -201,6 +203,23 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
         pairs.append(p)
     pairs.sort(key=lambda p: (p.decision != "link", p.left_id))
     return pairs, stats
+
+
+def _one_to_one(matcher: RuleMatcher, decisions: list[Decision], left: Sequence[tuple[str, Mapping[str, Any]]],
+                right: Sequence[tuple[str, Mapping[str, Any]]], scored: bulk.Scored | None) -> list[Decision]:
+    """Linkage: review cases of probabilistic rules (models trained by sessions) that one match per record makes
+    links (hub/matching/one_to_one.py)."""
+    priors, links = {}, {}
+    for name, fs in matcher.fs_scorers.items():
+        model = fs.model
+        if model is not None and model.trained.get("prior") == "per pair of records":
+            priors[name], links[name] = model.prior, fs.rule.thresholds.link
+    if not priors or not any(d.decision == "review" and d.rule in priors for d in decisions):
+        return decisions
+    if scored is None:
+        scored = bulk.score_all(matcher, left, right, only_probabilistic=True)
+    pairs_of = {name: got for name in priors if (got := scored.pairs(name)) is not None}
+    return one_to_one.promote(decisions, pairs_of, priors, links, [rid for rid, _rec in right])
 
 
 def _within_one_file(d: Decision) -> Decision:

@@ -1,0 +1,73 @@
+"""Linkage of two files, one match per record (hub/matching/one_to_one.py): a review case whose records have
+no rival candidate on either side links, with the reason in its evidence; a rival keeps it in review; both
+ways of deciding (all at once, record by record) agree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.matching_people import write_csv
+from concord.hub.config.model import FSFieldParams, FSModel, MatchRule
+from concord.hub.matching import offline
+from concord.hub.matching.exact import Decision
+from concord.hub.matching.fs import LEVELS, FSScorer
+from concord.hub.matching.offline import match_files
+from concord.hub.matching.one_to_one import promote
+
+# 10 records a side, a prior per pair of records of 0.08: the model expects 80% of each file to have a match
+MODEL = FSModel(prior=0.08, trained={"prior": "per pair of records"}, fields={
+    "first_name": FSFieldParams(levels=LEVELS["person_name"], m=(0.9, 0.04, 0.02, 0.01, 0.03),
+                                u=(0.02, 0.005, 0.005, 0.02, 0.95)),
+    "last_name": FSFieldParams(levels=LEVELS["person_name"], m=(0.9, 0.04, 0.02, 0.01, 0.03),
+                               u=(0.02, 0.005, 0.005, 0.02, 0.95)),
+    "phone": FSFieldParams(levels=LEVELS["phone"], m=(0.9, 0.05, 0.05), u=(0.01, 0.01, 0.98))})
+RULE = MatchRule.model_validate({"name": "p", "type": "probabilistic", "fields": ["first_name", "last_name", "phone"],
+                                 "comparisons": {"first_name": "person_name", "last_name": "person_name"},
+                                 "block": ["phone:phone"], "thresholds": {"link": 0.999, "review": 0.5},
+                                 "model": MODEL})
+NAMES = ["Ada", "Bob", "Cid", "Dan", "Eve", "Fay", "Gus", "Hal", "Ivy"]
+
+
+def _files(tmp: Path, rival: bool) -> tuple[Path, Path]:
+    fill = [{"first_name": n, "last_name": f"{n}son", "phone": f"+49 30 1000 00{k:02d}"} for k, n in enumerate(NAMES)]
+    left = [{"id": "l0", "last_name": "Brandt", "phone": "+49 30 1234 5678"},       # no first name
+            *({"id": f"l{k + 1}", **r} for k, r in enumerate(fill))]
+    right = [{"id": "r0", "first_name": "Anna", "last_name": "Brandt", "phone": "+49 30 1234 5678"},
+             *({"id": f"r{k + 1}", **r} for k, r in enumerate(fill))]
+    if rival:       # her husband on the right too: surname and landline agree as well
+        right[-1] = {"id": "r9", "first_name": "Paul", "last_name": "Brandt", "phone": "+49 30 1234 5678"}
+    return write_csv(tmp / "left.csv", left), write_csv(tmp / "right.csv", right)
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+@pytest.mark.parametrize("rival", [False, True])
+def test_one_match_per_record_links_a_review_case_without_rivals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  bulk: bool, rival: bool) -> None:
+    monkeypatch.setattr(offline, "BULK", bulk)
+    own, _w = FSScorer(RULE).score({"last_name": "Brandt", "phone": "+49 30 1234 5678"},
+                                   {"first_name": "Anna", "last_name": "Brandt", "phone": "+49 30 1234 5678"})
+    assert own is not None and 0.99 < own < 0.999            # on its own evidence: a review case
+    pairs, _stats = match_files([RULE], *_files(tmp_path, rival))
+    got = {p.left_id: p for p in pairs}["l0"]
+    if rival:
+        assert got.decision == "review" and "one_to_one" not in got.evidence
+        return
+    assert (got.right_id, got.decision) == ("r0", "link")
+    o2o = got.evidence["one_to_one"]
+    assert o2o["pair_probability"] == pytest.approx(own, abs=1e-6)
+    assert o2o["left_unmatched"] == pytest.approx(0.2) and o2o["right_unmatched"] == pytest.approx(0.2)
+    # odds x 1 / (0.2 x 0.2): 25 times the pair's own
+    assert o2o["probability"] == pytest.approx(25 * own / (1 - own) / (1 + 25 * own / (1 - own)), abs=1e-6)
+    assert got.score == pytest.approx(o2o["probability"], abs=1e-4)
+    assert any("one match per record" in line for line in got.evidence["explain"])
+
+
+def test_promote_needs_the_prior_per_pair_of_records_and_keeps_links() -> None:
+    review = Decision("review", "r0", "p", 0.995, {"explain": []})
+    link = Decision("link", "r1", "p", 0.9999, {})
+    pairs = {"p": (np.array([0, 1]), np.array([0, 1]), np.array([0.995, 0.9999]))}
+    out = promote([review, link], pairs, {"p": 0.4}, {"p": 0.999}, ["r0", "r1"])     # 80% of each file matched
+    assert out[0].decision == "link" and out[1] is link
+    assert promote([review, link], pairs, {}, {"p": 0.999}, ["r0", "r1"]) == [review, link]
