@@ -77,7 +77,8 @@ class FilesConfig(BaseModel):
     root: str = Field(..., description="Folder holding the drops (relative to concord.yaml).")
     base_dir: str = Field(".", description="Set by Concord: the folder of concord.yaml.")
     page_size: int = Field(500, ge=1, le=100_000)
-    max_batch: int = Field(5000, ge=1, description="Changes per write (one file rewrite each).")
+    max_batch: int = Field(50_000, ge=1, description="Changes per write (one file rewrite each: the whole file "
+                           "is read and written per call, so a call costs the file's size whatever it changes).")
     entities: dict[str, FileEntity] = Field(..., min_length=1)
 
     @field_validator("root")
