@@ -2,6 +2,8 @@
 ``match_key`` rows are carried into ``match_hash`` / ``match_keyset`` by migration 0006."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, text
 
 from concord.hub.engine.process import _candidates
@@ -92,3 +94,22 @@ def test_deferred_keys_are_found_and_rewritten_like_stored_ones(warehouse) -> No
         assert match_keys.golden_hashes(conn, "contact", "g7") == {h("email", "c@d.example")}
         assert conn.execute(select(T.match_hash_pending)).first() is None
         assert match_keys.settle(conn) == 0
+
+
+def test_a_key_list_never_seen_is_hashed_from_the_keys_remembered(monkeypatch: Any) -> None:
+    """A golden record that took values from two records has keys of both: they come from the per-key memo
+    (filled by a worker's results), only the new key is hashed, and every hash is key_hash's."""
+    a = [("b:name_edits:name", f"acme{i}") for i in range(5)] + [("tax_id", "de1")]
+    b = [("b:phone:phone", "301234")]
+    match_keys.remember(a, [match_keys.key_hash(*k) for k in a])
+    calls: list[tuple[str, str]] = []
+    real = match_keys.key_hash
+
+    def counting(name: str, value: str) -> int:
+        calls.append((name, value))
+        return real(name, value)
+
+    monkeypatch.setattr(match_keys, "key_hash", counting)
+    merged = a[:3] + b + a[3:]
+    assert match_keys.hash_list(merged) == tuple(real(*k) for k in merged)
+    assert calls == b

@@ -36,8 +36,11 @@ from concord.hub.warehouse import tables as T
 
 KEY_VALUE_CHARS = 400      # a key value is hashed over at most this many characters (as it was stored before)
 _HASH_MEMO = 4096          # key lists whose hashes are remembered (per generation; two generations > a batch)
+_KEY_MEMO = 32_768         # single keys whose hashes are remembered (per generation; two > a batch's keys)
 _memo: dict[tuple[tuple[str, str], ...], tuple[int, ...]] = {}
 _memo_old: dict[tuple[tuple[str, str], ...], tuple[int, ...]] = {}
+_keys: dict[tuple[str, str], int] = {}
+_keys_old: dict[tuple[str, str], int] = {}
 
 
 def key_hash(name: str, value: str) -> int:
@@ -48,18 +51,37 @@ def key_hash(name: str, value: str) -> int:
 
 def hash_list(keys: Sequence[tuple[str, str]]) -> tuple[int, ...]:
     """The hashes of a record's ``keys``, in their order; memoised per key list (a record's keys are
-    hashed for its candidate lookup and again when its golden record is saved)."""
+    hashed for its candidate lookup and again when its golden record is saved) and per key (a golden
+    record that took values from two records has keys of both, most of them hashed already)."""
     global _memo, _memo_old
     t = tuple(keys)
     hit = _memo.get(t)
     if hit is None:
         hit = _memo_old.get(t)
         if hit is None:
-            hit = tuple([key_hash(n, v) for n, v in t])
+            hit = tuple([_one(k) for k in t])
         if len(_memo) >= _HASH_MEMO:
             _memo_old, _memo = _memo, {}
         _memo[t] = hit
     return hit
+
+
+def _one(key: tuple[str, str]) -> int:
+    global _keys, _keys_old
+    h = _keys.get(key)
+    if h is None:
+        h = _keys_old.get(key)
+        if h is None:
+            h = key_hash(*key)
+        _learn(key, h)
+    return h
+
+
+def _learn(key: tuple[str, str], h: int) -> None:
+    global _keys, _keys_old
+    if len(_keys) >= _KEY_MEMO:
+        _keys_old, _keys = _keys, {}
+    _keys[key] = h
 
 
 def remember(keys: Sequence[tuple[str, str]], hashed: Sequence[int]) -> None:
@@ -68,6 +90,8 @@ def remember(keys: Sequence[tuple[str, str]], hashed: Sequence[int]) -> None:
     if len(_memo) >= _HASH_MEMO:
         _memo_old, _memo = _memo, {}
     _memo[tuple(keys)] = tuple(hashed)
+    for k, h in zip(keys, hashed):
+        _learn(k, h)
 
 
 def hashes(keys: Collection[tuple[str, str]]) -> set[int]:
