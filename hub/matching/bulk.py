@@ -20,7 +20,6 @@ decides record by record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from itertools import product
 from typing import Any
 
 import numpy as np
@@ -28,10 +27,9 @@ import numpy as np
 from concord.hub.matching.exact import Decision
 from concord.hub.matching.fs import FSScorer
 from concord.hub.matching.fs_columns import ColumnLevels, distinct
-from concord.hub.matching.rules import RuleMatcher, part_normaliser
+from concord.hub.matching.rules import RuleMatcher
 
 Records = Sequence[tuple[str, Mapping[str, Any]]]
-MULTI = frozenset({"name_edits", "name_split"})     # blocking-key functions giving several values of one value
 
 
 def applies(matcher: RuleMatcher) -> bool:
@@ -143,9 +141,9 @@ def decide_scored(matcher: RuleMatcher, left: Records, scored: Scored) -> list[D
 
 
 def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str]]]:
-    """``matcher.keys`` of every record, block by block over all records: a key part whose normaliser is the one a
-    probabilistic rule's field normalises with (``rules.part_normaliser``) reads the scorer's normalised value
-    (normalised once per record for both); every part's keys are worked out once per distinct value."""
+    """``matcher.keys`` of every record, block by block over all records (``BlockKey.column``): a key part whose
+    normaliser is the one a probabilistic rule's field normalises with reads the scorer's normalised value
+    (normalised once per record for both)."""
     shared: dict[str, tuple[Callable[[Any], Any], list[tuple[Any, ...]], int]] = {}
     for fs in matcher.fs_scorers.values():
         tuples: list[tuple[Any, ...]] | None = None
@@ -153,42 +151,18 @@ def keys_all(matcher: RuleMatcher, records: Records) -> list[list[tuple[str, str
             if spec.field not in shared:
                 tuples = tuples if tuples is not None else [fs.normalised_cached(rec) for _rid, rec in records]
                 shared[spec.field] = (spec.norm, tuples, k)
-    empty: list[Any] = []
     raw_columns: dict[str, list[Any]] = {}                # each field's raw values, read once
-    columns: list[list[list[tuple[str, str]]]] = []      # per block, each record's keys
-    single = True                                         # no part gives several values: no key repeats
-    for name, bk in matcher.blocks.items():
-        parts: list[list[list[str]]] = []
-        for (fn, field), (_f, part) in zip(bk.parts, bk._fns):
-            single = single and fn not in MULTI
-            norm, values = part_normaliser(fn, field)
-            raws = raw_columns.get(field)
-            if raws is None:
-                raws = raw_columns[field] = [rec.get(field) for _rid, rec in records]
-            spec = shared.get(field)
-            if spec is not None and spec[0] is norm:
-                memo: dict[Any, list[str]] = {}
-                k = spec[2]
-                parts.append([empty if r is None or r == "" else
-                              (hit if (hit := memo.get(v := t[k])) is not None else memo.setdefault(v, values(v)))
-                              for r, t in zip(raws, spec[1])])
-            else:
-                parts.append([empty if r is None or r == "" else part(r) for r in raws])
-        if len(parts) == 1:
-            columns.append([[(name, v[:400]) for v in vs] if vs else empty for vs in parts[0]])
-            continue
-        col: list[list[tuple[str, str]]] = []
-        for lists in zip(*parts):
-            if not all(lists):
-                col.append(empty)
-            elif all(len(vs) == 1 for vs in lists):
-                col.append([(name, "|".join([vs[0] for vs in lists])[:400])])
-            else:
-                col.append([(name, "|".join(c)[:400]) for c in product(*lists)])
-        columns.append(col)
+
+    def raw(field: str) -> list[Any]:
+        got = raw_columns.get(field)
+        if got is None:
+            got = raw_columns[field] = [rec.get(field) for _rid, rec in records]
+        return got
+
+    columns = [bk.column(raw, shared) for bk in matcher.blocks.values()]     # per block, each record's keys
     if not columns:
         return [[] for _ in records]
-    if single:
+    if not any(bk.multi for bk in matcher.blocks.values()):      # no key repeats
         return [[k for ks in row for k in ks] for row in zip(*columns)]
     return [list(dict.fromkeys([k for ks in row for k in ks])) for row in zip(*columns)]
 

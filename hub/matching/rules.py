@@ -16,6 +16,7 @@ records that share at least one key (indexed lookups, never a scan of all golden
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import product
 from typing import Any
 
 from concord.hub.config.model import MatchRule
@@ -200,11 +201,25 @@ def _remembering(fn: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
     return values
 
 
+MULTI_FNS = frozenset({"name_edits", "name_split"})     # part functions giving several values of one value
+KEY_CHARS = 400                                        # a key's value is cut to this many characters
+
+
+def _join(lists: Sequence[list[str]]) -> list[str]:
+    """A key's values from its parts' values: every combination, parts joined by ``|`` ([]: a part has none)."""
+    if not all(lists):
+        return []
+    if all(len(vs) == 1 for vs in lists):
+        return ["|".join([vs[0] for vs in lists])]
+    return ["|".join(c) for c in product(*lists)]
+
+
 class BlockKey:
     """One blocking key spec, ``function:field[+function:field...]``; at most one part may be multi-valued.
 
     ``parts``: the part functions of other keys of the same rules, shared (``exact:postal_code`` in three keys
-    is normalised once per value)."""
+    is normalised once per value). ``values`` gives one record's values; ``column`` every record's keys at once
+    (offline matching, hub/matching/bulk.py), the same."""
 
     def __init__(self, spec: str, parts: dict[tuple[str, str], Callable[[Any], list[str]]] | None = None) -> None:
         self.spec = spec.replace(" ", "")
@@ -215,9 +230,10 @@ class BlockKey:
             if (fn, field) not in shared:
                 shared[(fn, field)] = _remembering(_block_fn(fn, field))
         self._fns = [(field, shared[(fn, field)]) for fn, field in self.parts]
+        self.multi = any(fn in MULTI_FNS for fn, _field in self.parts)     # a record may have several values
 
     def values(self, record: Mapping[str, Any]) -> list[str]:
-        out = [""]
+        lists = []
         for field, fn in self._fns:
             value = record.get(field)
             if value is None or value == "":
@@ -225,7 +241,42 @@ class BlockKey:
             vals = fn(value)
             if not vals:
                 return []
-            out = [f"{o}|{v}" if o else v for o in out for v in vals]
+            lists.append(vals)
+        return _join(lists)
+
+    def column(self, raw: Callable[[str], Sequence[Any]],
+               normalised: Mapping[str, tuple[Callable[[Any], Any], Sequence[tuple[Any, ...]], int]]
+               ) -> list[list[tuple[str, str]]]:
+        """Every record's keys of this block, ``(name, value)`` as ``RuleMatcher.keys`` gives them ([]: none).
+        ``raw(field)``: every record's raw value of a field; ``normalised``: per field, (normaliser, every
+        record's normalised tuple, the field's index in it) of a probabilistic rule's scorer. A part whose
+        normaliser is that very function (``part_normaliser``) reads the normalised value instead of normalising
+        again; every part's values are worked out once per distinct value."""
+        empty: list[Any] = []
+        parts: list[list[list[str]]] = []
+        for (fn, field), (_f, part) in zip(self.parts, self._fns):
+            norm, values = part_normaliser(fn, field)
+            raws = raw(field)
+            spec = normalised.get(field)
+            if spec is not None and spec[0] is norm:
+                memo: dict[Any, list[str]] = {}
+                k = spec[2]
+                parts.append([empty if r is None or r == "" else
+                              (hit if (hit := memo.get(v := t[k])) is not None else memo.setdefault(v, values(v)))
+                              for r, t in zip(raws, spec[1])])
+            else:
+                parts.append([empty if r is None or r == "" else part(r) for r in raws])
+        name = self.name
+        if len(parts) == 1:
+            return [[(name, v[:KEY_CHARS]) for v in vs] if vs else empty for vs in parts[0]]
+        out: list[list[tuple[str, str]]] = []
+        for lists in zip(*parts):               # _join, inline: most records have one value per part
+            if not all(lists):
+                out.append(empty)
+            elif all(len(vs) == 1 for vs in lists):
+                out.append([(name, "|".join([vs[0] for vs in lists])[:KEY_CHARS])])
+            else:
+                out.append([(name, v[:KEY_CHARS]) for v in _join(lists)])
         return out
 
 
@@ -305,7 +356,7 @@ class RuleMatcher:
             if k is not None:
                 out.append((rule.key_name, k))
         for name, bk in self.blocks.items():
-            out += [(name, v[:400]) for v in bk.values(record)]
+            out += [(name, v[:KEY_CHARS]) for v in bk.values(record)]
         return list(dict.fromkeys(out))
 
     def exact_keys(self, record: Mapping[str, Any]) -> dict[str, str]:
