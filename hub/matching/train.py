@@ -40,7 +40,7 @@ def train_rules(rules: Sequence[MatchRule], left: Sequence[Mapping[str, Any]],
 
 def model_data(model: FSModel) -> dict[str, Any]:
     data = model.model_dump(mode="json")
-    for f in data["fields"].values():
+    for f in [*data["fields"].values(), *data.get("groups", {}).values()]:
         f["m"] = [round(x, 6) for x in f["m"]]
         f["u"] = [round(x, 6) for x in f["u"]]
     return data

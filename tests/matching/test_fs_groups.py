@@ -78,3 +78,14 @@ def test_training_learns_the_groups_patterns() -> None:
     # a whole address is shared by fewer pairs than its street alone, and is one person's nearly always
     assert u <= street.u[0] and m > 0.9
     assert pattern((-1, 0, 0, 0), [0, 1, 2, 3], [3, 5, 3, 5]) == "-,exact,exact,exact"
+
+
+def test_the_written_model_keeps_the_groups() -> None:
+    from concord.hub.config.model import FSModel
+    from concord.hub.matching.train import model_data
+
+    model = MODEL.model_copy(update={"groups": {group_key(HOME): JOINT}})
+    again = FSModel.model_validate(model_data(model))          # as `concord match train` writes it
+    assert again.groups[group_key(HOME)].levels == JOINT.levels
+    b = {**ANNA, "phone": None}
+    assert FSScorer(rule([HOME], model=again)).score(ANNA, b) == FSScorer(rule([HOME], model=model)).score(ANNA, b)
