@@ -130,6 +130,10 @@ class MatchRule(Frozen):
         (), description="probabilistic: groups of fields that are one piece of evidence (a household shares its "
                         "address and landline), e.g. [[phone, street, postal_code, city]]: a group counts its "
                         "strongest agreement once and its strongest disagreement once, not every field.")
+    one_to_one: bool = Field(True, description="probabilistic, offline linkage of two files (concord match --left "
+                                               "--right): a review case links when one match per record makes its "
+                                               "probability reach `link` (no rival candidate on either side); false "
+                                               "when a file holds several records of one entity.")
     model: FSModel | None = Field(None, description="probabilistic: learned parameters (concord match train).")
 
     @property
@@ -147,6 +151,8 @@ class MatchRule(Frozen):
     @model_validator(mode="after")
     def _check(self) -> "MatchRule":
         fs_only = ("comparisons", "swap", "tf", "dependent", "model")
+        if self.type != "probabilistic" and "one_to_one" in self.model_fields_set:
+            raise ValueError(f"`one_to_one` applies to probabilistic rules only (this rule is {self.type})")
         if self.type == "exact":
             for opt in ("weights", "compare", "block", "require"):
                 if getattr(self, opt):

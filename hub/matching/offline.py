@@ -212,7 +212,7 @@ def _one_to_one(matcher: RuleMatcher, decisions: list[Decision], left: Sequence[
     priors, links = {}, {}
     for name, fs in matcher.fs_scorers.items():
         model = fs.model
-        if model is not None and model.trained.get("prior") == "per pair of records":
+        if fs.rule.one_to_one and model is not None and model.trained.get("prior") == "per pair of records":
             priors[name], links[name] = model.prior, fs.rule.thresholds.link
     if not priors or not any(d.decision == "review" and d.rule in priors for d in decisions):
         return decisions

@@ -71,3 +71,12 @@ def test_promote_needs_the_prior_per_pair_of_records_and_keeps_links() -> None:
     out = promote([review, link], pairs, {"p": 0.4}, {"p": 0.999}, ["r0", "r1"])     # 80% of each file matched
     assert out[0].decision == "link" and out[1] is link
     assert promote([review, link], pairs, {}, {"p": 0.999}, ["r0", "r1"]) == [review, link]
+
+
+def test_one_to_one_false_leaves_review_cases_alone(tmp_path: Path) -> None:
+    rule = RULE.model_copy(update={"one_to_one": False})
+    pairs, _stats = match_files([rule], *_files(tmp_path, rival=False))
+    assert {p.left_id: p for p in pairs}["l0"].decision == "review"
+    with pytest.raises(ValueError, match="probabilistic rules only"):
+        MatchRule.model_validate({"type": "fuzzy", "fields": ["phone", "last_name"], "block": ["phone:phone"],
+                                  "one_to_one": False})
