@@ -6,7 +6,7 @@ Machinery (what the engine runs on):
   golden          golden records as flat canonical JSON (the engine's truth) + version + field lineage
   xref            (entity, system, source_id) -> golden_id
   match_hash      exact and blocking keys of golden records, as 64-bit hashes (one primary-key index)
-  match_hash_pending  keys of an initial load not yet moved into match_hash (appended, no index)
+  match_hash_pending  keys of an initial load not yet moved into match_hash (a row per golden record, no index)
   match_keyset    per golden record, the key hashes it is indexed under (to rewrite only changed keys)
   match_decision  every link / new / ambiguous / manual decision with its evidence
   dirty           golden records to re-plan
@@ -108,8 +108,8 @@ match_hash = Table(
 match_hash_pending = Table(
     "match_hash_pending", metadata,
     Column("entity", String(64), nullable=False),
-    Column("key_hash", BigInteger, nullable=False),
     Column("golden_id", String(64), nullable=False),
+    Column("hashes", Text, nullable=False),          # the golden record's key hashes, a JSON array of integers
 )
 
 match_keyset = Table(

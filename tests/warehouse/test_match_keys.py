@@ -113,3 +113,32 @@ def test_a_key_list_never_seen_is_hashed_from_the_keys_remembered(monkeypatch: A
     merged = a[:3] + b + a[3:]
     assert match_keys.hash_list(merged) == tuple(real(*k) for k in merged)
     assert calls == b
+
+
+def test_keys_pending_in_the_old_shape_are_indexed_by_the_migration(database_url: str) -> None:
+    """A warehouse at revision 0008 whose fresh load died before ``settle``: its keys wait one row per key.
+    Migration 0009 moves them into match_hash and gives the table its new shape, a row per golden record."""
+    h = match_keys.key_hash
+    wh = Warehouse.open(database_url)
+    with wh.engine.begin() as c:
+        c.execute(text("DROP TABLE match_hash_pending"))
+        c.execute(text("CREATE TABLE match_hash_pending (entity VARCHAR(64) NOT NULL, key_hash BIGINT NOT NULL, "
+                       "golden_id VARCHAR(64) NOT NULL)"))
+        c.execute(text("INSERT INTO match_hash_pending VALUES (:e, :h, :g)"),
+                  [{"e": "account", "h": h("tax_id", "DE1"), "g": "g1"}, {"e": "account", "h": h("b:name", "acme"), "g": "g1"}])
+        c.execute(text("UPDATE alembic_version SET version_num = '0008_golden_deleted'"))
+    wh.dispose()
+    wh = Warehouse.open(database_url)
+    try:
+        with wh.tx() as c:
+            columns = {col["name"] for col in wh.engine.dialect.get_columns(c, "match_hash_pending")}
+            assert c.execute(select(T.match_hash_pending)).first() is None
+            assert match_keys.golden_hashes(c, "account", "g1") == {h("tax_id", "DE1"), h("b:name", "acme")}
+            # and the fresh path goes on in the new shape: one row for the golden record, unnested by settle
+            match_keys.rekey(c, "account", {"g2": [("b:name", "acme"), ("tax_id", "DE2")]}, set(), defer=True)
+            assert [r.golden_id for r in c.execute(select(T.match_hash_pending))] == ["g2"]
+            assert match_keys.settle(c, "account") == 2
+            assert match_keys.golden_hashes(c, "account", "g2") == {h("b:name", "acme"), h("tax_id", "DE2")}
+    finally:
+        wh.dispose()
+    assert columns == {"entity", "golden_id", "hashes"}

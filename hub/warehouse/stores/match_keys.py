@@ -11,10 +11,13 @@ now (8 bytes each): when the record changes, only the keys that changed are writ
 deleted its rows are found without a second index on ``match_hash``.
 
 An initial load's fresh path (no lookups until its batches are done) appends its keys to
-``match_hash_pending`` instead: a plain heap, no index, so a batch costs the same however many keys
-the warehouse holds. ``settle`` moves them into ``match_hash`` in key order (an append to the B-tree,
-not a random insert per key). Every read of ``match_hash`` (``lookup``, ``rekey`` of stored records,
-``golden_hashes``) settles first, so keys left pending by a crash are never missed.
+``match_hash_pending`` instead: a plain heap, no index, one row per golden record with its hashes as a
+JSON array, so a batch costs the same however many keys the warehouse holds, and a record's keys are
+one row to write, not one per key (a fresh load of 100,000 accounts appended 2.3 million rows).
+``settle`` unnests them into ``match_hash`` in key order (``json_each`` on SQLite,
+``json_array_elements_text`` on PostgreSQL; an append to the B-tree, not a random insert per key).
+Every read of ``match_hash`` (``lookup``, ``rekey`` of stored records, ``golden_hashes``) settles
+first, so keys left pending by a crash are never missed.
 
 A hash collision (two different keys with one hash) adds a candidate that does not share the key: for a
 fuzzy or probabilistic rule it is scored like any other, for an exact rule it would be taken as sharing the
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from itertools import repeat
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from sys import byteorder
 
@@ -123,20 +125,20 @@ def settle(conn: Connection, entity: str | None = None) -> int:
     the ``INSERT``): rows another transaction appends meanwhile stay pending, never lost. On SQLite a
     write transaction holds the whole database, so the two statements see the same rows."""
     p = T.match_hash_pending.c
-    if conn.execute(select(p.key_hash).where(*([p.entity == entity] if entity else [])).limit(1)).first() is None:
+    if conn.execute(select(p.golden_id).where(*([p.entity == entity] if entity else [])).limit(1)).first() is None:
         return 0
     where, params = ("WHERE entity = %s", (entity,)) if entity else ("", ())
     if conn.dialect.name == "postgresql":
         res = conn.exec_driver_sql(
-            f"WITH moved AS (DELETE FROM match_hash_pending {where} RETURNING entity, key_hash, golden_id) "
-            "INSERT INTO match_hash (entity, key_hash, golden_id) SELECT entity, key_hash, golden_id FROM moved "
-            "ORDER BY entity, key_hash, golden_id ON CONFLICT DO NOTHING", params)
+            f"WITH moved AS (DELETE FROM match_hash_pending {where} RETURNING entity, golden_id, hashes) "
+            "INSERT INTO match_hash (entity, key_hash, golden_id) SELECT m.entity, h::bigint, m.golden_id "
+            "FROM moved m, json_array_elements_text(m.hashes::json) h ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING", params)
         return res.rowcount
-    where = where.replace("%s", "?")
-    res = conn.exec_driver_sql("INSERT OR IGNORE INTO match_hash (entity, key_hash, golden_id) SELECT entity, "
-                               f"key_hash, golden_id FROM match_hash_pending {where} "
-                               "ORDER BY entity, key_hash, golden_id", params)
-    conn.exec_driver_sql(f"DELETE FROM match_hash_pending {where}", params)
+    where = where.replace("%s", "?").replace("entity", "p.entity")
+    res = conn.exec_driver_sql("INSERT OR IGNORE INTO match_hash (entity, key_hash, golden_id) SELECT p.entity, "
+                               f"j.value, p.golden_id FROM match_hash_pending p, json_each(p.hashes) j {where} "
+                               "ORDER BY 1, 2, 3", params)
+    conn.exec_driver_sql(f"DELETE FROM match_hash_pending {where.replace('p.entity', 'entity')}", params)
     return res.rowcount
 
 
@@ -172,7 +174,7 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
         settle(conn, entity)
     old = stored(conn, entity, wanted)
     gone: list[tuple[int, str]] = []
-    added: list[tuple[str, int, str]] = []          # (entity, key hash, golden id): the rows as stored
+    added: dict[str, set[int]] = {}                 # golden id -> its hashes to add
     sets: list[dict[str, object]] = []
     emptied: list[dict[str, object]] = []
     for gid, keys in new_keys.items():
@@ -182,9 +184,10 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
             continue
         if was:
             gone.extend((h, gid) for h in was - now)
-            added.extend(zip(repeat(entity), now - was, repeat(gid)))
+            if now - was:
+                added[gid] = now - was
         else:
-            added.extend(zip(repeat(entity), now, repeat(gid)))
+            added[gid] = now
         if now:
             sets.append({"entity": entity, "golden_id": gid, "hashes": pack(now)})
         else:
@@ -192,10 +195,12 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
     bulk.delete_by_key(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g} for h, g in sorted(gone)],
                        ["entity", "key_hash", "golden_id"])
     if defer and not gone:
-        bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "key_hash", "golden_id"), added)
+        bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "golden_id", "hashes"),
+                           [(entity, gid, "[" + ",".join(map(str, hs)) + "]") for gid, hs in added.items()])
     else:
-        bulk.upsert(conn, T.match_hash, [{"entity": e, "key_hash": h, "golden_id": g}
-                                         for e, h, g in sorted(added)], ["entity", "key_hash", "golden_id"], update=[])
+        bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g}
+                                         for h, g in sorted((h, g) for g, hs in added.items() for h in hs)],
+                    ["entity", "key_hash", "golden_id"], update=[])
     bulk.delete_by_key(conn, T.match_keyset, sorted(emptied, key=lambda r: str(r["golden_id"])),
                        ["entity", "golden_id"])
     bulk.upsert(conn, T.match_keyset, sorted(sets, key=lambda r: str(r["golden_id"])), ["entity", "golden_id"])
