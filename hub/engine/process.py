@@ -232,6 +232,7 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
                           "rule": d.rule, "score": d.score, "evidence": evidence, "decided_at": now})
 
     # -- survive ----------------------------------------------------------------------------
+    compared = _compared_fields(ctx, entity, system)
     gids = set(target_of.values()) | {xrefs[r.source_id] for r in deletions if r.source_id in xrefs}
     # fresh: the golden records made in this batch cannot exist yet (nothing to load)
     states = load_golden(conn, entity, gids - created if fresh else gids)
@@ -250,7 +251,11 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         st.removed_lineage |= set(st.lineage) - set(res.lineage)
         st.lineage = res.lineage
         st.dirty_lineage |= res.lineage_changed
-        st.touched = True
+        # re-planned unless nothing the planner reads moved: a record it knew, no conflict, and the values it
+        # holds of what is written to its system are the golden record's (an echo of Concord's own write)
+        if not st.touched and (row.source_id not in xrefs or res.conflicts
+                               or not _agrees(canon, st.data, compared)):
+            st.touched = True
         cases.extend((gid, c) for c in res.conflicts)
     for row in deletions:
         gid = xrefs.get(row.source_id)
@@ -288,6 +293,23 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
         staged.mark(conn, system, entity, [b["source_id"] for b in bad], RawStatus.QUARANTINED)
         stats.bump(system, "quarantined", len(bad))
     stats.bump(system, "mapped", len(mapped))
+
+
+def _compared_fields(ctx: RunContext, entity: str, system: str) -> frozenset[str]:
+    """The fields the planner compares with this system's own records: those a sync rule writes to it
+    that its mapping also reads (for the others it compares with what Concord wrote, not with the record)."""
+    out: set[str] = set()
+    for rule in ctx.project.config.entities[entity].sync:
+        if rule.target == system:
+            m = ctx.project.mapping(entity, system)
+            out |= (m.out_fields() if rule.fields == "all" else m.out_fields() & set(rule.fields)) & m.in_fields()
+    return frozenset(out)
+
+
+def _agrees(canon: Mapping[str, Any], golden: Mapping[str, Any], fields: frozenset[str]) -> bool:
+    """The record holds the golden record's value of every one of ``fields`` the golden record has: the
+    planner would write none of them to it (``plan_record`` compares them the same way)."""
+    return all(golden.get(f) is None or canon.get(f) == golden.get(f) for f in fields)
 
 
 def _candidates(conn: Connection, entity: str, keys_by_record: Mapping[str, list[tuple[str, str]]],
