@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.matching_accounts import account_row
 from bench.matching_people import STARTER, write_csv
-from bench.matching_splink import COMPANY_SCRIPT, prf, splink_scores
+from bench.matching_splink import COMPANY_SCRIPT, ORACLE_SHORT, LOW, extra_rows, prf, splink_scores
 from concord.hub.sandbox.world import World
 
 COMPANY_SEED = 7        # the world seed bench_matching's default-rule part uses
@@ -88,7 +88,8 @@ def _link(size: int, a: str, b: str, splink_venv: Path | None, *, seed: int, def
             print("companies", size, seed, a, b, label, res[label], flush=True)
         if splink_venv is not None:
             res["splink"] = splink_scores(splink_venv, "linkage", left, right, FS_COMPANY["thresholds"]["link"],
-                                          truth=truth, same=lambda x, y: _index(x) == _index(y), script=COMPANY_SCRIPT)
+                                          truth=truth, same=lambda x, y: _index(x) == _index(y), script=COMPANY_SCRIPT,
+                                          low=LOW)
             print("companies", size, seed, a, b, "splink", res["splink"], flush=True)
     return res
 
@@ -109,7 +110,8 @@ def company_table(results: list[dict[str, Any]]) -> list[str]:
           "identifiers within one edit; domain; phone's last 8 digits; street bands; postcode; city with term "
           "frequencies; country), prior from deterministic rules, u by random sampling, m by EM blocked on "
           "postcode and on name, predictions blocked at least as wide as Concord's rule; both link at "
-          "probability 0.999. CPU time of all threads inside each tool's process, reading the files included.", "",
+          "probability 0.999. CPU time of all threads inside each tool's process, reading the files included."
+          + ORACLE_SHORT, "",
           "| companies | seed | systems | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
           "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -119,4 +121,7 @@ def company_table(results: list[dict[str, Any]]) -> list[str]:
                 md.append(f"| {r['companies']:,} | {r['seed']} | {r['systems']} | {label} | {r['records']:,} | {x['true_pairs']:,} | "
                           f"{x['precision']:.4f} | {x['recall']:.4f} | **{x['f1']:.4f}** | {x['seconds']:.1f} s | "
                           f"{x['cpu_seconds']:.1f} s |")
+                for name, cells in extra_rows(x) if label == "splink" else []:
+                    md.append(f"| {r['companies']:,} | {r['seed']} | {r['systems']} | {name} | {r['records']:,} | "
+                              f"{x['true_pairs']:,} | {cells}")
     return md

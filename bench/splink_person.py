@@ -1,17 +1,20 @@
 """splink's side of the person benchmark (bench/bench_matching.py): run by the Python of splink's own
 virtualenv, never imported by Concord (it needs only splink and duckdb).
 
-    python bench/splink_person.py linkage|dedup LEFT.csv RIGHT.csv|- OUT.csv THRESHOLD
+    python bench/splink_person.py linkage|dedup LEFT.csv RIGHT.csv|- OUT.csv THRESHOLD [LOW]
 
 Unsupervised, the way splink's documentation trains a model: the prior from deterministic rules,
 u from random sampling, m by expectation maximisation in two sessions, blocked on the birth date and on
 the full name (each session estimates the fields it does not block on). Comparisons comparable to Concord's rule:
 names with Jaro-Winkler bands, term frequencies and a swapped-names level, date of birth, e-mail,
 phones, national id, street, postcode and city. Predictions use the same blocking keys as Concord's
-rule. Linkage: pairs at or above THRESHOLD made one-to-one best first (as ``concord match`` does);
+rule. Linkage: pairs at or above THRESHOLD made one-to-one best first (as ``concord match`` does; with LOW,
+the pairs at or above LOW, whose levels give both);
 dedup: pairs closed into connected components at THRESHOLD (splink's own clustering).
 
-Writes OUT.csv (left_id,right_id: every linked pair; for dedup every pair inside a cluster) and prints
+Writes OUT.csv (left_id,right_id,level: every linked pair; for dedup every pair inside a cluster; level: the
+highest threshold at which splink would still link the pair, bench/splink_levels.py, so the caller can score
+any higher threshold without running splink again) and prints
 one JSON line: timings inside the process (reading the files included; CPU time of all its threads), candidate pairs, versions.
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ import duckdb
 import splink
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink_levels import cluster_levels, one_to_one      # the module beside this script (same folder)
 
 CLEAN = """
 SELECT id AS unique_id,
@@ -73,6 +77,7 @@ def settings(link_type: str) -> SettingsCreator:
 
 def main() -> None:
     task, left, right, out, threshold = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+    low = float(sys.argv[6]) if len(sys.argv) > 6 and task == "linkage" else threshold
     t0, c0 = time.perf_counter(), time.process_time()
     con = duckdb.connect()
     con.execute("CREATE TABLE l AS " + CLEAN.format(path=left.replace("'", "''")))
@@ -91,20 +96,24 @@ def main() -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("first_name", "last_name"), estimate_without_term_frequencies=True)
     t_train = time.perf_counter()
-    pred, scored, rows = predict(linker, con, threshold)
+    pred, scored, rows = predict(linker, con, low)
     if task == "linkage":              # one-to-one, best first (what `concord match` does)
         pairs = one_to_one(rows)
+        t_end, c_end = time.perf_counter(), time.process_time()
     else:
-        pairs = []
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             pred, threshold_match_probability=threshold)
         members: dict[str, list[str]] = {}
         for uid, cid in con.execute(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall():
             members.setdefault(str(cid), []).append(uid)
-        for ids in members.values():
-            ids.sort()
-            pairs += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
-    finish(out, pairs, t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored, links=len(rows))
+        t_end, c_end = time.perf_counter(), time.process_time()     # (the levels below are not splink's work)
+        clustered = {(min(a, b), max(a, b)) for ids in members.values() for i, a in enumerate(ids) for b in ids[i + 1:]}
+        pairs = cluster_levels(rows)
+        if {(a, b) for a, b, _p in pairs} != clustered:
+            sys.exit(f"levels disagree with splink's clusters: {len(pairs)} pairs vs {len(clustered)}")
+    finish(out, pairs, t0=t0, c0=c0, t_load=t_load, t_train=t_train, scored=scored,
+           links=sum(p >= threshold for _a, _b, p in rows),
+           t_end=t_end, c_end=c_end)
 
 
 def predict(linker: Linker, con: duckdb.DuckDBPyConnection, threshold: float) -> tuple[Any, int, list[tuple[str, str, float]]]:
@@ -116,28 +125,17 @@ def predict(linker: Linker, con: duckdb.DuckDBPyConnection, threshold: float) ->
     return pred, scored, rows
 
 
-def one_to_one(rows: list[tuple[str, str, float]]) -> list[tuple[str, str]]:
-    """Linked pairs one-to-one, best first (what ``concord match`` does for a linkage)."""
-    pairs: list[tuple[str, str]] = []
-    taken_l: set[str] = set()
-    taken_r: set[str] = set()
-    for a, b, _p in sorted(rows, key=lambda r: (-r[2], r[0])):
-        if a not in taken_l and b not in taken_r:
-            taken_l.add(a)
-            taken_r.add(b)
-            pairs.append((a, b))
-    return pairs
-
-
-def finish(out: str, pairs: list[tuple[str, str]], *, t0: float, c0: float, t_load: float, t_train: float,
-           scored: int, links: int) -> None:
-    """Write the pairs to ``out`` and print the report line (times inside this process)."""
-    t_end = time.perf_counter()
+def finish(out: str, pairs: list[tuple[str, str, float]], *, t0: float, c0: float, t_load: float, t_train: float,
+           scored: int, links: int, t_end: float | None = None, c_end: float | None = None) -> None:
+    """Write the pairs with their levels to ``out`` and print the report line (times inside this process,
+    up to ``t_end``/``c_end`` when given, else now)."""
+    t_end = time.perf_counter() if t_end is None else t_end
+    c_end = time.process_time() if c_end is None else c_end
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["left_id", "right_id"])
+        w.writerow(["left_id", "right_id", "level"])
         w.writerows(pairs)
-    print(json.dumps({"seconds": round(t_end - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3),
+    print(json.dumps({"seconds": round(t_end - t0, 3), "cpu_seconds": round(c_end - c0, 3),
                       "load_seconds": round(t_load - t0, 3), "train_seconds": round(t_train - t_load, 3),
                       "predict_seconds": round(t_end - t_train, 3), "scored_pairs": scored, "links_at_threshold": links,
                       "splink": splink.__version__, "duckdb": duckdb.__version__}))
