@@ -169,11 +169,11 @@ class MappingWorkers:
 
     def __init__(self, project: Project, workers: int) -> None:
         self.workers = workers
-        self.warm = False             # a worker has answered: waiting for one costs no start-up
+        self.warm = False             # a worker has answered a batch: waiting for one costs no start-up
         self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init, initargs=(os.path.abspath(project.file), os.getpid()))
-        self._answered(self._executor.submit(_ready))
+        self._executor.submit(_ready)    # the workers start now; a batch answered (not this) makes them warm
 
     @property
     def open(self) -> bool:
