@@ -131,9 +131,10 @@ class MatchRule(Frozen):
                         "address and landline), e.g. [[phone, street, postal_code, city]]: a group counts its "
                         "strongest agreement once and its strongest disagreement once, not every field.")
     one_to_one: bool = Field(True, description="probabilistic, offline linkage of two files (concord match --left "
-                                               "--right): a review case links when one match per record makes its "
-                                               "probability reach `link` (no rival candidate on either side); false "
-                                               "when a file holds several records of one entity.")
+                                               "--right): a pair links when one match per record makes its "
+                                               "probability reach `link`, or, below it, while the link raises the "
+                                               "linkage's expected F1 and the links' expected precision stays at "
+                                               "`link`; false when a file holds several records of one entity.")
     model: FSModel | None = Field(None, description="probabilistic: learned parameters (concord match train).")
 
     @property

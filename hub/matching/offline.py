@@ -207,19 +207,28 @@ def match_files(rules: Sequence[MatchRule], left: str | Path, right: str | Path 
 
 def _one_to_one(matcher: RuleMatcher, decisions: list[Decision], left: Sequence[tuple[str, Mapping[str, Any]]],
                 right: Sequence[tuple[str, Mapping[str, Any]]], scored: bulk.Scored | None) -> list[Decision]:
-    """Linkage: review cases of probabilistic rules (models trained by sessions) that one match per record makes
-    links (hub/matching/one_to_one.py)."""
+    """Linkage: the pairs of probabilistic rules (models trained by sessions) that one match per record links
+    (hub/matching/one_to_one.py)."""
     priors, links = {}, {}
     for name, fs in matcher.fs_scorers.items():
         model = fs.model
         if fs.rule.one_to_one and model is not None and model.trained.get("prior") == "per pair of records":
             priors[name], links[name] = model.prior, fs.rule.thresholds.link
-    if not priors or not any(d.decision == "review" and d.rule in priors for d in decisions):
+    if not priors or all(d.decision == "link" for d in decisions):
         return decisions
     if scored is None:
         scored = bulk.score_all(matcher, left, right, only_probabilistic=True)
     pairs_of = {name: got for name in priors if (got := scored.pairs(name)) is not None}
-    return one_to_one.promote(decisions, pairs_of, priors, links, [rid for rid, _rec in right])
+
+    def describe(name: str, i: int, j: int, own: float) -> dict[str, Any]:
+        """A promoted pair's evidence when it was not its left record's decision (as RuleMatcher.verdict's)."""
+        fs = matcher.fs_scorers[name]
+        th = fs.rule.thresholds
+        fields, explained = fs.evidence(left[i][1], right[j][1])
+        return {"rule": name, "type": "probabilistic", "candidate": right[j][0], "fields": fields,
+                "total": round(own, 4), "link_at": th.link, "review_at": th.review, **explained}
+
+    return one_to_one.promote(decisions, pairs_of, priors, links, [rid for rid, _rec in right], describe)
 
 
 def _within_one_file(d: Decision) -> Decision:
