@@ -84,6 +84,15 @@ def probabilities(li: np.ndarray, rj: np.ndarray, tot: np.ndarray, prior: float,
     return p, unmatched_l, unmatched_r, rivals_l, rivals_r
 
 
+def worth_linking(p: float, n_links: int, exp_tp: float, true_pairs: float, link: float) -> tuple[bool, float, float]:
+    """Whether a pair of probability ``p`` below ``link`` links beside ``n_links`` links whose probabilities sum to
+    ``exp_tp`` (the model expecting ``true_pairs`` matches): (it raises the expected F1 and keeps the links'
+    expected precision at ``link``, the F1 threshold, the expected precision with it)."""
+    f1_at = exp_tp / (n_links + true_pairs) if n_links + true_pairs else 0.0
+    precision = (exp_tp + p) / (n_links + 1)
+    return p > f1_at and precision >= link, f1_at, precision
+
+
 def promote(decisions: Sequence[Decision], pairs_of: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
             priors: dict[str, float], links: dict[str, float], right_ids: Sequence[str],
             describe: Describe | None = None) -> list[Decision]:
@@ -116,9 +125,8 @@ def promote(decisions: Sequence[Decision], pairs_of: dict[str, tuple[np.ndarray,
         for q in free[np.lexsort((rj[free], li[free], -p[free]))]:
             pq = float(p[q])
             below = pq < link
-            f1_at = exp_tp / (n_links + true_pairs) if n_links + true_pairs else 0.0
-            precision = (exp_tp + pq) / (n_links + 1)
-            if below and (pq <= f1_at or precision < link):
+            ok, f1_at, precision = worth_linking(pq, n_links, exp_tp, true_pairs, link)
+            if below and not ok:
                 break                     # probabilities only fall from here
             i, j = int(li[q]), int(rj[q])
             if i in taken_l or j in taken_r:
