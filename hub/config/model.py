@@ -133,8 +133,9 @@ class MatchRule(Frozen):
     one_to_one: bool = Field(True, description="probabilistic, offline linkage of two files (concord match --left "
                                                "--right): a pair links when one match per record makes its "
                                                "probability reach `link`, or, below it, while the link raises the "
-                                               "linkage's expected F1 and the links' expected precision stays at "
-                                               "`link`; false when a file holds several records of one entity.")
+                                               "linkage's expected F1 and the links' expected precision (each at the "
+                                               "lower of its own and its one-to-one probability) stays at `link`; "
+                                               "false when a file holds several records of one entity.")
     model: FSModel | None = Field(None, description="probabilistic: learned parameters (concord match train).")
 
     @property

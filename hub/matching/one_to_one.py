@@ -34,9 +34,12 @@ first (each record in one link, as hub/matching/offline.py's one-to-one step):
     and ``1 - p`` false ones; the F1-optimal threshold of calibrated probabilities is half the F1 reached,
     Lipton, Elkan & Naryanaswamy 2014), with ``E[TP]`` the sum of the links' one-to-one probabilities and
     ``E[true pairs] = P x left records x right records`` (at most the smaller file);
-  * the expected precision of all links, the mean of their one-to-one probabilities, stays at or above
-    ``link``: the threshold a single pair needs becomes the precision the linkage as a whole keeps.
-  The first pair failing either ends the pass (probabilities only fall from there).
+  * the expected precision of all links stays at or above ``link``, counted conservatively: each link at
+    the lower of its own and its one-to-one probability (the one-to-one reasoning leans on the model's prior
+    and on its pair probabilities being honest; a pair's own evidence is what the budget trusts). The
+    threshold a single pair needs becomes the precision the linkage as a whole keeps.
+  The first pair below the F1 threshold ends the pass (probabilities only fall from there); a pair over the
+  precision budget is passed over (a surer one further down may fit).
 
 Links stay links (the pair's own evidence already sufficed). Each promoted pair's evidence has ``one_to_one``
 (its probability, the pair's own, the shares without match, the rivals' odds and, below ``link``, the expected
@@ -84,12 +87,14 @@ def probabilities(li: np.ndarray, rj: np.ndarray, tot: np.ndarray, prior: float,
     return p, unmatched_l, unmatched_r, rivals_l, rivals_r
 
 
-def worth_linking(p: float, n_links: int, exp_tp: float, true_pairs: float, link: float) -> tuple[bool, float, float]:
-    """Whether a pair of probability ``p`` below ``link`` links beside ``n_links`` links whose probabilities sum to
-    ``exp_tp`` (the model expecting ``true_pairs`` matches): (it raises the expected F1 and keeps the links'
-    expected precision at ``link``, the F1 threshold, the expected precision with it)."""
+def worth_linking(p: float, sure: float, n_links: int, exp_tp: float, sure_tp: float, true_pairs: float,
+                  link: float) -> tuple[bool, float, float]:
+    """Whether a pair of one-to-one probability ``p`` below ``link`` links beside ``n_links`` links whose
+    probabilities sum to ``exp_tp`` (the model expecting ``true_pairs`` matches): (it raises the expected F1,
+    and the links' expected precision counted conservatively, each link at ``sure``, the lower of its own and
+    its one-to-one probability, summing to ``sure_tp``, stays at ``link``; the F1 threshold; that precision)."""
     f1_at = exp_tp / (n_links + true_pairs) if n_links + true_pairs else 0.0
-    precision = (exp_tp + p) / (n_links + 1)
+    precision = (sure_tp + sure) / (n_links + 1)
     return p > f1_at and precision >= link, f1_at, precision
 
 
@@ -113,28 +118,33 @@ def promote(decisions: Sequence[Decision], pairs_of: dict[str, tuple[np.ndarray,
         link = links[name]
         p, unmatched_l, unmatched_r, rivals_l, rivals_r = probabilities(li, rj, tot, prior, n_left, n_right)
         key = li * n_right + rj
-        n_links, exp_tp = 0, 0.0          # this rule's links and their expected true ones (one-to-one probabilities)
+        n_links, exp_tp, sure_tp = 0, 0.0, 0.0    # this rule's links, the sums of their probabilities (see above)
         for i, d in enumerate(out):
             if d.decision == "link" and d.rule == name and d.golden_id in at_right:
                 k = i * n_right + at_right[d.golden_id]
                 q = int(np.searchsorted(key, k))
                 n_links += 1
-                exp_tp += float(p[q]) if q < len(key) and key[q] == k else float(d.score or 0.0)
+                got = q < len(key) and key[q] == k
+                exp_tp += float(p[q]) if got else float(d.score or 0.0)
+                sure_tp += min(float(p[q]), float(tot[q])) if got else float(d.score or 0.0)
         true_pairs = min(prior * n_left * n_right, float(min(n_left, n_right)))     # the model's expected matches
         free = np.flatnonzero((p > 0) & ~np.isin(li, list(taken_l)) & ~np.isin(rj, list(taken_r)))
         for q in free[np.lexsort((rj[free], li[free], -p[free]))]:
             pq = float(p[q])
             below = pq < link
-            ok, f1_at, precision = worth_linking(pq, n_links, exp_tp, true_pairs, link)
+            own = float(tot[q])
+            ok, f1_at, precision = worth_linking(pq, min(pq, own), n_links, exp_tp, sure_tp, true_pairs, link)
             if below and not ok:
-                break                     # probabilities only fall from here
+                if pq <= f1_at:
+                    break                 # one-to-one probabilities only fall from here
+                continue                  # over the precision budget; a surer pair further down may fit
             i, j = int(li[q]), int(rj[q])
             if i in taken_l or j in taken_r:
                 continue
             taken_l.add(i)
             taken_r.add(j)
-            n_links, exp_tp = n_links + 1, exp_tp + pq
-            d, rid, own = out[i], right_ids[j], float(tot[q])
+            n_links, exp_tp, sure_tp = n_links + 1, exp_tp + pq, sure_tp + min(pq, own)
+            d, rid = out[i], right_ids[j]
             if d.golden_id == rid and d.rule == name:
                 ev = {k: v for k, v in d.evidence.items() if k != "reason"}
             elif describe is not None:
@@ -151,7 +161,8 @@ def promote(decisions: Sequence[Decision], pairs_of: dict[str, tuple[np.ndarray,
             if below:
                 o2o.update(expected_precision=round(precision, 6), f1_threshold=round(f1_at, 6))
                 line += (f", below {link:g} but linked: above half the linkage's expected F1 ({f1_at:.4f}), so the link "
-                         f"raises it, and the links' expected precision stays {precision:.5f} (at least {link:g})")
+                         f"raises it, and the links' expected precision, each counted at the lower of its own and its "
+                         f"one-to-one probability, stays {precision:.5f} (at least {link:g})")
             ev["one_to_one"] = o2o
             ev["explain"] = [*ev.get("explain", []), line]
             out[i] = replace(d, decision="link", golden_id=rid, rule=name, score=round(pq, 4), evidence=ev)

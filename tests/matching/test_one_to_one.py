@@ -87,25 +87,26 @@ def test_one_to_one_false_leaves_review_cases_alone(tmp_path: Path) -> None:
 # right, own probability); left record 1000 is a review case (of right 1000) when its pair reaches 0.5, else new.
 N, PRIOR = 1250, 0.00064
 LINK_CASES = [
-    # (case, already linked, pairs, left 1000's link: (right id, score), or None: not linked)
-    ("below review, no rival: odds x 1/(0.2 x 0.2) = 0.898, F1 threshold 0.5",
-     1000, [(1000, 1000, 0.26)], ("r1000", 0.8978)),
-    ("the same with 50 links: expected precision (50 + 0.898) / 51 below 0.999",
-     50, [(1000, 1000, 0.26)], None),
+    # (case, already linked, pairs, left 1000's link: (right id, score) or None, links made)
+    ("below review, no rival: odds x 1/(0.2 x 0.2) = 0.898, F1 threshold 0.5; counted at 0.26, (1000 + 0.26) / 1001",
+     1000, [(1000, 1000, 0.26)], ("r1000", 0.8978), 1),
+    ("the same with 500 links: counted at its own 0.26, (500 + 0.26) / 501 is below 0.999",
+     500, [(1000, 1000, 0.26)], None, 0),
     ("a free rival on the left: it would lose its only match, 0.47 < the F1 threshold",
-     1000, [(1000, 1000, 0.26), (1000, 1001, 0.26)], None),
-    ("a rival whose record links elsewhere weighs nothing",
-     1000, [(5, 1001, 1 - 1e-9), (1000, 1000, 0.26), (1000, 1001, 0.26)], ("r1000", 0.8978)),
+     1000, [(1000, 1000, 0.26), (1000, 1001, 0.26)], None, 0),
+    ("a rival whose record links (first, at 1 - 1e-9) weighs nothing",
+     1000, [(1000, 1000, 0.26), (1000, 1001, 0.26), (1001, 1001, 1 - 1e-9)], ("r1000", 0.8978), 2),
     ("the right record is linked already: one link per record",
-     1000, [(1000, 5, 0.9)], None),
+     1000, [(1000, 5, 0.9)], None, 0),
     ("a review case reaching link on its own probability links without a budget",
-     0, [(1000, 1000, 0.995)], ("r1000", 0.9998)),
+     0, [(1000, 1000, 0.995)], ("r1000", 0.9998), 1),
 ]
 
 
-@pytest.mark.parametrize("case,linked,extra,expected", LINK_CASES, ids=[c[0] for c in LINK_CASES])
+@pytest.mark.parametrize("case,linked,extra,expected,made", LINK_CASES, ids=[c[0] for c in LINK_CASES])
 def test_promote_below_link_while_expected_f1_rises_and_precision_holds(
-        case: str, linked: int, extra: list[tuple[int, int, float]], expected: tuple[str, float] | None) -> None:
+        case: str, linked: int, extra: list[tuple[int, int, float]], expected: tuple[str, float] | None,
+        made: int) -> None:
     rows = sorted([(i, i, 1 - 1e-9) for i in range(linked)] + extra)
     li, rj = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     tot = np.array([r[2] for r in rows])
@@ -117,7 +118,7 @@ def test_promote_below_link_while_expected_f1_rises_and_precision_holds(
     out = promote(decisions, {"p": (li, rj, tot)}, {"p": PRIOR}, {"p": 0.999}, [f"r{j}" for j in range(N)],
                   lambda _name, _i, j, p: {"candidate": f"r{j}", "total": p})
     got = out[1000]
-    assert sum(d.decision == "link" for d in out) == linked + (expected is not None)
+    assert sum(d.decision == "link" for d in out) == linked + made
     if expected is None:
         assert got.decision != "link" and "one_to_one" not in got.evidence
         return
@@ -131,15 +132,19 @@ def test_promote_below_link_while_expected_f1_rises_and_precision_holds(
 @pytest.mark.parametrize("bulk", [True, False])
 def test_a_record_without_a_review_case_links_with_its_pairs_evidence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                      bulk: bool) -> None:
-    """End to end (all at once, record by record): a pair below `review` (the surname misspelt, no first name: a new record on its own evidence)
-    links by one match per record beside 1,100 sure links, with the evidence of that pair."""
+    """End to end (all at once, record by record): a pair below `review` (the surname misspelt, no first name:
+    a new record on its own evidence) links by one match per record beside 1,100 sure links (e-mail too), with
+    the evidence of that pair."""
     monkeypatch.setattr(offline, "BULK", bulk)
     n = 1100
-    fill = [{"first_name": f"Fn{k}", "last_name": f"Ln{k}", "phone": f"+49 30 2{k:06d}"} for k in range(n)]
+    fill = [{"first_name": f"Fn{k}", "last_name": f"Ln{k}", "phone": f"+49 30 2{k:06d}", "email": f"p{k}@x.example"}
+            for k in range(n)]
     left = [{"id": "l0", "last_name": "Brant", "phone": "+49 30 1234 5678"}, *({"id": f"l{k + 1}", **r} for k, r in enumerate(fill))]
     right = [{"id": "r0", "first_name": "Anna", "last_name": "Brandt", "phone": "+49 30 1234 5678"},
              *({"id": f"r{k + 1}", **r} for k, r in enumerate(fill))]
-    rule = RULE.model_copy(update={"model": MODEL.model_copy(update={"prior": 0.8 / (n + 1)})})
+    model = MODEL.model_copy(update={"prior": 0.8 / (n + 1), "fields": {
+        **MODEL.fields, "email": FSFieldParams(levels=LEVELS["email"], m=(0.9, 0.04, 0.03, 0.03), u=(1e-4, 1e-4, 1e-4, 0.9997))}})
+    rule = RULE.model_copy(update={"fields": (*RULE.fields, "email"), "model": model})
     own, _w = FSScorer(rule).score(left[0], right[0])
     assert own is not None and own < 0.5
     pairs, stats = match_files([rule], write_csv(tmp_path / "l.csv", left), write_csv(tmp_path / "r.csv", right))
