@@ -118,17 +118,20 @@ def promote(decisions: Sequence[Decision], pairs_of: dict[str, tuple[np.ndarray,
         link = links[name]
         p, unmatched_l, unmatched_r, rivals_l, rivals_r = probabilities(li, rj, tot, prior, n_left, n_right)
         key = li * n_right + rj
-        n_links, exp_tp, sure_tp = 0, 0.0, 0.0    # this rule's links, the sums of their probabilities (see above)
-        for i, d in enumerate(out):
-            if d.decision == "link" and d.rule == name and d.golden_id in at_right:
-                k = i * n_right + at_right[d.golden_id]
-                q = int(np.searchsorted(key, k))
-                n_links += 1
-                got = q < len(key) and key[q] == k
-                exp_tp += float(p[q]) if got else float(d.score or 0.0)
-                sure_tp += min(float(p[q]), float(tot[q])) if got else float(d.score or 0.0)
+        # this rule's links and the sums of their probabilities (see above): one-to-one, and the lower of the two
+        mine = [(i, at_right[d.golden_id], d.score or 0.0) for i, d in enumerate(out)
+                if d.decision == "link" and d.rule == name and d.golden_id in at_right]
+        n_links, exp_tp, sure_tp = len(mine), 0.0, 0.0
+        if mine:
+            k = np.array([i * n_right + j for i, j, _s in mine], dtype=key.dtype)
+            q = np.minimum(np.searchsorted(key, k), len(key) - 1)
+            got, score = key[q] == k, np.array([sc for _i, _j, sc in mine])
+            exp_tp = float(np.where(got, p[q], score).sum())
+            sure_tp = float(np.where(got, np.minimum(p[q], np.nan_to_num(tot[q])), score).sum())
         true_pairs = min(prior * n_left * n_right, float(min(n_left, n_right)))     # the model's expected matches
-        free = np.flatnonzero((p > 0) & ~np.isin(li, list(taken_l)) & ~np.isin(rj, list(taken_r)))
+        busy_l, busy_r = np.zeros(n_left, dtype=bool), np.zeros(n_right, dtype=bool)
+        busy_l[list(taken_l)], busy_r[list(taken_r)] = True, True
+        free = np.flatnonzero((p > 0) & ~busy_l[li] & ~busy_r[rj])
         for q in free[np.lexsort((rj[free], li[free], -p[free]))]:
             pq = float(p[q])
             below = pq < link
