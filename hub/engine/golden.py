@@ -148,12 +148,17 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
             conn.execute(delete(child).where(child.c.golden_id.in_(chunk)))
     for chunk in chunks(gone):
         conn.execute(delete(table).where(table.c.golden_id.in_(chunk)))
-    conv = [(c, p, _converter(type(t).__name__)) for c, p, t in cols]
+    # text columns (most of them) inline: a load projects millions of cells, most of them text or empty
+    texts = [(c, p) for c, p, t in cols if _converter(type(t).__name__) is _to_text]
+    typed = [(c, p, _converter(type(t).__name__)) for c, p, t in cols if _converter(type(t).__name__) is not _to_text]
     rows = []
     for s in live:
         get = s.data.get
         row = {"golden_id": s.golden_id}
-        for c, p, fn in conv:
+        for c, p in texts:
+            v = get(p)
+            row[c] = v if v is None or v.__class__ is str else str(v)
+        for c, p, fn in typed:
             row[c] = fn(get(p))
         row["_version"], row["_updated_at"] = s.version, now
         rows.append(row)

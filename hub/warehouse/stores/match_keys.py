@@ -26,7 +26,7 @@ key (not re-checked). At 10 million stored keys the chance that a lookup meets a
 """
 from __future__ import annotations
 
-import hashlib
+from hashlib import blake2b
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from sys import byteorder
@@ -47,7 +47,7 @@ _keys_old: dict[tuple[str, str], int] = {}
 
 def key_hash(name: str, value: str) -> int:
     """The stored form of one key: a signed 64-bit integer (stable across processes and versions)."""
-    digest = hashlib.blake2b(f"{name}\x1f{value[:KEY_VALUE_CHARS]}".encode(), digest_size=8).digest()
+    digest = blake2b(f"{name}\x1f{value[:KEY_VALUE_CHARS]}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -55,28 +55,28 @@ def hash_list(keys: Sequence[tuple[str, str]]) -> tuple[int, ...]:
     """The hashes of a record's ``keys``, in their order; memoised per key list (a record's keys are
     hashed for its candidate lookup and again when its golden record is saved) and per key (a golden
     record that took values from two records has keys of both, most of them hashed already)."""
-    global _memo, _memo_old
+    global _memo, _memo_old, _keys, _keys_old
     t = tuple(keys)
     hit = _memo.get(t)
     if hit is None:
         hit = _memo_old.get(t)
         if hit is None:
-            hit = tuple([_one(k) for k in t])
+            if len(_keys) + len(t) > _KEY_MEMO:
+                _keys_old, _keys = _keys, {}
+            known, older, out = _keys.get, _keys_old.get, []
+            for k in t:      # inline: a load hashes millions of keys, most of them once
+                h = known(k)
+                if h is None:
+                    h = older(k)
+                    if h is None:
+                        h = key_hash(*k)
+                    _keys[k] = h
+                out.append(h)
+            hit = tuple(out)
         if len(_memo) >= _HASH_MEMO:
             _memo_old, _memo = _memo, {}
         _memo[t] = hit
     return hit
-
-
-def _one(key: tuple[str, str]) -> int:
-    global _keys, _keys_old
-    h = _keys.get(key)
-    if h is None:
-        h = _keys_old.get(key)
-        if h is None:
-            h = key_hash(*key)
-        _learn(key, h)
-    return h
 
 
 def _learn(key: tuple[str, str], h: int) -> None:
