@@ -93,7 +93,7 @@ class RunContext:
 
     @property
     def workers_ready(self) -> bool:
-        """The run's mapping workers are running and one has answered."""
+        """The run's mapping workers are running and one has answered a batch (not only started)."""
         return self.mapping_workers is not None and self.mapping_workers.open and self.mapping_workers.warm
 
     def close(self) -> None:
