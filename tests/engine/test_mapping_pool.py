@@ -7,7 +7,6 @@ quarantine must be equal, and the worker must have mapped most records.
 """
 from __future__ import annotations
 
-
 import json
 import multiprocessing
 from pathlib import Path
