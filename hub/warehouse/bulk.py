@@ -5,7 +5,9 @@ at a hundred thousand rows that is most of the cost of a load. Here a statement 
 per (table, columns, keys) and cached, each column's bind processor (JSON serialisation, SQLite's
 datetime and boolean storage) is looked up once, and rows become plain tuples handed to the
 driver: ``sqlite3``'s prepared-statement ``executemany`` on SQLite; on PostgreSQL ``COPY`` into a
-temporary table and one set-based statement from it (see the PostgreSQL section below).
+temporary table and one set-based statement from it (see the PostgreSQL section below). On SQLite,
+rows of 12 columns or more (the typed projections, mostly empty) are bound without their NULLs
+(``_run_sparse``): ``sqlite3`` binds parameter by parameter, NULLs included.
 Values are stored exactly as Core would store them (the same bind processors), so reads through
 Core see no difference.
 """
