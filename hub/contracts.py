@@ -136,6 +136,7 @@ class ConnectorContext(Frozen):
     base_dir: str = "."                # folder of concord.yaml; relative paths resolve here
     http: Any = None                   # hub.http.HttpToolkit (session factory, ledger, limiter)
     now: Any = None                    # callable returning an aware datetime (tests pin the clock)
+    dry_run: bool = False              # the run writes nothing anywhere (``concord plan``): no cache or side file
 
     def utcnow(self) -> dt.datetime:
         return self.now() if self.now else dt.datetime.now(dt.timezone.utc)

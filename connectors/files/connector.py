@@ -132,7 +132,8 @@ class FilesConnector:
                 return
             # only the rows that changed since the version the cursor names, when that can be vouched for
             yield from snapshot.read(fh, self.layout(ent), ent.keys, entity=entity, token=version, since=since,
-                                     page_size=self.config.page_size, ext=ent.external_id)
+                                     page_size=self.config.page_size, ext=ent.external_id,
+                                     keep_index=not self.context.dry_run)
 
     def _read_column(self, entity: str, ent: FileEntity, path: str, since: Cursor | None) -> Iterator[Page]:
         col, key = ent.cursor, ent.keys[0]

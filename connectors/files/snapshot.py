@@ -65,7 +65,8 @@ class Base:
 class Index:
     """The indexes of one drop (per version): digest of each row's bytes -> its source id (and external id)."""
 
-    def __init__(self, lay: Layout, keys: Sequence[str], ext: str | None = None) -> None:
+    def __init__(self, lay: Layout, keys: Sequence[str], ext: str | None = None, *, keep: bool = True) -> None:
+        self.keep = keep
         self.lay, self.keys, self.ext = lay, tuple(keys), ext
         self.signature = (FORMAT, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape, self.keys, ext)
         folder, name = os.path.split(os.path.abspath(lay.path))
@@ -89,6 +90,8 @@ class Index:
 
     def save(self, token: str, v: _Version) -> None:
         """Write a version's index atomically and prune old ones; a folder we cannot write is no error."""
+        if not self.keep:
+            return
         try:
             os.makedirs(self.folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.folder)
@@ -156,11 +159,12 @@ class _Version:
 
 
 def read(fh: IO[bytes], lay: Layout, keys: Sequence[str], *, entity: str, token: str, since: Cursor | None,
-         page_size: int, ext: str | None = None, cap: int = 20_000) -> Iterator[Page]:
+         page_size: int, ext: str | None = None, cap: int = 20_000, keep_index: bool = True) -> Iterator[Page]:
     """The pages of a snapshot read of ``fh`` (version ``token``) for a reader whose cursor is ``since``.
 
-    ``ext``: the external-id column, indexed too (a write finds rows by it without parsing them)."""
-    index = Index(lay, keys, ext)
+    ``ext``: the external-id column, indexed too (a write finds rows by it without parsing them).
+    ``keep_index`` False (a dry run, ``concord plan``): indexes are read, none is written."""
+    index = Index(lay, keys, ext, keep=keep_index)
     base = index.load(since.value) if since is not None else None
     if base is not None:
         diff = _diff(fh, lay, keys, base, cap, ext)

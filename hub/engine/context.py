@@ -77,13 +77,15 @@ class RunContext:
         return self.http.ledger
 
     def connector(self, system: str) -> Any:
-        if system not in self._connectors:
+        dry = self.warehouse.is_dry_run      # a connector built for a dry run leaves nothing behind
+        if (system, dry) not in self._connectors:
             scfg = self.project.config.systems[system]
             cls = registry.connector_class(scfg.connector)
             config = self.project.connector_configs.get(system) or cls.Config.model_validate(scfg.config)
-            ctx = ConnectorContext(system=system, base_dir=self.project.base_dir, http=self.http, now=self.now)
-            self._connectors[system] = cls(config, ctx)
-        return self._connectors[system]
+            ctx = ConnectorContext(system=system, base_dir=self.project.base_dir, http=self.http, now=self.now,
+                                   dry_run=dry)
+            self._connectors[(system, dry)] = cls(config, ctx)
+        return self._connectors[(system, dry)]
 
     def spec(self, system: str, source_entity: str) -> EntitySpec:
         key = (system, source_entity)

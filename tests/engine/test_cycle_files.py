@@ -102,9 +102,13 @@ def test_plan_writes_nothing_and_predicts_the_sync(starter: Path, database_url: 
     erp[1]["PaymentTerms"] = "NET60"
     write_csv(starter / "data/erp/customers.csv", erp)
 
-    files_before, tables_before = _snapshot(starter), table_counts(database_url)
+    def indexes() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in (starter / "data").rglob("*") if ".concord_index" in p.parts}
+
+    files_before, tables_before, indexes_before = _snapshot(starter), table_counts(database_url), indexes()
     plan = json.loads(run_cli("plan", "--json", cwd=starter).stdout)
     assert _snapshot(starter) == files_before
+    assert indexes() == indexes_before, "plan left snapshot indexes beside the drops"
     assert table_counts(database_url) == tables_before, "plan left rows behind"
     predicted = sorted((c["system"], c["golden_id"], c["op"], json.dumps({k: v["to"] for k, v in c["fields"].items()},
                                                                          sort_keys=True)) for c in plan["planned"])
