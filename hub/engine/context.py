@@ -77,7 +77,7 @@ class RunContext:
         return self.http.ledger
 
     def connector(self, system: str) -> Any:
-        dry = self.warehouse.is_dry_run      # a connector built for a dry run leaves nothing behind
+        dry = self.warehouse is not None and self.warehouse.is_dry_run   # built for a dry run: leaves nothing behind
         if (system, dry) not in self._connectors:
             scfg = self.project.config.systems[system]
             cls = registry.connector_class(scfg.connector)
