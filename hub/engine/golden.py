@@ -149,8 +149,9 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
     for chunk in chunks(gone):
         conn.execute(delete(table).where(table.c.golden_id.in_(chunk)))
     # text columns (most of them) inline: a load projects millions of cells, most of them text or empty
-    texts = [(c, p) for c, p, t in cols if _converter(type(t).__name__) is _to_text]
-    typed = [(c, p, _converter(type(t).__name__)) for c, p, t in cols if _converter(type(t).__name__) is not _to_text]
+    conv = [(c, p, _converter(type(t).__name__)) for c, p, t in cols]
+    texts = [(c, p) for c, p, fn in conv if fn is _to_text]
+    typed = [(c, p, fn) for c, p, fn in conv if fn is not _to_text]
     rows = []
     for s in live:
         get = s.data.get

@@ -308,7 +308,8 @@ def _compared_fields(ctx: RunContext, entity: str, system: str) -> frozenset[str
 
 def _agrees(canon: Mapping[str, Any], golden: Mapping[str, Any], fields: frozenset[str]) -> bool:
     """The record holds the golden record's value of every one of ``fields`` the golden record has: the
-    planner would write none of them to it (``plan_record`` compares them the same way)."""
+    planner would write none of them to it. Stricter than ``plan_record`` (plain equality, no ``alike``
+    comparer): a value that is only alike re-plans the record, which then finds nothing to write."""
     return all(golden.get(f) is None or canon.get(f) == golden.get(f) for f in fields)
 
 
