@@ -69,6 +69,7 @@ def settings(link_type: str) -> SettingsCreator:
             block_on("national_id"), block_on("email"), block_on("mobile"), block_on("phone"), block_on("birth_date"),
             block_on("postcode", "last_name", "substr(first_name, 1, 1)"),
             block_on("postcode", "first_name", "substr(last_name, 1, 1)"),
+            block_on("street", "postcode"), block_on("street", "city"),
         ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
