@@ -127,11 +127,14 @@ def decide_scored(matcher: RuleMatcher, left: Records, scored: Scored) -> list[D
             p = best[i]
             if p < 0:
                 continue
+            total = float(tot[p])
+            if total < rule.thresholds.review and total < rule.thresholds.link:
+                continue            # neither a link nor a review case: ``verdict`` would leave both as they are
             ta = fs.normalised_cached(rec)
             fields, explained = fs.evidence_of(tuple(levels[:, p].tolist()), ta)
             q = runner[i]
             run = None if q < 0 else (float(tot[q]), ids[rj[q]], None)
-            link, best_review = matcher.verdict(rule, float(tot[p]), ids[rj[p]], fields, explained, run,
+            link, best_review = matcher.verdict(rule, total, ids[rj[p]], fields, explained, run,
                                                 int(count[i]), skipped, best_review)
             if link is not None:
                 break
