@@ -314,3 +314,42 @@ def test_sigkill_in_the_middle_of_a_diff_and_the_rows_changed_back(starter: Path
         wh.dispose()
     staged = {k: json.loads(v) if isinstance(v, str) else v for k, v in staged.items()}
     assert {r["id"]: r["name"] for r in read_jsonl(path)} == {k: v["name"] for k, v in staged.items()}
+
+
+def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path) -> None:
+    """A version's index (digests, source ids, external ids as columns) reads back as the dicts it stands for;
+    an index of the older dict format, or one whose columns disagree, is no index (the next read is whole);
+    a row's bytes or a source id twice leave the version unindexed."""
+    drop = tmp_path / "a.jsonl"
+    drop.write_bytes(b"")
+    index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"], "ext")
+    v = snap._Version("ext")
+    rows = [(bytes([i]) * 16, sid, ext) for i, (sid, ext) in
+            enumerate([("1", "E1"), ("zwölf|7", None), ("\ud800x", "e\u00e9"), ("", "")])]
+    for d, sid, ext in rows:
+        v.add(d, sid, ext)
+    assert v.unique
+    index.save("t1", v)
+    base = index.load("t1")
+    assert base is not None and base.rows == {d: sid for d, sid, _x in rows}
+    assert base.exts == {d: x for d, _s, x in rows if x}
+    assert index.load("t2") is None                                   # another version's token
+
+    path = index._file("t1")
+    good = Path(path).read_bytes()
+    fmt, sig, tok, header, digests, sids, ends, exts, ext_ends = snap.marshal.loads(good)
+    for bad in [(2, sig, tok, header, dict(base.rows), dict(base.exts)),        # the dict format of before
+                (fmt, sig, tok, header, digests[:-1], sids, ends, exts, ext_ends),
+                (fmt, sig, tok, header, digests, sids[:-1], ends, exts, ext_ends),
+                (fmt, sig, tok, header, digests + bytes(16), sids, ends, exts, ext_ends)]:
+        Path(path).write_bytes(snap.marshal.dumps(bad))
+        assert index.load("t1") is None
+
+    twice_bytes, twice_id = snap._Version(), snap._Version()
+    for d, sid in [(b"a" * 16, "1"), (b"b" * 16, "2"), (b"a" * 16, "3")]:
+        twice_bytes.add(d, sid)
+    for d, sid in [(b"a" * 16, "1"), (b"b" * 16, "2"), (b"c" * 16, "1")]:
+        twice_id.add(d, sid)
+    assert not twice_bytes.unique and not twice_id.unique
+    twice_id.add(b"d" * 16, "4")                                      # worked out again as rows come
+    assert not twice_id.unique and snap._Version().unique
