@@ -102,14 +102,16 @@ def fail(exc: HubError) -> None:
     """Print an error the way an integrator needs it (file:line, no traceback) and exit."""
     from concord.hub.http.redact import redact
 
+    from rich.text import Text
+
     errors = getattr(exc, "errors", None) or [exc]
     for e in errors:   # redacted: a secret registered this run (e.g. an expanded URL password) is never printed
-        err_console.print(f"[bold red]error[/]: {_escape(redact(str(e.message if isinstance(e, HubError) else e)))}")
+        # the message quotes the user's input: printed as plain text, never parsed as markup (a backslash
+        # before "[" would open a tag, and rich's tag pattern takes quadratic time over a long run of
+        # backslashes: a broken file of them hung `concord check`)
+        message = redact(str(e.message if isinstance(e, HubError) else e))
+        err_console.print(Text.assemble(("error", "bold red"), ": ", message), highlight=False)
     raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 2)
-
-
-def _escape(s: str) -> str:
-    return s.replace("[", "\\[")
 
 
 def guarded(fn: Callable[[], T]) -> T:

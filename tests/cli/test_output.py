@@ -91,3 +91,20 @@ def test_serve_stops_on_a_signal_without_a_traceback(starter: Path, sig: signal.
 def test_sync_says_when_prefect_runs_it(starter: Path) -> None:
     proc = run_cli("sync", cwd=starter, env={"PREFECT_API_URL": "http://127.0.0.1:9/api"}, check=False, timeout=120)
     assert "Prefect flow run because PREFECT_API_URL is set" in proc.stderr.splitlines()[0], proc.stderr[:2000]
+
+
+def test_an_error_quoting_the_input_is_printed_as_it_is() -> None:
+    """An error message quotes the user's input (a file's text, a value): printed as plain text, never read as
+    rich markup. A backslash before "[" once opened a tag (the text vanished), and a long run of backslashes
+    made rich's tag pattern take minutes (`concord check` of a broken file seemed to hang)."""
+    import typer
+
+    from concord.hub.cli.common import err_console, fail
+    from concord.hub.errors import ConfigError
+
+    message = "concord.yaml:3: unknown key 'x\\[red]y[/red]' and [bold]z[/] " + "\\" * 40 + "end"
+    with err_console.capture() as cap:
+        with pytest.raises(typer.Exit) as exit_:
+            fail(ConfigError(message))
+    assert exit_.value.exit_code == 2
+    assert " ".join(cap.get().split()) == "error: " + " ".join(message.split())
