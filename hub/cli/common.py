@@ -100,9 +100,9 @@ def setup_logging(verbose: bool = False) -> None:
 
 def fail(exc: HubError) -> None:
     """Print an error the way an integrator needs it (file:line, no traceback) and exit."""
-    from concord.hub.http.redact import redact
-
     from rich.text import Text
+
+    from concord.hub.http.redact import redact
 
     errors = getattr(exc, "errors", None) or [exc]
     for e in errors:   # redacted: a secret registered this run (e.g. an expanded URL password) is never printed
