@@ -93,9 +93,12 @@ def token(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
 
 
+DIGEST_SIZE = 16       # bytes of a row digest
+
+
 def digest(raw: bytes) -> bytes:
     """The identity of a record's exact bytes (snapshot indexes)."""
-    return hashlib.blake2b(raw, digest_size=16).digest()
+    return hashlib.blake2b(raw, digest_size=DIGEST_SIZE).digest()
 
 
 def open_binary(path: str) -> IO[bytes]:

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from concord.connectors.files.fileio import Entry, Layout, digest, scan
+from concord.connectors.files.fileio import DIGEST_SIZE as DIGEST, Entry, Layout, digest, scan
 from concord.hub.contracts import Cursor, Page
 
 FORMAT = 3                # 3: columns (digests, source ids, external ids) instead of dicts; 2 is read again whole
@@ -135,25 +135,11 @@ class _Column:
         self.ends.append(len(self.blob))
 
     def __iter__(self) -> Iterator[str]:
-        blob, start = bytes(self.blob), 0
-        for end in self.ends:
-            yield blob[start:end].decode("utf-8", "surrogatepass")
-            start = end
+        return iter(_strings(bytes(self.blob), self.ends))
 
     def dump(self) -> tuple[bytearray, array]:
         """Its two buffers, not copied (marshal writes any buffer as bytes)."""
         return self.blob, self.ends
-
-    @classmethod
-    def load(cls, blob: Any, ends: Any) -> "_Column":
-        if not isinstance(blob, bytes) or not isinstance(ends, bytes):
-            raise TypeError("not an index column")
-        col = cls()
-        col.blob[:] = blob
-        col.ends.frombytes(ends)
-        if len(col.ends) and (col.ends[-1] != len(blob) or min(np.diff(col.ends, prepend=0)) < 0):
-            raise ValueError("index column ends do not fit")
-        return col
 
     @staticmethod
     def rows(columns: list[Any]) -> tuple[list[bytes], list[str], list[str] | None]:
@@ -162,14 +148,30 @@ class _Column:
         if not isinstance(digests, bytes) or len(digests) % DIGEST:
             raise ValueError("index digests do not fit")
         ds = [digests[i:i + DIGEST] for i in range(0, len(digests), DIGEST)]
-        sids = list(_Column.load(sid_blob, sid_ends))
-        exts = list(_Column.load(ext_blob, ext_ends)) if ext_blob is not None else None
+        sids = _stored_strings(sid_blob, sid_ends)
+        exts = _stored_strings(ext_blob, ext_ends) if ext_blob is not None else None
         if len(sids) != len(ds) or (exts is not None and len(exts) != len(ds)):
             raise ValueError("index columns differ in length")
         return ds, sids, exts
 
 
-DIGEST = 16     # bytes of a row digest (fileio.digest)
+def _strings(blob: bytes, ends: Sequence[int]) -> list[str]:
+    out, start = [], 0
+    for end in ends:
+        out.append(blob[start:end].decode("utf-8", "surrogatepass"))
+        start = end
+    return out
+
+
+def _stored_strings(blob: Any, ends: Any) -> list[str]:
+    """A column as an index file holds it (UTF-8 bytes, their ends as 8-byte integers); ValueError if they
+    do not fit together."""
+    if not isinstance(blob, bytes) or not isinstance(ends, bytes) or len(ends) % 8:
+        raise TypeError("not an index column")
+    at = np.frombuffer(ends, dtype=np.int64)
+    if len(at) and (at[-1] != len(blob) or bool((np.diff(at, prepend=0) < 0).any())):
+        raise ValueError("index column ends do not fit")
+    return _strings(blob, at.tolist())
 
 
 def _distinct(values: np.ndarray) -> bool:
