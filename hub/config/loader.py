@@ -143,6 +143,17 @@ class Project:
         srcs = list(self.config.entities[entity].sources)
         return sorted(srcs, key=lambda s: pri.index(s) if s in pri else len(pri))
 
+    def queues_replans(self, entity: str) -> bool:
+        """Whether anything reads the entity's re-plan queue (``dirty``): its sync rules, a derivation from it
+        or sending fields back into it, a roll-up of it, a KPI over it. Without any, a cycle's plan step only
+        empties the queue, so golden records saved are not queued at all (an initial load of such an entity
+        writes one row a record less)."""
+        c = self.config
+        return bool(c.entities[entity].sync
+                    or any(d.from_ == entity or (d.to == entity and d.back) for d in c.derivations)
+                    or any(r.from_ == entity for r in c.rollups)
+                    or any(entity in k.inputs for k in c.kpis))
+
     def resolve(self, path: str) -> str:
         return path if os.path.isabs(path) else os.path.join(self.base_dir, path)
 

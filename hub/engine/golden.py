@@ -62,7 +62,8 @@ def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, tuple[str, str, Any,
 
 def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable[GoldenState],
                 keys_of: Any, *, defer_keys: bool = False) -> list[str]:
-    """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning.
+    """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning
+    (where anything re-plans the entity: ``Project.queues_replans``).
 
     ``defer_keys``: an initial load's fresh path; the keys wait in ``match_hash_pending`` (``match_keys.settle``)."""
     now = ctx.now()
@@ -93,7 +94,8 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
     golden_store.save_lineage(conn, entity, lineage_only)
     match_keys.rekey(conn, entity, new_keys, stored, defer=defer_keys)
     _project(ctx, conn, entity, projection, now)
-    dirty.mark(conn, entity, dirty_ids, now)
+    if dirty_ids and ctx.project.queues_replans(entity):
+        dirty.mark(conn, entity, dirty_ids, now)
     return dirty_ids
 
 

@@ -139,7 +139,7 @@ def _prepare(entity: str, system: str, items: Sequence[tuple[str, str]], with_ke
             continue
         keys = tuple(matcher.keys(canon))
         out[sid] = Prepared({intern(k): v for k, v in canon.items()}, keys if with_keys else (),
-                            match_keys.hash_list(keys), matcher.decide(canon, (), {}).evidence,
+                            match_keys.hash_keys(keys), matcher.decide(canon, (), {}).evidence,
                             golden_id_for(entity, system, sid))
     return out
 

@@ -238,8 +238,20 @@ _HOST = re.compile(r"^[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1
                    r"(\.[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?)+$")
 
 
+# a bare host, with or without http(s):// and a closing slash: what most website fields hold; its normal form
+# is ``https://`` and the host in lower case, as the general path below gives (tests/mapping/test_transforms.py)
+_PLAIN_HOST = re.compile(r"(?:[hH][tT][tT][pP][sS]?://)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/?")
+
+
 def normalise_url(value: Any) -> str:
     text = _text(value, "url").strip()
+    plain = _PLAIN_HOST.fullmatch(text)
+    if plain is not None and _HOST.match(host := plain.group(1).lower()):
+        return "https://" + host
+    return _normalise_any_url(text)
+
+
+def _normalise_any_url(text: str) -> str:
     if "://" not in text:
         text = "https://" + text.lstrip("/")
     parts = urlsplit(text)

@@ -5,6 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from concord.hub.mapping import TRANSFORMS, NoParams, Params, TransformError, register_transform
 
@@ -240,6 +242,21 @@ def test_url_email_tax_id():
             e.forward(bad)
     assert bind("tax_id").forward("de 123.456-789") == "DE123456789"
     assert bind("tax_id").forward("GB 123 4567 89") == "GB123456789"
+
+
+@settings(max_examples=600, deadline=None, database=None)
+@given(st.text(alphabet="hHtTpPsS:/.-_aZ09ä\u00a0 \t@?#%[]", max_size=24)
+       | st.from_regex(r"(?i)(https?://)?[a-z0-9-]{0,6}(\.[a-z0-9-]{0,6}){0,3}\.?/?", fullmatch=True))
+def test_a_bare_host_s_short_way_gives_what_urlsplit_gives(text: str) -> None:
+    """``normalise_url`` takes bare hosts without urlsplit; every input gives what the general path gives."""
+    from concord.hub.mapping.transforms import _normalise_any_url, normalise_url
+
+    def outcome(fn, arg):  # type: ignore[no-untyped-def]
+        try:
+            return fn(arg)
+        except (TransformError, ValueError) as exc:
+            return type(exc)
+    assert outcome(normalise_url, text) == outcome(_normalise_any_url, text.strip())
 
 
 @pytest.mark.parametrize("name, rest, form", [

@@ -24,6 +24,15 @@ def test_key_hash_is_stable_and_signed_64_bit() -> None:
     assert match_keys.unpack(match_keys.pack({5, -1, 2 ** 62})) == {5, -1, 2 ** 62}
 
 
+def test_the_memo_free_hashes_are_key_hash_s() -> None:
+    """A mapping worker hashes with ``hash_keys`` (no memo), the transaction with ``hash_list``: one value per key."""
+    keys = [("b:name_edits:name", "acme"), ("tax_id", "DE811234567"), ("k", "x" * 400 + "y"), ("b:name", "Müller ÿ"),
+            ("a", "b"), ("a", "b")]
+    assert match_keys.hash_keys(keys) == tuple(match_keys.key_hash(n, v) for n, v in keys) == match_keys.hash_list(keys)
+    assert match_keys.hash_keys(keys)[4] == -554983550909098992
+    assert match_keys.hash_keys([]) == ()
+
+
 def test_candidates_found_by_hashed_keys_capped_for_blocking_keys(warehouse) -> None:  # type: ignore[no-untyped-def]
     with warehouse.tx() as conn:
         match_keys.rekey(conn, "account", {

@@ -31,6 +31,7 @@ from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from sys import byteorder
 
+import orjson
 from sqlalchemy import Connection, delete, select
 
 from concord.hub.warehouse import bulk
@@ -49,6 +50,13 @@ def key_hash(name: str, value: str) -> int:
     """The stored form of one key: a signed 64-bit integer (stable across processes and versions)."""
     digest = blake2b(f"{name}\x1f{value[:KEY_VALUE_CHARS]}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def hash_keys(keys: Iterable[tuple[str, str]]) -> tuple[int, ...]:
+    """The hashes of ``keys``, in their order, each :func:`key_hash`'s, remembering none: for keys met once
+    (a mapping worker keys each record of a load once; its memo would cost more than it saves)."""
+    frm, b2, cut = int.from_bytes, blake2b, KEY_VALUE_CHARS
+    return tuple([frm(b2(f"{n}\x1f{v[:cut]}".encode(), digest_size=8).digest(), "big", signed=True) for n, v in keys])
 
 
 def hash_list(keys: Sequence[tuple[str, str]]) -> tuple[int, ...]:
@@ -155,6 +163,9 @@ def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[s
         conn, T.match_keyset, ("golden_id", "hashes"), [("entity", "=", entity)], "golden_id", sorted(golden_ids))}
 
 
+_dumps = orjson.dumps     # a JSON array of the hashes (integers only: orjson's text is json.dumps's)
+
+
 def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple[str, str]] | frozenset[int]],
           existing: Collection[str], *, defer: bool = False) -> None:
     """Bring the keys of these golden records to ``new_keys`` (golden id -> keys, or a frozenset of their
@@ -196,7 +207,7 @@ def rekey(conn: Connection, entity: str, new_keys: Mapping[str, Collection[tuple
                        ["entity", "key_hash", "golden_id"])
     if defer and not gone:
         bulk.insert_tuples(conn, T.match_hash_pending, ("entity", "golden_id", "hashes"),
-                           [(entity, gid, "[" + ",".join(map(str, hs)) + "]") for gid, hs in added.items()])
+                           [(entity, gid, _dumps(list(hs)).decode()) for gid, hs in added.items()])
     else:
         bulk.upsert(conn, T.match_hash, [{"entity": entity, "key_hash": h, "golden_id": g}
                                          for h, g in sorted((h, g) for g, hs in added.items() for h in hs)],
