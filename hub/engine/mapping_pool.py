@@ -137,10 +137,9 @@ def _prepare(entity: str, system: str, items: Sequence[tuple[str, str]], with_ke
             canon = mapping.to_canonical_flat(jsoncodec.loads(text))
         except Exception:  # noqa: BLE001 - mapped again in place, where the error gets its record and quarantine
             continue
-        keys = tuple(matcher.keys(canon))
-        out[sid] = Prepared({intern(k): v for k, v in canon.items()}, keys if with_keys else (),
-                            match_keys.hash_keys(keys), matcher.decide(canon, (), {}).evidence,
-                            golden_id_for(entity, system, sid))
+        keys, alone = matcher.keys_alone(canon)
+        out[sid] = Prepared({intern(k): v for k, v in canon.items()}, tuple(keys) if with_keys else (),
+                            match_keys.hash_keys(keys), alone.evidence, golden_id_for(entity, system, sid))
     return out
 
 

@@ -207,6 +207,8 @@ KEY_CHARS = 400                                        # a key's value is cut to
 
 def _join(lists: Sequence[list[str]]) -> list[str]:
     """A key's values from its parts' values: every combination, parts joined by ``|`` ([]: a part has none)."""
+    if len(lists) == 1:
+        return list(lists[0])
     if not all(lists):
         return []
     if all(len(vs) == 1 for vs in lists):
@@ -287,6 +289,7 @@ class RuleMatcher:
         self.rules = list(rules)
         self.max_block = max_block
         self.exact = [r for r in self.rules if r.type == "exact"]
+        self._exact_names = frozenset(r.key_name for r in self.exact)
         self.fuzzy = [r for r in self.rules if r.type in ("fuzzy", "probabilistic")]   # in order
         self.blocks: dict[str, BlockKey] = {}
         self.rule_blocks: dict[str, set[str]] = {}
@@ -334,6 +337,14 @@ class RuleMatcher:
                 hit = tuple(self._keys(record))
             self._remember(memo_key, hit)
         return list(hit)
+
+    def keys_alone(self, record: Mapping[str, Any]) -> tuple[list[tuple[str, str]], Decision]:
+        """The record's keys and its decision with no candidate (``decide(record, ())``), worked out together
+        and remembered nowhere: for a record keyed once (a mapping worker's), where a memo costs more than it
+        saves. The decision's evidence holds the exact-rule keys, which are the keys' first entries."""
+        keys = self._keys(record)
+        exact = self._exact_names
+        return keys, Decision("new", None, None, None, {"keys": {n: v for n, v in keys if n in exact}})
 
     def remember(self, record: Mapping[str, Any], keys: Sequence[tuple[str, str]]) -> None:
         """Take ``keys`` as ``record``'s keys: computed elsewhere by a matcher of the same rules (a mapping

@@ -36,6 +36,11 @@ def test_keys_equal_uncached_keys_over_many_records() -> None:
     for rec in records:                 # asked twice: the second answer comes from the memo
         assert m.keys(rec) == fresh(rec)
         assert m.keys(rec) == fresh(rec)
+    once = RuleMatcher(RULES)
+    for rec in records:                 # a worker's way: keys and the no-candidate decision together
+        keys, alone = once.keys_alone(rec)
+        assert keys == fresh(rec) and alone == once.decide(rec, (), {})
+    assert not once._memo and not once._memo_old     # remembered nowhere
 
 
 def test_equal_values_of_other_types_are_not_confused() -> None:
