@@ -31,8 +31,8 @@ def _queued_after_processing(folder: Path, database_url: str) -> tuple[int, int]
             assert run.pull("account", system).status == "success"
         process_entity(ctx, "account")          # processing alone: the plan step would empty the queue
         with wh.tx() as c:
-            golden = c.execute(select(func.count()).select_from(T.golden).where(T.golden.c.entity == "account")).scalar()
-            queued = c.execute(select(func.count()).select_from(T.dirty).where(T.dirty.c.entity == "account")).scalar()
+            golden, queued = (c.execute(select(func.count()).select_from(t).where(t.c.entity == "account")).scalar()
+                              for t in (T.golden, T.dirty))
         return golden, queued
     finally:
         ctx.close()
@@ -61,7 +61,7 @@ def test_no_sync_rule_nor_derivation_no_queue(starter: Path, database_url: str) 
     assert golden > 40 and queued == 0
 
     # a roll-up of accounts' children reads the children's queue, not the accounts'
-    cfg["rollups"] = [{"name": "orders", "from": "contact", "to": "account", "via": "account_ref",
+    cfg["rollups"] = [{"name": "contacts", "from": "contact", "to": "account", "via": "account_ref",
                        "fields": {"credit_limit": {"count": True}}}]
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
     proj = load_project(cfg_path)
