@@ -135,7 +135,7 @@ class _Column:
         self.ends.append(len(self.blob))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_strings(bytes(self.blob), self.ends))
+        return _strings(bytes(self.blob), self.ends)
 
     def dump(self) -> tuple[bytearray, array]:
         """Its two buffers, not copied (marshal writes any buffer as bytes)."""
@@ -155,12 +155,12 @@ class _Column:
         return ds, sids, exts
 
 
-def _strings(blob: bytes, ends: Sequence[int]) -> list[str]:
-    out, start = [], 0
+def _strings(blob: bytes, ends: Sequence[int]) -> Iterator[str]:
+    """A column's strings one by one (a set of a million ids is built without a list of them beside it)."""
+    start = 0
     for end in ends:
-        out.append(blob[start:end].decode("utf-8", "surrogatepass"))
+        yield blob[start:end].decode("utf-8", "surrogatepass")
         start = end
-    return out
 
 
 def _stored_strings(blob: Any, ends: Any) -> list[str]:
@@ -171,7 +171,7 @@ def _stored_strings(blob: Any, ends: Any) -> list[str]:
     at = np.frombuffer(ends, dtype=np.int64)
     if len(at) and (at[-1] != len(blob) or bool((np.diff(at, prepend=0) < 0).any())):
         raise ValueError("index column ends do not fit")
-    return _strings(blob, at.tolist())
+    return list(_strings(blob, at.tolist()))
 
 
 def _distinct(values: np.ndarray) -> bool:
