@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from concord.hub.engine.util import golden_id_for, relaxed_gc
 from concord.hub.errors import HubError, RecordError
 from concord.hub.matching import Candidate, RuleMatcher
 from concord.hub.survive import detach
+from concord.hub.warehouse import bulk
 from concord.hub.warehouse.stores import decisions as decision_store
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import lookup, match_keys, staged, staging
@@ -74,7 +76,7 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
         try:
             while more:
                 done = 0
-                with ctx.warehouse.tx() as conn:
+                with ctx.warehouse.tx() as conn, bulk.new_rows(conn) if fresh else nullcontext():
                     while True:
                         rows = staged.pending(conn, system, entity, last, batch_size)
                         if not rows:
@@ -168,7 +170,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
                         "error": RecordError(f"{type(exc).__name__}: {exc}"), "payload": row.payload})
 
     # -- match: cross-reference, Concord's own id on records it created, then rules over blocking keys --
-    xrefs = xref_store.golden_ids_of(conn, entity, system, [r.source_id for r, _ in mapped] + [r.source_id for r in deletions])
+    # fresh: the entity had no cross-reference when the loop began, and this loop links each record once
+    xrefs = {} if fresh else xref_store.golden_ids_of(conn, entity, system, [r.source_id for r, _ in mapped]
+                                                      + [r.source_id for r in deletions])
     own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
     # (the fresh path looks nothing up: its golden records' keys are asked for when they are saved)
     keys_by_record = {} if fresh else {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None

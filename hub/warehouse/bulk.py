@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 
 BATCH = 2000
 SPARSE_COLUMNS = 12     # rows this wide are bound without their NULLs on SQLite (see _run_sparse)
@@ -34,6 +36,26 @@ class RawJSON(str):
     __slots__ = ()
 
 _NOTHING = object()
+_NEW_ROWS = "concord_new_rows"      # key in the connection's info: see ``new_rows``
+
+
+@contextmanager
+def new_rows(conn: Connection) -> Iterator[None]:
+    """A hint for the block: what it upserts is new, no row exists yet (an initial load's fresh path).
+
+    On PostgreSQL an upsert then COPYs its rows straight into the table, in a savepoint, instead of into a
+    temporary table first and from there by ``INSERT ... ON CONFLICT``; should a row exist after all, the
+    savepoint is rolled back and the usual upsert applies. The hint changes no result, only the route.
+    SQLite's upsert is one statement either way, so it is ignored there."""
+    before = conn.info.get(_NEW_ROWS)
+    conn.info[_NEW_ROWS] = True
+    try:
+        yield
+    finally:        # the info belongs to the pooled DBAPI connection: never leave the hint behind
+        if before is None:
+            conn.info.pop(_NEW_ROWS, None)
+        else:
+            conn.info[_NEW_ROWS] = before
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
@@ -331,7 +353,20 @@ def _pg_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], c
         return
     if update:      # ON CONFLICT DO UPDATE may touch a row once per statement: the last row wins
         rows = _last_per_key(rows, keys)
+    if conn.info.get(_NEW_ROWS) and _pg_copy_new(conn, table, cols, rows):
+        return
     _pg_staged(conn, table, cols, rows, _pg_insert_sql(conn.dialect, table, cols, keys, update))
+
+
+def _pg_copy_new(conn: Connection, table: Table, cols: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> bool:
+    """COPY rows expected to be new straight into ``table`` (see ``new_rows``); False, with nothing written,
+    when one of them exists already (or two share a key)."""
+    try:
+        with conn.begin_nested():
+            _pg_copy(conn, table, _q(conn.dialect, table.name), cols, rows)
+    except (IntegrityError, conn.dialect.dbapi.IntegrityError):   # COPY runs on the driver: its own error
+        return False
+    return True
 
 
 def _last_per_key(rows: Sequence[dict[str, Any]], keys: tuple[str, ...]) -> Sequence[dict[str, Any]]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from contextlib import nullcontext
 from decimal import Decimal
+
+import pytest
 
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, Numeric, String, Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -55,7 +58,10 @@ def _all(conn, table: Table) -> list[tuple[object, ...]]:  # type: ignore[no-unt
     return sorted(tuple(r) for r in conn.execute(select(table)))
 
 
-def test_wide_rows_store_what_row_by_row_statements_store(warehouse) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("hint", [False, True], ids=["plain", "new-rows-hint"])
+def test_wide_rows_store_what_row_by_row_statements_store(warehouse, hint: bool) -> None:  # type: ignore[no-untyped-def]
+    """With the ``new_rows`` hint too: rows that exist after all (PostgreSQL: the direct COPY fails and the
+    savepoint is rolled back) come out as the plain upsert leaves them."""
     md = MetaData()
     ref, got = _table(md, "t_sparse_ref"), _table(md, "t_sparse_got")
     md.create_all(warehouse.engine)
@@ -64,9 +70,10 @@ def test_wide_rows_store_what_row_by_row_statements_store(warehouse) -> None:  #
         for rnd in range(4):        # later rounds upsert over the earlier ones (columns emptied and filled)
             rows = [_row(rng, f"k{rng.randrange(60)}") for _ in range(150)]   # many keys twice in a batch
             update = rnd != 2
-            with warehouse.tx() as conn:
-                _core(conn, ref, rows, update)
+            with warehouse.tx() as conn, bulk.new_rows(conn) if hint else nullcontext():
+                _core(conn, ref, rows + rows[:1], update)
                 bulk.upsert(conn, got, rows, ["id"], update=None if update else [])
+                bulk.upsert(conn, got, rows[:1], ["id"], update=None if update else [])   # one that exists
             with warehouse.tx() as conn:
                 assert _all(conn, got) == _all(conn, ref), f"round {rnd}"
         fresh = [_row(rng, f"new{i}") for i in range(40)]
@@ -75,6 +82,28 @@ def test_wide_rows_store_what_row_by_row_statements_store(warehouse) -> None:  #
             bulk.insert(conn, got, fresh)
         with warehouse.tx() as conn:
             assert _all(conn, got) == _all(conn, ref)
+    finally:
+        md.drop_all(warehouse.engine)
+
+
+def test_new_rows_hint_copies_new_rows_straight_in_and_leaves_no_trace(warehouse) -> None:  # type: ignore[no-untyped-def]
+    md = MetaData()
+    got = _table(md, "t_hint_got")
+    md.create_all(warehouse.engine)
+    rng = random.Random(5)
+    rows = [_row(rng, f"n{i}") for i in range(50)]
+    cols = tuple(sorted({c for r in rows for c in r} | {"flag"}))
+    try:
+        with warehouse.tx() as conn:
+            with bulk.new_rows(conn):
+                bulk.upsert(conn, got, rows, ["id"])
+            assert "concord_new_rows" not in conn.info          # the pooled connection keeps no hint
+            assert len(_all(conn, got)) == 50
+            if conn.dialect.name == "postgresql":   # the direct COPY: no temporary stage table was made
+                stage = bulk._pg_stage_name(got, bulk._with_defaults(got, rows)[1])
+                assert conn.exec_driver_sql("SELECT to_regclass(%s)", (stage,)).scalar() is None, cols
+                bulk.upsert(conn, got, rows[:3], ["id"])                   # no hint: the staged upsert
+                assert conn.exec_driver_sql("SELECT to_regclass(%s)", (stage,)).scalar() is not None
     finally:
         md.drop_all(warehouse.engine)
 

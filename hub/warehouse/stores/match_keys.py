@@ -137,10 +137,13 @@ def settle(conn: Connection, entity: str | None = None) -> int:
     if conn.execute(select(p.golden_id).where(*([p.entity == entity] if entity else [])).limit(1)).first() is None:
         return 0
     where, params = ("WHERE entity = %s", (entity,)) if entity else ("", ())
+    # the index's order; of one entity's keys, without comparing its name each time (PostgreSQL compares
+    # text by collation: 2.3 million keys sorted by (key, golden id) alone took 4.4 s against 6.0 s)
+    order = "2, 3" if entity else "1, 2, 3"
     if conn.dialect.name == "postgresql":
         sql = (f"WITH moved AS (DELETE FROM match_hash_pending {where} RETURNING entity, golden_id, hashes) "
                "INSERT INTO match_hash (entity, key_hash, golden_id) SELECT m.entity, h::bigint, m.golden_id "
-               "FROM moved m, json_array_elements_text(m.hashes::json) h ORDER BY 1, 2, 3")
+               f"FROM moved m, json_array_elements_text(m.hashes::json) h ORDER BY {order}")
         # a pending key is not stored already (a golden record's keys are pending once, its stored ones are
         # not appended again): the plain INSERT, which PostgreSQL does in about 60% of the time ON CONFLICT
         # takes (2.3 million keys: 7.0 s against 11.4 s); should one be stored after all, the savepoint
@@ -153,7 +156,7 @@ def settle(conn: Connection, entity: str | None = None) -> int:
     where = where.replace("%s", "?").replace("entity", "p.entity")
     res = conn.exec_driver_sql("INSERT OR IGNORE INTO match_hash (entity, key_hash, golden_id) SELECT p.entity, "
                                f"j.value, p.golden_id FROM match_hash_pending p, json_each(p.hashes) j {where} "
-                               "ORDER BY 1, 2, 3", params)
+                               f"ORDER BY {order}", params)
     conn.exec_driver_sql(f"DELETE FROM match_hash_pending {where.replace('p.entity', 'entity')}", params)
     return res.rowcount
 
