@@ -134,8 +134,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     this system's records in this loop, so each is linked to this system and can never be a
     candidate (a golden record never takes two live records of one system automatically). Matching
     then needs no lookups at all: no cross-references, no candidate keys, no linked-to-system
-    check, no candidate data, no golden records to load; and what it upserts is new (``bulk.new_rows``). The decisions, golden records, keys and lineage are those the
-    lookups would have given (tests/engine/test_initial_load.py loads the same data both ways).
+    check, no candidate data, no golden records to load; and what it upserts is new (``bulk.new_rows``).
+    The decisions, golden records, keys and lineage are those the lookups would have given
+    (tests/engine/test_initial_load.py loads the same data both ways).
 
     ``prepared``: records a mapping worker has mapped and keyed already (the same results, computed ahead)."""
     now = ctx.now()

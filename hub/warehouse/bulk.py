@@ -345,8 +345,7 @@ def _select_in_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], ops
 # and one statement applies them all: ``INSERT ... SELECT ... ON CONFLICT``, ``UPDATE ... FROM``,
 # ``DELETE ... USING``. A plain insert is a ``COPY`` into the table itself, and so is an upsert under
 # the ``new_rows`` hint (an initial load: 100,000 accounts 37.5 s -> 33.8 s), with the staged upsert as
-# its fallback. Everything runs on the
-# transaction's own connection: a rollback takes it all back.
+# its fallback. Everything runs on the transaction's own connection: a rollback takes it all back.
 
 def _pg_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
                keys: tuple[str, ...], update: tuple[str, ...] | None) -> None:

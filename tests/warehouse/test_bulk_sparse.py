@@ -92,7 +92,6 @@ def test_new_rows_hint_copies_new_rows_straight_in_and_leaves_no_trace(warehouse
     md.create_all(warehouse.engine)
     rng = random.Random(5)
     rows = [_row(rng, f"n{i}") for i in range(50)]
-    cols = tuple(sorted({c for r in rows for c in r} | {"flag"}))
     try:
         with warehouse.tx() as conn:
             with bulk.new_rows(conn):
@@ -101,7 +100,7 @@ def test_new_rows_hint_copies_new_rows_straight_in_and_leaves_no_trace(warehouse
             assert len(_all(conn, got)) == 50
             if conn.dialect.name == "postgresql":   # the direct COPY: no temporary stage table was made
                 stage = bulk._pg_stage_name(got, bulk._with_defaults(got, rows)[1])
-                assert conn.exec_driver_sql("SELECT to_regclass(%s)", (stage,)).scalar() is None, cols
+                assert conn.exec_driver_sql("SELECT to_regclass(%s)", (stage,)).scalar() is None
                 bulk.upsert(conn, got, rows[:3], ["id"])                   # no hint: the staged upsert
                 assert conn.exec_driver_sql("SELECT to_regclass(%s)", (stage,)).scalar() is not None
     finally:
