@@ -11,7 +11,8 @@ UTF-8 instead of ``\\uXXXX`` escapes), and every reader decodes the text. Where 
 from ``json.dumps`` the standard library decides, so nothing is stored that was refused before and
 nothing is refused that was stored before: datetimes and dataclasses, which orjson would encode
 but ``json.dumps`` refuses, are handed to ``json.dumps``, which raises as it always did; integers
-beyond 64 bits, which orjson refuses, go the same way and are stored. (UUIDs and plain enums, which
+beyond 64 bits, which orjson refuses, go the same way and are stored (and are read back whole: see
+``loads``). (UUIDs and plain enums, which
 ``json.dumps`` refuses, orjson stores as their text and value; the engine stores neither.)
 Non-string keys become strings as ``json.dumps`` makes them; NaN and infinities, which are not JSON
 (PostgreSQL refuses them), are written by ``json.dumps`` as ``NaN`` as before.
@@ -43,12 +44,34 @@ def dumps(value: Any) -> str:
     return text.decode()
 
 
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))    # ASCII digits -> "0", the rest -> " "
+_LONG_RUN = b"0" * 19        # an integer beyond 64 bits has at least 19 digits (a regex search: 8x slower)
+_BIG = 2.0 ** 63
+
+
 def loads(text: str | bytes) -> Any:
-    """A stored JSON column's value (text any JSON encoder wrote, ``NaN`` included)."""
+    """A stored JSON column's value (text any JSON encoder wrote, ``NaN`` included).
+
+    orjson reads an integer beyond 64 bits as a float (silently rounded); the standard library reads it
+    whole, so text that may hold one (a run of 19 digits) and did give such a float is read by it."""
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if _LONG_RUN in raw.translate(_DIGITS) and _has_big_float(value):
+        return json.loads(text)
+    return value
+
+
+def _has_big_float(value: Any) -> bool:
+    if value.__class__ is float:
+        return abs(value) >= _BIG
+    if isinstance(value, dict):
+        return any(_has_big_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_big_float(v) for v in value)
+    return False
 
 
 def has_non_finite(value: Any) -> bool:

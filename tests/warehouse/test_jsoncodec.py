@@ -35,6 +35,19 @@ def test_edge_values_decode_as_before(value):
     assert json.loads(jsoncodec.dumps(value)) == json.loads(json.dumps(value))
 
 
+@pytest.mark.parametrize("text", [
+    "-9223372036854775809", "18446744073709551616", '{"a": [1, 123456789012345678901234567890]}',
+    "1e19", "[1.5e300, -9223372036854775808]", '{"id": "12345678901234567890123"}',
+    '{"\u00e9t\u00e9": ["\ud800", 99999999999999999999]}',
+])
+def test_integers_beyond_64_bits_are_read_whole(text):
+    """orjson reads them as rounded floats; a stored value must read back as the standard library reads it
+    (a float written as a float stays one)."""
+    for given_as in (text, text.encode("utf-8", "surrogatepass")):
+        got = jsoncodec.loads(given_as)
+        assert got == json.loads(text) and repr(got) == repr(json.loads(text))
+
+
 def test_non_finite_floats_are_written_as_the_standard_library_writes_them():
     text = jsoncodec.dumps({"x": [1.0, float("nan"), float("inf")]})
     assert text == json.dumps({"x": [1.0, float("nan"), float("inf")]})
