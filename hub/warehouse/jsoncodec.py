@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -65,21 +65,20 @@ def loads(text: str | bytes) -> Any:
 
 
 def _has_big_float(value: Any) -> bool:
-    if value.__class__ is float:
-        return abs(value) >= _BIG
-    if isinstance(value, dict):
-        return any(_has_big_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_big_float(v) for v in value)
-    return False
+    return _any_float(value, lambda f: abs(f) >= _BIG)
 
 
 def has_non_finite(value: Any) -> bool:
     """Whether ``value`` holds a NaN or an infinity (which orjson writes as null)."""
+    return _any_float(value, lambda f: not math.isfinite(f))
+
+
+def _any_float(value: Any, test: Callable[[float], bool]) -> bool:
+    """Whether a float in ``value`` (nested in mappings, lists and tuples) passes ``test``."""
     if isinstance(value, float):
-        return not math.isfinite(value)
+        return test(value)
     if isinstance(value, Mapping):
-        return any(has_non_finite(v) for v in value.values())
+        return any(_any_float(v, test) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return any(has_non_finite(v) for v in value)
+        return any(_any_float(v, test) for v in value)
     return False
