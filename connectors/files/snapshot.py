@@ -31,6 +31,8 @@ import contextlib
 import hashlib
 import marshal
 import os
+import struct
+import sys
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
@@ -41,10 +43,13 @@ import numpy as np
 from concord.connectors.files.fileio import DIGEST_SIZE as DIGEST, Entry, Layout, digest, scan
 from concord.hub.contracts import Cursor, Page
 
-FORMAT = 3                # 3: columns (digests, source ids, external ids) instead of dicts; 2 is read again whole
+FORMAT = 4                # 4: a header, then the columns' bytes; 3 and before (one marshalled value) read again whole
 FOLDER = ".concord_index"
 KEEP = 3                  # indexes kept per drop (the newest): a cursor a version or two behind finds its own
 PARTIAL = "+partial"      # suffix of a cursor in the middle of a diff read: names no version
+_MAGIC = b"concord-index\n"
+_LEN = struct.Struct("<Q")  # the length of the marshalled header that follows the magic
+_MAX_HEAD = 1 << 20
 
 
 def source_id(keys: Sequence[str], row: dict[str, Any]) -> str | None:
@@ -71,7 +76,8 @@ class Index:
     def __init__(self, lay: Layout, keys: Sequence[str], ext: str | None = None, *, keep: bool = True) -> None:
         self.keep = keep
         self.lay, self.keys, self.ext = lay, tuple(keys), ext
-        self.signature = (FORMAT, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape, self.keys, ext)
+        self.signature = (FORMAT, sys.byteorder, lay.kind, lay.delimiter, lay.encoding, lay.comment, lay.escape,
+                          self.keys, ext)
         folder, name = os.path.split(os.path.abspath(lay.path))
         self.folder, self.name = os.path.join(folder, FOLDER), name
 
@@ -83,17 +89,22 @@ class Index:
         """The index of a version, or None if it has none that is usable."""
         try:
             with open(self._file(token), "rb") as fh:
-                fmt, sig, tok, header, *columns = marshal.loads(fh.read())
-            if fmt != FORMAT or tuple(sig) != self.signature or tok != token:
-                return None
-            digests, sids, exts = _Column.rows(columns)
-        except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+                if fh.read(len(_MAGIC)) != _MAGIC:
+                    return None                    # another format (3 and before: one marshalled tuple)
+                (size,) = _LEN.unpack(_exact(fh, _LEN.size))
+                if size > _MAX_HEAD:
+                    return None
+                fmt, sig, tok, header, n, sid_bytes, n_ext, ext_bytes = marshal.loads(_exact(fh, size))
+                if fmt != FORMAT or tuple(sig) != self.signature or tok != token:
+                    return None
+                digests, sids, exts = _Column.rows(fh, n, sid_bytes, n_ext, ext_bytes)
+        except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, struct.error):
             return None
-        return Base(header, dict(zip(digests, sids)),
-                    {d: x for d, x in zip(digests, exts) if x} if exts is not None else {})
+        return Base(header, dict(zip(digests, sids)), exts)
 
     def save(self, token: str, v: _Version) -> None:
-        """Write a version's index atomically and prune old ones; a folder we cannot write is no error."""
+        """Write a version's index atomically and prune old ones; a folder we cannot write is no error.
+        The columns are written from the buffers that hold them: no copy of the index is made to write it."""
         if not self.keep:
             return
         try:
@@ -101,7 +112,10 @@ class Index:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.folder)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps((FORMAT, self.signature, token, v.header, *v.columns())))
+                    head = marshal.dumps((FORMAT, self.signature, token, v.header, *v.sizes()))
+                    fh.write(_MAGIC + _LEN.pack(len(head)) + head)
+                    for buf in v.sections():
+                        fh.write(buf)
                 os.replace(tmp, self._file(token))
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -137,22 +151,23 @@ class _Column:
     def __iter__(self) -> Iterator[str]:
         return _strings(bytes(self.blob), self.ends)
 
-    def dump(self) -> tuple[bytearray, array]:
-        """Its two buffers, not copied (marshal writes any buffer as bytes)."""
-        return self.blob, self.ends
-
     @staticmethod
-    def rows(columns: list[Any]) -> tuple[list[bytes], list[str], list[str] | None]:
-        """An index file's columns: (digests, source ids, external ids or None); ValueError if they disagree."""
-        digests, sid_blob, sid_ends, ext_blob, ext_ends = columns
-        if not isinstance(digests, bytes) or len(digests) % DIGEST:
-            raise ValueError("index digests do not fit")
+    def rows(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int,
+             ext_bytes: int) -> tuple[list[bytes], list[str], dict[bytes, str]]:
+        """An index file's columns after its header: (digests, source ids, digest -> external id);
+        ValueError if they do not fit the sizes the header gives, or one another."""
+        if min(n, sid_bytes, n_ext, ext_bytes) < 0 or n_ext > n:
+            raise ValueError("index sizes out of range")
+        digests = _exact(fh, n * DIGEST)
         ds = [digests[i:i + DIGEST] for i in range(0, len(digests), DIGEST)]
-        sids = _stored_strings(sid_blob, sid_ends)
-        exts = _stored_strings(ext_blob, ext_ends) if ext_blob is not None else None
-        if len(sids) != len(ds) or (exts is not None and len(exts) != len(ds)):
-            raise ValueError("index columns differ in length")
-        return ds, sids, exts
+        sids = _stored_strings(_exact(fh, n * 8), _exact(fh, sid_bytes))
+        at = np.frombuffer(_exact(fh, n_ext * 8), dtype=np.int64)
+        xs = _stored_strings(_exact(fh, n_ext * 8), _exact(fh, ext_bytes))
+        if fh.read(1):
+            raise ValueError("index file longer than its columns")
+        if n_ext and (at[0] < 0 or at[-1] >= n or bool((np.diff(at) <= 0).any())):
+            raise ValueError("index external-id rows out of order")
+        return ds, sids, {ds[i]: x for i, x in zip(at.tolist(), xs)}
 
 
 def _strings(blob: bytes, ends: Sequence[int]) -> Iterator[str]:
@@ -163,15 +178,23 @@ def _strings(blob: bytes, ends: Sequence[int]) -> Iterator[str]:
         start = end
 
 
-def _stored_strings(blob: Any, ends: Any) -> list[str]:
-    """A column as an index file holds it (UTF-8 bytes, their ends as 8-byte integers); ValueError if they
-    do not fit together."""
-    if not isinstance(blob, bytes) or not isinstance(ends, bytes) or len(ends) % 8:
-        raise TypeError("not an index column")
+def _stored_strings(ends: bytes, blob: bytes) -> list[str]:
+    """A column as an index file holds it (its strings' ends as 8-byte integers, then their UTF-8 bytes);
+    ValueError if the two do not fit together."""
     at = np.frombuffer(ends, dtype=np.int64)
     if len(at) and (at[-1] != len(blob) or bool((np.diff(at, prepend=0) < 0).any())):
         raise ValueError("index column ends do not fit")
+    if not len(at) and blob:
+        raise ValueError("index column bytes without strings")
     return list(_strings(blob, at.tolist()))
+
+
+def _exact(fh: IO[bytes], size: int) -> bytes:
+    """``size`` bytes of ``fh``; ValueError if the file ends before."""
+    got = fh.read(size)
+    if len(got) != size:
+        raise ValueError("index file shorter than its header says")
+    return got
 
 
 def _distinct(values: np.ndarray) -> bool:
@@ -185,15 +208,18 @@ class _Version:
     whether it can be a base (every line read, no row and no source id twice).
 
     Kept as columns, not dicts and sets: a whole read of a million-row drop held about 285 bytes a row
-    (the peak RSS of an initial load grew with the drop); now about 40. Whether a row or a source id came
-    twice is worked out once, at the end (``unique``), over the digests and the source ids' hashes (two
-    source ids with one hash count as twice: the version is then not indexed, and the next read is whole)."""
+    (the peak RSS of an initial load grew with the drop); now about 45 (a digest, a source id and its
+    hash). External ids are kept only for rows that have one (an initial load: none). Whether a row or a
+    source id came twice is worked out once, at the end (``unique``), over the digests and the source ids'
+    hashes (two source ids with one hash count as twice: the version is then not indexed, and the next
+    read is whole)."""
 
     def __init__(self, ext: str | None = None) -> None:
         self.ext = ext
         self.digests = bytearray()
         self.sids = _Column()
         self.exts = _Column() if ext else None
+        self.ext_rows = array("q")      # the row number of each external id in ``exts``
         self.hashes = array("q")        # hash() of each source id (in this process only)
         self.header: bytes | None = None
         self.complete = True       # every line could be read
@@ -202,11 +228,12 @@ class _Version:
     def add(self, d: bytes, sid: str | None, ext: str | None = None) -> None:
         if sid is None:
             return
+        if ext and self.exts is not None:
+            self.ext_rows.append(len(self.hashes))
+            self.exts.append(ext)
         self.digests += d
         self.sids.append(sid)
         self.hashes.append(hash(sid))
-        if self.exts is not None:
-            self.exts.append(ext or "")
 
     @property
     def unique(self) -> bool:
@@ -222,10 +249,15 @@ class _Version:
     def ids(self) -> set[str]:
         return set(self.sids)
 
-    def columns(self) -> tuple[Any, ...]:
-        """What an index file holds after its header: digests, source ids, external ids (buffers, not copies)."""
-        ext_blob, ext_ends = self.exts.dump() if self.exts is not None else (None, None)
-        return (self.digests, *self.sids.dump(), ext_blob, ext_ends)
+    def sizes(self) -> tuple[int, int, int, int]:
+        """What an index file's header gives of its columns: rows, source-id bytes, external ids, their bytes."""
+        exts = self.exts or _Column()
+        return len(self.hashes), len(self.sids.blob), len(self.ext_rows), len(exts.blob)
+
+    def sections(self) -> tuple[Any, ...]:
+        """The buffers an index file holds after its header, in order (not copies: a file writes any buffer)."""
+        exts = self.exts or _Column()
+        return self.digests, self.sids.ends, self.sids.blob, self.ext_rows, exts.ends, exts.blob
 
     def entry(self, e: Entry, keys: Sequence[str]) -> dict[str, Any] | None:
         """Note one scanned entry; its record if it is one to hand on (a parsed row or a bad line)."""

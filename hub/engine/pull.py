@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -29,6 +29,23 @@ from concord.hub.warehouse.stores.staging import RawStatus
 log = logging.getLogger("concord.pull")
 
 
+class Lag:
+    """The replication lag of a pull: the longest any change it brought had waited at the source.
+
+    A running maximum, not a list: an initial load of a million records would hold a float each."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def note(self, now: dt.datetime, changed_at: Iterable[str | None]) -> None:
+        for text in changed_at:
+            if text:
+                try:
+                    self.seconds = max(self.seconds, (now - dt.datetime.fromisoformat(text)).total_seconds())
+                except (TypeError, ValueError):
+                    pass
+
+
 def load_cursor(conn: Connection, system: str, entity: str) -> Cursor | None:
     return staging.load_cursor(conn, system, entity)
 
@@ -38,10 +55,10 @@ def save_cursor(ctx: RunContext, conn: Connection, system: str, entity: str, cur
 
 
 def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, spec: EntitySpec,
-              page: Page, lag: list[float] | None = None) -> tuple[int, int, int]:
+              page: Page, lag: Lag | None = None) -> tuple[int, int, int]:
     """Stage one page. Returns (records read, records new or changed, records quarantined).
 
-    ``lag`` collects, per changed record, the seconds from its change at the source to its landing.
+    ``lag`` keeps the longest wait of a changed record: seconds from its change at the source to its landing.
     """
     now = ctx.now()
     rows: dict[str, dict[str, Any]] = {}
@@ -74,12 +91,7 @@ def land_page(ctx: RunContext, conn: Connection, *, system: str, entity: str, sp
     staging.stage(conn, changed)
     changed_ids = {r["source_id"] for r in changed}
     if lag is not None:
-        for r in changed:
-            if r["source_updated_at"]:
-                try:
-                    lag.append(max(0.0, (now - dt.datetime.fromisoformat(r["source_updated_at"])).total_seconds()))
-                except (TypeError, ValueError):
-                    pass
+        lag.note(now, (r["source_updated_at"] for r in changed))
     unchanged = [sid for sid in rows if sid in existing and sid not in changed_ids]
     if unchanged and ctx.run_id is not None:
         staging.mark_seen(conn, system, entity, unchanged, ctx.run_id)
@@ -112,12 +124,12 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
         with ctx.warehouse.tx() as conn:
             since = load_cursor(conn, system, entity)
         task = ctx.progress.stream(f"pull {system}.{entity}") if ctx.progress else None
-        lags: list[float] = []
+        lag = Lag()
         with ctx.ledger.stream(entity), relaxed_gc():
             for page in read_ahead(connector.read(source_entity, since=since)):   # next page fetched meanwhile
                 with ctx.warehouse.tx() as conn:
                     n, changed, bad = land_page(ctx, conn, system=system, entity=entity, spec=spec, page=page,
-                                                lag=lags)
+                                                lag=lag)
                     if page.checkpoint is not None:
                         save_cursor(ctx, conn, system, entity, page.checkpoint)
                     if page.snapshot_complete:
@@ -133,7 +145,7 @@ def pull_stream(ctx: RunContext, entity: str, system: str) -> StreamStats:
                     stats.error = f"daily API budget of {system} is used up; the stream resumes from its cursor"
                     break
         # replication lag: how long the changes this pull brought had waited at the source (0: nothing new)
-        stats.lag_seconds = max(lags) if lags else 0.0
+        stats.lag_seconds = lag.seconds
         if stats.quarantined:
             stats.status = "partial"
     except BudgetExhausted as exc:

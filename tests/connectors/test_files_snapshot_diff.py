@@ -318,7 +318,8 @@ def test_sigkill_in_the_middle_of_a_diff_and_the_rows_changed_back(starter: Path
 
 def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path) -> None:
     """A version's index (digests, source ids, external ids as columns) reads back as the dicts it stands for;
-    an index of the older dict format, or one whose columns disagree, is no index (the next read is whole);
+    an index of an older format, or one whose columns disagree with its header, is no index (the next read
+    is whole);
     a row's bytes or a source id twice leave the version unindexed."""
     drop = tmp_path / "a.jsonl"
     drop.write_bytes(b"")
@@ -335,15 +336,28 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
     assert base.exts == {d: x for d, _s, x in rows if x}
     assert index.load("t2") is None                                   # another version's token
 
-    path = index._file("t1")
-    good = Path(path).read_bytes()
-    fmt, sig, tok, header, digests, sids, ends, exts, ext_ends = snap.marshal.loads(good)
-    for bad in [(2, sig, tok, header, dict(base.rows), dict(base.exts)),        # the dict format of before
-                (fmt, sig, tok, header, digests[:-1], sids, ends, exts, ext_ends),
-                (fmt, sig, tok, header, digests, sids[:-1], ends, exts, ext_ends),
-                (fmt, sig, tok, header, digests + bytes(16), sids, ends, exts, ext_ends)]:
-        Path(path).write_bytes(snap.marshal.dumps(bad))
+    path = Path(index._file("t1"))
+    good = path.read_bytes()
+    head_at = len(snap._MAGIC) + snap._LEN.size
+    size = snap._LEN.unpack(good[len(snap._MAGIC):head_at])[0]
+    fmt, sig, tok, header, n, sid_bytes, n_ext, ext_bytes = snap.marshal.loads(good[head_at:head_at + size])
+    assert (n, n_ext) == (4, 2)                        # external ids are kept for the rows that have one
+
+    def with_head(*fields: object) -> bytes:
+        head = snap.marshal.dumps(fields)
+        return snap._MAGIC + snap._LEN.pack(len(head)) + head + good[head_at + size:]
+
+    for bad in [snap.marshal.dumps((3, sig, tok, header, b"", b"", b"", None, None)),   # the one-value format of before
+                good[:-1], good + b"x",                                              # cut short, or longer
+                with_head(fmt, sig, tok, header, n - 1, sid_bytes, n_ext, ext_bytes),
+                with_head(fmt, sig, tok, header, n, sid_bytes + 1, n_ext, ext_bytes),
+                with_head(fmt, sig, tok, header, n, sid_bytes, n_ext - 1, ext_bytes),
+                with_head(fmt, sig, tok, header, n, sid_bytes, n_ext, -1),
+                with_head(fmt, sig, tok, header, n, sid_bytes)]:
+        path.write_bytes(bad)
         assert index.load("t1") is None
+    path.write_bytes(good)
+    assert index.load("t1") is not None
 
     twice_bytes, twice_id = snap._Version(), snap._Version()
     for d, sid in [(b"a" * 16, "1"), (b"b" * 16, "2"), (b"a" * 16, "3")]:
