@@ -228,10 +228,10 @@ class FilesConnector:
         index = snapshot.Index(lay, ent.keys, ent.external_id)
         bases: list[snapshot.Base] = []
 
-        def known(version: str) -> dict[bytes, str] | None:
+        def known(version: str) -> snapshot.Base | None:
             base = index.load(version)
             bases.extend([base] if base is not None else [])
-            return base.rows if base is not None else None
+            return base
 
         drop = Drop(lay, known)
         base = bases[0] if bases else None
@@ -241,10 +241,11 @@ class FilesConnector:
         by_key, by_ext = _Rows(drop), _Rows(drop)
         for e in drop.entries:
             if e.known and base is not None:
-                d = digest(e.raw)
-                by_key.put(base.rows[d], e)
-                if base.exts.get(d):
-                    by_ext.put(base.exts[d], e)
+                r = base.row_of(digest(e.raw))
+                assert r is not None            # known: the skip found it
+                by_key.put(base.sid(r), e)
+                if base.ext(r):
+                    by_ext.put(base.ext(r), e)
             elif e.row is not None:
                 by_key.put(_key(ent, e.row), e.row)
                 if ent.external_id and e.row.get(ent.external_id):

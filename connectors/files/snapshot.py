@@ -27,6 +27,7 @@ committed is only unused. Indexes are a cache: losing them costs one whole read.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import marshal
@@ -64,10 +65,47 @@ def source_id(keys: Sequence[str], row: dict[str, Any]) -> str | None:
 
 
 class Base:
-    """One version's index: the CSV header's digest, digest -> source id, digest -> external id."""
+    """One version's index, held as columns: the rows' digests (looked up by bisecting their first 8 bytes,
+    kept sorted), their source ids, and the external ids of the rows that have one.
 
-    def __init__(self, header: bytes | None, rows: dict[bytes, str], exts: dict[bytes, str]) -> None:
-        self.header, self.rows, self.exts = header, rows, exts
+    About 50 bytes a row: as a dict of digests to source ids (and the sets a diff built from it), the
+    index of a million-row drop took about 300 MB on each diff read."""
+
+    def __init__(self, header: bytes | None, digests: bytes, sids: _Strings, exts: dict[int, str]) -> None:
+        self.header, self.digests, self.sids, self.exts = header, digests, sids, exts
+        self.n = len(digests) // DIGEST
+        firsts = np.frombuffer(digests, dtype=np.uint64)[::DIGEST // 8]
+        order = np.argsort(firsts, kind="stable")
+        self._firsts = array("Q", firsts[order].tobytes())     # sorted; array items are plain ints
+        self._order = array("q", order.astype(np.int64).tobytes())
+
+    def __len__(self) -> int:
+        return self.n
+
+    def row_of(self, d: bytes) -> int | None:
+        """The row whose bytes have the digest ``d``, None if the version has none."""
+        first, firsts = int.from_bytes(d[:8], sys.byteorder), self._firsts
+        i = bisect.bisect_left(firsts, first)
+        while i < self.n and firsts[i] == first:
+            r = self._order[i]
+            if self.digests[r * DIGEST:(r + 1) * DIGEST] == d:
+                return r
+            i += 1
+        return None
+
+    def __contains__(self, d: object) -> bool:
+        return isinstance(d, bytes) and self.row_of(d) is not None
+
+    def sid(self, row: int) -> str:
+        return self.sids[row]
+
+    def ext(self, row: int) -> str | None:
+        return self.exts.get(row)
+
+    def items(self) -> Iterator[tuple[bytes, str, str | None]]:
+        """(digest, source id, external id or None) of each row, in the order of the file."""
+        for r in range(self.n):
+            yield self.digests[r * DIGEST:(r + 1) * DIGEST], self.sids[r], self.exts.get(r)
 
 
 class Index:
@@ -97,10 +135,10 @@ class Index:
                 fmt, sig, tok, header, n, sid_bytes, n_ext, ext_bytes = marshal.loads(_exact(fh, size))
                 if fmt != FORMAT or tuple(sig) != self.signature or tok != token:
                     return None
-                digests, sids, exts = _Column.rows(fh, n, sid_bytes, n_ext, ext_bytes)
+                digests, sids, exts = _columns(fh, n, sid_bytes, n_ext, ext_bytes)
         except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, struct.error):
             return None
-        return Base(header, dict(zip(digests, sids)), exts)
+        return Base(header, digests, sids, exts)
 
     def save(self, token: str, v: _Version) -> None:
         """Write a version's index atomically and prune old ones; a folder we cannot write is no error.
@@ -136,57 +174,53 @@ class Index:
                 os.unlink(p)
 
 
-class _Column:
-    """Strings appended one by one, held as UTF-8 in one buffer with their ends: a few bytes a string where
-    a list of ``str`` costs about 60 (a drop of a million rows keeps its index in tens of MB)."""
+class _Strings:
+    """Strings held as UTF-8 in one buffer with their ends: a few bytes a string where a list of ``str``
+    costs about 60 (a drop of a million rows keeps its index in tens of MB). Appended one by one while
+    a version is read; read back one at a time."""
 
-    def __init__(self) -> None:
-        self.blob = bytearray()
-        self.ends = array("q")
+    def __init__(self, blob: bytes | bytearray | None = None, ends: array | None = None) -> None:
+        self.blob = bytearray() if blob is None else blob
+        self.ends = array("q") if ends is None else ends
+
+    def __len__(self) -> int:
+        return len(self.ends)
 
     def append(self, value: str) -> None:
         self.blob += value.encode("utf-8", "surrogatepass")
         self.ends.append(len(self.blob))
 
-    def __iter__(self) -> Iterator[str]:
-        return _strings(bytes(self.blob), self.ends)
-
-    @staticmethod
-    def rows(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int,
-             ext_bytes: int) -> tuple[list[bytes], list[str], dict[bytes, str]]:
-        """An index file's columns after its header: (digests, source ids, digest -> external id);
-        ValueError if they do not fit the sizes the header gives, or one another."""
-        if min(n, sid_bytes, n_ext, ext_bytes) < 0 or n_ext > n:
-            raise ValueError("index sizes out of range")
-        digests = _exact(fh, n * DIGEST)
-        ds = [digests[i:i + DIGEST] for i in range(0, len(digests), DIGEST)]
-        sids = _stored_strings(_exact(fh, n * 8), _exact(fh, sid_bytes))
-        at = np.frombuffer(_exact(fh, n_ext * 8), dtype=np.int64)
-        xs = _stored_strings(_exact(fh, n_ext * 8), _exact(fh, ext_bytes))
-        if fh.read(1):
-            raise ValueError("index file longer than its columns")
-        if n_ext and (at[0] < 0 or at[-1] >= n or bool((np.diff(at) <= 0).any())):
-            raise ValueError("index external-id rows out of order")
-        return ds, sids, {ds[i]: x for i, x in zip(at.tolist(), xs)}
+    def __getitem__(self, i: int) -> str:
+        return self.blob[self.ends[i - 1] if i else 0:self.ends[i]].decode("utf-8", "surrogatepass")
 
 
-def _strings(blob: bytes, ends: Sequence[int]) -> Iterator[str]:
-    """A column's strings one by one (a set of a million ids is built without a list of them beside it)."""
-    start = 0
-    for end in ends:
-        yield blob[start:end].decode("utf-8", "surrogatepass")
-        start = end
+def _columns(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int,
+         ext_bytes: int) -> tuple[bytes, _Strings, dict[int, str]]:
+    """An index file's columns after its header: (digests, source ids, row -> external id);
+    ValueError if they do not fit the sizes the header gives, or one another."""
+    if min(n, sid_bytes, n_ext, ext_bytes) < 0 or n_ext > n:
+        raise ValueError("index sizes out of range")
+    digests = _exact(fh, n * DIGEST)
+    sids = _stored_strings(_exact(fh, n * 8), _exact(fh, sid_bytes))
+    at = np.frombuffer(_exact(fh, n_ext * 8), dtype=np.int64)
+    xs = _stored_strings(_exact(fh, n_ext * 8), _exact(fh, ext_bytes))
+    if fh.read(1):
+        raise ValueError("index file longer than its columns")
+    if n_ext and (at[0] < 0 or at[-1] >= n or bool((np.diff(at) <= 0).any())):
+        raise ValueError("index external-id rows out of order")
+    return digests, sids, {r: xs[i] for i, r in enumerate(at.tolist())}
 
 
-def _stored_strings(ends: bytes, blob: bytes) -> list[str]:
+def _stored_strings(ends: bytes, blob: bytes) -> _Strings:
     """A column as an index file holds it (its strings' ends as 8-byte integers, then their UTF-8 bytes);
-    ValueError if the two do not fit together."""
+    ValueError if the two do not fit together, UnicodeDecodeError if a string is not UTF-8."""
     at = np.frombuffer(ends, dtype=np.int64)
     if len(at) and (at[-1] != len(blob) or bool((np.diff(at, prepend=0) < 0).any())):
         raise ValueError("index column ends do not fit")
     if not len(at) and blob:
         raise ValueError("index column bytes without strings")
-    return list(_strings(blob, at.tolist()))
+    blob.decode("utf-8", "surrogatepass")          # checked once here, not on each string read
+    return _Strings(blob, array("q", ends))
 
 
 def _exact(fh: IO[bytes], size: int) -> bytes:
@@ -217,10 +251,12 @@ class _Version:
     def __init__(self, ext: str | None = None) -> None:
         self.ext = ext
         self.digests = bytearray()
-        self.sids = _Column()
-        self.exts = _Column() if ext else None
+        self.sids = _Strings()
+        self.exts = _Strings() if ext else None
         self.ext_rows = array("q")      # the row number of each external id in ``exts``
         self.hashes = array("q")        # hash() of each source id (in this process only)
+        self.seen: bytearray | None = None    # a diff's: per row of the base, 1 if this version holds its bytes
+        self.parsed: array | None = None      # a diff's: the rows of this version that were parsed (not in the base)
         self.header: bytes | None = None
         self.complete = True       # every line could be read
         self._unique: tuple[int, bool] = (0, True)
@@ -246,17 +282,14 @@ class _Version:
             self._unique = (n, ok)    # (the views are gone: a bytearray cannot grow while one is held)
         return self._unique[1]
 
-    def ids(self) -> set[str]:
-        return set(self.sids)
-
     def sizes(self) -> tuple[int, int, int, int]:
         """What an index file's header gives of its columns: rows, source-id bytes, external ids, their bytes."""
-        exts = self.exts or _Column()
+        exts = self.exts or _Strings()
         return len(self.hashes), len(self.sids.blob), len(self.ext_rows), len(exts.blob)
 
     def sections(self) -> tuple[Any, ...]:
         """The buffers an index file holds after its header, in order (not copies: a file writes any buffer)."""
-        exts = self.exts or _Column()
+        exts = self.exts or _Strings()
         return self.digests, self.sids.ends, self.sids.blob, self.ext_rows, exts.ends, exts.blob
 
     def entry(self, e: Entry, keys: Sequence[str]) -> dict[str, Any] | None:
@@ -269,7 +302,10 @@ class _Version:
             return e.error
         if e.row is not None:
             x = e.row.get(self.ext) if self.ext else None
-            self.add(digest(e.raw), source_id(keys, e.row), str(x) if x else None)
+            sid = source_id(keys, e.row)
+            if sid is not None and self.parsed is not None:
+                self.parsed.append(len(self.hashes))
+            self.add(digest(e.raw), sid, str(x) if x else None)
             return e.row
         return None
 
@@ -316,17 +352,34 @@ class _Diff:
 
 
 def _skipper(base: Base, new: _Version) -> Any:
-    """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` and not parsed."""
-    known, exts = base.rows, base.exts
+    """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` (and as seen) and not parsed."""
+    new.seen, new.parsed = bytearray(len(base)), array("q")
 
     def skip(raw: bytes) -> bool:
         d = digest(raw)
-        sid = known.get(d)
-        if sid is None:
+        r = base.row_of(d)
+        if r is None:
             return False
-        new.add(d, sid, exts.get(d))
+        new.seen[r] = 1
+        new.add(d, base.sid(r), base.ext(r))
         return True
     return skip
+
+
+def _gone(base: Base, new: _Version) -> tuple[str, ...]:
+    """Source ids of the base that no row of the new version carries: those of the base's rows whose bytes
+    the new version does not hold, less those its parsed (new and changed) rows carry. (A base holds each
+    source id once, so a row it holds unchanged carries no other row's id.)"""
+    seen, maybe = new.seen or bytearray(), set()
+    r = seen.find(0)
+    while r != -1:
+        maybe.add(base.sid(r))
+        r = seen.find(0, r + 1)
+    for r in new.parsed or ():
+        if not maybe:
+            break
+        maybe.discard(new.sids[r])
+    return tuple(sorted(maybe))
 
 
 def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, cap: int, ext: str | None) -> _Diff | None:
@@ -369,7 +422,7 @@ def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, dif
     if not new.unique or new.header != base.header:   # the file changed under the second pass: read it whole next
         yield Page(entity=entity, records=page, checkpoint=partial)
         return
-    gone = tuple(sorted(set(base.rows.values()) - new.ids())) if new.complete else ()
+    gone = _gone(base, new) if new.complete else ()
     if new.complete:
         index.save(token, new)
     yield Page(entity=entity, records=page, checkpoint=Cursor(value=token), deleted=gone)

@@ -332,8 +332,10 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
     assert v.unique
     index.save("t1", v)
     base = index.load("t1")
-    assert base is not None and base.rows == {d: sid for d, sid, _x in rows}
-    assert base.exts == {d: x for d, _s, x in rows if x}
+    assert base is not None and list(base.items()) == [(d, sid, x or None) for d, sid, x in rows]
+    for r, (d, sid, _x) in enumerate(rows):
+        assert base.row_of(d) == r and d in base and base.sid(r) == sid
+    assert base.row_of(bytes([9]) * 16) is None and bytes([9]) * 16 not in base
     assert index.load("t2") is None                                   # another version's token
 
     path = Path(index._file("t1"))
@@ -367,3 +369,21 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
     assert not twice_bytes.unique and not twice_id.unique
     twice_id.add(b"d" * 16, "4")                                      # worked out again as rows come
     assert not twice_id.unique and snap._Version().unique
+
+
+def test_an_index_finds_rows_whose_digests_share_their_first_bytes(tmp_path: Path) -> None:
+    """Rows are looked up by the first 8 bytes of their digest, then the whole digest: rows sharing those
+    bytes are told apart, and a digest sharing them with no row is not found."""
+    drop = tmp_path / "a.jsonl"
+    drop.write_bytes(b"")
+    index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"], "ext")
+    v = snap._Version("ext")
+    digests = [b"a" * 8 + bytes([i]) * 8 for i in (3, 1, 2)] + [b"b" * 16, b"\x00" * 16]
+    for i, d in enumerate(digests):
+        v.add(d, f"id{i}", f"E{i}" if i % 2 else None)
+    index.save("t", v)
+    base = index.load("t")
+    assert base is not None and len(base) == 5
+    assert [base.row_of(d) for d in digests] == [0, 1, 2, 3, 4]
+    assert [base.ext(r) for r in range(5)] == [None, "E1", None, "E3", None]
+    assert base.row_of(b"a" * 8 + b"\x09" * 8) is None and base.row_of(b"c" * 16) is None
