@@ -54,7 +54,7 @@ raw_record = Table(
     Column("seen_run", Integer),
     Column("landed_at", TS, nullable=False),
     Column("mapped_at", TS),
-    Index("ix_raw_record_status", "system", "entity", "status"),
+    Index("ix_raw_record_pending", "system", "entity", "status", "source_id"),   # pending, in source-id order
 )
 
 cursor = Table(
