@@ -144,22 +144,24 @@ def _passive(lay: Layout, text: str) -> bool:
 Skip = Callable[[bytes], bool]
 
 
-def scan(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
+def scan(fh: IO[bytes], lay: Layout, skip: Skip | None = None, *, known: bool = True) -> Iterator[Entry]:
     """Every entry of the drop, in file order (the file handle is read as it goes).
 
     ``skip(raw)`` true: the record's bytes are known to the caller, so they are neither decoded nor
-    parsed (an ``Entry`` with ``known``). It is asked about every record after the CSV header.
+    parsed (an ``Entry`` with ``known``; none at all with ``known`` False). It is asked about every
+    record after the CSV header.
     """
     if lay.kind == "csv":
-        yield from _scan_csv(fh, lay, skip)
+        yield from _scan_csv(fh, lay, skip, known)
     else:
-        yield from _scan_jsonl(fh, lay, skip)
+        yield from _scan_jsonl(fh, lay, skip, known)
 
 
-def _scan_jsonl(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
+def _scan_jsonl(fh: IO[bytes], lay: Layout, skip: Skip | None = None, known: bool = True) -> Iterator[Entry]:
     for no, raw in enumerate(fh, start=1):
         if skip is not None and skip(raw):
-            yield Entry(no, raw, known=True)
+            if known:
+                yield Entry(no, raw, known=True)
             continue
         text = _decode(lay, no, raw)
         if isinstance(text, Entry):
@@ -208,7 +210,7 @@ def _open_quote_at_end(line: bytes, in_quote: bool, delim: bytes) -> bool:
             i = k + len(delim)
 
 
-def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[Entry]:
+def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None, known: bool = True) -> Iterator[Entry]:
     delim = lay.delimiter.encode(lay.encoding)
     source = enumerate(fh, start=1)
     pushed: deque[tuple[int, bytes]] = deque()    # physical lines to read again after a stray quote
@@ -245,7 +247,8 @@ def _scan_csv(fh: IO[bytes], lay: Layout, skip: Skip | None = None) -> Iterator[
             continue
         raw = parts[0][1] if len(parts) == 1 else b"".join(p for _n, p in parts)
         if skip is not None and header is not None and skip(raw):
-            yield Entry(no, raw, known=True)
+            if known:
+                yield Entry(no, raw, known=True)
             continue
         text = _decode(lay, no, raw)
         if isinstance(text, Entry):

@@ -85,13 +85,13 @@ class Base:
     def __len__(self) -> int:
         return self.n
 
-    def row_of(self, d: bytes) -> int | None:
+    def row_of(self, d: bytes, _order: str = sys.byteorder) -> int | None:
         """The row whose bytes have the digest ``d``, None if the version has none."""
-        b = int.from_bytes(d[:8], sys.byteorder) >> self._shift
-        digests, order = self.digests, self._order
-        for i in range(self._starts[b], self._starts[b + 1]):
+        b = int.from_bytes(d[:8], _order) >> self._shift
+        starts, digests, order = self._starts, self.digests, self._order
+        for i in range(starts[b], starts[b + 1]):
             r = order[i]
-            if digests[r * DIGEST:(r + 1) * DIGEST] == d:
+            if digests[r * DIGEST:r * DIGEST + DIGEST] == d:
                 return r
         return None
 
@@ -189,11 +189,17 @@ class _Strings:
         return len(self.ends)
 
     def append(self, value: str) -> None:
-        self.blob += value.encode("utf-8", "surrogatepass")
+        self.append_encoded(value.encode("utf-8", "surrogatepass"))
+
+    def append_encoded(self, value: bytes) -> None:
+        self.blob += value
         self.ends.append(len(self.blob))
 
+    def encoded(self, i: int) -> bytes:
+        return self.blob[self.ends[i - 1] if i else 0:self.ends[i]]
+
     def __getitem__(self, i: int) -> str:
-        return self.blob[self.ends[i - 1] if i else 0:self.ends[i]].decode("utf-8", "surrogatepass")
+        return self.encoded(i).decode("utf-8", "surrogatepass")
 
 
 def _columns(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int,
@@ -256,7 +262,7 @@ class _Version:
         self.sids = _Strings()
         self.exts = _Strings() if ext else None
         self.ext_rows = array("q")      # the row number of each external id in ``exts``
-        self.hashes = array("q")        # hash() of each source id (in this process only)
+        self.hashes = array("q")        # hash() of each source id's UTF-8 bytes (in this process only)
         self.seen: bytearray | None = None    # a diff's: per row of the base, 1 if this version holds its bytes
         self.parsed: array | None = None      # a diff's: the rows of this version that were parsed (not in the base)
         self.header: bytes | None = None
@@ -264,13 +270,16 @@ class _Version:
         self._unique: tuple[int, bool] = (0, True)
 
     def add(self, d: bytes, sid: str | None, ext: str | None = None) -> None:
-        if sid is None:
-            return
+        if sid is not None:
+            self.add_encoded(d, sid.encode("utf-8", "surrogatepass"), ext)
+
+    def add_encoded(self, d: bytes, sid: bytes, ext: str | None = None) -> None:
+        """A row by its source id's UTF-8 bytes (a row the base holds: its id is copied, not decoded)."""
         if ext and self.exts is not None:
             self.ext_rows.append(len(self.hashes))
             self.exts.append(ext)
         self.digests += d
-        self.sids.append(sid)
+        self.sids.append_encoded(sid)
         self.hashes.append(hash(sid))
 
     @property
@@ -356,14 +365,15 @@ class _Diff:
 def _skipper(base: Base, new: _Version) -> Any:
     """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` (and as seen) and not parsed."""
     new.seen, new.parsed = bytearray(len(base)), array("q")
+    seen, add, sids, exts = new.seen, new.add_encoded, base.sids, base.exts
 
     def skip(raw: bytes) -> bool:
         d = digest(raw)
         r = base.row_of(d)
         if r is None:
             return False
-        new.seen[r] = 1
-        new.add(d, base.sid(r), base.ext(r))
+        seen[r] = 1
+        add(d, sids.encoded(r), exts.get(r))
         return True
     return skip
 
@@ -389,9 +399,7 @@ def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, cap: int,
     header = base.header
     new = _Version(ext)
     records: list[dict[str, Any]] | None = []
-    for e in scan(fh, lay, _skipper(base, new)):
-        if e.known:
-            continue
+    for e in scan(fh, lay, _skipper(base, new), known=False):
         if e.header and digest(e.raw) != header:
             return None                       # the columns changed: every row may read differently
         rec = new.entry(e, keys)
@@ -433,8 +441,7 @@ def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, dif
 def _changed(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base,
              new: _Version) -> Iterator[dict[str, Any]]:
     fh.seek(0)
-    for e in scan(fh, lay, _skipper(base, new)):
-        if not e.known:
-            rec = new.entry(e, keys)
-            if rec is not None:
-                yield rec
+    for e in scan(fh, lay, _skipper(base, new), known=False):
+        rec = new.entry(e, keys)
+        if rec is not None:
+            yield rec
