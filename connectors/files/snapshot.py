@@ -79,8 +79,9 @@ class Base:
         buckets = np.frombuffer(digests, dtype=np.uint64)[::DIGEST // 8] >> np.uint64(self._shift)
         order = np.argsort(buckets, kind="stable")
         starts = np.searchsorted(buckets[order], np.arange((1 << bits) + 1, dtype=np.uint64))
-        self._order = array("q", order.astype(np.int64).tobytes())      # rows, bucket by bucket
-        self._starts = array("q", starts.astype(np.int64).tobytes())    # where each bucket begins in _order
+        self._order, self._starts = array("q"), array("q")      # (filled from the arrays' buffers, one copy)
+        self._order.frombytes(memoryview(order.astype(np.int64, copy=False)).cast("B"))    # rows, by bucket
+        self._starts.frombytes(memoryview(starts.astype(np.int64, copy=False)).cast("B"))  # each bucket's start
 
     def __len__(self) -> int:
         return self.n
