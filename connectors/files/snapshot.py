@@ -96,6 +96,26 @@ class Base:
                 return r
         return None
 
+    def rows_of(self, ds: Sequence[bytes]) -> list[int]:
+        """:meth:`row_of` of each digest at once (-1 for none): a block of lines is looked up by a few
+        vectorised passes, one per row a bucket holds, instead of a Python loop a line."""
+        found = np.full(len(ds), -1, dtype=np.int64)
+        if not ds or not self.n:
+            return found.tolist()
+        want = np.frombuffer(b"".join(ds), dtype=np.uint64).reshape(-1, 2)
+        mine = np.frombuffer(self.digests, dtype=np.uint64).reshape(-1, 2)
+        order, starts = np.frombuffer(self._order, dtype=np.int64), np.frombuffer(self._starts, dtype=np.int64)
+        b = (want[:, 0] >> np.uint64(self._shift)).astype(np.int64)
+        at, end = starts[b], starts[b + 1]
+        todo = np.nonzero(at < end)[0]
+        while len(todo):
+            r = order[at[todo]]
+            hit = (mine[r, 0] == want[todo, 0]) & (mine[r, 1] == want[todo, 1])
+            found[todo[hit]] = r[hit]
+            at[todo] += 1
+            todo = todo[~hit & (at[todo] < end[todo])]
+        return found.tolist()
+
     def __contains__(self, d: object) -> bool:
         return isinstance(d, bytes) and self.row_of(d) is not None
 
@@ -363,20 +383,40 @@ class _Diff:
         self.version, self.records = version, records   # records None: more than the cap, read them again
 
 
-def _skipper(base: Base, new: _Version) -> Any:
-    """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` (and as seen) and not parsed."""
-    new.seen, new.parsed = bytearray(len(base)), array("q")
-    seen, add, sids, exts = new.seen, new.add_encoded, base.sids, base.exts
+class _Skipper:
+    """``scan``'s skip: a row whose bytes the base holds is noted in ``new`` (and as seen) and not parsed;
+    asked line by line (``skip``) or a block of lines at once (``many``)."""
 
-    def skip(raw: bytes) -> bool:
+    def __init__(self, base: Base, new: _Version) -> None:
+        self.base, self.new = base, new
+        self.seen = new.seen = bytearray(len(base))
+        new.parsed = array("q")
+
+    def skip(self, raw: bytes) -> bool:
         d = digest(raw)
-        r = base.row_of(d)
+        r = self.base.row_of(d)
         if r is None:
             return False
-        seen[r] = 1
-        add(d, sids.encoded(r), exts.get(r))
+        self._known(d, r)
         return True
-    return skip
+
+    def many(self, raws: list[bytes]) -> list[bool]:
+        ds = [digest(raw) for raw in raws]
+        rows = self.base.rows_of(ds)
+        for d, r in zip(ds, rows):
+            if r >= 0:
+                self._known(d, r)
+        return [r >= 0 for r in rows]
+
+    def _known(self, d: bytes, r: int) -> None:
+        self.seen[r] = 1
+        self.new.add_encoded(d, self.base.sids.encoded(r), self.base.exts.get(r))
+
+
+def _scan_new(fh: IO[bytes], lay: Layout, base: Base, new: _Version) -> Iterator[Entry]:
+    """The entries of ``fh`` the base does not hold, its rows noted in ``new`` as they come."""
+    skipper = _Skipper(base, new)
+    return scan(fh, lay, skipper.skip, known=False, skip_many=skipper.many)
 
 
 def _gone(base: Base, new: _Version) -> tuple[str, ...]:
@@ -400,7 +440,7 @@ def _diff(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, cap: int,
     header = base.header
     new = _Version(ext)
     records: list[dict[str, Any]] | None = []
-    for e in scan(fh, lay, _skipper(base, new), known=False):
+    for e in _scan_new(fh, lay, base, new):
         if e.header and digest(e.raw) != header:
             return None                       # the columns changed: every row may read differently
         rec = new.entry(e, keys)
@@ -442,7 +482,7 @@ def _diff_pages(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base, dif
 def _changed(fh: IO[bytes], lay: Layout, keys: Sequence[str], base: Base,
              new: _Version) -> Iterator[dict[str, Any]]:
     fh.seek(0)
-    for e in scan(fh, lay, _skipper(base, new), known=False):
+    for e in _scan_new(fh, lay, base, new):
         rec = new.entry(e, keys)
         if rec is not None:
             yield rec

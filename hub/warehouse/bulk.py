@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import Enum
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -165,8 +166,46 @@ def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Seq
     fixed = [v for _c, _op, v in where]
     for i in range(0, len(values), chunk):
         part = list(values[i:i + chunk])
-        sql = _select_in_sql(conn.dialect, table, tuple(columns), ops, in_col, len(part))
+        sql = _in_sql(conn.dialect, table, "SELECT", tuple(columns), ops, in_col, len(part))
         yield from conn.exec_driver_sql(sql, tuple(fixed + part)).fetchall()
+
+
+def update_in(conn: Connection, table: Table, values: dict[str, Any], where: Sequence[tuple[str, str, Any]],
+              in_col: str, ids: Sequence[Any], chunk: int = 500) -> None:
+    """``UPDATE table SET <values> WHERE <where> AND in_col IN (ids)``, one statement per ``chunk`` ids.
+
+    Like :func:`select_in`: the statement text is rendered once per shape and run through the driver
+    (``values`` and ``where`` through their columns' bind processors; ``ids`` as they are: text ids).
+    Not a Core ``update(...).where(col.in_(ids))``: SQLAlchemy holds such a statement's bound IN list in a
+    reference cycle until a full collection, which a load's relaxed GC makes rare, so every batch's ids
+    stayed alive meanwhile."""
+    if not ids:
+        return
+    sets, ops = tuple(values), tuple((c, op) for c, op, _v in where)
+    fixed = _bound(conn.dialect, table, [*zip(sets, values.values()), *((c, v) for c, _op, v in where)])
+    for i in range(0, len(ids), chunk):
+        part = list(ids[i:i + chunk])
+        conn.exec_driver_sql(_in_sql(conn.dialect, table, "UPDATE", sets, ops, in_col, len(part)), tuple(fixed + part))
+
+
+def delete_in(conn: Connection, table: Table, where: Sequence[tuple[str, str, Any]], in_col: str,
+              ids: Sequence[Any], chunk: int = 500) -> None:
+    """``DELETE FROM table WHERE <where> AND in_col IN (ids)``, one statement per ``chunk`` ids (see
+    :func:`update_in`)."""
+    if not ids:
+        return
+    ops = tuple((c, op) for c, op, _v in where)
+    fixed = _bound(conn.dialect, table, [(c, v) for c, _op, v in where])
+    for i in range(0, len(ids), chunk):
+        part = list(ids[i:i + chunk])
+        conn.exec_driver_sql(_in_sql(conn.dialect, table, "DELETE", (), ops, in_col, len(part)), tuple(fixed + part))
+
+
+def _bound(dialect: Dialect, table: Table, pairs: Sequence[tuple[str, Any]]) -> list[Any]:
+    """Values as their columns' bind processors hand them to the driver (an enum as its value)."""
+    procs = _procs(dialect, table, [c for c, _v in pairs])
+    return [p(v) if p is not None and v is not None else v.value if isinstance(v, Enum) else v
+            for p, (_c, v) in zip(procs, pairs)]
 
 
 def _run(conn: Connection, sql: str, procs: tuple[Callable[[Any], Any] | None, ...], cols: Sequence[str],
@@ -329,13 +368,20 @@ def _delete_sql(dialect: Dialect, table: Table, keys: tuple[str, ...]
 
 
 @lru_cache(maxsize=512)
-def _select_in_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], ops: tuple[tuple[str, str], ...],
-                   in_col: str, n: int) -> str:
+def _in_sql(dialect: Dialect, table: Table, verb: str, columns: tuple[str, ...], ops: tuple[tuple[str, str], ...],
+            in_col: str, n: int) -> str:
+    """``SELECT columns FROM`` / ``UPDATE ... SET columns = ...`` / ``DELETE FROM`` the table ``WHERE`` the
+    ``ops`` conditions and ``in_col IN`` ``n`` values."""
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     conds = [f"{_q(dialect, c)} {'<>' if op == '!=' else '='} {mark}" for c, op in ops]
     conds.append(f"{_q(dialect, in_col)} IN ({', '.join([mark] * n)})")
-    cols = ", ".join(_q(dialect, c) for c in columns)
-    return f"SELECT {cols} FROM {_q(dialect, table.name)} WHERE {' AND '.join(conds)}"
+    name, where = _q(dialect, table.name), " AND ".join(conds)
+    if verb == "UPDATE":
+        sets = ", ".join(f"{_q(dialect, c)} = {_placeholder(dialect, table, c)}" for c in columns)
+        return f"UPDATE {name} SET {sets} WHERE {where}"
+    if verb == "DELETE":
+        return f"DELETE FROM {name} WHERE {where}"
+    return f"SELECT {', '.join(_q(dialect, c) for c in columns)} FROM {name} WHERE {where}"
 
 
 # ---- PostgreSQL: COPY, then one set-based statement ---------------------------------------------------

@@ -387,3 +387,29 @@ def test_an_index_finds_rows_whose_digests_share_their_first_bytes(tmp_path: Pat
     assert [base.row_of(d) for d in digests] == [0, 1, 2, 3, 4]
     assert [base.ext(r) for r in range(5)] == [None, "E1", None, "E3", None]
     assert base.row_of(b"a" * 8 + b"\x09" * 8) is None and base.row_of(b"c" * 16) is None
+    asked = [*digests, b"a" * 8 + b"\x09" * 8, b"c" * 16, digests[2]]
+    assert base.rows_of(asked) == [0, 1, 2, 3, 4, -1, -1, 2] and base.rows_of([]) == []
+
+
+def test_a_block_of_digests_is_found_as_one_at_a_time_finds_it(tmp_path: Path) -> None:
+    """``rows_of`` (a block of lines at once, vectorised) agrees with ``row_of`` (one line) on an index of
+    random digests, many of them sharing a bucket or their first 8 bytes, and on digests it does not hold."""
+    import random
+
+    drop = tmp_path / "a.jsonl"
+    drop.write_bytes(b"")
+    index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"])
+    rng = random.Random(5)
+    firsts = [rng.randbytes(8) for _ in range(300)]
+    digests = list(dict.fromkeys(rng.choice(firsts) + rng.randbytes(8) for _ in range(2000)))
+    v = snap._Version()
+    for i, d in enumerate(digests[:1500]):
+        v.add(d, f"id{i}")
+    index.save("t", v)
+    base = index.load("t")
+    assert base is not None
+    asked = digests + [rng.randbytes(16) for _ in range(200)]
+    rng.shuffle(asked)
+    one_by_one = [base.row_of(d) for d in asked]
+    assert base.rows_of(asked) == [-1 if r is None else r for r in one_by_one]
+    assert sorted(r for r in one_by_one if r is not None) == list(range(1500))

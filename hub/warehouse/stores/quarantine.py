@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from concord.hub.warehouse import chunks
+from concord.hub.warehouse import bulk, chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -71,15 +71,13 @@ def close(conn: Connection, keys: Iterable[Key], status: QuarantineStatus, now: 
     q = T.quarantine.c
     for (s, e), sids in by_stream.items():
         # nothing open in the stream (the common case: every batch of a load closes its records' entries):
-        # one indexed probe instead of an update per 500 ids, whose IN lists SQLAlchemy holds in reference
-        # cycles until a full collection (a load's peak memory grew with them)
+        # one indexed probe instead of an update per 500 ids
         if conn.execute(select(q.id).where(q.status == QuarantineStatus.OPEN, q.system == s, q.entity == e)
                         .limit(1)).first() is None:
             continue
-        for i in range(0, len(sids), 500):
-            conn.execute(update(T.quarantine).where(q.system == s, q.entity == e, q.source_id.in_(sids[i:i + 500]),
-                                                    q.status == QuarantineStatus.OPEN)
-                         .values(status=status, resolved_at=now))
+        bulk.update_in(conn, T.quarantine, {"status": status, "resolved_at": now},
+                       [("system", "=", s), ("entity", "=", e), ("status", "=", QuarantineStatus.OPEN)],
+                       "source_id", sids)
 
 
 def list_open(conn: Connection, *, system: str | None = None, entity: str | None = None,

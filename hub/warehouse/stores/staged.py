@@ -199,13 +199,11 @@ def mark(conn: Connection, system: str, entity: str, source_ids: Sequence[str], 
          now: dt.datetime | None = None) -> None:
     """Set the status of these records (and ``mapped_at``, given ``now``): a deletion processed, a record
     quarantined."""
-    r = T.raw_record.c
     values: dict[str, Any] = {"status": status}
     if now is not None:
         values["mapped_at"] = now
-    for chunk in chunks(list(source_ids)):
-        conn.execute(update(T.raw_record).where(r.system == system, r.entity == entity, r.source_id.in_(chunk))
-                     .values(**values))
+    bulk.update_in(conn, T.raw_record, values, [("system", "=", system), ("entity", "=", entity)], "source_id",
+                   list(source_ids))
 
 
 def mapped_canonical(conn: Connection, entity: str, limit: int) -> list[dict[str, Any]]:

@@ -219,10 +219,8 @@ def save_links(conn: Connection, entity: str, system: str, links: Mapping[str, s
 def mark_records_deleted(conn: Connection, entity: str, system: str, source_ids: Sequence[str],
                          now: dt.datetime) -> None:
     """These source records were deleted at their system."""
-    x = T.xref.c
-    for chunk in chunks(list(source_ids)):
-        conn.execute(update(T.xref).where(x.entity == entity, x.system == system, x.source_id.in_(chunk))
-                     .values(state=XrefState.DELETED.value, updated_at=now))
+    bulk.update_in(conn, T.xref, {"state": XrefState.DELETED, "updated_at": now},
+                   [("entity", "=", entity), ("system", "=", system)], "source_id", list(source_ids))
 
 
 # ---- references in mappings (hub/engine/resolver.py) -----------------------------------------------------
