@@ -95,6 +95,7 @@ def load_rows(conn: Connection, entity: str, ids: Iterable[str]) -> Iterator[Any
     """The golden rows of ``ids`` as stored (``lineage`` still encoded): for callers that decode it
     into their own types in one pass."""
     g = T.golden.c
+    bulk.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(set(ids))):
         yield from conn.execute(select(g.golden_id, g.data, g.lineage, g.version, g.deleted, g.created_at)
                                 .where(g.entity == entity, g.golden_id.in_(chunk)))

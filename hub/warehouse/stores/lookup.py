@@ -65,6 +65,7 @@ def data_of(conn: Connection, entity: str, golden_ids: Sequence[str]) -> dict[st
     """golden id -> values and deleted flag, for those of ``golden_ids`` that exist."""
     g = T.golden.c
     out: dict[str, GoldenData] = {}
+    bulk.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(set(golden_ids))):
         for r in conn.execute(select(g.golden_id, g.data, g.deleted).where(g.entity == entity,
                                                                             g.golden_id.in_(chunk))):
@@ -140,6 +141,7 @@ def live_data_of(conn: Connection, entity: str, golden_ids: Collection[str]) -> 
     """golden id -> values, for those of ``golden_ids`` that are live (a batch's candidates, for scoring)."""
     g = T.golden.c
     out: dict[str, dict[str, Any]] = {}
+    bulk.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(golden_ids)):
         q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(chunk), g.deleted.is_(False))
         out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})

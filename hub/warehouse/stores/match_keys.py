@@ -26,14 +26,15 @@ key (not re-checked). At 10 million stored keys the chance that a lookup meets a
 """
 from __future__ import annotations
 
+import logging
 from hashlib import blake2b
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from sys import byteorder
 
 import orjson
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from concord.hub.warehouse import bulk
 from concord.hub.warehouse import tables as T
@@ -159,6 +160,23 @@ def settle(conn: Connection, entity: str | None = None) -> int:
                                f"ORDER BY {order}", params)
     conn.exec_driver_sql(f"DELETE FROM match_hash_pending {where.replace('p.entity', 'entity')}", params)
     return res.rowcount
+
+
+def reclaim(engine: Engine) -> None:
+    """After an initial load's keys are settled (PostgreSQL; nothing elsewhere): ``VACUUM`` the pending table.
+
+    The settle deleted every row the load appended there (a row per golden record). Until those dead rows
+    are vacuumed, every later probe for pending keys (one a batch: ``settle`` before a lookup) reads all
+    of them; autovacuum gets to them a minute later at best, or never where it is off (measured: 1% of a
+    million records changed, the probes took 8% of the cycle). A role that may not vacuum the table only
+    leaves the probes slower."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM match_hash_pending")
+    except DBAPIError as exc:
+        logging.getLogger("concord.match_keys").info("match_hash_pending not vacuumed: %s", exc.orig or exc)
 
 
 def lookup(conn: Connection, entity: str, wanted: Collection[int]) -> Iterator[tuple[int, str]]:

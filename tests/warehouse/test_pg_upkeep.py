@@ -1,0 +1,74 @@
+"""PostgreSQL upkeep after a load (autovacuum may be off, and is a minute late at best): golden reads analyse
+a golden table whose statistics trail its size, and the keys' pending table is vacuumed once settled."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from concord.hub.warehouse.stores import golden as golden_store
+from concord.hub.warehouse.stores import match_keys
+
+NOW = dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc)
+
+
+def _golden(n: int) -> list[dict[str, Any]]:
+    return [{"entity": "account", "golden_id": f"g{i:05d}", "data": {"name": f"n{i}"}, "data_hash": f"h{i}",
+             "version": 1, "deleted": False, "title": f"n{i}", "lineage": None, "created_at": NOW,
+             "updated_at": NOW} for i in range(n)]
+
+
+def _counted(warehouse: Any, table: str, rows: int) -> None:
+    """Wait until the statistics collector counts the table's rows (it reports them a moment after commit)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with warehouse.tx() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            if (conn.execute(text("SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = to_regclass(:t)"),
+                             {"t": table}).scalar() or 0) >= rows:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{table}: the statistics never counted {rows} rows")
+
+
+def test_golden_reads_first_analyse_a_golden_table_the_planner_believes_small(warehouse: Any) -> None:
+    """2,000 golden records saved with no ANALYZE since (an initial load never reads them): reading some
+    back brings the planner's row count to the table's; on SQLite the read is the same read."""
+    with warehouse.tx() as conn:
+        golden_store.save(conn, _golden(2000))
+    if warehouse.dialect == "postgresql":
+        _counted(warehouse, "golden", 2000)
+    with warehouse.tx() as conn:
+        if warehouse.dialect == "postgresql":
+            assert conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('golden')")).scalar() < 1000
+        got = golden_store.load(conn, "account", ["g00007", "g01999", "nope"])
+        assert sorted(got) == ["g00007", "g01999"] and got["g00007"].data == {"name": "n7"}
+        if warehouse.dialect == "postgresql":
+            assert conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('golden')")).scalar() >= 1000
+
+
+def test_the_pending_keys_table_is_vacuumed_once_settled(warehouse: Any) -> None:
+    """An initial load's keys, settled, leave the pending table's dead rows; ``reclaim`` vacuums them (the
+    table's pages are given back), and the keys stay found."""
+    if warehouse.dialect != "postgresql":
+        match_keys.reclaim(warehouse.engine)          # nothing to do, and no error
+        pytest.skip("a PostgreSQL upkeep")
+    with warehouse.tx() as conn:
+        match_keys.rekey(conn, "account", {f"g{i}": [("b:name", f"acme {i}"), ("tax_id", f"DE{i}")]
+                                           for i in range(3000)}, set(), defer=True)
+    with warehouse.tx() as conn:
+        assert match_keys.settle(conn, "account") == 6000
+
+    def size() -> int:
+        with warehouse.tx() as conn:
+            return int(conn.execute(text("SELECT pg_relation_size(to_regclass('match_hash_pending'))")).scalar())
+
+    assert size() > 0                                  # the dead rows still hold their pages
+    match_keys.reclaim(warehouse.engine)
+    assert size() == 0
+    with warehouse.tx() as conn:
+        assert match_keys.golden_hashes(conn, "account", "g2999") == {
+            match_keys.key_hash("b:name", "acme 2999"), match_keys.key_hash("tax_id", "DE2999")}
