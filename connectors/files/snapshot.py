@@ -126,7 +126,7 @@ class Base:
         return self.exts.get(row)
 
     def items(self) -> Iterator[tuple[bytes, str, str | None]]:
-        """(digest, source id, external id or None) of each row, in the order of the file."""
+        """(digest, source id, external id or None) of each row, in the index's order."""
         for r in range(self.n):
             yield self.digests[r * DIGEST:(r + 1) * DIGEST], self.sids[r], self.exts.get(r)
 
@@ -223,8 +223,8 @@ class _Strings:
         return self.encoded(i).decode("utf-8", "surrogatepass")
 
 
-def _columns(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int,
-         ext_bytes: int) -> tuple[bytes, _Strings, dict[int, str]]:
+def _columns(fh: IO[bytes], n: int, sid_bytes: int, n_ext: int, ext_bytes: int
+             ) -> tuple[bytes, _Strings, dict[int, str]]:
     """An index file's columns after its header: (digests, source ids, row -> external id);
     ValueError if they do not fit the sizes the header gives, or one another."""
     if min(n, sid_bytes, n_ext, ext_bytes) < 0 or n_ext > n:
