@@ -41,19 +41,19 @@ class Run:
 
 
 def change_names(path: Path, every: int = SHARE) -> int:
-    """Append " (renamed)" to the name of every ``every``-th record, in place (atomically); the other lines
-    keep their exact bytes. Returns how many records changed."""
-    out, n = [], 0
-    with path.open("rb") as fh:
-        for i, line in enumerate(fh):
+    """Append " (renamed)" to the name of every ``every``-th record, in place (atomically, line by line: this
+    process stays small, and so do the children it forks, whose peak RSS counts what it held at the fork);
+    the other lines keep their exact bytes. Returns how many records changed."""
+    n = 0
+    tmp = path.with_suffix(".tmp")
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        for i, line in enumerate(src):
             if i % every == 0 and line.strip():
                 rec = json.loads(line)
                 rec["name"] = f"{rec.get('name') or ''} (renamed)"
                 line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
                 n += 1
-            out.append(line)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(b"".join(out))
+            dst.write(line)
     os.replace(tmp, path)
     return n
 
