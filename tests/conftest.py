@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -25,6 +26,15 @@ DB_URL = os.environ.get("CONCORD_TEST_DATABASE_URL", "sqlite")
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"concord warehouse under test: {DB_URL}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run started as a background job of a shell without job control (``make test &`` in a script) has
+    SIGINT ignored, and would pass that on to every process it starts: the CLI processes that tests stop
+    with SIGINT (``concord sandbox up``, ``concord serve``) would never stop. A handler, unlike an ignored
+    signal, is reset to the default when a child starts, so the children get their own SIGINT handling."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
