@@ -105,7 +105,8 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
         if fresh:       # the fresh path's keys into the index, in key order (a crash before: the next lookup does it)
             with ctx.warehouse.tx() as conn:
                 match_keys.settle(conn, entity)
-            match_keys.reclaim(ctx.warehouse.engine)
+            if not ctx.warehouse.is_dry_run:     # (a dry run's settle is rolled back: nothing to reclaim)
+                match_keys.reclaim(ctx.warehouse.engine)
     return stats
 
 
