@@ -25,20 +25,8 @@ from typing import Any, ClassVar
 
 from concord.connectors.files import snapshot
 from concord.connectors.files.config import FileEntity, FilesConfig
-from concord.connectors.files.fileio import (
-    Drop,
-    Entry,
-    Layout,
-    digest,
-    header_line,
-    header_of,
-    locked,
-    open_binary,
-    records,
-    serialise,
-    token,
-    write_atomically,
-)
+from concord.connectors.files.fileio import Drop, Entry, Layout, digest, header_of, open_binary, records, token
+from concord.connectors.files.writing import header_line, locked, serialise, write_atomically
 from concord.hub.contracts import (
     Change,
     ConnectorContext,

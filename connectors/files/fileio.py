@@ -1,12 +1,12 @@
-"""Reading and atomically rewriting CSV and JSON Lines drops without losing a byte.
+"""Reading CSV and JSON Lines drops without losing a byte, and loading one for a rewrite (``Drop``).
 
 A drop is read as **bytes** and cut into entries: one entry per logical record (a CSV record
 may span physical lines inside a quoted field), each keeping its exact original bytes. An
 entry is a parsed row, or a bad line (not valid in the file's encoding, invalid JSON, more
 CSV cells than header columns, an unbalanced quote), or a passive line (the CSV header, a
-blank line, a comment). A rewrite emits every entry's original bytes unless the entry is a
-row that the write changed or deleted, so lines Concord did not mean to touch survive
-byte-for-byte, bad ones included.
+blank line, a comment). A rewrite (``writing.py``) emits every entry's original bytes unless
+the entry is a row that the write changed or deleted, so lines Concord did not mean to touch
+survive byte-for-byte, bad ones included.
 
 Bad entries reach the engine as records with ``__error__`` (``file:line`` and the reason) and
 the whole original line in ``__line__``; when the bytes are not valid in the encoding the
@@ -15,21 +15,18 @@ line is given with backslash escapes and, exactly, in ``__bytes_b64__``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
-import fcntl
 import hashlib
 import io
 import itertools
 import json
 import os
 import re
-import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
-from concord.hub.errors import ConfigError, RecordError, TransientError
+from concord.hub.errors import ConfigError, RecordError
 
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -440,81 +437,3 @@ class Drop:
         except FileNotFoundError:
             return self.identity is not None
         return self.identity != (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def serialise(lay: Layout, row: dict[str, Any], columns: list[str], terminator: bytes) -> bytes:
-    if lay.kind == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, delimiter=lay.delimiter, lineterminator="")
-        w.writerow([_csv_cell(row.get(c), lay.escape) for c in columns])
-        text = buf.getvalue()
-    else:
-        text = json.dumps(row, ensure_ascii=False, default=str)
-    return text.encode(lay.encoding) + terminator
-
-
-def _csv_cell(v: Any, escape: bool) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (dict, list)):
-        v = json.dumps(v, ensure_ascii=False, default=str)
-    s = str(v)
-    return neutralise(s) if escape else s
-
-
-def header_line(lay: Layout, columns: list[str], terminator: bytes) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=lay.delimiter, lineterminator="").writerow(columns)
-    return buf.getvalue().encode(lay.encoding) + terminator
-
-
-# ---- locking and atomic replacement ----------------------------------------------------------
-@contextlib.contextmanager
-def locked(path: str) -> Iterator[None]:
-    """An exclusive lock for writers of one drop file."""
-    with open(path + ".lock", "a") as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lk, fcntl.LOCK_UN)
-
-
-def _default_mode() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_NEW_FILE_MODE = _default_mode()
-
-
-def write_atomically(drop: Drop, chunks: Iterable[bytes]) -> None:
-    """Write to a temporary file beside the target, fsync it, then rename over the target.
-
-    The target keeps its permission bits. If the file changed since ``drop`` was loaded (another
-    program wrote it), nothing is replaced and a ``TransientError`` asks for a retry.
-    """
-    path = drop.lay.path
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".concord-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), getattr(drop, "mode", _NEW_FILE_MODE))
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if drop.changed_since_load():
-            raise TransientError(f"{os.path.basename(path)} changed while Concord was writing it; "
-                                 "nothing was written, the batch will be retried")
-        os.replace(tmp, path)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -125,11 +125,6 @@ class Base:
     def ext(self, row: int) -> str | None:
         return self.exts.get(row)
 
-    def items(self) -> Iterator[tuple[bytes, str, str | None]]:
-        """(digest, source id, external id or None) of each row, in the index's order."""
-        for r in range(self.n):
-            yield self.digests[r * DIGEST:(r + 1) * DIGEST], self.sids[r], self.exts.get(r)
-
 
 class Index:
     """The indexes of one drop (per version): digest of each row's bytes -> its source id (and external id)."""
@@ -206,9 +201,6 @@ class _Strings:
         self.blob = bytearray() if blob is None else blob
         self.ends = array("q") if ends is None else ends
 
-    def __len__(self) -> int:
-        return len(self.ends)
-
     def append(self, value: str) -> None:
         self.append_encoded(value.encode("utf-8", "surrogatepass"))
 
@@ -253,7 +245,10 @@ def _stored_strings(ends: bytes, blob: bytes) -> _Strings:
 
 
 def _exact(fh: IO[bytes], size: int) -> bytes:
-    """``size`` bytes of ``fh``; ValueError if the file ends before."""
+    """``size`` bytes of ``fh``; ValueError if the file ends before (checked first: a corrupt header's size
+    is not allocated)."""
+    if size > os.fstat(fh.fileno()).st_size - fh.tell():
+        raise ValueError("index file shorter than its header says")
     got = fh.read(size)
     if len(got) != size:
         raise ValueError("index file shorter than its header says")

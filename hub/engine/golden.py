@@ -14,7 +14,7 @@ from concord import schemas
 from concord.hub.engine.context import RunContext
 from concord.hub.engine.util import stable_hash, title_of
 from concord.hub.survive import Lineage
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk, bulk_in
 from concord.hub.warehouse.stores import dirty
 from concord.hub.warehouse.stores import golden as golden_store
 from concord.hub.warehouse.stores import match_keys
@@ -146,8 +146,8 @@ def _project(ctx: RunContext, conn: Connection, entity: str, states: list[Golden
     live = [s for s in states if not s.deleted]
     gone = [s.golden_id for s in states if s.deleted]
     for _coll, child, _ccols in canonical_children(models, entity):
-        bulk.delete_in(conn, child, (), "golden_id", [s.golden_id for s in states])
-    bulk.delete_in(conn, table, (), "golden_id", gone)
+        bulk_in.delete_in(conn, child, (), "golden_id", [s.golden_id for s in states])
+    bulk_in.delete_in(conn, table, (), "golden_id", gone)
     # text columns (most of them) inline: a load projects millions of cells, most of them text or empty
     conv = [(c, p, _converter(type(t).__name__)) for c, p, t in cols]
     texts = [(c, p) for c, p, fn in conv if fn is _to_text]

@@ -17,7 +17,6 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import Enum
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -101,9 +100,9 @@ def insert_tuples(conn: Connection, table: Table, cols: Sequence[str], rows: Seq
         insert(conn, table, [dict(zip(cols, r)) for r in rows])
         return
     if conn.dialect.name == "postgresql":
-        names = ", ".join(_q(conn.dialect, c) for c in cols)
+        names = ", ".join(quote(conn.dialect, c) for c in cols)
         dbapi = conn.connection.driver_connection
-        with dbapi.cursor() as cur, cur.copy(f"COPY {_q(conn.dialect, table.name)} ({names}) FROM STDIN") as copy:
+        with dbapi.cursor() as cur, cur.copy(f"COPY {quote(conn.dialect, table.name)} ({names}) FROM STDIN") as copy:
             write = copy.write_row
             for row in rows:
                 write(row)
@@ -145,67 +144,6 @@ def delete_by_key(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         return
     sql, procs = _delete_sql(conn.dialect, table, tuple(keys))
     _run(conn, sql, procs, tuple(keys), rows)
-
-
-def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Sequence[tuple[str, str, Any]],
-              in_col: str, values: Sequence[Any], chunk: int = 500) -> Iterator[tuple[Any, ...]]:
-    """``SELECT columns FROM table WHERE <where> AND in_col IN (values)``, one query per ``chunk`` values.
-
-    ``where`` holds ``(column, "=" | "!=", value)`` conditions. The statement text is rendered once
-    per shape and run through the driver (no Core compiling of a fresh IN-list per call); rows are
-    plain tuples of the driver's values, so this is for text columns (ids, keys, hashes).
-
-    On PostgreSQL the table is analysed first when its statistics trail its size by half: a table the
-    planner still believes empty is scanned whole for every IN list (a load's own staged records and
-    cross-references grow by thousands between two autovacuum runs)."""
-    if not values:
-        return
-    if conn.dialect.name == "postgresql":     # a table a load is filling: its plan needs its row count
-        _pg_fresh_statistics(conn, table)
-    ops = tuple((c, op) for c, op, _v in where)
-    fixed = [v for _c, _op, v in where]
-    for i in range(0, len(values), chunk):
-        part = list(values[i:i + chunk])
-        sql = _in_sql(conn.dialect, table, "SELECT", tuple(columns), ops, in_col, len(part))
-        yield from conn.exec_driver_sql(sql, tuple(fixed + part)).fetchall()
-
-
-def update_in(conn: Connection, table: Table, values: dict[str, Any], where: Sequence[tuple[str, str, Any]],
-              in_col: str, ids: Sequence[Any], chunk: int = 500) -> None:
-    """``UPDATE table SET <values> WHERE <where> AND in_col IN (ids)``, one statement per ``chunk`` ids.
-
-    Like :func:`select_in`: the statement text is rendered once per shape and run through the driver
-    (``values`` and ``where`` through their columns' bind processors; ``ids`` as they are: text ids).
-    Not a Core ``update(...).where(col.in_(ids))``: SQLAlchemy holds such a statement's bound IN list in a
-    reference cycle until a full collection, which a load's relaxed GC makes rare, so every batch's ids
-    stayed alive meanwhile."""
-    if not ids:
-        return
-    sets, ops = tuple(values), tuple((c, op) for c, op, _v in where)
-    fixed = _bound(conn.dialect, table, [*zip(sets, values.values()), *((c, v) for c, _op, v in where)])
-    for i in range(0, len(ids), chunk):
-        part = list(ids[i:i + chunk])
-        conn.exec_driver_sql(_in_sql(conn.dialect, table, "UPDATE", sets, ops, in_col, len(part)), tuple(fixed + part))
-
-
-def delete_in(conn: Connection, table: Table, where: Sequence[tuple[str, str, Any]], in_col: str,
-              ids: Sequence[Any], chunk: int = 500) -> None:
-    """``DELETE FROM table WHERE <where> AND in_col IN (ids)``, one statement per ``chunk`` ids (see
-    :func:`update_in`)."""
-    if not ids:
-        return
-    ops = tuple((c, op) for c, op, _v in where)
-    fixed = _bound(conn.dialect, table, [(c, v) for c, _op, v in where])
-    for i in range(0, len(ids), chunk):
-        part = list(ids[i:i + chunk])
-        conn.exec_driver_sql(_in_sql(conn.dialect, table, "DELETE", (), ops, in_col, len(part)), tuple(fixed + part))
-
-
-def _bound(dialect: Dialect, table: Table, pairs: Sequence[tuple[str, Any]]) -> list[Any]:
-    """Values as their columns' bind processors hand them to the driver (an enum as its value)."""
-    procs = _procs(dialect, table, [c for c, _v in pairs])
-    return [p(v) if p is not None and v is not None else v.value if isinstance(v, Enum) else v
-            for p, (_c, v) in zip(procs, pairs)]
 
 
 def _run(conn: Connection, sql: str, procs: tuple[Callable[[Any], Any] | None, ...], cols: Sequence[str],
@@ -257,7 +195,7 @@ def _run_sparse(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
 def _omittable(dialect: Dialect, table: Table, cols: tuple[str, ...]) -> tuple[bool, ...]:
     """Per column: whether leaving it out of an INSERT stores what binding None stores (NULL)."""
     out = []
-    for c, proc in zip(cols, _procs(dialect, table, cols)):
+    for c, proc in zip(cols, processors(dialect, table, cols)):
         col = table.c[c]
         out.append(not col.primary_key and col.server_default is None and (proc is None or proc(None) is None))
     return tuple(out)
@@ -300,14 +238,14 @@ def _params(rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
     return out
 
 
-def _placeholder(dialect: Dialect, table: Table, col: str) -> str:
+def placeholder(dialect: Dialect, table: Table, col: str) -> str:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     if dialect.name == "postgresql" and isinstance(table.c[col].type, JSON):
         return mark + "::jsonb"
     return mark
 
 
-def _procs(dialect: Dialect, table: Table, cols: Sequence[str]) -> tuple[Callable[[Any], Any] | None, ...]:
+def processors(dialect: Dialect, table: Table, cols: Sequence[str]) -> tuple[Callable[[Any], Any] | None, ...]:
     out = []
     for c in cols:
         proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
@@ -327,7 +265,7 @@ def _keep_encoded(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return process
 
 
-def _q(dialect: Dialect, name: str) -> str:
+def quote(dialect: Dialect, name: str) -> str:
     return dialect.identifier_preparer.quote(name)
 
 
@@ -337,51 +275,34 @@ def _upsert_sql(dialect: Dialect, table: Table, cols: tuple[str, ...], keys: tup
                 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
     """The INSERT of ``cols``; on a conflict over ``keys``, ``update`` columns from the row and ``nulls``
     set to NULL (nothing to update: DO NOTHING)."""
-    names = ", ".join(_q(dialect, c) for c in cols)
-    marks = ", ".join(_placeholder(dialect, table, c) for c in cols)
-    sql = f"INSERT INTO {_q(dialect, table.name)} ({names}) VALUES ({marks})"
+    names = ", ".join(quote(dialect, c) for c in cols)
+    marks = ", ".join(placeholder(dialect, table, c) for c in cols)
+    sql = f"INSERT INTO {quote(dialect, table.name)} ({names}) VALUES ({marks})"
     if keys:
-        target = ", ".join(_q(dialect, k) for k in keys)
+        target = ", ".join(quote(dialect, k) for k in keys)
         if update or nulls:
-            sets = ", ".join([f"{_q(dialect, c)} = excluded.{_q(dialect, c)}" for c in update or ()]
-                             + [f"{_q(dialect, c)} = NULL" for c in nulls])
+            sets = ", ".join([f"{quote(dialect, c)} = excluded.{quote(dialect, c)}" for c in update or ()]
+                             + [f"{quote(dialect, c)} = NULL" for c in nulls])
             sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
-    return sql, _procs(dialect, table, cols)
+    return sql, processors(dialect, table, cols)
 
 
 @lru_cache(maxsize=256)
 def _update_sql(dialect: Dialect, table: Table, sets: tuple[str, ...], keys: tuple[str, ...]
                 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...], tuple[str, ...]]:
-    s = ", ".join(f"{_q(dialect, c)} = {_placeholder(dialect, table, c)}" for c in sets)
-    w = " AND ".join(f"{_q(dialect, k)} = {_placeholder(dialect, table, k)}" for k in keys)
+    s = ", ".join(f"{quote(dialect, c)} = {placeholder(dialect, table, c)}" for c in sets)
+    w = " AND ".join(f"{quote(dialect, k)} = {placeholder(dialect, table, k)}" for k in keys)
     order = sets + keys
-    return f"UPDATE {_q(dialect, table.name)} SET {s} WHERE {w}", _procs(dialect, table, order), order
+    return f"UPDATE {quote(dialect, table.name)} SET {s} WHERE {w}", processors(dialect, table, order), order
 
 
 @lru_cache(maxsize=64)
 def _delete_sql(dialect: Dialect, table: Table, keys: tuple[str, ...]
                 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    w = " AND ".join(f"{_q(dialect, k)} = {_placeholder(dialect, table, k)}" for k in keys)
-    return f"DELETE FROM {_q(dialect, table.name)} WHERE {w}", _procs(dialect, table, keys)
-
-
-@lru_cache(maxsize=512)
-def _in_sql(dialect: Dialect, table: Table, verb: str, columns: tuple[str, ...], ops: tuple[tuple[str, str], ...],
-            in_col: str, n: int) -> str:
-    """``SELECT columns FROM`` / ``UPDATE ... SET columns = ...`` / ``DELETE FROM`` the table ``WHERE`` the
-    ``ops`` conditions and ``in_col IN`` ``n`` values."""
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    conds = [f"{_q(dialect, c)} {'<>' if op == '!=' else '='} {mark}" for c, op in ops]
-    conds.append(f"{_q(dialect, in_col)} IN ({', '.join([mark] * n)})")
-    name, where = _q(dialect, table.name), " AND ".join(conds)
-    if verb == "UPDATE":
-        sets = ", ".join(f"{_q(dialect, c)} = {_placeholder(dialect, table, c)}" for c in columns)
-        return f"UPDATE {name} SET {sets} WHERE {where}"
-    if verb == "DELETE":
-        return f"DELETE FROM {name} WHERE {where}"
-    return f"SELECT {', '.join(_q(dialect, c) for c in columns)} FROM {name} WHERE {where}"
+    w = " AND ".join(f"{quote(dialect, k)} = {placeholder(dialect, table, k)}" for k in keys)
+    return f"DELETE FROM {quote(dialect, table.name)} WHERE {w}", processors(dialect, table, keys)
 
 
 # ---- PostgreSQL: COPY, then one set-based statement ---------------------------------------------------
@@ -396,7 +317,7 @@ def _in_sql(dialect: Dialect, table: Table, verb: str, columns: tuple[str, ...],
 def _pg_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], cols: tuple[str, ...],
                keys: tuple[str, ...], update: tuple[str, ...] | None) -> None:
     if not keys:
-        _pg_copy(conn, table, _q(conn.dialect, table.name), cols, rows)
+        _pg_copy(conn, table, quote(conn.dialect, table.name), cols, rows)
         return
     if update:      # ON CONFLICT DO UPDATE may touch a row once per statement: the last row wins
         rows = _last_per_key(rows, keys)
@@ -410,7 +331,7 @@ def _pg_copy_new(conn: Connection, table: Table, cols: tuple[str, ...], rows: Se
     when one of them exists already (or two share a key)."""
     try:
         with conn.begin_nested():
-            _pg_copy(conn, table, _q(conn.dialect, table.name), cols, rows)
+            _pg_copy(conn, table, quote(conn.dialect, table.name), cols, rows)
     except (IntegrityError, conn.dialect.dbapi.IntegrityError):   # COPY runs on the driver: its own error
         return False
     return True
@@ -427,27 +348,18 @@ def _pg_staged(conn: Connection, table: Table, cols: tuple[str, ...], rows: Sequ
                statement: str) -> None:
     """COPY the rows into the temporary table of (table, cols), apply ``statement``, empty it again."""
     stage = _pg_stage_name(table, cols)
-    names = ", ".join(_q(conn.dialect, c) for c in cols)
+    names = ", ".join(quote(conn.dialect, c) for c in cols)
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                         f"SELECT {names} FROM {_q(conn.dialect, table.name)} WITH NO DATA")
+                         f"SELECT {names} FROM {quote(conn.dialect, table.name)} WITH NO DATA")
     _pg_copy(conn, table, stage, cols, rows)
     if not statement.startswith("INSERT"):       # a join: its plan needs the table's row count
-        _pg_fresh_statistics(conn, table)
+        analyse_if_stale(conn, table)
     conn.exec_driver_sql(statement)
     conn.exec_driver_sql(f"TRUNCATE {stage}")
 
 
-def fresh_statistics(conn: Connection, table: Table) -> None:
-    """Before an IN-list read of a table a load may have filled (PostgreSQL; nothing elsewhere): see
-    :func:`_pg_fresh_statistics`. The golden table, say, is filled by an initial load that never reads
-    it, so the next cycle's reads of a million golden records met a planner that believed it held a few
-    thousand, and scanned it whole for each batch (1% of a million records changed: 16 s, mostly that)."""
-    if conn.dialect.name == "postgresql":
-        _pg_fresh_statistics(conn, table)
-
-
-def _pg_fresh_statistics(conn: Connection, table: Table) -> None:
-    """ANALYZE ``table`` when its planner statistics trail its size by more than half.
+def analyse_if_stale(conn: Connection, table: Table) -> None:
+    """ANALYZE ``table`` (PostgreSQL) when its planner statistics trail its size by more than half.
 
     A load fills tables faster than autovacuum analyses them: a table of 20,000 staged records the
     planner still believes empty joins the staged rows through whichever index comes first (for
@@ -457,13 +369,13 @@ def _pg_fresh_statistics(conn: Connection, table: Table) -> None:
         "SELECT c.reltuples, s.n_live_tup + s.n_mod_since_analyze FROM pg_class c "
         "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%s)", (table.name,)).first()
     if row is not None and row[1] >= 1000 and row[0] < row[1] / 2:
-        conn.exec_driver_sql(f"ANALYZE {_q(conn.dialect, table.name)}")
+        conn.exec_driver_sql(f"ANALYZE {quote(conn.dialect, table.name)}")
 
 
 def _pg_copy(conn: Connection, table: Table, target: str, cols: tuple[str, ...],
              rows: Sequence[dict[str, Any]]) -> None:
     procs = _pg_procs(conn.dialect, table, cols)
-    names = ", ".join(_q(conn.dialect, c) for c in cols)
+    names = ", ".join(quote(conn.dialect, c) for c in cols)
     dbapi = conn.connection.driver_connection
     with dbapi.cursor() as cur, cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         write = copy.write_row
@@ -487,7 +399,7 @@ def _json_text(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 @lru_cache(maxsize=256)
 def _pg_procs(dialect: Dialect, table: Table, cols: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
     return tuple(_json_text(p) if p is not None and isinstance(table.c[c].type, JSON) else p
-                 for c, p in zip(cols, _procs(dialect, table, cols)))
+                 for c, p in zip(cols, processors(dialect, table, cols)))
 
 
 @lru_cache(maxsize=256)
@@ -499,24 +411,24 @@ def _pg_stage_name(table: Table, cols: tuple[str, ...]) -> str:
 @lru_cache(maxsize=256)
 def _pg_insert_sql(dialect: Dialect, table: Table, cols: tuple[str, ...], keys: tuple[str, ...],
                    update: tuple[str, ...] | None) -> str:
-    names = ", ".join(_q(dialect, c) for c in cols)
-    sql = (f"INSERT INTO {_q(dialect, table.name)} ({names}) SELECT {names} FROM {_pg_stage_name(table, cols)}"
-           f" ON CONFLICT ({', '.join(_q(dialect, k) for k in keys)})")
+    names = ", ".join(quote(dialect, c) for c in cols)
+    sql = (f"INSERT INTO {quote(dialect, table.name)} ({names}) SELECT {names} FROM {_pg_stage_name(table, cols)}"
+           f" ON CONFLICT ({', '.join(quote(dialect, k) for k in keys)})")
     if update:
-        return sql + " DO UPDATE SET " + ", ".join(f"{_q(dialect, c)} = excluded.{_q(dialect, c)}" for c in update)
+        return sql + " DO UPDATE SET " + ", ".join(f"{quote(dialect, c)} = excluded.{quote(dialect, c)}" for c in update)
     return sql + " DO NOTHING"
 
 
 @lru_cache(maxsize=256)
 def _pg_update_sql(dialect: Dialect, table: Table, sets: tuple[str, ...], keys: tuple[str, ...]) -> str:
-    t, s = _q(dialect, table.name), _pg_stage_name(table, sets + keys)
-    assign = ", ".join(f"{_q(dialect, c)} = {s}.{_q(dialect, c)}" for c in sets)
-    where = " AND ".join(f"{t}.{_q(dialect, k)} = {s}.{_q(dialect, k)}" for k in keys)
+    t, s = quote(dialect, table.name), _pg_stage_name(table, sets + keys)
+    assign = ", ".join(f"{quote(dialect, c)} = {s}.{quote(dialect, c)}" for c in sets)
+    where = " AND ".join(f"{t}.{quote(dialect, k)} = {s}.{quote(dialect, k)}" for k in keys)
     return f"UPDATE {t} SET {assign} FROM {s} WHERE {where}"
 
 
 @lru_cache(maxsize=64)
 def _pg_delete_sql(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> str:
-    t, s = _q(dialect, table.name), _pg_stage_name(table, keys)
-    where = " AND ".join(f"{t}.{_q(dialect, k)} = {s}.{_q(dialect, k)}" for k in keys)
+    t, s = quote(dialect, table.name), _pg_stage_name(table, keys)
+    where = " AND ".join(f"{t}.{quote(dialect, k)} = {s}.{quote(dialect, k)}" for k in keys)
     return f"DELETE FROM {t} USING {s} WHERE {where}"

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 
 from concord.hub.warehouse.stores.match_keys import rekey as _rekey
 from concord.hub.engine.util import json_safe, land_encoding, payload_hash, stable_hash
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk, bulk_in
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import match_keys
 
@@ -156,7 +156,7 @@ def test_select_in_and_delete_by_key_equal_core(warehouse) -> None:  # type: ign
     with warehouse.tx() as conn:
         bulk.insert(conn, T.xref, rows)
         ids = [f"crm{i}" for i in range(0, 1300, 3)]
-        got = sorted(bulk.select_in(conn, T.xref, ("source_id", "golden_id"),
+        got = sorted(bulk_in.select_in(conn, T.xref, ("source_id", "golden_id"),
                                     [("entity", "=", "account"), ("system", "=", "crm"), ("state", "!=", "deleted")],
                                     "source_id", ids))
         x = T.xref.c
@@ -164,7 +164,7 @@ def test_select_in_and_delete_by_key_equal_core(warehouse) -> None:  # type: ign
             select(x.source_id, x.golden_id).where(x.entity == "account", x.system == "crm", x.state != "deleted",
                                                    x.source_id.in_(ids))))
         assert got == ref and len(got) > 300
-        assert list(bulk.select_in(conn, T.xref, ("golden_id",), [], "source_id", [])) == []
+        assert list(bulk_in.select_in(conn, T.xref, ("golden_id",), [], "source_id", [])) == []
         gone = [{"entity": "account", "system": "erp", "source_id": f"erp{i}"} for i in range(0, 1203, 2)]
         bulk.delete_by_key(conn, T.xref, gone, ["entity", "system", "source_id"])
         left = {r.source_id for r in conn.execute(select(x.source_id).where(x.system == "erp"))}

@@ -1,4 +1,4 @@
-"""``bulk.update_in`` and ``bulk.delete_in``: a statement per chunk of ids, rendered once and run through the
+"""``bulk_in.update_in`` and ``bulk_in.delete_in``: a statement per chunk of ids, rendered once and run through the
 driver, with what Core's ``update``/``delete ... IN`` would do, and no id list left in cyclic garbage."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from concord.hub.engine.util import land_encoding
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk_in
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores import staging
 from concord.hub.warehouse.stores.staging import RawStatus
@@ -37,7 +37,7 @@ def test_update_in_and_delete_in_touch_exactly_the_rows_asked_for(warehouse: Any
         _stage(conn, "crm", 10)
         _stage(conn, "erp", 10)
         ids = [f"a-{i}" for i in (1, 2, 3, 5, 8, 9)] + ["a-404"]
-        bulk.update_in(conn, T.raw_record, {"status": RawStatus.MAPPED, "mapped_at": NOW},
+        bulk_in.update_in(conn, T.raw_record, {"status": RawStatus.MAPPED, "mapped_at": NOW},
                        [("system", "=", "crm"), ("entity", "=", "account")], "source_id", ids, chunk=3)
         rows = _rows(conn)
         for (system, sid), (status, mapped_at) in rows.items():
@@ -46,11 +46,11 @@ def test_update_in_and_delete_in_touch_exactly_the_rows_asked_for(warehouse: Any
             assert (mapped_at is not None) == asked
             if asked:
                 assert mapped_at.replace(tzinfo=mapped_at.tzinfo or dt.timezone.utc) == NOW
-        bulk.delete_in(conn, T.raw_record, [("system", "=", "erp"), ("status", "!=", RawStatus.MAPPED)],
+        bulk_in.delete_in(conn, T.raw_record, [("system", "=", "erp"), ("status", "!=", RawStatus.MAPPED)],
                        "source_id", ["a-0", "a-1", "a-7"], chunk=2)
         left = _rows(conn)
         assert set(rows) - set(left) == {("erp", "a-0"), ("erp", "a-1"), ("erp", "a-7")}
-        bulk.update_in(conn, T.raw_record, {"status": RawStatus.QUARANTINED}, [], "source_id", [])   # nothing asked
+        bulk_in.update_in(conn, T.raw_record, {"status": RawStatus.QUARANTINED}, [], "source_id", [])   # nothing asked
 
 
 def test_no_id_list_is_left_in_cyclic_garbage(warehouse: Any) -> None:
@@ -63,9 +63,9 @@ def test_no_id_list_is_left_in_cyclic_garbage(warehouse: Any) -> None:
         try:
             for _ in range(3):
                 ids = [f"a-{i}" for i in range(40)]
-                bulk.update_in(conn, T.raw_record, {"status": RawStatus.MAPPED, "mapped_at": NOW},
+                bulk_in.update_in(conn, T.raw_record, {"status": RawStatus.MAPPED, "mapped_at": NOW},
                                [("system", "=", "crm")], "source_id", ids, chunk=20)
-                bulk.delete_in(conn, T.raw_record, [("system", "=", "nowhere")], "source_id", ids, chunk=20)
+                bulk_in.delete_in(conn, T.raw_record, [("system", "=", "nowhere")], "source_id", ids, chunk=20)
                 del ids
             gc.collect()
             cyclic = [o for o in gc.garbage if isinstance(o, list) and any(str(x).startswith("a-") for x in o)]

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, true, update
 
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk, bulk_in, chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -95,7 +95,7 @@ def load_rows(conn: Connection, entity: str, ids: Iterable[str]) -> Iterator[Any
     """The golden rows of ``ids`` as stored (``lineage`` still encoded): for callers that decode it
     into their own types in one pass."""
     g = T.golden.c
-    bulk.fresh_statistics(conn, T.golden)
+    bulk_in.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(set(ids))):
         yield from conn.execute(select(g.golden_id, g.data, g.lineage, g.version, g.deleted, g.created_at)
                                 .where(g.entity == entity, g.golden_id.in_(chunk)))

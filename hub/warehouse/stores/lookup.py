@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal, or_, select
 
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk_in, chunks
 from concord.hub.warehouse import tables as T
 
 #: the highest code point: ``title < prefix + HIGH`` bounds a prefix search on an index
@@ -65,7 +65,7 @@ def data_of(conn: Connection, entity: str, golden_ids: Sequence[str]) -> dict[st
     """golden id -> values and deleted flag, for those of ``golden_ids`` that exist."""
     g = T.golden.c
     out: dict[str, GoldenData] = {}
-    bulk.fresh_statistics(conn, T.golden)
+    bulk_in.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(set(golden_ids))):
         for r in conn.execute(select(g.golden_id, g.data, g.deleted).where(g.entity == entity,
                                                                             g.golden_id.in_(chunk))):
@@ -133,7 +133,7 @@ def _summary_cols() -> Select[Any]:
 
 def live_ids(conn: Connection, entity: str, golden_ids: Collection[str]) -> set[str]:
     """Those of ``golden_ids`` that are stored and not deleted."""
-    return {g for (g,) in bulk.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity), ("deleted", "=", False)],
+    return {g for (g,) in bulk_in.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity), ("deleted", "=", False)],
                                          "golden_id", sorted(golden_ids))}
 
 
@@ -141,7 +141,7 @@ def live_data_of(conn: Connection, entity: str, golden_ids: Collection[str]) -> 
     """golden id -> values, for those of ``golden_ids`` that are live (a batch's candidates, for scoring)."""
     g = T.golden.c
     out: dict[str, dict[str, Any]] = {}
-    bulk.fresh_statistics(conn, T.golden)
+    bulk_in.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(golden_ids)):
         q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(chunk), g.deleted.is_(False))
         out.update({r.golden_id: dict(r.data) for r in conn.execute(q)})

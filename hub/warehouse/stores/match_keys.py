@@ -36,7 +36,7 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from concord.hub.warehouse import bulk
+from concord.hub.warehouse import bulk, bulk_in
 from concord.hub.warehouse import tables as T
 
 KEY_VALUE_CHARS = 400      # a key value is hashed over at most this many characters (as it was stored before)
@@ -182,13 +182,13 @@ def reclaim(engine: Engine) -> None:
 def lookup(conn: Connection, entity: str, wanted: Collection[int]) -> Iterator[tuple[int, str]]:
     """(key hash, golden id) of every stored key among ``wanted`` (one indexed query per 500 hashes)."""
     settle(conn, entity)
-    yield from bulk.select_in(conn, T.match_hash, ("key_hash", "golden_id"), [("entity", "=", entity)],
+    yield from bulk_in.select_in(conn, T.match_hash, ("key_hash", "golden_id"), [("entity", "=", entity)],
                               "key_hash", sorted(wanted))
 
 
 def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[str, set[int]]:
     """golden id -> the key hashes it is indexed under now (those of ``golden_ids`` that have keys)."""
-    return {gid: unpack(blob) for gid, blob in bulk.select_in(
+    return {gid: unpack(blob) for gid, blob in bulk_in.select_in(
         conn, T.match_keyset, ("golden_id", "hashes"), [("entity", "=", entity)], "golden_id", sorted(golden_ids))}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk_in, chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -75,7 +75,7 @@ def close(conn: Connection, keys: Iterable[Key], status: QuarantineStatus, now: 
         if conn.execute(select(q.id).where(q.status == QuarantineStatus.OPEN, q.system == s, q.entity == e)
                         .limit(1)).first() is None:
             continue
-        bulk.update_in(conn, T.quarantine, {"status": status, "resolved_at": now},
+        bulk_in.update_in(conn, T.quarantine, {"status": status, "resolved_at": now},
                        [("system", "=", s), ("entity", "=", e), ("status", "=", QuarantineStatus.OPEN)],
                        "source_id", sids)
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Text, cast, func, select, update
 
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk, bulk_in, chunks
 from concord.hub.warehouse import tables as T
 from concord.hub.warehouse.stores.staging import MAPPED_STATES, RawStatus
 from concord.hub.warehouse.stores.xrefs import XrefState
@@ -202,7 +202,7 @@ def mark(conn: Connection, system: str, entity: str, source_ids: Sequence[str], 
     values: dict[str, Any] = {"status": status}
     if now is not None:
         values["mapped_at"] = now
-    bulk.update_in(conn, T.raw_record, values, [("system", "=", system), ("entity", "=", entity)], "source_id",
+    bulk_in.update_in(conn, T.raw_record, values, [("system", "=", system), ("entity", "=", entity)], "source_id",
                    list(source_ids))
 
 

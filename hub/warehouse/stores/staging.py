@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, update
 
 from concord.hub.contracts import Cursor
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk, bulk_in, chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -59,7 +59,7 @@ def _stream(system: str, entity: str) -> Any:
 
 def existing(conn: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
     """``source_id -> (payload hash, deleted)`` of the staged records among ``ids``."""
-    return {sid: (h, bool(deleted)) for sid, h, deleted in bulk.select_in(
+    return {sid: (h, bool(deleted)) for sid, h, deleted in bulk_in.select_in(
         conn, T.raw_record, ("source_id", "payload_hash", "deleted"),
         [("system", "=", system), ("entity", "=", entity)], "source_id", ids)}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from concord.hub.warehouse import bulk, chunks
+from concord.hub.warehouse import bulk, bulk_in, chunks
 from concord.hub.warehouse import tables as T
 
 
@@ -184,14 +184,14 @@ def first_of_shared(conn: Connection, entity: str, *, min_systems: int = 2) -> d
 # ---- the processing step ------------------------------------------------------------------------------
 def golden_ids_of(conn: Connection, entity: str, system: str, source_ids: Sequence[str]) -> dict[str, str]:
     """source id -> golden id, for those of a system's records that are live and linked."""
-    return dict(bulk.select_in(conn, T.xref, ("source_id", "golden_id"),
+    return dict(bulk_in.select_in(conn, T.xref, ("source_id", "golden_id"),
                                [("entity", "=", entity), ("system", "=", system),
                                 ("state", "!=", XrefState.DELETED.value)], "source_id", list(source_ids)))
 
 
 def linked_to_system(conn: Connection, entity: str, system: str, golden_ids: Collection[str]) -> set[str]:
     """Those of ``golden_ids`` that already have a live record of ``system``."""
-    return {r[0] for r in bulk.select_in(conn, T.xref, ("golden_id",),
+    return {r[0] for r in bulk_in.select_in(conn, T.xref, ("golden_id",),
                                          [("entity", "=", entity), ("system", "=", system),
                                           ("state", "!=", XrefState.DELETED.value)], "golden_id", sorted(golden_ids))}
 
@@ -219,7 +219,7 @@ def save_links(conn: Connection, entity: str, system: str, links: Mapping[str, s
 def mark_records_deleted(conn: Connection, entity: str, system: str, source_ids: Sequence[str],
                          now: dt.datetime) -> None:
     """These source records were deleted at their system."""
-    bulk.update_in(conn, T.xref, {"state": XrefState.DELETED, "updated_at": now},
+    bulk_in.update_in(conn, T.xref, {"state": XrefState.DELETED, "updated_at": now},
                    [("entity", "=", entity), ("system", "=", system)], "source_id", list(source_ids))
 
 
