@@ -81,6 +81,20 @@ def log_json() -> bool:
     return os.environ.get("CONCORD_LOG_JSON", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, as ``logging.lastResort`` does: a
+    command run again in the same process (tests, an embedding program) after stderr was replaced and the
+    old one closed still logs, instead of failing on a closed file."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Log to stderr at --log-level / $CONCORD_LOG_LEVEL (default warning, info with -v), as JSON lines with
     --log-json / $CONCORD_LOG_JSON=1; secrets are redacted either way."""
@@ -89,7 +103,7 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_concord", False)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler._concord = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setFormatter(JsonLogFormatter() if log_json() else

@@ -108,3 +108,31 @@ def test_an_error_quoting_the_input_is_printed_as_it_is() -> None:
             fail(ConfigError(message))
     assert exit_.value.exit_code == 2
     assert " ".join(cap.get().split()) == "error: " + " ".join(message.split())
+
+
+def test_logging_follows_stderr_when_it_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run again in one process (an embedding program, the test suite) after stderr was replaced and
+    the old one closed: the log goes to the stderr of now, not to the closed one ("I/O operation on closed
+    file", printed as a logging error)."""
+    import io
+    import logging
+
+    from concord.hub.cli.common import setup_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        first = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", first)
+        setup_logging(verbose=True)
+        logging.getLogger("concord.test").info("one")
+        first.close()
+        second = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", second)
+        setup_logging(verbose=True)
+        monkeypatch.setattr(logging, "raiseExceptions", True)
+        logging.getLogger("concord.test").info("two")
+        assert "concord.test: two" in second.getvalue()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -66,9 +66,26 @@ def test_the_pending_keys_table_is_vacuumed_once_settled(warehouse: Any) -> None
         with warehouse.tx() as conn:
             return int(conn.execute(text("SELECT pg_relation_size(to_regclass('match_hash_pending'))")).scalar())
 
+    def vacuums() -> int:
+        with warehouse.tx() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return int(conn.execute(text("SELECT vacuum_count FROM pg_stat_user_tables "
+                                         "WHERE relid = to_regclass('match_hash_pending')")).scalar() or 0)
+
+    def others_hold_the_horizon() -> bool:
+        """Another session of this database with a snapshot or a transaction open (a second test worker, on
+        CI) keeps the dead rows visible to it, so VACUUM may not give their pages back yet."""
+        with warehouse.tx() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)")).scalar())
+
     assert size() > 0                                  # the dead rows still hold their pages
+    before = vacuums()
     match_keys.reclaim(warehouse.engine)
-    assert size() == 0
+    assert vacuums() == before + 1                     # the VACUUM ran (PostgreSQL 15+ counts it at once)
+    if not others_hold_the_horizon():
+        assert size() == 0
     with warehouse.tx() as conn:
         assert match_keys.golden_hashes(conn, "account", "g2999") == {
             match_keys.key_hash("b:name", "acme 2999"), match_keys.key_hash("tax_id", "DE2999")}
