@@ -95,8 +95,11 @@ def load_rows(conn: Connection, entity: str, ids: Iterable[str]) -> Iterator[Any
     """The golden rows of ``ids`` as stored (``lineage`` still encoded): for callers that decode it
     into their own types in one pass."""
     g = T.golden.c
+    wanted = sorted(set(ids))
+    if not wanted:       # (an initial load's batches ask for none: no ANALYZE of a table it is filling)
+        return
     bulk_in.fresh_statistics(conn, T.golden)
-    for chunk in chunks(sorted(set(ids))):
+    for chunk in chunks(wanted):
         yield from conn.execute(select(g.golden_id, g.data, g.lineage, g.version, g.deleted, g.created_at)
                                 .where(g.entity == entity, g.golden_id.in_(chunk)))
 

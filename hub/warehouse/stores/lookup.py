@@ -65,8 +65,11 @@ def data_of(conn: Connection, entity: str, golden_ids: Sequence[str]) -> dict[st
     """golden id -> values and deleted flag, for those of ``golden_ids`` that exist."""
     g = T.golden.c
     out: dict[str, GoldenData] = {}
+    wanted = sorted(set(golden_ids))
+    if not wanted:
+        return out
     bulk_in.fresh_statistics(conn, T.golden)
-    for chunk in chunks(sorted(set(golden_ids))):
+    for chunk in chunks(wanted):
         for r in conn.execute(select(g.golden_id, g.data, g.deleted).where(g.entity == entity,
                                                                             g.golden_id.in_(chunk))):
             out[r.golden_id] = GoldenData(r.golden_id, r.data, bool(r.deleted))
@@ -141,6 +144,8 @@ def live_data_of(conn: Connection, entity: str, golden_ids: Collection[str]) -> 
     """golden id -> values, for those of ``golden_ids`` that are live (a batch's candidates, for scoring)."""
     g = T.golden.c
     out: dict[str, dict[str, Any]] = {}
+    if not golden_ids:
+        return out
     bulk_in.fresh_statistics(conn, T.golden)
     for chunk in chunks(sorted(golden_ids)):
         q = select(g.golden_id, g.data).where(g.entity == entity, g.golden_id.in_(chunk), g.deleted.is_(False))
