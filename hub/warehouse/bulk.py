@@ -364,12 +364,24 @@ def analyse_if_stale(conn: Connection, table: Table) -> None:
     A load fills tables faster than autovacuum analyses them: a table of 20,000 staged records the
     planner still believes empty joins the staged rows through whichever index comes first (for
     ``raw_record`` its status index, every record read per staged row) instead of its primary key.
-    Row counts only double between two ANALYZEs this way, so a load of n rows analyses log(n) times."""
+    Row counts only double between two ANALYZEs this way, so a load of n rows analyses log(n) times.
+
+    Only the columns the table's indexes read (their keys, expressions and partial conditions, as the
+    catalogue records them) are analysed: what the planner's choice between index plans depends on; the
+    row count is updated all the same (not so the changes counted since the last ANALYZE, which only a
+    whole ANALYZE resets: so the size compared is the live rows alone). Sampling every text and JSON column too made each ANALYZE three to
+    four times dearer (100,000 staged records: 0.42-0.51 s against 0.10-0.14 s)."""
     row = conn.exec_driver_sql(
-        "SELECT c.reltuples, s.n_live_tup + s.n_mod_since_analyze FROM pg_class c "
+        "SELECT c.reltuples, s.n_live_tup FROM pg_class c "
         "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%s)", (table.name,)).first()
     if row is not None and row[1] >= 1000 and row[0] < row[1] / 2:
-        conn.exec_driver_sql(f"ANALYZE {quote(conn.dialect, table.name)}")
+        indexed = [r[0] for r in conn.exec_driver_sql(
+            "SELECT DISTINCT a.attname FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass "
+            "AND d.objid = i.indexrelid AND d.refobjid = i.indrelid AND d.refobjsubid > 0 "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = d.refobjsubid "
+            "WHERE i.indrelid = to_regclass(%s) ORDER BY 1", (table.name,))]
+        columns = f" ({', '.join(quote(conn.dialect, c) for c in indexed)})" if indexed else ""
+        conn.exec_driver_sql(f"ANALYZE {quote(conn.dialect, table.name)}{columns}")
 
 
 def _pg_copy(conn: Connection, table: Table, target: str, cols: tuple[str, ...],
