@@ -57,7 +57,9 @@ def test_golden_reads_first_analyse_a_golden_table_the_planner_believes_small(wa
             # JSON data and lineage, whose sampling made each ANALYZE several times dearer
             sampled = set(conn.execute(text("SELECT attname FROM pg_stats WHERE schemaname = current_schema() "
                                             "AND tablename = 'golden'")).scalars())
-            assert sampled == {"entity", "golden_id", "title", "deleted"}, sampled
+            assert {"entity", "golden_id", "title", "deleted"} <= sampled, sampled
+            if conn.execute(text("SELECT current_setting('autovacuum')")).scalar() == "off":   # (else it may analyse all)
+                assert not sampled & {"data", "lineage", "created_at"}, sampled
 
 
 def test_the_pending_keys_table_is_vacuumed_once_settled(warehouse: Any) -> None:
