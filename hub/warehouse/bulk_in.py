@@ -31,8 +31,7 @@ def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Seq
     cross-references grow by thousands between two autovacuum runs)."""
     if not values:
         return
-    if conn.dialect.name == "postgresql":     # a table a load is filling: its plan needs its row count
-        analyse_if_stale(conn, table)
+    fresh_statistics(conn, table)     # a table a load is filling: its plan needs its row count
     ops = tuple((c, op) for c, op, _v in where)
     fixed = [v for _c, _op, v in where]
     for i in range(0, len(values), chunk):

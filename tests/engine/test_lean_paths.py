@@ -157,8 +157,8 @@ def test_select_in_and_delete_by_key_equal_core(warehouse) -> None:  # type: ign
         bulk.insert(conn, T.xref, rows)
         ids = [f"crm{i}" for i in range(0, 1300, 3)]
         got = sorted(bulk_in.select_in(conn, T.xref, ("source_id", "golden_id"),
-                                    [("entity", "=", "account"), ("system", "=", "crm"), ("state", "!=", "deleted")],
-                                    "source_id", ids))
+                                       [("entity", "=", "account"), ("system", "=", "crm"), ("state", "!=", "deleted")],
+                                       "source_id", ids))
         x = T.xref.c
         ref = sorted((r.source_id, r.golden_id) for r in conn.execute(
             select(x.source_id, x.golden_id).where(x.entity == "account", x.system == "crm", x.state != "deleted",

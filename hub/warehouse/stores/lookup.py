@@ -137,7 +137,7 @@ def _summary_cols() -> Select[Any]:
 def live_ids(conn: Connection, entity: str, golden_ids: Collection[str]) -> set[str]:
     """Those of ``golden_ids`` that are stored and not deleted."""
     return {g for (g,) in bulk_in.select_in(conn, T.golden, ("golden_id",), [("entity", "=", entity), ("deleted", "=", False)],
-                                         "golden_id", sorted(golden_ids))}
+                                            "golden_id", sorted(golden_ids))}
 
 
 def live_data_of(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[str, dict[str, Any]]:

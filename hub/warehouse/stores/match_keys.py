@@ -183,7 +183,7 @@ def lookup(conn: Connection, entity: str, wanted: Collection[int]) -> Iterator[t
     """(key hash, golden id) of every stored key among ``wanted`` (one indexed query per 500 hashes)."""
     settle(conn, entity)
     yield from bulk_in.select_in(conn, T.match_hash, ("key_hash", "golden_id"), [("entity", "=", entity)],
-                              "key_hash", sorted(wanted))
+                                 "key_hash", sorted(wanted))
 
 
 def stored(conn: Connection, entity: str, golden_ids: Collection[str]) -> dict[str, set[int]]:

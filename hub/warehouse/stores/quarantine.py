@@ -76,8 +76,8 @@ def close(conn: Connection, keys: Iterable[Key], status: QuarantineStatus, now: 
                         .limit(1)).first() is None:
             continue
         bulk_in.update_in(conn, T.quarantine, {"status": status, "resolved_at": now},
-                       [("system", "=", s), ("entity", "=", e), ("status", "=", QuarantineStatus.OPEN)],
-                       "source_id", sids)
+                          [("system", "=", s), ("entity", "=", e), ("status", "=", QuarantineStatus.OPEN)],
+                          "source_id", sids)
 
 
 def list_open(conn: Connection, *, system: str | None = None, entity: str | None = None,

@@ -203,7 +203,7 @@ def mark(conn: Connection, system: str, entity: str, source_ids: Sequence[str], 
     if now is not None:
         values["mapped_at"] = now
     bulk_in.update_in(conn, T.raw_record, values, [("system", "=", system), ("entity", "=", entity)], "source_id",
-                   list(source_ids))
+                      list(source_ids))
 
 
 def mapped_canonical(conn: Connection, entity: str, limit: int) -> list[dict[str, Any]]:

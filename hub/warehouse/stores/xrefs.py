@@ -185,15 +185,15 @@ def first_of_shared(conn: Connection, entity: str, *, min_systems: int = 2) -> d
 def golden_ids_of(conn: Connection, entity: str, system: str, source_ids: Sequence[str]) -> dict[str, str]:
     """source id -> golden id, for those of a system's records that are live and linked."""
     return dict(bulk_in.select_in(conn, T.xref, ("source_id", "golden_id"),
-                               [("entity", "=", entity), ("system", "=", system),
-                                ("state", "!=", XrefState.DELETED.value)], "source_id", list(source_ids)))
+                                  [("entity", "=", entity), ("system", "=", system),
+                                   ("state", "!=", XrefState.DELETED.value)], "source_id", list(source_ids)))
 
 
 def linked_to_system(conn: Connection, entity: str, system: str, golden_ids: Collection[str]) -> set[str]:
     """Those of ``golden_ids`` that already have a live record of ``system``."""
     return {r[0] for r in bulk_in.select_in(conn, T.xref, ("golden_id",),
-                                         [("entity", "=", entity), ("system", "=", system),
-                                          ("state", "!=", XrefState.DELETED.value)], "golden_id", sorted(golden_ids))}
+                                            [("entity", "=", entity), ("system", "=", system),
+                                             ("state", "!=", XrefState.DELETED.value)], "golden_id", sorted(golden_ids))}
 
 
 def alive(conn: Connection, entity: str, golden_ids: Collection[str], *, exclude: Collection[str] = ()) -> set[str]:
@@ -220,7 +220,7 @@ def mark_records_deleted(conn: Connection, entity: str, system: str, source_ids:
                          now: dt.datetime) -> None:
     """These source records were deleted at their system."""
     bulk_in.update_in(conn, T.xref, {"state": XrefState.DELETED, "updated_at": now},
-                   [("entity", "=", entity), ("system", "=", system)], "source_id", list(source_ids))
+                      [("entity", "=", entity), ("system", "=", system)], "source_id", list(source_ids))
 
 
 # ---- references in mappings (hub/engine/resolver.py) -----------------------------------------------------
