@@ -99,9 +99,13 @@ class Base:
     def rows_of(self, ds: Sequence[bytes]) -> list[int]:
         """:meth:`row_of` of each digest at once (-1 for none): a block of lines is looked up by a few
         vectorised passes, one per row a bucket holds, instead of a Python loop a line."""
+        return self.rows_array(ds).tolist()
+
+    def rows_array(self, ds: Sequence[bytes]) -> np.ndarray:
+        """:meth:`rows_of` as an array of 64-bit integers."""
         found = np.full(len(ds), -1, dtype=np.int64)
         if not ds or not self.n:
-            return found.tolist()
+            return found
         want = np.frombuffer(b"".join(ds), dtype=np.uint64).reshape(-1, 2)
         mine = np.frombuffer(self.digests, dtype=np.uint64).reshape(-1, 2)
         order, starts = np.frombuffer(self._order, dtype=np.int64), np.frombuffer(self._starts, dtype=np.int64)
@@ -114,7 +118,7 @@ class Base:
             found[todo[hit]] = r[hit]
             at[todo] += 1
             todo = todo[~hit & (at[todo] < end[todo])]
-        return found.tolist()
+        return found
 
     def __contains__(self, d: object) -> bool:
         return isinstance(d, bytes) and self.row_of(d) is not None
@@ -208,6 +212,12 @@ class _Strings:
         self.blob += value
         self.ends.append(len(self.blob))
 
+    def extend_encoded(self, values: bytes, ends: np.ndarray) -> None:
+        """Strings given as their UTF-8 bytes one after the other and where each ends in them."""
+        base = len(self.blob)
+        self.blob += values
+        self.ends.frombytes((ends.astype(np.int64) + base).tobytes())
+
     def encoded(self, i: int) -> bytes:
         return self.blob[self.ends[i - 1] if i else 0:self.ends[i]]
 
@@ -297,6 +307,29 @@ class _Version:
         self.digests += d
         self.sids.append_encoded(sid)
         self.hashes.append(hash(sid))
+
+    def add_base_rows(self, base: Base, ds: Sequence[bytes], rows: np.ndarray) -> None:
+        """Rows the base holds (their digests ``ds``; ``rows``, their rows in the base), in order: what
+        :meth:`add_encoded` does for each, the source ids copied from the base's column in one gather
+        (a diff read meets a million unchanged rows: one Python call each was a third of its time)."""
+        ends = np.frombuffer(base.sids.ends, dtype=np.int64)
+        stops = ends[rows]
+        starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+        lengths = stops - starts
+        cum = np.cumsum(lengths)
+        took = np.frombuffer(base.sids.blob, dtype=np.uint8)[
+            np.repeat(starts - (cum - lengths), lengths) + np.arange(int(cum[-1]) if len(cum) else 0)].tobytes()
+        firsts = len(self.hashes)
+        if base.exts and self.exts is not None:
+            for i, r in enumerate(rows.tolist()):
+                x = base.exts.get(r)
+                if x:
+                    self.ext_rows.append(firsts + i)
+                    self.exts.append(x)
+        self.digests += b"".join(ds)
+        self.sids.extend_encoded(took, cum)
+        bounds = [0, *cum.tolist()]
+        self.hashes.extend([hash(took[a:b]) for a, b in zip(bounds, bounds[1:])])
 
     @property
     def unique(self) -> bool:
@@ -397,11 +430,15 @@ class _Skipper:
 
     def many(self, raws: list[bytes]) -> list[bool]:
         ds = [digest(raw) for raw in raws]
-        rows = self.base.rows_of(ds)
-        for d, r in zip(ds, rows):
-            if r >= 0:
-                self._known(d, r)
-        return [r >= 0 for r in rows]
+        rows = self.base.rows_array(ds)
+        hit = rows >= 0
+        if hit.any():
+            known = rows[hit]
+            seen = np.frombuffer(self.seen, dtype=np.uint8)
+            seen[known] = 1
+            del seen                  # (no view may outlive the call)
+            self.new.add_base_rows(self.base, [d for d, h in zip(ds, hit.tolist()) if h], known)
+        return hit.tolist()
 
     def _known(self, d: bytes, r: int) -> None:
         self.seen[r] = 1

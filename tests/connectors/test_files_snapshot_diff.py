@@ -414,3 +414,34 @@ def test_a_block_of_digests_is_found_as_one_at_a_time_finds_it(tmp_path: Path) -
     one_by_one = [base.row_of(d) for d in asked]
     assert base.rows_of(asked) == [-1 if r is None else r for r in one_by_one]
     assert sorted(r for r in one_by_one if r is not None) == list(range(1500))
+
+
+def test_a_block_of_known_rows_is_noted_as_one_at_a_time_notes_it(tmp_path: Path) -> None:
+    """A diff notes the rows the base holds a block at a time (``_Skipper.many``: the source ids copied from
+    the base's column in one gather) exactly as line by line (``skip``): the same columns, external ids, rows
+    seen and hashes, with source ids of several lengths, non-ASCII, a lone surrogate and the empty one."""
+    drop = tmp_path / "a.jsonl"
+    drop.write_bytes(b"")
+    index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"], "ext")
+    rng = random.Random(11)
+    sids = ["1", "zwölf|7", "", "\ud800x", *(f"id-{i}" * rng.randint(1, 4) for i in range(400))]
+    raws = [f'{{"n": {i}}}\n'.encode() for i in range(len(sids))]
+    base_version = snap._Version("ext")
+    for i, (raw, sid) in enumerate(zip(raws, sids)):
+        base_version.add(snap.digest(raw), sid, f"E{i}" if i % 3 == 0 else None)
+    index.save("t", base_version)
+    base = index.load("t")
+    assert base is not None
+    asked = raws[:-20] + [f'{{"new": {i}}}\n'.encode() for i in range(50)]       # a row of the base gone
+    rng.shuffle(asked)
+    columns = []
+    for by_block in (True, False):
+        new = snap._Version("ext")
+        skipper = snap._Skipper(base, new)
+        hits = skipper.many(asked[:150]) + skipper.many(asked[150:]) + skipper.many([]) if by_block \
+            else [skipper.skip(raw) for raw in asked]
+        exts = new.exts or snap._Strings()
+        columns.append((hits, bytes(new.digests), bytes(new.sids.blob), new.sids.ends.tolist(), new.ext_rows.tolist(),
+                        bytes(exts.blob), exts.ends.tolist(), new.hashes.tolist(), bytes(new.seen or b"")))
+    assert columns[0] == columns[1]
+    assert sum(columns[0][0]) == len(raws) - 20 and len(columns[0][4]) == sum(1 for raw in asked if raw in raws[::3])
