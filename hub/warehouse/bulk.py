@@ -376,11 +376,13 @@ def analyse_if_stale(conn: Connection, table: Table) -> None:
         "SELECT c.reltuples, s.n_live_tup FROM pg_class c "
         "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%s)", (table.name,)).first()
     if row is not None and row[1] >= 1000 and row[0] < row[1] / 2:
+        # key columns from ``indkey``; expressions and partial conditions from ``pg_depend`` (which records
+        # no columns for a constraint's index: a primary key's depend on its constraint, not on the index)
         indexed = [r[0] for r in conn.exec_driver_sql(
-            "SELECT DISTINCT a.attname FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass "
-            "AND d.objid = i.indexrelid AND d.refobjid = i.indrelid AND d.refobjsubid > 0 "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = d.refobjsubid "
-            "WHERE i.indrelid = to_regclass(%s) ORDER BY 1", (table.name,))]
+            "SELECT DISTINCT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum > 0 AND (a.attnum = ANY(i.indkey::int2[]) OR EXISTS (SELECT 1 FROM pg_depend d "
+            "WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refobjid = i.indrelid "
+            "AND d.refobjsubid = a.attnum)) WHERE i.indrelid = to_regclass(%s) ORDER BY 1", (table.name,))]
         columns = f" ({', '.join(quote(conn.dialect, c) for c in indexed)})" if indexed else ""
         conn.exec_driver_sql(f"ANALYZE {quote(conn.dialect, table.name)}{columns}")
 
