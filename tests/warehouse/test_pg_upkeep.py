@@ -112,7 +112,9 @@ def test_a_table_whose_rows_all_changed_since_it_was_analysed_is_analysed_whole(
             return int(conn.execute(text("SELECT n_mod_since_analyze FROM pg_stat_user_tables "
                                          "WHERE relid = to_regclass('raw_record')")).scalar())
 
-    assert common_status() == ["pending"]
+    with warehouse.tx() as conn:
+        if conn.execute(text("SELECT current_setting('autovacuum')")).scalar() == "off":   # (else it may analyse first)
+            assert common_status() == ["pending"]
     deadline = time.monotonic() + 30
     while changes() < 6000 and time.monotonic() < deadline:    # (the statistics count the updates a moment later)
         time.sleep(0.2)
