@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from concord.connectors.files import FilesConfig, FilesConnector
+from concord.connectors.files import index as files_index
 from concord.connectors.files import snapshot as snap
 from concord.hub.contracts import Change, ConnectorContext, Cursor, Page
 
@@ -120,7 +121,7 @@ def test_what_a_diff_cannot_vouch_for_is_read_whole(tmp_path: Path, change: str)
         pages = st.land(conn.read("a", since=st.cursor))
         assert len(_records(pages)) == 5 and st.rows["1"] == {"id": "1"}
     else:                             # the index is a cache: without it a read is whole
-        shutil.rmtree(tmp_path / snap.FOLDER)
+        shutil.rmtree(tmp_path / files_index.FOLDER)
         _replace(path, _jsonl(rows[1:]))
         pages = st.land(conn.read("a", since=st.cursor))
         assert len(_records(pages)) == 4 and pages[-1].snapshot_complete and "0" not in st.rows
@@ -229,7 +230,7 @@ def test_diff_reads_stage_what_whole_reads_stage(tmp_path: Path, kind: str, seed
             elif op == "shuffle":
                 rng.shuffle(rows)
             elif op == "lose":
-                shutil.rmtree(path.parent / snap.FOLDER, ignore_errors=True)
+                shutil.rmtree(path.parent / files_index.FOLDER, ignore_errors=True)
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "csv"])
@@ -256,11 +257,11 @@ def test_a_write_over_an_indexed_drop_equals_one_that_parses_every_row(tmp_path:
             ConnectorContext(system="x", now=lambda: dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))))
     indexed, plain = conns
     list(indexed.read("a"))
-    assert not (tmp_path / "indexed" / snap.FOLDER).exists()      # an unreadable line: no index of this version
+    assert not (tmp_path / "indexed" / files_index.FOLDER).exists()      # an unreadable line: no index of this version
     for sub in ("indexed", "plain"):
         (tmp_path / sub / name).write_bytes(data.replace(b"{broken\n", b"").replace(b'C77,"never closed\r\n', b""))
     list(indexed.read("a"))
-    assert (tmp_path / "indexed" / snap.FOLDER).exists()
+    assert (tmp_path / "indexed" / files_index.FOLDER).exists()
     found = []
     load = snap.Index.load
     monkeypatch.setattr(snap.Index, "load", lambda self, token: found.append(load(self, token)) or found[-1])
@@ -324,7 +325,7 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
     drop = tmp_path / "a.jsonl"
     drop.write_bytes(b"")
     index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"], "ext")
-    v = snap._Version("ext")
+    v = files_index.Version("ext")
     rows = [(bytes([i]) * 16, sid, ext) for i, (sid, ext) in
             enumerate([("1", "E1"), ("zwölf|7", None), ("\ud800x", "e\u00e9"), ("", "")])]
     for d, sid, ext in rows:
@@ -340,16 +341,16 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
 
     path = Path(index._file("t1"))
     good = path.read_bytes()
-    head_at = len(snap._MAGIC) + snap._LEN.size
-    size = snap._LEN.unpack(good[len(snap._MAGIC):head_at])[0]
-    fmt, sig, tok, header, n, sid_bytes, n_ext, ext_bytes = snap.marshal.loads(good[head_at:head_at + size])
+    head_at = len(files_index._MAGIC) + files_index._LEN.size
+    size = files_index._LEN.unpack(good[len(files_index._MAGIC):head_at])[0]
+    fmt, sig, tok, header, n, sid_bytes, n_ext, ext_bytes = files_index.marshal.loads(good[head_at:head_at + size])
     assert (n, n_ext) == (4, 2)                        # external ids are kept for the rows that have one
 
     def with_head(*fields: object) -> bytes:
-        head = snap.marshal.dumps(fields)
-        return snap._MAGIC + snap._LEN.pack(len(head)) + head + good[head_at + size:]
+        head = files_index.marshal.dumps(fields)
+        return files_index._MAGIC + files_index._LEN.pack(len(head)) + head + good[head_at + size:]
 
-    for bad in [snap.marshal.dumps((3, sig, tok, header, b"", b"", b"", None, None)),   # the one-value format of before
+    for bad in [files_index.marshal.dumps((3, sig, tok, header, b"", b"", b"", None, None)),   # the one-value format of before
                 good[:-1], good + b"x",                                              # cut short, or longer
                 with_head(fmt, sig, tok, header, n - 1, sid_bytes, n_ext, ext_bytes),
                 with_head(fmt, sig, tok, header, n, sid_bytes + 1, n_ext, ext_bytes),
@@ -362,14 +363,14 @@ def test_an_index_keeps_its_columns_and_refuses_what_does_not_fit(tmp_path: Path
     path.write_bytes(good)
     assert index.load("t1") is not None
 
-    twice_bytes, twice_id = snap._Version(), snap._Version()
+    twice_bytes, twice_id = files_index.Version(), files_index.Version()
     for d, sid in [(b"a" * 16, "1"), (b"b" * 16, "2"), (b"a" * 16, "3")]:
         twice_bytes.add(d, sid)
     for d, sid in [(b"a" * 16, "1"), (b"b" * 16, "2"), (b"c" * 16, "1")]:
         twice_id.add(d, sid)
     assert not twice_bytes.unique and not twice_id.unique
     twice_id.add(b"d" * 16, "4")                                      # worked out again as rows come
-    assert not twice_id.unique and snap._Version().unique
+    assert not twice_id.unique and files_index.Version().unique
 
 
 def test_an_index_finds_rows_whose_digests_share_their_first_bytes(tmp_path: Path) -> None:
@@ -378,7 +379,7 @@ def test_an_index_finds_rows_whose_digests_share_their_first_bytes(tmp_path: Pat
     drop = tmp_path / "a.jsonl"
     drop.write_bytes(b"")
     index = snap.Index(snap.Layout(str(drop), "jsonl"), ["id"], "ext")
-    v = snap._Version("ext")
+    v = files_index.Version("ext")
     digests = [b"a" * 8 + bytes([i]) * 8 for i in (3, 1, 2)] + [b"b" * 16, b"\x00" * 16]
     for i, d in enumerate(digests):
         v.add(d, f"id{i}", f"E{i}" if i % 2 else None)
@@ -403,7 +404,7 @@ def test_a_block_of_digests_is_found_as_one_at_a_time_finds_it(tmp_path: Path) -
     rng = random.Random(5)
     firsts = [rng.randbytes(8) for _ in range(300)]
     digests = list(dict.fromkeys(rng.choice(firsts) + rng.randbytes(8) for _ in range(2000)))
-    v = snap._Version()
+    v = files_index.Version()
     for i, d in enumerate(digests[:1500]):
         v.add(d, f"id{i}")
     index.save("t", v)
@@ -426,7 +427,7 @@ def test_a_block_of_known_rows_is_noted_as_one_at_a_time_notes_it(tmp_path: Path
     rng = random.Random(11)
     sids = ["1", "zwölf|7", "", "\ud800x", *(f"id-{i}" * rng.randint(1, 4) for i in range(400))]
     raws = [f'{{"n": {i}}}\n'.encode() for i in range(len(sids))]
-    base_version = snap._Version("ext")
+    base_version = files_index.Version("ext")
     for i, (raw, sid) in enumerate(zip(raws, sids)):
         base_version.add(snap.digest(raw), sid, f"E{i}" if i % 3 == 0 else None)
     index.save("t", base_version)
@@ -436,11 +437,11 @@ def test_a_block_of_known_rows_is_noted_as_one_at_a_time_notes_it(tmp_path: Path
     rng.shuffle(asked)
     columns = []
     for by_block in (True, False):
-        new = snap._Version("ext")
+        new = files_index.Version("ext")
         skipper = snap._Skipper(base, new)
         hits = skipper.many(asked[:150]) + skipper.many(asked[150:]) + skipper.many([]) if by_block \
             else [skipper.skip(raw) for raw in asked]
-        exts = new.exts or snap._Strings()
+        exts = new.exts or files_index.Strings()
         columns.append((hits, bytes(new.digests), bytes(new.sids.blob), new.sids.ends.tolist(), new.ext_rows.tolist(),
                         bytes(exts.blob), exts.ends.tolist(), new.hashes.tolist(), bytes(new.seen or b"")))
     assert columns[0] == columns[1]
