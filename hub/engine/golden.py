@@ -60,6 +60,17 @@ def _lineage_of(st: GoldenState, now_iso: str) -> dict[str, tuple[str, str, Any,
             for f, lin in st.lineage.items()}
 
 
+def _encoded_lineage(st: GoldenState, now_iso: str) -> dict[str, list[Any]]:
+    """``encode_entries(_lineage_of(st, now_iso))``. A golden record its first source just made (every
+    field from one origin, changed now: an initial load's records) is encoded as its one group directly."""
+    first = next(iter(st.lineage.values()), None)
+    if (first is None or st.changed_at or len(st.dirty_lineage) != len(st.lineage)
+            or any(v is not first for v in st.lineage.values()) or not st.dirty_lineage.issuperset(st.lineage)):
+        return golden_store.encode_entries(_lineage_of(st, now_iso))
+    return {golden_store.GROUPS: [[first.system, first.source_id, first.source_updated_at, now_iso,
+                                   *sorted(st.lineage)]]}
+
+
 def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable[GoldenState],
                 keys_of: Any, *, defer_keys: bool = False) -> list[str]:
     """Write changed golden records (with their lineage), keys and projection; queue touched ones for planning
@@ -78,8 +89,7 @@ def save_golden(ctx: RunContext, conn: Connection, entity: str, states: Iterable
             st.version += 1
             golden_rows.append({"entity": entity, "golden_id": st.golden_id, "data": st.data,
                                 "data_hash": stable_hash(st.data), "version": st.version, "deleted": st.deleted,
-                                "title": title_of(model, st.data),
-                                "lineage": golden_store.encode_entries(_lineage_of(st, now_iso)),
+                                "title": title_of(model, st.data), "lineage": _encoded_lineage(st, now_iso),
                                 "created_at": st.created_at or now, "updated_at": now})
             projection.append(st)
             if st.exists:

@@ -238,9 +238,10 @@ class MappingPool:
                 return
             self._ahead.append((hashes, rows[-1].source_id, fut))
 
-    def take(self, rows: Sequence[Any]) -> dict[str, Prepared]:
+    def take(self, rows: Sequence[Any], payload_of: Callable[[Any], Any] | None = None) -> dict[str, Prepared]:
         """Prepared results for ``rows`` (read in the batch's transaction) whose payload is the one mapped
-        (the same payload hash).
+        (the same payload hash). ``payload_of(row)`` reads the payload of a row read without it (the one
+        row of the batch mapped here too, to compare).
 
         The batches sent ahead that hold these rows are consumed. A worker that has not answered yet is
         waited for only once it has answered before: one still starting is not (the rows are mapped in
@@ -272,7 +273,8 @@ class MappingPool:
                     out[row.source_id] = pre
         if out:
             row = next(r for r in rows if r.source_id in out)
-            if not self._agrees(row, out[row.source_id]):
+            if not self._agrees(row if row.payload is not None or payload_of is None
+                                else row._replace(payload=payload_of(row)), out[row.source_id]):
                 return {}
         self.used += len(out)
         self.mapped_in_place += len(rows) - len(out)

@@ -78,13 +78,18 @@ def _process_entity(ctx: RunContext, entity: str, stats: ProcessStats) -> Proces
                 done = 0
                 with ctx.warehouse.tx() as conn, bulk.new_rows(conn) if fresh else nullcontext():
                     while True:
-                        rows = staged.pending(conn, system, entity, last, batch_size)
+                        # a worker maps the records: their payloads are read only where it did not
+                        rows = staged.pending(conn, system, entity, last, batch_size,
+                                              payloads=pool is None or not pool.open)
                         if not rows:
                             more = False
                             break
                         prepared = None
                         if pool is not None:
-                            prepared = pool.take(rows)
+                            prepared = pool.take(rows, lambda row, c=conn: staged.with_payloads(
+                                c, system, entity, [row], [row.source_id])[0].payload)
+                            rows = staged.with_payloads(conn, system, entity, rows,
+                                                        [r.source_id for r in rows if r.source_id not in prepared])
                             pool.read_ahead(lambda after, c=conn: staged.pending_texts(c, system, entity, after, batch_size),
                                             rows[-1].source_id)
                         _process_batch(ctx, conn, entity, ecfg, system, rows, matcher, stats, fresh=fresh,
@@ -176,7 +181,9 @@ def _process_batch(ctx: RunContext, conn: Connection, entity: str, ecfg: EntityC
     # fresh: the entity had no cross-reference when the loop began, and this loop links each record once
     xrefs = {} if fresh else xref_store.golden_ids_of(conn, entity, system, [r.source_id for r, _ in mapped]
                                                       + [r.source_id for r in deletions])
-    own = _created_by_concord(ctx, conn, entity, system, mapping.source, [r for r, _ in mapped if r.source_id not in xrefs])
+    # fresh: every golden record there is has a record of this system, so none can be claimed by one
+    own = {} if fresh else _created_by_concord(ctx, conn, entity, system, mapping.source,
+                                               [r for r, _ in mapped if r.source_id not in xrefs])
     # (the fresh path looks nothing up: its golden records' keys are asked for when they are saved)
     keys_by_record = {} if fresh else {r.source_id: list(pre.keys) if (pre := prepared.get(r.source_id)) is not None
                                        else matcher.keys(c) for r, c in mapped if r.source_id not in xrefs}
@@ -356,7 +363,11 @@ def _created_by_concord(ctx: RunContext, conn: Connection, entity: str, system: 
         return {}
     if not field:
         return {}
-    claims = {r.source_id: str(r.payload.get(field)) for r in rows if r.payload.get(field)}
+    values = {r.source_id: r.payload.get(field) for r in rows if r.payload is not None}
+    unread = [r.source_id for r in rows if r.payload is None]      # (mapped by a worker: payload not read)
+    if unread:
+        values.update(staged.payload_values(conn, system, entity, unread, field))
+    claims = {sid: str(v) for sid, v in values.items() if v}
     if not claims:
         return {}
     live = lookup.live_ids(conn, entity, set(claims.values()))

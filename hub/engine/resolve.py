@@ -50,6 +50,12 @@ class Resolution:
 
 def resolve(golden: Mapping[str, Any], lineage: Mapping[str, Lineage], record: SourceRecord,
             policy: EntityConfig) -> Resolution:
+    if record.previous is None and not golden and not lineage:
+        # a golden record's first source (every record of an initial load): no conflict, nothing forced;
+        # what the steps below give, without their copies
+        first = survive(policy.survivorship, golden, lineage, system=record.system, source_id=record.source_id,
+                        previous=None, current=record.current, updated_at=record.updated_at)
+        return Resolution(first.golden, first.lineage, first.changed_fields, first.lineage_changed, ())
     seen, cases = conflict_rules.detect(policy, golden, lineage, system=record.system, previous=record.previous,
                                         current=record.current, updated_at=record.updated_at)
     res = survive(policy.survivorship, golden, lineage, system=record.system, source_id=record.source_id,

@@ -71,8 +71,8 @@ def test_a_mapping_worker_stores_what_mapping_in_place_stores(starter: Path, dat
     taken: list[int] = []
     real_take = mapping_pool.MappingPool.take
 
-    def spy(self: mapping_pool.MappingPool, rows: Any) -> Any:
-        out = real_take(self, rows)
+    def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
+        out = real_take(self, rows, *more)
         taken.append(len(out))
         return out
 
@@ -144,8 +144,8 @@ def test_one_set_of_workers_serves_every_stream_of_a_run_and_stops_with_it(
     streams: list[tuple[str, int]] = []
     real_take = mapping_pool.MappingPool.take
 
-    def spy(self: mapping_pool.MappingPool, rows: Any) -> Any:
-        out = real_take(self, rows)
+    def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
+        out = real_take(self, rows, *more)
         streams.append((self.system, len(out)))
         return out
 
@@ -166,3 +166,43 @@ def test_one_set_of_workers_serves_every_stream_of_a_run_and_stops_with_it(
         wh.dispose()
     assert ctx.mapping_workers is None and not started[0].open
     assert procs and all(not p.is_alive() for p in procs)
+
+
+def test_records_a_worker_maps_are_still_found_by_the_golden_id_they_carry(
+        starter: Path, database_url: str) -> None:
+    """A worker maps the records, so their payloads are not read in the batch's transaction; the external-id
+    field (Concord's golden id on records it created, their outcome lost) is read in the database instead,
+    and such records are linked to the golden record they name, as when mapped in place."""
+    write_drops(World(seed=6, size=200), str(starter / "data"), erp_share=1.0)
+    path = starter / "data" / "crm" / "accounts.jsonl"
+    crm = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path.write_text("", encoding="utf-8")           # the ERP's customers first, alone
+    _load(_with_setting(starter, "map_workers: 1"), database_url,
+          lambda ctx: run_cycle(ctx, entities=["account"], push=False))
+    wh = Warehouse.open(database_url, migrate=False)
+    try:
+        with wh.tx() as c:
+            golden_ids = sorted(r.golden_id for r in c.execute(select(T.golden.c.golden_id)))[:60]
+    finally:
+        wh.dispose()
+    # CRM accounts Concord created from 60 of them (unlike them by name and keys), with the golden id
+    claimed = {f"acc-claim-{i:03d}": gid for i, gid in enumerate(golden_ids)}
+    rows = [dict(crm[i], id=sid, name=f"Claimant {i} Holdings", erp_number=None, tax_number=None, phone=None,
+                 website=None, concord_id=gid) for i, (sid, gid) in enumerate(claimed.items())]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    taken: list[int] = []
+    real_take = mapping_pool.MappingPool.take
+
+    def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
+        out = real_take(self, rows, *more)
+        taken.append(len(out))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mapping_pool.MappingPool, "take", spy)
+        _load(_with_setting(starter, "map_workers: 1"), database_url,
+              lambda ctx: run_cycle(ctx, entities=["account"], push=False))
+    assert sum(taken) >= 19, taken                  # the batches after the first: mapped by the worker
+    decisions = _snapshot(database_url)["decisions"]
+    assert {sid: decisions[("crm", sid)][:3] for sid in claimed} == {
+        sid: (gid, "link", "concord_id") for sid, gid in claimed.items()}

@@ -72,3 +72,25 @@ def test_the_migration_replaces_the_status_index(database_url: str) -> None:
         wh.dispose()
     assert indexes.get("ix_raw_record_pending") == ["system", "entity", "status", "source_id"]
     assert "ix_raw_record_status" not in indexes
+
+
+def test_pending_records_read_without_payloads_get_them_or_one_field_on_demand(warehouse: Any) -> None:
+    """Records a mapping worker maps are read without their payloads; the others' payloads are read after
+    (``with_payloads``), and one field of any of them is read in the database (``payload_values``) as the
+    decoded payload would give it: text, numbers, objects and lists alike, null and missing left out."""
+    payloads = {"a-1": {"id": 1, "ext": "g-77"}, "a-2": {"id": 2, "ext": 12}, "a-3": {"id": 3, "ext": None},
+                "a-4": {"id": 4}, "a-5": {"id": 5, "ext": {"n": [1, "x"]}}, "a-6": {"id": 6, "ext": ["é", 2.5]}}
+    with warehouse.tx() as conn:
+        staging.stage(conn, [{"system": "crm", "entity": "account", "source_id": sid, "source_entity": "accounts",
+                              "payload": land_encoding(p)[1], "payload_hash": sid, "source_updated_at": None,
+                              "deleted": False, "status": RawStatus.PENDING, "seen_run": 1, "landed_at": NOW}
+                             for sid, p in payloads.items()])
+        light = staged.pending(conn, "crm", "account", "", 100, payloads=False)
+        assert [p.source_id for p in light] == sorted(payloads) and all(p.payload is None for p in light)
+        assert [p.payload_hash for p in light] == sorted(payloads)
+        some = staged.with_payloads(conn, "crm", "account", light, ["a-2", "a-5"])
+        assert [p.payload for p in some] == [None, payloads["a-2"], None, None, payloads["a-5"], None]
+        assert [p._replace(payload=None) for p in some] == light
+        assert staged.with_payloads(conn, "crm", "account", some, []) == some
+        got = staged.payload_values(conn, "crm", "account", list(payloads), "ext")
+        assert got == {sid: p["ext"] for sid, p in payloads.items() if p.get("ext") is not None}

@@ -5,11 +5,11 @@ deletions) is ``stores/staging.py``; the statuses are its ``RawStatus``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Text, cast, func, select, update
+from sqlalchemy import Connection, Text, cast, func, null, select, update
 
 from concord.hub.warehouse import bulk, bulk_in, chunks
 from concord.hub.warehouse import tables as T
@@ -136,13 +136,46 @@ class Pending(NamedTuple):
     payload_hash: str
 
 
-def pending(conn: Connection, system: str, entity: str, after: str, limit: int) -> list[Pending]:
-    """The next ``limit`` pending records of a stream after source id ``after``, in source-id order."""
+def pending(conn: Connection, system: str, entity: str, after: str, limit: int, *,
+            payloads: bool = True) -> list[Pending]:
+    """The next ``limit`` pending records of a stream after source id ``after``, in source-id order.
+
+    ``payloads=False``: their payloads left unread (``None``), for a caller that has most records mapped
+    already (by a mapping worker) and reads the others' with :func:`with_payloads`."""
     r = T.raw_record.c
     return [Pending(*row) for row in conn.execute(
-        select(r.source_id, r.payload, r.canonical, r.deleted, r.golden_id, r.source_updated_at, r.payload_hash)
+        select(r.source_id, r.payload if payloads else null(), r.canonical, r.deleted, r.golden_id,
+               r.source_updated_at, r.payload_hash)
         .where(r.system == system, r.entity == entity, r.status == RawStatus.PENDING, r.source_id > after)
         .order_by(r.source_id).limit(limit))]
+
+
+def with_payloads(conn: Connection, system: str, entity: str, rows: Sequence[Pending],
+                  wanted: Collection[str]) -> list[Pending]:
+    """``rows`` with the payloads of those in ``wanted`` read (one query per 500; the rest as they are)."""
+    ids = sorted({row.source_id for row in rows if row.payload is None} & set(wanted))
+    if not ids:
+        return list(rows)
+    r = T.raw_record.c
+    got: dict[str, Any] = {}
+    for chunk in chunks(ids):
+        got.update((sid, payload) for sid, payload in conn.execute(select(r.source_id, r.payload).where(
+            r.system == system, r.entity == entity, r.source_id.in_(chunk))))
+    return [row._replace(payload=got[row.source_id]) if row.source_id in got else row for row in rows]
+
+
+def payload_values(conn: Connection, system: str, entity: str, source_ids: Collection[str],
+                   field: str) -> dict[str, Any]:
+    """source id -> the value of one top-level field of its payload, read in the database (the payloads
+    stay undecoded here); records without the field (or with null) are left out."""
+    r = T.raw_record.c
+    out: dict[str, Any] = {}
+    for chunk in chunks(sorted(source_ids)):
+        for sid, value in conn.execute(select(r.source_id, r.payload[field]).where(
+                r.system == system, r.entity == entity, r.source_id.in_(chunk))):
+            if value is not None:
+                out[sid] = value
+    return out
 
 
 class PendingText(NamedTuple):
