@@ -30,6 +30,7 @@ _LEGAL_FORMS = sorted({
     "ab", "oy", "oyj", "as", "asa", "aps", "a s",
     "kk", "gk",
 }, key=lambda f: -len(f))
+_LEGAL_SUFFIXES = tuple(" " + form for form in _LEGAL_FORMS)     # as a name ends with them, longest first
 # Two-letter forms are also plausible name parts; they are stripped only after a longer name.
 _CJK_LEGAL = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "株式会社", "有限會社", "公司")
 
@@ -76,16 +77,18 @@ def company_name(value: Any) -> str | None:
     s = _words(str(value))
     if not s:
         return None
-    for form in _CJK_LEGAL:
-        if s.endswith(form) and len(s) > len(form):
-            s = s[: -len(form)].strip()
-            break
-    for form in _LEGAL_FORMS:
-        if s.endswith(" " + form):
-            rest = s[: -len(form) - 1].strip()
-            if len(form) > 2 or len(rest.replace(" ", "")) >= 4:
-                s = rest
-            break
+    if s.endswith(_CJK_LEGAL):
+        for form in _CJK_LEGAL:
+            if s.endswith(form) and len(s) > len(form):
+                s = s[: -len(form)].strip()
+                break
+    if s.endswith(_LEGAL_SUFFIXES):             # (one C-level test first: the loop only where one ends it)
+        for suffix in _LEGAL_SUFFIXES:
+            if s.endswith(suffix):
+                rest = s[: -len(suffix)].strip()
+                if len(suffix) > 3 or len(rest.replace(" ", "")) >= 4:
+                    s = rest
+                break
     if s.startswith("the "):
         s = s[4:]
     return s or None
