@@ -78,13 +78,13 @@ def _bound(dialect: Dialect, table: Table, pairs: Sequence[tuple[str, Any]]) -> 
             for p, (_c, v) in zip(procs, pairs)]
 
 
-def fresh_statistics(conn: Connection, table: Table) -> None:
+def fresh_statistics(conn: Connection, table: Table, *, changed: bool = False) -> None:
     """Before an IN-list read of a table a load may have filled (PostgreSQL; nothing elsewhere): see
     :func:`bulk.analyse_if_stale`. The golden table, say, is filled by an initial load that never reads
     it, so the next cycle's reads of a million golden records met a planner that believed it held a few
     thousand, and scanned it whole for each batch (1% of a million records changed: 16 s, mostly that)."""
     if conn.dialect.name == "postgresql":
-        analyse_if_stale(conn, table)
+        analyse_if_stale(conn, table, changed=changed)
 
 
 @lru_cache(maxsize=512)

@@ -94,7 +94,7 @@ def count_pending(conn: Connection, system: str, entity: str) -> int:
     """Pending records of a stream (asked once a stream is processed; the statistics are checked first: a
     load stages a million records pending, then maps them, and a planner that still believes them pending
     scans the table for each of the stream's reads)."""
-    bulk_in.fresh_statistics(conn, T.raw_record)
+    bulk_in.fresh_statistics(conn, T.raw_record, changed=True)
     r = T.raw_record.c
     return int(conn.execute(select(func.count()).select_from(T.raw_record)
                             .where(_stream(system, entity), r.status == RawStatus.PENDING)).scalar() or 0)
