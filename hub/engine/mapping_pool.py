@@ -10,7 +10,8 @@ While that process works on one batch, a worker maps the next ones: the batch's 
 (``batch_size`` at a time, up to ``AHEAD`` batches) with their payloads as the stored JSON text, which
 the worker decodes (the transaction's process neither decodes nor pickles them a second time), and the
 results come back as :class:`Prepared` per record. When the batch's turn comes, its rows are read
-again inside its own transaction, as always, and a prepared result is used only for a row whose
+again inside its own transaction, as always (without their payloads: only the records the worker did not
+map read theirs, and the one compared below), and a prepared result is used only for a row whose
 payload hash is the one of the payload the worker mapped: a record restaged in between (a concurrent
 pull) is mapped again in place. What the
 worker gives is exactly what the process would compute (same code, same project files); to make sure,
