@@ -64,19 +64,25 @@ def _load(config: Path, url: str, how: Any) -> None:
         wh.dispose()
 
 
-def test_a_mapping_worker_stores_what_mapping_in_place_stores(starter: Path, database_url: str,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    write_drops(World(seed=9, size=300), str(starter / "data"), erp_share=0.8)
-    bad = _add_unmappable(starter)
-    taken: list[int] = []
+def _spy_take(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(system, records the worker had mapped) for every batch that takes the pool's results."""
+    taken: list[tuple[str, int]] = []
     real_take = mapping_pool.MappingPool.take
 
     def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
         out = real_take(self, rows, *more)
-        taken.append(len(out))
+        taken.append((self.system, len(out)))
         return out
 
     monkeypatch.setattr(mapping_pool.MappingPool, "take", spy)
+    return taken
+
+
+def test_a_mapping_worker_stores_what_mapping_in_place_stores(starter: Path, database_url: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    write_drops(World(seed=9, size=300), str(starter / "data"), erp_share=0.8)
+    bad = _add_unmappable(starter)
+    spied = _spy_take(monkeypatch)
 
     def cycle(ctx: RunContext) -> None:
         summary = run_cycle(ctx, entities=["account"], push=False)
@@ -84,12 +90,13 @@ def test_a_mapping_worker_stores_what_mapping_in_place_stores(starter: Path, dat
 
     _load(_with_setting(starter, "map_workers: 1"), database_url, cycle)
     with_worker, quarantine = _snapshot(database_url), _quarantined(database_url)
+    taken = [n for _system, n in spied]
     assert sum(taken) > 250 and taken.count(0) <= 3, taken   # most records of both systems (not the first batch)
     assert ("crm", bad) in quarantine and len(with_worker["golden"]) > 250
 
-    taken.clear()
+    spied.clear()
     _load(_with_setting(starter, "map_workers: 0"), database_url, lambda ctx: rematch(ctx, "account"))
-    assert taken == []                          # no worker this time: every record mapped in place
+    assert spied == []                          # no worker this time: every record mapped in place
     in_place = _snapshot(database_url)
     for part in ("xrefs", "decisions", "golden", "keys", "keysets", "projection"):
         assert with_worker[part] == in_place[part], part
@@ -141,16 +148,8 @@ def test_one_set_of_workers_serves_every_stream_of_a_run_and_stops_with_it(
         real_init(self, *args, **kw)
         started.append(self)
 
-    streams: list[tuple[str, int]] = []
-    real_take = mapping_pool.MappingPool.take
-
-    def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
-        out = real_take(self, rows, *more)
-        streams.append((self.system, len(out)))
-        return out
-
+    streams = _spy_take(monkeypatch)
     monkeypatch.setattr(mapping_pool.MappingWorkers, "__init__", count)
-    monkeypatch.setattr(mapping_pool.MappingPool, "take", spy)
     proj = load_project(_with_setting(starter, "map_workers: 1"))
     wh = Warehouse.open(database_url)
     ctx = RunContext.create(proj, wh)
@@ -190,19 +189,11 @@ def test_records_a_worker_maps_are_still_found_by_the_golden_id_they_carry(
     rows = [dict(crm[i], id=sid, name=f"Claimant {i} Holdings", erp_number=None, tax_number=None, phone=None,
                  website=None, concord_id=gid) for i, (sid, gid) in enumerate(claimed.items())]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    taken: list[int] = []
-    real_take = mapping_pool.MappingPool.take
-
-    def spy(self: mapping_pool.MappingPool, rows: Any, *more: Any) -> Any:
-        out = real_take(self, rows, *more)
-        taken.append(len(out))
-        return out
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(mapping_pool.MappingPool, "take", spy)
+        spied = _spy_take(mp)
         _load(_with_setting(starter, "map_workers: 1"), database_url,
               lambda ctx: run_cycle(ctx, entities=["account"], push=False))
-    assert sum(taken) >= 19, taken                  # the batches after the first: mapped by the worker
+    assert sum(n for _s, n in spied) >= 19, spied       # the batches after the first: mapped by the worker
     decisions = _snapshot(database_url)["decisions"]
     assert {sid: decisions[("crm", sid)][:3] for sid in claimed} == {
         sid: (gid, "link", "concord_id") for sid, gid in claimed.items()}
