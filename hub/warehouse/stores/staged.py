@@ -128,7 +128,7 @@ class Pending(NamedTuple):
     """A staged record waiting to be mapped, matched and survived."""
 
     source_id: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None        # None: read without it (``pending(payloads=False)``)
     canonical: dict[str, Any] | None      # what Concord made of it last time (None: never mapped)
     deleted: bool
     golden_id: str | None                 # the golden record it fed last time
