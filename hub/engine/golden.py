@@ -64,8 +64,8 @@ def _encoded_lineage(st: GoldenState, now_iso: str) -> dict[str, list[Any]]:
     """``encode_entries(_lineage_of(st, now_iso))``. A golden record its first source just made (every
     field from one origin, changed now: an initial load's records) is encoded as its one group directly."""
     first = next(iter(st.lineage.values()), None)
-    if (first is None or st.changed_at or len(st.dirty_lineage) != len(st.lineage)
-            or any(v is not first for v in st.lineage.values()) or not st.dirty_lineage.issuperset(st.lineage)):
+    if (first is None or st.changed_at or st.dirty_lineage != st.lineage.keys()
+            or any(v is not first for v in st.lineage.values())):
         return golden_store.encode_entries(_lineage_of(st, now_iso))
     return {golden_store.GROUPS: [[first.system, first.source_id, first.source_updated_at, now_iso,
                                    *sorted(st.lineage)]]}

@@ -24,15 +24,20 @@ def _golden(n: int) -> list[dict[str, Any]]:
              "updated_at": NOW} for i in range(n)]
 
 
+def _stat(warehouse: Any, table: str, column: str) -> int:
+    """One of the table's counts in ``pg_stat_user_tables``, as the statistics hold it now."""
+    with warehouse.tx() as conn:
+        conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return int(conn.execute(text(f"SELECT {column} FROM pg_stat_user_tables WHERE relid = to_regclass(:t)"),
+                                {"t": table}).scalar() or 0)
+
+
 def _counted(warehouse: Any, table: str, rows: int) -> None:
-    """Wait until the statistics collector counts the table's rows (it reports them a moment after commit)."""
+    """Wait until the statistics count the table's rows (they report a commit a moment after it)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        with warehouse.tx() as conn:
-            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-            if (conn.execute(text("SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = to_regclass(:t)"),
-                             {"t": table}).scalar() or 0) >= rows:
-                return
+        if _stat(warehouse, table, "n_live_tup") >= rows:
+            return
         time.sleep(0.2)
     raise AssertionError(f"{table}: the statistics never counted {rows} rows")
 
@@ -86,7 +91,8 @@ def test_a_table_whose_rows_all_changed_since_it_was_analysed_is_analysed_whole(
     """A load's staged records, analysed while they grew (all pending), then all mapped: the next count of a
     stream's pending records first analyses the table whole, so the planner no longer believes them pending
     (it scanned a million staged records for each pending read; an idle cycle took 3-16 s instead of 1-2 s).
-    The whole ANALYZE resets the count of changes, so the next check analyses nothing."""
+    The whole ANALYZE resets the count of changes. The load's writes, which check the statistics at every
+    transaction, never analyse whole: only that count does (once a stream)."""
     if warehouse.dialect != "postgresql":
         pytest.skip("PostgreSQL planner statistics")
     rows = [{"system": "crm", "entity": "account", "source_id": f"s{i:05d}", "source_entity": "accounts",
@@ -106,38 +112,25 @@ def test_a_table_whose_rows_all_changed_since_it_was_analysed_is_analysed_whole(
                                           "current_schema() AND tablename = 'raw_record' AND attname = 'status'"))
                         .scalar() or [])
 
-    def changes() -> int:
-        with warehouse.tx() as conn:
-            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-            return int(conn.execute(text("SELECT n_mod_since_analyze FROM pg_stat_user_tables "
-                                         "WHERE relid = to_regclass('raw_record')")).scalar())
-
     with warehouse.tx() as conn:
         autovacuum_off = conn.execute(text("SELECT current_setting('autovacuum')")).scalar() == "off"
     if autovacuum_off:                  # (else it may analyse first)
         assert common_status() == ["pending"]
-    deadline = time.monotonic() + 30
-    while changes() < 6000 and time.monotonic() < deadline:    # (the statistics count the updates a moment later)
+    deadline = time.monotonic() + 30       # (the statistics count the updates a moment later; autovacuum may reset them)
+    while _stat(warehouse, "raw_record", "n_mod_since_analyze") < 6000 and time.monotonic() < deadline:
         time.sleep(0.2)
-
-    def analysed() -> int:
-        with warehouse.tx() as conn:
-            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-            return int(conn.execute(text("SELECT analyze_count FROM pg_stat_user_tables "
-                                         "WHERE relid = to_regclass('raw_record')")).scalar())
-
-    before = analysed()
+    before = _stat(warehouse, "raw_record", "analyze_count")
     for _ in range(3):      # a load's writes check the statistics at every transaction: they analyse nothing whole
         with warehouse.tx() as conn:
             staged.record_mapped(conn, "crm", "account", [staged.Mapped(r["source_id"], {"i": 1}, "g")
                                                            for r in rows[:600]], NOW)
-    assert analysed() == before
+    assert _stat(warehouse, "raw_record", "analyze_count") == before
     if autovacuum_off:
         assert common_status() == ["pending"]
     with warehouse.tx() as conn:
         assert staging.count_pending(conn, "crm", "account") == 0
     assert common_status() == ["mapped"]
-    assert changes() < 3000
+    assert _stat(warehouse, "raw_record", "n_mod_since_analyze") < 3000
 
 
 def test_the_pending_keys_table_is_vacuumed_once_settled(warehouse: Any) -> None:
